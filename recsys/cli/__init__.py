@@ -1,0 +1,25 @@
+"""The ``recsys`` command line: ``recsys COMMAND --help`` for each command."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from recsys.cli.framework import run_cli
+
+__all__ = ["main"]
+
+#: Modules defining the sub-commands, in the order ``recsys --help`` lists them.
+COMMANDS = [
+    "recsys.cli.train",
+    "recsys.cli.query",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``recsys`` console script."""
+    return run_cli(
+        "recsys",
+        "Train and query embedding-based rating models on MovieLens.",
+        COMMANDS,
+        argv,
+    )

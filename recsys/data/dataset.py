@@ -1,0 +1,146 @@
+"""The typed dataset: ratings and movies, with where they came from.
+
+:func:`load_dataset` is the one door in: the bundled ml-latest-small (the offline
+default), a downloaded MovieLens release by name, a MovieLens directory or ``.zip``,
+or any delimited ratings file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recsys.data import movielens
+from recsys.data.download import DATASETS, fetch_dataset
+from recsys.data.generic import read_ratings_file
+from recsys.data.schema import make_movies
+from recsys.data.source import DataSource
+from recsys.errors import DataError
+
+__all__ = ["BUNDLED", "Dataset", "bundled_path", "load_dataset", "load_ratings_file"]
+
+#: The dataset shipped inside the package, used when no other is named.
+BUNDLED = "ml-latest-small"
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Ratings and movies of one dataset.
+
+    Attributes
+    ----------
+    name : str, e.g. ``"ml-latest-small"``.
+    ratings : DataFrame with ``user_id, movie_id, rating[, timestamp]``.
+    movies : DataFrame with ``movie_id, title, year, genres, imdb_id, tmdb_id``; for a
+        plain ratings file only ``movie_id`` is known.
+    spec : how to load it again (a name, a path or ``ratings:PATH``), stored with models.
+    source : the files, when the dataset came from a MovieLens layout.
+    layout : ``csv``, ``dat``, ``100k`` or ``ratings-file``.
+    """
+
+    name: str
+    ratings: pd.DataFrame
+    movies: pd.DataFrame
+    spec: str
+    source: DataSource | None = field(default=None, repr=False)
+    layout: str = "ratings-file"
+
+    @property
+    def folds(self) -> tuple[str, ...]:
+        """The predefined folds of the dataset (ml-100k's ``u1``..``u5``, ``ua``, ``ub``)."""
+        if self.source is None or self.layout != "100k":
+            return ()
+        return tuple(f for f in movielens.FOLDS_100K if self.source.has(f"{f}.base"))
+
+    def read_fold(self, fold: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(train, test)`` ratings of a predefined fold.
+
+        Raises
+        ------
+        DataError
+            If the dataset has no predefined folds or not this one.
+        """
+        if self.source is None or self.layout != "100k":
+            raise DataError(f"{self.name} has no predefined folds; only ml-100k ships "
+                            "u1..u5, ua and ub. Use random:F, user:F or temporal:F.")
+        return movielens.read_fold(self.source, fold)
+
+    def read_tags(self) -> pd.DataFrame:
+        """Free-text tags (``user_id, movie_id, tag, timestamp``); empty if there are none."""
+        if self.source is None:
+            return movielens.read_tags_empty()
+        return movielens.read_tags(self.source, self.layout)
+
+    def titles(self) -> pd.Series:
+        """Movie titles indexed by movie id (``"movie <id>"`` where unknown)."""
+        titles = self.movies.set_index("movie_id")["title"]
+        return titles.where(titles.notna(), "movie " + titles.index.astype(str))
+
+
+def bundled_path() -> Path:
+    """Path of the bundled ``ml-latest-small.zip`` inside the installed package."""
+    return Path(str(resources.files("recsys.data.bundled") / f"{BUNDLED}.zip"))
+
+
+def load_dataset(spec: str | os.PathLike[str] | None = None) -> Dataset:
+    """Load a MovieLens dataset by name or path.
+
+    Parameters
+    ----------
+    spec : ``None`` or ``"ml-latest-small"`` for the bundled copy (no network); another
+        name from :data:`recsys.data.download.DATASETS` (downloaded once into the
+        cache); or the path of a MovieLens directory or ``.zip``.
+
+    Raises
+    ------
+    DataError
+        Unknown name, missing path, not a MovieLens layout, unreadable files.
+
+    Examples
+    --------
+    >>> data = load_dataset()
+    >>> len(data.ratings), data.ratings.columns.tolist()
+    (100836, ['user_id', 'movie_id', 'rating', 'timestamp'])
+    """
+    if spec is None or str(spec) == BUNDLED:
+        source, name, text = DataSource(bundled_path()), BUNDLED, BUNDLED
+    elif isinstance(spec, str) and spec in DATASETS:
+        source, name, text = DataSource(fetch_dataset(spec)), spec, spec
+    else:
+        path = Path(spec).expanduser()
+        if not path.exists() and not os.sep in str(spec) and str(spec).startswith("ml-"):
+            raise DataError(f"unknown dataset {str(spec)!r}; known: {', '.join(DATASETS)}, "
+                            "or give a path with --data.")
+        source = DataSource(path)
+        name, text = source.name, str(path.resolve())
+    layout = movielens.detect_layout(source)
+    ratings = movielens.read_ratings(source, layout)
+    movies = movielens.read_movies(source, layout)
+    movies = _cover_rated_movies(movies, ratings)
+    return Dataset(name, ratings, movies, text, source, layout)
+
+
+def load_ratings_file(
+    path: str | os.PathLike[str], *, sep: str = ",", columns: str | None = None
+) -> Dataset:
+    """Wrap a plain ratings file (see :func:`recsys.data.generic.read_ratings_file`)."""
+    ratings = read_ratings_file(path, sep=sep, columns=columns)
+    movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
+    file = Path(path).expanduser().resolve()
+    spec = f"ratings:{file}|sep={sep}|columns={columns or ''}"
+    return Dataset(file.stem, ratings, movies, spec)
+
+
+def _cover_rated_movies(movies: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """Add rows for movies that are rated but missing from the movies file."""
+    rated = np.unique(ratings["movie_id"].to_numpy())
+    missing = np.setdiff1d(rated, movies["movie_id"].to_numpy(), assume_unique=True)
+    if len(missing) == 0:
+        return movies
+    return pd.concat([movies, make_movies(missing)], ignore_index=True).sort_values(
+        "movie_id", kind="stable").reset_index(drop=True)

@@ -1,0 +1,173 @@
+"""A reader for ratings files that are not in a MovieLens layout.
+
+``read_ratings_file("r.tsv", sep="\\t", columns="user,item,rating,timestamp")`` reads a
+file without a header whose columns are in that order (``-`` skips a column). With a
+header, the columns are found by name (``userId``/``user_id``/``user``,
+``movieId``/``item_id``/``item``/``movie``, ``rating``, ``timestamp``/``time``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recsys.data.schema import make_ratings, validate_ratings
+from recsys.errors import DataError
+
+__all__ = ["parse_columns", "read_ratings_file"]
+
+_ALIASES = {
+    "user": "user_id", "user_id": "user_id", "userid": "user_id", "uid": "user_id",
+    "item": "movie_id", "item_id": "movie_id", "itemid": "movie_id", "movie": "movie_id",
+    "movie_id": "movie_id", "movieid": "movie_id", "iid": "movie_id",
+    "rating": "rating", "score": "rating", "stars": "rating",
+    "timestamp": "timestamp", "time": "timestamp", "ts": "timestamp",
+}
+_REQUIRED = ("user_id", "movie_id", "rating")
+
+
+def parse_columns(spec: str) -> list[str | None]:
+    """Parse ``"user,item,rating,-,timestamp"`` into canonical names (``None`` = skip).
+
+    Raises
+    ------
+    DataError
+        On an unknown name or when user, item or rating is missing.
+
+    Examples
+    --------
+    >>> parse_columns("user,item,rating,-")
+    ['user_id', 'movie_id', 'rating', None]
+    """
+    names: list[str | None] = []
+    for raw in spec.split(","):
+        key = raw.strip().lower()
+        if key in ("-", ""):
+            names.append(None)
+        elif key in _ALIASES:
+            names.append(_ALIASES[key])
+        else:
+            raise DataError(f"--columns: unknown column name {raw!r}; use user, item, rating, "
+                            "timestamp or - to skip a column (e.g. user,item,rating,timestamp).")
+    for need in _REQUIRED:
+        if need not in names:
+            raise DataError(f"--columns {spec!r} has no {need.split('_')[0]} column; "
+                            "name at least user, item and rating.")
+    if len([n for n in names if n]) != len({n for n in names if n}):
+        raise DataError(f"--columns {spec!r} names a column twice.")
+    return names
+
+
+def read_ratings_file(
+    path: str | os.PathLike[str],
+    *,
+    sep: str = ",",
+    columns: str | None = None,
+) -> pd.DataFrame:
+    """Read a delimited ratings file into the canonical ratings frame.
+
+    Parameters
+    ----------
+    path : path of the file.
+    sep : the field separator (``","``, ``"\\t"``, ``"::"``, ``";"`` ...).
+    columns : the file's columns in order, for files without a header
+        (see :func:`parse_columns`). A header line, if present, is skipped.
+
+    Raises
+    ------
+    DataError
+        Missing or empty file, wrong separator, missing column, non-numeric or
+        missing rating, non-integer id.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(f"no such ratings file: {str(file)!r}.")
+    sep = sep.encode().decode("unicode_escape") if "\\" in sep else sep
+    first = _first_line(file)
+    if first is None:
+        raise DataError(f"{str(file)!r} is empty: it has no ratings.")
+    fields = first.split(sep)
+    if len(fields) < 3:
+        hint = next((s for s in (",", "\t", ";", "::", "|", " ") if s != sep and s in first),
+                    None)
+        raise DataError(
+            f"{str(file)!r}: the first line has {len(fields)} field(s) when split on {sep!r}"
+            + (f"; it looks separated by {hint!r}: pass --sep {hint!r}." if hint
+               else "; pass the right --sep.")
+        )
+    if columns is not None:
+        names = parse_columns(columns)
+        if len(names) != len(fields):
+            raise DataError(f"--columns names {len(names)} column(s) but {str(file)!r} has "
+                            f"{len(fields)} field(s) per line (split on {sep!r}).")
+        rating_at = names.index("rating")
+        has_header = not _is_number(fields[rating_at])
+    else:
+        mapped = [_ALIASES.get(f.strip().strip('"').lower()) for f in fields]
+        if not all(n in mapped for n in _REQUIRED):
+            raise DataError(
+                f"{str(file)!r}: the header {first.strip()!r} does not name user, item and "
+                "rating columns; for a file without a header pass --columns "
+                "user,item,rating[,timestamp] (use - to skip a column)."
+            )
+        names, has_header = mapped, True
+    wanted = [i for i, n in enumerate(names) if n]
+    options = dict(sep=sep, header=None, skiprows=1 if has_header else 0, usecols=wanted,
+                   names=list(range(len(names))), engine="python" if len(sep) > 1 else "c",
+                   skip_blank_lines=True)
+    dtypes = {i: (np.float32 if names[i] == "rating" else np.int64) for i in wanted}
+    try:
+        raw = pd.read_csv(file, dtype=dtypes, **options)
+    except (ValueError, TypeError, pd.errors.ParserError):
+        _diagnose(file, names, wanted, has_header, options)
+        raise
+    if raw.empty:
+        raise DataError(f"{str(file)!r} has a header but no ratings.")
+    values = {names[i]: raw[i].to_numpy() for i in wanted}
+    frame = make_ratings(values["user_id"], values["movie_id"], values["rating"],
+                         values.get("timestamp"))
+    return validate_ratings(frame, str(file))
+
+
+def _diagnose(file: Path, names: list[str | None], wanted: list[int], has_header: bool,
+              options: dict[str, object]) -> None:
+    """Re-read ``file`` as text to say which row broke the typed read, then raise."""
+    try:
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False, **options)  # type: ignore[call-overload]
+    except pd.errors.ParserError as error:
+        raise DataError(f"{str(file)!r}: rows have different numbers of fields ({error}); "
+                        "check --sep.") from None
+    for index in wanted:
+        label = str(names[index]).split("_")[0]
+        column = pd.to_numeric(raw[index].str.strip(), errors="coerce")
+        bad = column.isna().to_numpy()
+        if names[index] != "rating":
+            bad |= ~np.isclose(np.mod(column.fillna(0).to_numpy(), 1), 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{str(file)!r} line {row + 1 + int(has_header)}: {label} value "
+                f"{raw[index].iloc[row]!r} is not "
+                f"{'a number' if names[index] == 'rating' else 'an integer'} "
+                f"({int(bad.sum())} such row(s)); fix or remove those rows, "
+                "or check --sep/--columns."
+            )
+
+
+def _first_line(file: Path) -> str | None:
+    with open(file, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                return line.rstrip("\r\n")
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip().strip('"'))
+    except ValueError:
+        return False
+    return True

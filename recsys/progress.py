@@ -50,7 +50,8 @@ class Progress:
         for key, value in counters.items():
             self.counts[key] = self.counts.get(key, 0) + value
         now = time.monotonic()
-        if self.enabled and (self._tty and now - self._last > 0.1 or now - self._last > self.every):
+        due = now - self._last > (0.1 if self._tty else self.every)
+        if self.enabled and due:
             self._last = now
             self._draw(final=False)
 

@@ -113,7 +113,7 @@ def load_dataset(spec: str | os.PathLike[str] | None = None) -> Dataset:
         source, name, text = DataSource(fetch_dataset(spec)), spec, spec
     else:
         path = Path(spec).expanduser()
-        if not path.exists() and not os.sep in str(spec) and str(spec).startswith("ml-"):
+        if not path.exists() and os.sep not in str(spec) and str(spec).startswith("ml-"):
             raise DataError(f"unknown dataset {str(spec)!r}; known: {', '.join(DATASETS)}, "
                             "or give a path with --data.")
         source = DataSource(path)

@@ -143,7 +143,7 @@ def _diagnose(file: Path, names: list[str | None], wanted: list[int], has_header
     for index in wanted:
         label = str(names[index]).split("_")[0]
         column = pd.to_numeric(raw[index].str.strip(), errors="coerce")
-        bad = column.isna().to_numpy()
+        bad = column.isna().to_numpy().copy()
         if names[index] != "rating":
             bad |= ~np.isclose(np.mod(column.fillna(0).to_numpy(), 1), 0)
         if bad.any():

@@ -4,8 +4,8 @@
 spec                   what goes to the test part
 =====================  ===============================================================
 ``random:F``           a random fraction F of all ratings
-``user:F``             a random fraction F of each user's ratings (users with one
-                       rating stay in train)
+``user:F``             a random fraction F of each user's ratings; every user keeps
+                       at least one rating in train
 ``temporal:F``         the latest fraction F of ratings by timestamp
 ``movies:F``           every rating of a random fraction F of the movies (cold start)
 ``fold:u1``            ml-100k's predefined fold (``u1``..``u5``, ``ua``, ``ub``)
@@ -119,7 +119,8 @@ class UserSplit(Splitter):
         starts = np.r_[0, np.flatnonzero(np.diff(sorted_users)) + 1]
         counts = np.diff(np.r_[starts, len(users)])
         rank = np.arange(len(users)) - np.repeat(starts, counts)
-        n_test = np.where(counts > 1, np.round(self.fraction * counts), 0).astype(np.int64)
+        # every user keeps at least one training rating
+        n_test = np.minimum(np.round(self.fraction * counts), counts - 1).astype(np.int64)
         test = np.zeros(len(users), dtype=bool)
         test[order] = rank < np.repeat(n_test, counts)
         return _take(dataset.ratings, test, self.name)

@@ -1,0 +1,159 @@
+"""``recsys train``: fit a rating model, evaluate it against baselines, save it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from typing import Any
+
+from recsys.cli.data_args import add_data_arguments, load_data_and_split, parse_rating_scale
+from recsys.errors import DataError
+from recsys.fileio import check_writable_dir
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``train`` command."""
+    parser = subparsers.add_parser(
+        "train", help="train a rating model and compare it with baselines",
+        description="Train a dot / bias / mlp rating model (default: bias on the bundled "
+                    "ml-latest-small, offline), evaluate it on the held-out ratings next to "
+                    "the global-mean and bias-only baselines, and save it.")
+    add_data_arguments(parser)
+    model = parser.add_argument_group("model (defaults per kind: see the README)")
+    model.add_argument("--model", default="bias", choices=("dot", "bias", "mlp"),
+                       help="model kind (default bias)")
+    model.add_argument("--factors", type=int, help="embedding size")
+    model.add_argument("--l2", type=float, help="row-wise L2 penalty on embeddings")
+    model.add_argument("--bias-l2", type=float, default=0.005,
+                       help="row-wise L2 penalty on biases (bias model; default 0.005)")
+    model.add_argument("--dropout", default="0.3,0.5", metavar="A,B",
+                       help="dropout before,after the hidden layer (mlp; default 0.3,0.5)")
+    model.add_argument("--hidden", type=int, default=64, help="hidden width (mlp; default 64)")
+    model.add_argument("--output", default="linear", choices=("linear", "sigmoid"),
+                       help="linear output, or sigmoid squashed into the rating scale")
+    fit = parser.add_argument_group("training")
+    fit.add_argument("--epochs", type=int, default=50, help="maximum epochs (default 50)")
+    fit.add_argument("--batch-size", type=int, default=8192, help="default 8192")
+    fit.add_argument("--learning-rate", type=float, help="LazyAdam learning rate")
+    fit.add_argument("--patience", type=int, default=3,
+                     help="early-stopping patience in epochs (default 3)")
+    fit.add_argument("--validation-fraction", type=float, default=0.05,
+                     help="share of the training part held out for early stopping "
+                          "(default 0.05; never the test part)")
+    fit.add_argument("--seed", type=int, default=0, help="seed of split and model (default 0)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR",
+                     help="model directory (default runs/<dataset>-<model>)")
+    out.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+    out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    parser.set_defaults(func=run)
+
+
+def _dropout(text: str) -> tuple[float, float]:
+    try:
+        before, after = (float(x) for x in text.split(","))
+    except ValueError:
+        raise DataError(f"--dropout {text!r}: give two rates, e.g. 0.3,0.5.") from None
+    return before, after
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, evaluate, save and print the summary table."""
+    dataset, split = load_data_and_split(args)
+    out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model")
+    rating_scale = parse_rating_scale(args.rating_scale)
+
+    import keras
+
+    from recsys.evaluation import evaluate_model
+    from recsys.models.rating_model import RatingModel  # imports TensorFlow quietly
+
+    keras.utils.set_random_seed(args.seed)
+    model = RatingModel(
+        args.model, factors=args.factors, l2=args.l2, bias_l2=args.bias_l2,
+        dropout=_dropout(args.dropout), hidden=args.hidden, learning_rate=args.learning_rate,
+        batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
+        validation_fraction=args.validation_fraction, output=args.output, seed=args.seed,
+        verbose=not (args.quiet or args.json),
+    )
+    model.resolved_params()  # bad hyper-parameters fail before any work
+    if not args.json:
+        print(f"recsys train: {args.model} model on {dataset.name} (split {split.name}, "
+              f"seed {args.seed}); {len(split.train):,} training and {len(split.test):,} "
+              "test ratings", flush=True)
+    started = time.perf_counter()
+    model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies)
+    fit_seconds = time.perf_counter() - started
+    report = evaluate_model(model, split.train, split.test)
+    metrics = _metrics(args, dataset.name, dataset.spec, split.name, model, report, fit_seconds)
+    from recsys.models.persistence import save_model
+
+    save_model(model, out, extra_files={"metrics.json": metrics})
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(_table(metrics, out))
+    return 0
+
+
+def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, model: Any,
+             report: dict[str, Any], fit_seconds: float) -> dict[str, Any]:
+    import tensorflow as tf
+
+    training = model.training_
+    epochs = training.epochs_run
+    steady = [h.ratings_per_second for h in training.history[1:]]
+    return {
+        "model": model.kind,
+        "dataset": dataset,
+        "dataset_spec": spec,
+        "split": split,
+        "seed": args.seed,
+        "n_train": int(model.n_train_ + model.n_validation_),
+        "n_fit": int(model.n_train_),
+        "n_validation": int(model.n_validation_),
+        "n_test": report["n_test"],
+        "rating_scale": list(model.rating_scale_),
+        "rmse": report["rmse"],
+        "mae": report["mae"],
+        "baselines": report["baselines"],
+        "test_fallbacks": report["test_fallbacks"],
+        "train_seconds": training.train_seconds,
+        "ratings_per_second": model.n_train_ * epochs / training.train_seconds,
+        "steady_ratings_per_second": (sorted(steady)[len(steady) // 2] if steady else None),
+        "epochs_run": epochs,
+        "best_epoch": training.best_epoch,
+        "stopped_early": training.stopped_early,
+        "fit_seconds": fit_seconds,
+        "params": model.describe()["params"],
+        "device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU",
+        "versions": {"tensorflow": tf.__version__, "keras": __import__("keras").__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def _table(m: dict[str, Any], out: Any) -> str:
+    rows = [
+        (f"{m['model']} model", m["rmse"], m["mae"]),
+        ("bias-only baseline", m["baselines"]["bias_only"]["rmse"],
+         m["baselines"]["bias_only"]["mae"]),
+        ("global-mean baseline", m["baselines"]["global_mean"]["rmse"],
+         m["baselines"]["global_mean"]["mae"]),
+    ]
+    lines = ["", f"  {'held-out ratings: ' + format(m['n_test'], ','):<28}{'RMSE':>8}{'MAE':>8}"]
+    lines += [f"  {name:<28}{r:>8.4f}{a:>8.4f}" for name, r, a in rows]
+    steady = m["steady_ratings_per_second"]
+    lines.append("")
+    lines.append(f"  training: {m['epochs_run']} epochs (best {m['best_epoch']}) in "
+                 f"{m['train_seconds']:.2f} s on {m['device']}, "
+                 f"{m['ratings_per_second']:,.0f} ratings/s"
+                 + (f" ({steady:,.0f}/s per epoch after the first)" if steady else ""))
+    if m["test_fallbacks"]:
+        fell = sum(m["test_fallbacks"].values())
+        lines.append(f"  {fell:,} test ratings had an id unseen in training (baseline used)")
+    lines.append(f"  saved to {out}")
+    return "\n".join(lines)

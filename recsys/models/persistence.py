@@ -1,0 +1,167 @@
+"""Saving and loading a fitted :class:`~recsys.models.rating_model.RatingModel`.
+
+A model directory holds:
+
+``model.keras``        the Keras network (architecture, weights, custom layers)
+``recsys_model.json``  format version, kind, hyper-parameters, rating scale, training
+                       summary
+``arrays.npz``         the user and movie vocabularies, the bias baseline and the
+                       training interactions (CSR: who rated what)
+``movies.parquet``     the movie catalogue (titles, years, genres), when known
+
+It is written atomically (built in a temporary sibling, then renamed into place).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+import recsys
+from recsys.data.vocab import Vocabulary
+from recsys.errors import ModelDirError
+from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
+from recsys.models.baselines import BiasBaseline
+from recsys.models.networks import NetworkSpec
+from recsys.models.training import EpochLog, TrainingResult
+
+__all__ = ["FORMAT", "load_model", "save_model"]
+
+FORMAT = "recsys-rating-model/1"
+_FILES = ("model.keras", "recsys_model.json", "arrays.npz")
+
+
+def save_model(model: Any, directory: str | os.PathLike[str],
+               extra_files: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``directory`` atomically; ``extra_files`` maps names to JSON data.
+
+    Raises
+    ------
+    DataError
+        If ``directory`` cannot be written.
+    """
+    model._check_fitted()
+    target = check_writable_dir(directory, what="model")
+    with atomic_directory(target) as tmp:
+        model.network_.save(tmp / "model.keras")
+        meta = {
+            "format": FORMAT,
+            "recsys_version": recsys.__version__,
+            "params": _jsonable(model.get_params()),
+            "spec": _jsonable(model.spec_.__dict__),
+            "rating_scale": list(model.rating_scale_),
+            "global_mean": model.global_mean_,
+            "n_train": int(model.n_train_),
+            "n_validation": int(model.n_validation_),
+            "training": model.describe()["training"],
+        }
+        write_json_atomic(tmp / "recsys_model.json", meta)
+        seen = model.seen_
+        np.savez(
+            tmp / "arrays.npz",
+            user_ids=model.user_vocab_.ids, movie_ids=model.movie_vocab_.ids,
+            baseline_mean=np.array(model.baseline_.mean_),
+            baseline_user_bias=model.baseline_.user_bias_,
+            baseline_movie_bias=model.baseline_.movie_bias_,
+            seen_indptr=seen.indptr, seen_movies=seen.movies, seen_ratings=seen.ratings,
+        )
+        if model.movies_ is not None:
+            movies = model.movies_.copy()
+            if "genres" in movies.columns:
+                movies["genres"] = ["|".join(g) if isinstance(g, (tuple, list)) else g
+                                    for g in movies["genres"]]
+            movies.to_parquet(tmp / "movies.parquet", index=False)
+        for name, payload in (extra_files or {}).items():
+            write_json_atomic(tmp / name, payload)
+    return target
+
+
+def load_model(directory: str | os.PathLike[str]) -> Any:
+    """Load a model directory written by :func:`save_model`.
+
+    Raises
+    ------
+    ModelDirError
+        Missing directory or files, a foreign or newer format, damaged files.
+    """
+    from recsys.models.rating_model import RatingModel, _Interactions
+
+    path = Path(directory).expanduser()
+    if not path.is_dir():
+        raise ModelDirError(f"no model directory at {str(path)!r}; train one with "
+                            "`recsys train --out DIR` and pass that DIR.")
+    missing = [f for f in _FILES if not (path / f).is_file()]
+    if missing:
+        raise ModelDirError(f"{str(path)!r} is not a recsys model directory (missing "
+                            f"{', '.join(missing)}); pass a directory written by recsys train.")
+    try:
+        meta = json.loads((path / "recsys_model.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelDirError(f"{str(path / 'recsys_model.json')!r} is damaged ({error}); "
+                            "retrain the model.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelDirError(f"{str(path)!r} holds format {found!r}, expected {FORMAT!r}; "
+                            "retrain it with this version of recsys.")
+    try:
+        params = dict(meta["params"])
+        params["dropout"] = tuple(params["dropout"])
+        model = RatingModel(**params)
+        with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
+            model.user_vocab_ = Vocabulary(arrays["user_ids"], entity="user")
+            model.movie_vocab_ = Vocabulary(arrays["movie_ids"], entity="movie")
+            baseline = BiasBaseline()
+            baseline.mean_ = float(arrays["baseline_mean"])
+            baseline.user_bias_ = arrays["baseline_user_bias"]
+            baseline.movie_bias_ = arrays["baseline_movie_bias"]
+            model.baseline_ = baseline
+            model.seen_ = _Interactions(arrays["seen_indptr"], arrays["seen_movies"],
+                                        arrays["seen_ratings"])
+        spec = dict(meta["spec"])
+        spec["dropout"] = tuple(spec["dropout"])
+        spec["rating_range"] = tuple(spec["rating_range"])
+        model.spec_ = NetworkSpec(**spec)
+        model.network_ = keras.saving.load_model(path / "model.keras", compile=False)
+        model.rating_scale_ = tuple(meta["rating_scale"])
+        model.global_mean_ = float(meta["global_mean"])
+        model.n_train_ = int(meta["n_train"])
+        model.n_validation_ = int(meta["n_validation"])
+        training = meta["training"]
+        model.training_ = TrainingResult(
+            history=[EpochLog(**h) for h in training["history"]],
+            best_epoch=int(training["best_epoch"]),
+            train_seconds=float(training["train_seconds"]),
+            stopped_early=bool(training["stopped_early"]),
+        )
+        model.movies_ = None
+        if (path / "movies.parquet").is_file():
+            movies = pd.read_parquet(path / "movies.parquet")
+            if "genres" in movies.columns:
+                movies["genres"] = [tuple(g.split("|")) if isinstance(g, str) and g else ()
+                                    for g in movies["genres"]]
+            model.movies_ = movies
+    except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
+        raise ModelDirError(f"{str(path)!r} is damaged or incomplete ({type(error).__name__}: "
+                            f"{error}); retrain the model.") from None
+    if len(model.user_vocab_) != model.spec_.n_users or (
+            len(model.movie_vocab_) != model.spec_.n_movies):
+        raise ModelDirError(f"{str(path)!r}: the vocabularies do not match the network; "
+                            "the directory was altered. Retrain the model.")
+    return model
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

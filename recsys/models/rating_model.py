@@ -1,0 +1,465 @@
+"""``RatingModel``: fit, predict, recommend and explain with a Keras rating network.
+
+The estimator owns everything a prediction needs besides the network: the id
+vocabularies (training part only), the rating scale, the bias baseline used for ids
+the network has never seen, and the training interactions (to leave rated movies out
+of recommendations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from recsys.data.vocab import Vocabulary
+from recsys.errors import DataError, NotFittedError, RecsysError, UnknownIdError
+from recsys.models.baselines import BiasBaseline
+from recsys.models.networks import KINDS, NetworkSpec, build_network
+from recsys.models.optimizers import LazyAdam
+from recsys.models.training import EpochLog, predict_network, train_network
+
+__all__ = ["DEFAULTS", "RatingModel"]
+
+#: Default hyper-parameters per model kind, chosen on validation data carved from the
+#: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "dot": {"factors": 64, "l2": 0.05, "learning_rate": 0.01},
+    "bias": {"factors": 64, "l2": 0.05, "learning_rate": 0.01},
+    "mlp": {"factors": 64, "l2": 0.0, "learning_rate": 0.003},
+}
+
+FALLBACK_USER = "unknown user: movie baseline (mean + movie bias)"
+FALLBACK_MOVIE = "unknown movie: user baseline (mean + user bias)"
+FALLBACK_BOTH = "unknown user and movie: global mean"
+
+
+class RatingModel:
+    """An embedding-based rating model (``dot``, ``bias`` or ``mlp``) as an estimator.
+
+    Parameters
+    ----------
+    kind : ``"dot"`` (``u . m``), ``"bias"`` (``u . m + b_u + b_m + mu``) or ``"mlp"``
+        (concatenated embeddings -> dropout -> dense relu -> dropout -> 1).
+    factors : embedding size.
+    l2 : row-wise L2 penalty on the embeddings a batch looks up (see
+        :class:`~recsys.models.layers.RowL2Embedding`).
+    bias_l2 : the same on the user and movie biases (``bias`` only).
+    dropout : ``(before, after)`` the hidden layer (``mlp`` only).
+    hidden : hidden layer width (``mlp`` only).
+    learning_rate : of the :class:`~recsys.models.optimizers.LazyAdam` optimizer.
+    batch_size : ratings per step.
+    epochs : maximum epochs.
+    patience : epochs without validation improvement before early stopping.
+    validation_fraction : share of the training ratings held out for early stopping
+        (0 trains every epoch without validation).
+    output : ``"linear"`` or ``"sigmoid"`` (squash into the rating scale widened by 5%
+        of its span on each side, as fastai's ``y_range``).
+    seed : seeds weight initialisation, dropout, the validation carve and shuffling.
+    verbose : print one line per epoch.
+
+    ``None`` for ``factors``, ``l2`` or ``learning_rate`` means the kind's default in
+    :data:`DEFAULTS`.
+
+    Attributes
+    ----------
+    network_ : keras.Model
+    user_vocab_, movie_vocab_ : Vocabulary
+    baseline_ : BiasBaseline, for ids the network has not seen
+    rating_scale_ : (low, high)
+    training_ : TrainingResult
+    movies_ : DataFrame or None, the movie catalogue given to ``fit`` (titles, genres)
+
+    Examples
+    --------
+    >>> from recsys.data import load_dataset
+    >>> data = load_dataset()
+    >>> model = RatingModel("bias", epochs=2, verbose=False).fit(data.ratings)  # doctest: +SKIP
+    >>> model.predict([1], [1])  # doctest: +SKIP
+    array([4.3...], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        kind: str = "bias",
+        *,
+        factors: int | None = None,
+        l2: float | None = None,
+        bias_l2: float = 0.005,
+        dropout: tuple[float, float] = (0.3, 0.5),
+        hidden: int = 64,
+        learning_rate: float | None = None,
+        batch_size: int = 8192,
+        epochs: int = 50,
+        patience: int = 3,
+        validation_fraction: float = 0.05,
+        output: str = "linear",
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.factors = factors
+        self.l2 = l2
+        self.bias_l2 = bias_l2
+        self.dropout = dropout
+        self.hidden = hidden
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.output = output
+        self.seed = seed
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (scikit-learn style)."""
+        names = ("kind", "factors", "l2", "bias_l2", "dropout", "hidden", "learning_rate",
+                 "batch_size", "epochs", "patience", "validation_fraction", "output", "seed",
+                 "verbose")
+        return {name: getattr(self, name) for name in names}
+
+    def resolved_params(self) -> dict[str, Any]:
+        """The hyper-parameters with the kind's defaults filled in."""
+        self._check_params()
+        params = self.get_params()
+        for key, value in DEFAULTS[self.kind].items():
+            if params[key] is None:
+                params[key] = value
+        params["dropout"] = tuple(float(d) for d in params["dropout"])
+        return params
+
+    def _check_params(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"unknown model kind {self.kind!r}; use one of {', '.join(KINDS)}.")
+        checks = [
+            ("factors", self.factors, lambda v: v is None or (int(v) == v and v >= 1)),
+            ("l2", self.l2, lambda v: v is None or v >= 0),
+            ("bias_l2", self.bias_l2, lambda v: v >= 0),
+            ("hidden", self.hidden, lambda v: int(v) == v and v >= 1),
+            ("learning_rate", self.learning_rate, lambda v: v is None or v > 0),
+            ("batch_size", self.batch_size, lambda v: int(v) == v and v >= 1),
+            ("epochs", self.epochs, lambda v: int(v) == v and v >= 1),
+            ("patience", self.patience, lambda v: int(v) == v and v >= 1),
+            ("validation_fraction", self.validation_fraction, lambda v: 0 <= v < 1),
+            ("dropout", self.dropout, lambda v: len(v) == 2 and all(0 <= d < 1 for d in v)),
+        ]
+        for name, value, ok in checks:
+            if not ok(value):
+                raise DataError(f"invalid {name}={value!r}; see RatingModel's docstring for "
+                                "the allowed range.")
+        if self.output not in ("linear", "sigmoid"):
+            raise DataError(f"invalid output={self.output!r}; use 'linear' or 'sigmoid'.")
+
+    # ------------------------------------------------------------------------ fit
+    def fit(
+        self,
+        ratings: pd.DataFrame,
+        *,
+        validation: pd.DataFrame | None = None,
+        rating_scale: tuple[float, float] | None = None,
+        movies: pd.DataFrame | None = None,
+    ) -> RatingModel:
+        """Fit on a ratings frame (``user_id, movie_id, rating``); returns ``self``.
+
+        Parameters
+        ----------
+        ratings : the training part. Unless ``validation`` is given, a seeded
+            ``validation_fraction`` of it is held out for early stopping.
+        validation : explicit validation ratings (never the test part).
+        rating_scale : ``(low, high)``; inferred from ``ratings`` when omitted.
+        movies : optional movie catalogue (``movie_id, title, ...``) kept for display.
+
+        Raises
+        ------
+        DataError
+            On empty input, ratings outside ``rating_scale`` or bad hyper-parameters.
+        """
+        params = self.resolved_params()
+        if len(ratings) == 0:
+            raise DataError("cannot fit on zero ratings; give a non-empty training part.")
+        values = ratings["rating"].to_numpy(dtype=np.float32)
+        if rating_scale is None:
+            rating_scale = (float(values.min()), float(values.max()))
+            if rating_scale[0] == rating_scale[1]:
+                raise DataError(f"every training rating is {rating_scale[0]}; a rating model "
+                                "needs at least two distinct values (or pass --rating-scale).")
+        low, high = (float(x) for x in rating_scale)
+        if not low < high:
+            raise DataError(f"rating scale {rating_scale} must have low < high, e.g. 0.5,5.")
+        if values.min() < low or values.max() > high:
+            raise DataError(f"training ratings span {values.min():g}..{values.max():g}, outside "
+                            f"the rating scale {low:g}..{high:g}; fix --rating-scale.")
+        rng = np.random.default_rng(self.seed)
+        fit_part, val_part = ratings, validation
+        if val_part is None and self.validation_fraction > 0:
+            n_val = int(round(self.validation_fraction * len(ratings)))
+            if n_val > 0 and len(ratings) - n_val > 0:
+                val_mask = np.zeros(len(ratings), dtype=bool)
+                val_mask[rng.permutation(len(ratings))[:n_val]] = True
+                fit_part, val_part = ratings[~val_mask], ratings[val_mask]
+
+        self.user_vocab_ = Vocabulary(fit_part["user_id"], entity="user")
+        self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
+        self.rating_scale_ = (low, high)
+        u = self.user_vocab_.index(fit_part["user_id"])
+        m = self.movie_vocab_.index(fit_part["movie_id"])
+        r = fit_part["rating"].to_numpy(dtype=np.float32)
+        self.baseline_ = BiasBaseline().fit(u, m, r, n_users=len(self.user_vocab_),
+                                            n_movies=len(self.movie_vocab_))
+        self.global_mean_ = float(r.mean())
+        self.seen_ = _Interactions.from_arrays(u, m, r, len(self.user_vocab_))
+        self.movies_ = movies
+
+        validation_arrays = None
+        if val_part is not None and len(val_part):
+            vu = self.user_vocab_.index(val_part["user_id"], missing="negative")
+            vm = self.movie_vocab_.index(val_part["movie_id"], missing="negative")
+            keep = (vu >= 0) & (vm >= 0)
+            if keep.any():
+                validation_arrays = (vu[keep], vm[keep],
+                                     val_part["rating"].to_numpy(dtype=np.float32)[keep])
+        self.n_validation_ = 0 if validation_arrays is None else len(validation_arrays[0])
+
+        spec = NetworkSpec(
+            kind=self.kind, n_users=len(self.user_vocab_), n_movies=len(self.movie_vocab_),
+            factors=int(params["factors"]), l2=float(params["l2"]),
+            bias_l2=float(params["bias_l2"]), dropout=params["dropout"],
+            hidden=int(params["hidden"]), global_mean=self.global_mean_,
+            output=self.output,
+            rating_range=(low - 0.05 * (high - low), high + 0.05 * (high - low)),
+            seed=int(self.seed),
+        )
+        self.spec_ = spec
+        self.network_ = build_network(spec)
+        optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
+        self.training_ = train_network(
+            self.network_, optimizer, (u, m, r), validation_arrays,
+            epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
+            patience=int(params["patience"]), seed=int(self.seed), clip=self.rating_scale_,
+            on_epoch=self._print_epoch if self.verbose else None,
+        )
+        last = self.training_.history[-1]
+        if not np.isfinite(last.loss):
+            raise RecsysError(f"training diverged at epoch {last.epoch} (the loss is not a "
+                              "number); lower the learning rate or raise l2.")
+        self.n_train_ = len(r)
+        return self
+
+    def _print_epoch(self, log: EpochLog) -> None:
+        val = f"  val_rmse {log.val_rmse:.4f}" if log.val_rmse is not None else ""
+        print(f"epoch {log.epoch:3d}/{self.epochs}  loss {log.loss:.4f}{val}  "
+              f"{log.seconds:6.2f}s  {log.ratings_per_second:,.0f} ratings/s", flush=True)
+
+    # -------------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError("this RatingModel is not fitted; call fit(ratings) first.")
+
+    def predict_frame(self, user_ids: ArrayLike, movie_ids: ArrayLike) -> pd.DataFrame:
+        """Predictions for pairs of raw ids, with the fallback used for unknown ids.
+
+        Returns
+        -------
+        DataFrame with columns ``user_id, movie_id, prediction`` (clipped to the rating
+        scale) and ``fallback`` (``""`` when the network scored the pair, otherwise which
+        baseline stood in and why).
+        """
+        self._check_fitted()
+        users = np.asarray(user_ids, dtype=np.int64).ravel()
+        movies = np.asarray(movie_ids, dtype=np.int64).ravel()
+        if users.shape != movies.shape:
+            raise DataError(f"got {len(users)} user ids but {len(movies)} movie ids; "
+                            "give one movie per user.")
+        u = self.user_vocab_.index(users, missing="negative")
+        m = self.movie_vocab_.index(movies, missing="negative")
+        known = (u >= 0) & (m >= 0)
+        pred = self.baseline_.predict(u, m).astype(np.float32)
+        if known.any():
+            pred[known] = predict_network(self.network_, u[known], m[known])
+        fallback = np.full(len(users), "", dtype=object)
+        fallback[(u < 0) & (m >= 0)] = FALLBACK_USER
+        fallback[(u >= 0) & (m < 0)] = FALLBACK_MOVIE
+        fallback[(u < 0) & (m < 0)] = FALLBACK_BOTH
+        return pd.DataFrame({"user_id": users, "movie_id": movies,
+                             "prediction": np.clip(pred, *self.rating_scale_),
+                             "fallback": fallback})
+
+    def predict(self, user_ids: ArrayLike, movie_ids: ArrayLike) -> NDArray[np.float32]:
+        """Predicted ratings, ``ndarray of shape (n,)``, clipped to the rating scale.
+
+        Unknown ids fall back to the bias baseline (see :meth:`predict_frame`).
+        """
+        return self.predict_frame(user_ids, movie_ids)["prediction"].to_numpy(np.float32)
+
+    # ------------------------------------------------------------------ recommend
+    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
+                  min_ratings: int = 0) -> pd.DataFrame:
+        """Top-``k`` movies for a user, leaving out the movies they rated in training.
+
+        An unknown user gets the movies with the best baseline prediction
+        (``mean + movie bias``), and the ``fallback`` column says so. ``min_ratings``
+        keeps only movies with at least that many training ratings (a movie rated once
+        has a noisy embedding).
+
+        Returns
+        -------
+        DataFrame with ``rank, movie_id, score, fallback`` (and ``title`` when the
+        model knows the catalogue), best first.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise DataError(f"k must be at least 1, got {k}.")
+        u = int(self.user_vocab_.index([user_id], missing="negative")[0])
+        n_movies = len(self.movie_vocab_)
+        if u < 0:
+            scores = (self.baseline_.mean_ + self.baseline_.movie_bias_).astype(np.float32)
+            reason = FALLBACK_USER
+        else:
+            scores = predict_network(self.network_, np.full(n_movies, u, dtype=np.int32),
+                                     np.arange(n_movies, dtype=np.int32))
+            reason = ""
+            if exclude_seen:
+                scores[self.seen_.movies_of(u)] = -np.inf
+        if min_ratings > 0:
+            counts = np.bincount(self.seen_.movies, minlength=n_movies)
+            scores[counts < min_ratings] = -np.inf
+        k = min(k, int(np.isfinite(scores).sum()))
+        top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
+        top = top[np.lexsort((top, -scores[top]))]
+        frame = pd.DataFrame({
+            "rank": np.arange(1, len(top) + 1),
+            "movie_id": self.movie_vocab_.to_ids(top),
+            "score": np.clip(scores[top], *self.rating_scale_),
+            "fallback": reason,
+        })
+        return self._with_titles(frame)
+
+    def similar_movies(self, movie_id: int, k: int = 10) -> pd.DataFrame:
+        """The ``k`` movies whose embeddings have the highest cosine with ``movie_id``'s.
+
+        Raises
+        ------
+        UnknownIdError
+            If the movie has no embedding (it was not in the training data).
+        """
+        self._check_fitted()
+        index = int(self.movie_vocab_.index([movie_id], missing="negative")[0])
+        if index < 0:
+            raise UnknownIdError(f"movie {movie_id} has no embedding: it is not in the training "
+                                 "data of this model, so no similar movies can be computed.")
+        table = self.movie_factors()
+        norms = np.linalg.norm(table, axis=1)
+        cosine = table @ table[index] / np.maximum(norms * norms[index], 1e-12)
+        cosine[index] = -np.inf
+        k = max(0, min(k, len(cosine) - 1))
+        top = np.argpartition(-cosine, k - 1)[:k] if k else np.array([], dtype=np.int64)
+        top = top[np.lexsort((top, -cosine[top]))]
+        frame = pd.DataFrame({"rank": np.arange(1, len(top) + 1),
+                              "movie_id": self.movie_vocab_.to_ids(top),
+                              "similarity": cosine[top]})
+        return self._with_titles(frame)
+
+    def _with_titles(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.movies_ is not None and "title" in self.movies_.columns:
+            titles = self.movies_.drop_duplicates("movie_id").set_index("movie_id")["title"]
+            frame.insert(2, "title", titles.reindex(frame["movie_id"]).to_numpy())
+        return frame
+
+    # ------------------------------------------------------------ learned tables
+    def movie_factors(self) -> NDArray[np.float32]:
+        """The movie embedding table, ``ndarray of shape (n_movies, factors)``.
+
+        Row ``i`` belongs to ``movie_vocab_.ids[i]``.
+        """
+        self._check_fitted()
+        return np.asarray(self.network_.get_layer("movie_embedding").embeddings)
+
+    def movie_embeddings(self) -> pd.DataFrame:
+        """Movie embeddings indexed by movie id, columns ``f0 .. f{factors-1}``."""
+        table = self.movie_factors()
+        return pd.DataFrame(table, index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
+                            columns=[f"f{i}" for i in range(table.shape[1])])
+
+    def user_embeddings(self) -> pd.DataFrame:
+        """User embeddings indexed by user id, columns ``f0 .. f{factors-1}``."""
+        self._check_fitted()
+        table = np.asarray(self.network_.get_layer("user_embedding").embeddings)
+        return pd.DataFrame(table, index=pd.Index(self.user_vocab_.ids, name="user_id"),
+                            columns=[f"f{i}" for i in range(table.shape[1])])
+
+    def movie_biases(self) -> pd.Series | None:
+        """Learned movie biases indexed by movie id (``None`` for models without biases)."""
+        self._check_fitted()
+        if self.kind != "bias":
+            return None
+        table = np.asarray(self.network_.get_layer("movie_bias").embeddings)[:, 0]
+        return pd.Series(table, index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
+                         name="bias")
+
+    # ---------------------------------------------------------------- save / load
+    def save(self, directory: str) -> None:
+        """Save the model (network, vocabularies, baseline, config) to a directory.
+
+        The directory is written atomically: it appears complete or not at all.
+        """
+        from recsys.models.persistence import save_model
+
+        save_model(self, directory)
+
+    @classmethod
+    def load(cls, directory: str) -> RatingModel:
+        """Load a model saved with :meth:`save`.
+
+        Raises
+        ------
+        ModelDirError
+            If ``directory`` is not a saved model or is damaged.
+        """
+        from recsys.models.persistence import load_model
+
+        return load_model(directory)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary: kind, hyper-parameters, sizes, training history."""
+        self._check_fitted()
+        return {
+            "kind": self.kind,
+            "params": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in self.resolved_params().items()},
+            "n_users": len(self.user_vocab_), "n_movies": len(self.movie_vocab_),
+            "rating_scale": list(self.rating_scale_), "global_mean": self.global_mean_,
+            "n_train": int(self.n_train_), "n_validation": int(self.n_validation_),
+            "training": {
+                "epochs_run": self.training_.epochs_run,
+                "best_epoch": self.training_.best_epoch,
+                "stopped_early": self.training_.stopped_early,
+                "train_seconds": self.training_.train_seconds,
+                "history": [asdict(h) for h in self.training_.history],
+            },
+        }
+
+
+class _Interactions:
+    """Training ratings grouped by user index (CSR): who rated what."""
+
+    def __init__(self, indptr: NDArray[np.int64], movies: NDArray[np.int32],
+                 ratings: NDArray[np.float32]) -> None:
+        self.indptr, self.movies, self.ratings = indptr, movies, ratings
+
+    @classmethod
+    def from_arrays(cls, users: NDArray[np.int32], movies: NDArray[np.int32],
+                    ratings: NDArray[np.float32], n_users: int) -> _Interactions:
+        order = np.argsort(users, kind="stable")
+        counts = np.bincount(users, minlength=n_users)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return cls(indptr, movies[order].astype(np.int32), ratings[order].astype(np.float32))
+
+    def movies_of(self, user: int) -> NDArray[np.int32]:
+        """Movie indices rated by user index ``user``."""
+        return self.movies[self.indptr[user]:self.indptr[user + 1]]
+

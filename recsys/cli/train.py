@@ -67,10 +67,13 @@ def run(args: argparse.Namespace) -> int:
     out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model")
     rating_scale = parse_rating_scale(args.rating_scale)
 
+    from recsys._tensorflow import quiet_import
+
+    quiet_import()
     import keras
 
     from recsys.evaluation import evaluate_model
-    from recsys.models.rating_model import RatingModel  # imports TensorFlow quietly
+    from recsys.models.rating_model import RatingModel
 
     keras.utils.set_random_seed(args.seed)
     model = RatingModel(

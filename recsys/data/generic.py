@@ -90,6 +90,13 @@ def read_ratings_file(
     if first is None:
         raise DataError(f"{str(file)!r} is empty: it has no ratings.")
     fields = first.split(sep)
+    header_names = [_ALIASES.get(f.strip().strip('"').lower()) for f in fields]
+    if columns is None and any(header_names):
+        absent = [n.split("_")[0] for n in _REQUIRED if n not in header_names]
+        if absent:
+            raise DataError(f"{str(file)!r}: the header {first.strip()!r} has no "
+                            f"{' or '.join(absent)} column; a ratings file needs user, item "
+                            "and rating columns.")
     if len(fields) < 3:
         hint = next((s for s in (",", "\t", ";", "::", "|", " ") if s != sep and s in first),
                     None)
@@ -106,7 +113,7 @@ def read_ratings_file(
         rating_at = names.index("rating")
         has_header = not _is_number(fields[rating_at])
     else:
-        mapped = [_ALIASES.get(f.strip().strip('"').lower()) for f in fields]
+        mapped = header_names
         if not all(n in mapped for n in _REQUIRED):
             raise DataError(
                 f"{str(file)!r}: the header {first.strip()!r} does not name user, item and "

@@ -1,0 +1,206 @@
+"""The conformance suite every rating model kind passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recsys.data import RandomSplit, make_ratings
+from recsys.data.dataset import Dataset
+from recsys.errors import DataError, ModelDirError, NotFittedError, UnknownIdError
+from recsys.evaluation import rmse
+from recsys.models.rating_model import FALLBACK_BOTH, FALLBACK_MOVIE, FALLBACK_USER, RatingModel
+
+from .synthetic import planted_movies, planted_ratings
+
+KINDS = ["dot", "bias", "mlp"]
+FAST = {"batch_size": 256, "epochs": 5, "factors": 8, "learning_rate": 0.05}
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ratings = planted_ratings()
+    split = RandomSplit(0.15).split(Dataset("p", ratings, planted_movies(ratings), "p"), seed=0)
+    return split.train, split.test, planted_movies(ratings)
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def fitted(request: pytest.FixtureRequest, data) -> RatingModel:
+    train, _test, movies = data
+    return RatingModel(request.param, batch_size=256, epochs=60, patience=5,
+                       learning_rate=0.01, factors=8, seed=1).fit(train, movies=movies)
+
+
+def test_fit_returns_self_and_learns(fitted: RatingModel, data) -> None:
+    train, test, _ = data
+    assert fitted.network_ is not None and fitted.training_.epochs_run >= 1
+    predicted = fitted.predict(test["user_id"], test["movie_id"])
+    assert predicted.shape == (len(test),)
+    assert predicted.min() >= 1 and predicted.max() <= 5
+    global_mean = rmse(test["rating"], np.full(len(test), train["rating"].mean()))
+    assert rmse(test["rating"], predicted) < 0.85 * global_mean
+
+
+def test_save_load_round_trip(fitted: RatingModel, data, tmp_path: Path) -> None:
+    _, test, _ = data
+    fitted.save(tmp_path / "model")
+    loaded = RatingModel.load(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict(test["user_id"], test["movie_id"]),
+                                  fitted.predict(test["user_id"], test["movie_id"]))
+    user = int(test["user_id"].iloc[0])
+    pd.testing.assert_frame_equal(loaded.recommend(user, 5), fitted.recommend(user, 5))
+    pd.testing.assert_frame_equal(loaded.similar_movies(100, 3), fitted.similar_movies(100, 3))
+    assert loaded.describe() == fitted.describe()
+    assert loaded.movies_["genres"].tolist() == fitted.movies_["genres"].tolist()
+
+
+def test_unknown_ids_fall_back_and_say_so(fitted: RatingModel) -> None:
+    frame = fitted.predict_frame([1, 999_999, 999_999], [999_999, 100, 999_998])
+    assert frame["fallback"].tolist() == [FALLBACK_MOVIE, FALLBACK_USER, FALLBACK_BOTH]
+    base = fitted.baseline_
+    assert frame["prediction"].iloc[2] == pytest.approx(np.clip(base.mean_, 1, 5), rel=1e-5)
+    assert frame["prediction"].iloc[1] == pytest.approx(
+        base.mean_ + base.movie_bias_[fitted.movie_vocab_.index([100])[0]], rel=1e-5)
+    known = fitted.predict_frame([1], [100])
+    assert known["fallback"].tolist() == [""]
+
+
+def test_recommend_for_unknown_user_uses_the_baseline(fitted: RatingModel) -> None:
+    recs = fitted.recommend(424242, 5)
+    assert (recs["fallback"] == FALLBACK_USER).all()
+    best = np.argsort(-fitted.baseline_.movie_bias_, kind="stable")[:5]
+    assert recs["movie_id"].tolist() == fitted.movie_vocab_.to_ids(best).tolist()
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(user=st.integers(1, 80), k=st.integers(1, 70), min_ratings=st.integers(0, 40))
+def test_recommendations_are_sorted_unseen_and_k_long(fitted: RatingModel, user: int, k: int,
+                                                       min_ratings: int) -> None:
+    recs = fitted.recommend(user, k, min_ratings=min_ratings)
+    u = fitted.user_vocab_.index([user], missing="negative")[0]
+    seen = set(fitted.movie_vocab_.to_ids(fitted.seen_.movies_of(u)).tolist()) if u >= 0 else set()
+    assert not seen & set(recs["movie_id"].tolist())
+    assert len(recs) <= k and recs["rank"].tolist() == list(range(1, len(recs) + 1))
+    raw = fitted.predict_frame([user] * len(recs), recs["movie_id"])["prediction"].to_numpy()
+    assert np.all(np.diff(raw) <= 1e-6)  # best first
+    counts = np.bincount(fitted.seen_.movies, minlength=len(fitted.movie_vocab_))
+    assert all(counts[fitted.movie_vocab_.index(recs["movie_id"])] >= min_ratings)
+
+
+def test_similar_movies(fitted: RatingModel) -> None:
+    similar = fitted.similar_movies(100, 5)
+    assert 100 not in similar["movie_id"].tolist() and len(similar) == 5
+    assert np.all(np.diff(similar["similarity"].to_numpy()) <= 0)
+    assert "title" in similar.columns
+    with pytest.raises(UnknownIdError, match="movie 5 has no embedding"):
+        fitted.similar_movies(5)
+
+
+def test_learned_tables_are_indexed_by_id(fitted: RatingModel) -> None:
+    emb = fitted.movie_embeddings()
+    assert emb.shape == (len(fitted.movie_vocab_), 8)
+    assert emb.index.tolist() == fitted.movie_vocab_.ids.tolist()
+    assert fitted.user_embeddings().shape == (len(fitted.user_vocab_), 8)
+    biases = fitted.movie_biases()
+    if fitted.kind == "bias":
+        assert biases.index.tolist() == emb.index.tolist()
+    else:
+        assert biases is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_result_other_seed_other_result(kind: str, data) -> None:
+    train, test, _ = data
+    runs = [RatingModel(kind, seed=s, **FAST).fit(train).predict(test["user_id"],
+                                                                test["movie_id"])
+            for s in (3, 3, 4)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+CHANGES = {
+    "dot": {"factors": 4, "l2": 0.5, "learning_rate": 0.02, "batch_size": 128, "epochs": 2,
+            "output": "sigmoid", "validation_fraction": 0.2},
+    "bias": {"factors": 4, "l2": 0.5, "bias_l2": 1.0, "learning_rate": 0.02, "batch_size": 128,
+             "epochs": 2, "output": "sigmoid", "validation_fraction": 0.2},
+    "mlp": {"factors": 4, "l2": 0.5, "dropout": (0.0, 0.1), "hidden": 16, "learning_rate": 0.03,
+            "batch_size": 128, "epochs": 2, "output": "sigmoid", "validation_fraction": 0.2},
+}
+
+
+@pytest.mark.parametrize(("kind", "name"), [(k, n) for k in KINDS for n in CHANGES[k]])
+def test_each_hyper_parameter_changes_the_result(kind: str, name: str, data) -> None:
+    train, test, _ = data
+    base = {**FAST, "l2": 0.05, "seed": 0}
+    reference = RatingModel(kind, **base).fit(train).predict(test["user_id"], test["movie_id"])
+    changed = RatingModel(kind, **{**base, name: CHANGES[kind][name]}).fit(train)
+    assert not np.allclose(changed.predict(test["user_id"], test["movie_id"]), reference)
+
+
+def test_patience_changes_when_training_stops(data) -> None:
+    train, _, _ = data
+    runs = [RatingModel("bias", batch_size=256, factors=8, epochs=40, patience=p,
+                        learning_rate=0.05).fit(train) for p in (1, 6)]
+    assert runs[0].training_.epochs_run < runs[1].training_.epochs_run
+
+
+def test_early_stopping_keeps_the_best_epoch(fitted: RatingModel) -> None:
+    history = fitted.training_.history
+    best = min(h.val_rmse for h in history)
+    assert history[fitted.training_.best_epoch - 1].val_rmse == best
+
+
+def test_bad_input() -> None:
+    with pytest.raises(NotFittedError, match="not fitted"):
+        RatingModel().predict([1], [1])
+    with pytest.raises(DataError, match="zero ratings"):
+        RatingModel().fit(make_ratings([], [], []))
+    with pytest.raises(DataError, match="unknown model kind"):
+        RatingModel("svd").fit(planted_ratings())
+    with pytest.raises(DataError, match="invalid factors"):
+        RatingModel(factors=0).fit(planted_ratings())
+    with pytest.raises(DataError, match="outside the rating scale"):
+        RatingModel().fit(planted_ratings(), rating_scale=(1, 4))
+    with pytest.raises(DataError, match="at least two distinct"):
+        RatingModel().fit(make_ratings([1, 2], [1, 1], [3.0, 3.0]))
+
+
+def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_path: Path) -> None:
+    with pytest.raises(ModelDirError, match="no model directory"):
+        RatingModel.load(tmp_path / "nothing")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "weights.h5").write_text("x")
+    with pytest.raises(ModelDirError, match="is not a recsys model directory"):
+        RatingModel.load(tmp_path / "foreign")
+    fitted.save(tmp_path / "m")
+    (tmp_path / "m" / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(ModelDirError, match="damaged"):
+        RatingModel.load(tmp_path / "m")
+    fitted.save(tmp_path / "m2")
+    (tmp_path / "m2" / "recsys_model.json").write_text('{"format": "other/9"}')
+    with pytest.raises(ModelDirError, match="expected 'recsys-rating-model/1'"):
+        RatingModel.load(tmp_path / "m2")
+
+
+def test_saving_over_an_existing_model_is_atomic(fitted: RatingModel, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "model"
+    fitted.save(target)
+    before = sorted(p.name for p in target.iterdir())
+    import recsys.models.persistence as persistence
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence.np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        fitted.save(target)
+    assert sorted(p.name for p in target.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temporary leftovers
+    RatingModel.load(target)

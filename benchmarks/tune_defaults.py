@@ -1,0 +1,66 @@
+"""Choose the default hyper-parameters of each rating model on validation data only.
+
+The test part of the benchmark split (``random:0.1``, seed 0, ml-latest-small) is never
+read here: the training part is split again (10% validation, seed 1), each candidate is
+fitted on the rest (with its own early-stopping carve) and ranked by validation RMSE.
+
+    python benchmarks/tune_defaults.py [--kinds bias,dot,mlp] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recsys.data import Dataset, load_dataset, parse_split
+from recsys.evaluation import rmse
+from recsys.models.rating_model import RatingModel
+
+GRIDS = {
+    "bias": {"factors": [32, 64, 128], "l2": [0.02, 0.05, 0.1],
+             "learning_rate": [0.005, 0.01, 0.02], "batch_size": [4096, 8192]},
+    "dot": {"factors": [32, 64, 128], "l2": [0.02, 0.05, 0.1],
+            "learning_rate": [0.005, 0.01, 0.02], "batch_size": [4096, 8192]},
+    "mlp": {"factors": [32, 64], "l2": [0.0, 0.01], "learning_rate": [0.001, 0.003, 0.01],
+            "hidden": [64, 128], "dropout": [(0.3, 0.5), (0.3, 0.75), (0.1, 0.3)]},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", default="bias,dot,mlp")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args()
+    data = load_dataset()
+    train = parse_split("random:0.1").split(data, seed=0).train  # the benchmark's train part
+    inner = parse_split("random:0.1").split(Dataset("train", train, data.movies, "train"),
+                                            seed=1)
+    results = {}
+    for kind in args.kinds.split(","):
+        grid = GRIDS[kind]
+        rows = []
+        for values in itertools.product(*grid.values()):
+            params = dict(zip(grid, values, strict=True))
+            start = time.perf_counter()
+            model = RatingModel(kind, seed=0, **params).fit(inner.train)
+            score = rmse(inner.test["rating"],
+                         model.predict(inner.test["user_id"], inner.test["movie_id"]))
+            rows.append({**params, "val_rmse": score, "epochs": model.training_.epochs_run,
+                         "seconds": time.perf_counter() - start})
+            print(kind, params, f"val_rmse={score:.4f}", flush=True)
+        rows.sort(key=lambda r: r["val_rmse"])
+        results[kind] = {"best": rows[0], "top5": rows[:5], "n_candidates": len(rows)}
+        print(f"best {kind}: {rows[0]}", flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tune_defaults.json").write_text(json.dumps(results, indent=2, default=float))
+    np.set_printoptions(precision=4)
+
+
+if __name__ == "__main__":
+    main()

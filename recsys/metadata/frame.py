@@ -10,7 +10,7 @@ tmdb_id             Int64        TMDB id (``<NA>`` when unknown)
 imdb_id             object       ``"tt0114709"`` or ``None``
 title               object       TMDB title (MovieLens title for imported rows)
 original_title      object       title in the original language, or ``None``
-overview            object       plot summary, ``""`` when missing
+overview            object       plot summary (stripped), ``""`` when missing
 tagline             object       tag line, ``""`` when missing
 genre_ids           object       tuple of TMDB genre ids, possibly empty
 tmdb_genres         object       tuple of TMDB genre names, possibly empty
@@ -96,7 +96,7 @@ def make_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             data[column] = np.asarray(
                 [float(v) if v is not None else np.nan for v in values], dtype=np.float64)
         elif column in _TEXT_COLUMNS:
-            data[column] = pd.Series([str(v) if v is not None else "" for v in values],
+            data[column] = pd.Series([str(v).strip() if v is not None else "" for v in values],
                                      dtype=object)
         else:
             data[column] = pd.Series([str(v) if v is not None else None for v in values],

@@ -134,7 +134,7 @@ def _encode(field: str, value: Any) -> Any:
     if field in LIST_COLUMNS:
         return json.dumps([v for v in (value or ())], ensure_ascii=False)
     if field in ("overview", "tagline"):
-        return "" if value is None else str(value)
+        return "" if value is None else str(value).strip()
     if value is not None and not isinstance(value, (str, int, float, bytes)):
         if hasattr(value, "item"):  # numpy scalar
             value = value.item()

@@ -47,6 +47,7 @@ class ImportReport:
     """What :func:`import_metadata` did."""
 
     rows: int = 0
+    poster_only: int = 0
     written: int = 0
     kept: int = 0
     posters: int = 0
@@ -55,8 +56,9 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for the terminal."""
-        text = (f"imported {self.written} of {self.rows} movies, {self.posters} posters "
-                f"in {self.seconds:.1f}s")
+        text = (f"imported {self.written} movies ({self.rows} rows of the CSV, "
+                f"{self.poster_only} with a poster only), {self.posters} posters in "
+                f"{self.seconds:.1f}s")
         if self.kept:
             text += f"; kept {self.kept} movies already fetched (--overwrite replaces them)"
         if self.posters_rejected:
@@ -194,9 +196,11 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                    progress: bool = False) -> tuple[pd.DataFrame, int, int]:
     """Point each movie of ``frame`` at its ``<movieId>.jpg`` in ``posters_dir``.
 
-    Each poster is checked to decode as an image and, when an index with ``sha256`` is
-    found (``index`` or ``posters_index.csv`` in the folder or its parent), to match its
-    checksum. Rejected posters get ``poster_status`` ``"failed"`` and a ``detail``.
+    When an index with ``sha256`` is found (``index`` or ``posters_index.csv`` in the
+    folder or its parent), each poster must match its checksum and pass Pillow's
+    structure check; posters without a checksum must decode completely. Rejected
+    posters get ``poster_status`` ``"failed"`` and a ``detail``. Posters of movies the
+    frame lacks are added as rows with status ``"missing"`` (no TMDB metadata).
 
     Parameters
     ----------
@@ -205,7 +209,8 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
 
     Returns
     -------
-    (frame, accepted, rejected)
+    (frame, accepted, rejected): the frame with poster columns set (and poster-only
+    rows added), and the poster counts.
 
     Raises
     ------
@@ -218,6 +223,7 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                         "folder holding <movieId>.jpg files.")
     index_path = Path(index).expanduser() if index is not None else _find_index(folder)
     expected: dict[int, tuple[Path, str | None]] = {}
+    described: dict[int, dict[str, Any]] = {}
     if index_path is not None:
         table = pd.read_csv(index_path, dtype=str, keep_default_na=False)
         if "movieId" not in table.columns or "path" not in table.columns:
@@ -226,8 +232,23 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
         for rec in table.to_dict("records"):
             expected[int(rec["movieId"])] = ((index_path.parent / rec["path"]).absolute(),
                                              rec.get("sha256") or None)
+            described[int(rec["movieId"])] = rec
     target = Path(copy_to).expanduser().absolute() if copy_to is not None else None
     rows = frame.to_dict("records")
+    # Posters of movies the CSV does not list still belong to MovieLens movies: keep them,
+    # in rows that say there is no TMDB metadata for the movie.
+    known = {int(r["movie_id"]) for r in rows}
+    on_disk = {int(p.stem) for p in folder.iterdir()
+               if p.stem.isdigit() and p.suffix.lower() in _POSTER_EXTENSIONS}
+    for movie_id in sorted((set(expected) | on_disk) - known):
+        rec = described.get(movie_id, {})
+        imdb = str(rec.get("imdbId") or "").strip()
+        rows.append({"movie_id": movie_id, "title": rec.get("title") or None,
+                     "imdb_id": f"tt{int(imdb):07d}" if imdb.isdigit() else None,
+                     "tmdb_id": int(float(rec["tmdbId"])) if rec.get("tmdbId") else None,
+                     "movielens_genres": parse_genres(rec.get("genres")),
+                     "status": "missing", "source": frame_source(frame),
+                     "detail": "poster only: the movie is not in the imported CSV"})
     accepted = rejected = 0
     with Progress(len(rows), "import posters", enabled=progress) as bar:
         for row in rows:
@@ -242,10 +263,11 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                 continue
             problem = None
             try:
-                check_image(file)
                 digest = sha256_file(file)
                 if sha and digest != sha:
                     problem = f"poster {file.name}: sha256 differs from {index_path}"
+                else:  # bytes vouched for by the index: a structure check is enough
+                    check_image(file, full=sha is None)
             except PosterError as error:
                 problem = f"poster {file.name}: {error}"
             if problem is not None:
@@ -258,6 +280,12 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
             row.update(poster_status="ok", poster_file=str(file), poster_sha256=digest)
             accepted += 1
     return make_frame(rows), accepted, rejected
+
+
+def frame_source(frame: pd.DataFrame) -> str:
+    """The ``source`` of an imported frame's rows (``"import"`` when it is empty)."""
+    sources = [s for s in frame["source"] if s] if "source" in frame.columns else []
+    return sources[0] if sources else "import"
 
 
 def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
@@ -288,6 +316,7 @@ def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
         frame, report.posters, report.posters_rejected = attach_posters(
             frame, posters_dir, index=posters_index, copy_to=copy_posters_to,
             progress=progress)
+        report.poster_only = len(frame) - report.rows
     if not overwrite:
         fetched = {int(r["movie_id"]) for r in store.rows(("movie_id", "status", "source"))
                    if r["status"] == "ok" and r["source"] == "tmdb"}

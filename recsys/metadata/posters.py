@@ -73,8 +73,11 @@ def poster_filename(tmdb_id: int, size: str, poster_path: str) -> str:
     return f"{int(tmdb_id)}_{size}{suffix if suffix in _EXTENSIONS else '.jpg'}"
 
 
-def check_image(source: str | os.PathLike[str] | bytes) -> tuple[int, int]:
-    """Decode an image fully; return ``(width, height)``.
+def check_image(source: str | os.PathLike[str] | bytes, *, full: bool = True) -> tuple[int, int]:
+    """Check that an image is complete; return ``(width, height)``.
+
+    ``full`` decodes every pixel (catches any truncation); otherwise only the file
+    structure is verified (cheap; enough when a checksum already vouches for the bytes).
 
     Raises
     ------
@@ -87,9 +90,11 @@ def check_image(source: str | os.PathLike[str] | bytes) -> tuple[int, int]:
     try:
         with opener() as image:  # verify() checks the structure, then the image is unusable
             image.verify()
-        with opener() as image:  # load() decodes every pixel: catches truncated data
-            image.load()
-            return image.size
+            size = image.size
+        if full:
+            with opener() as image:  # load() decodes every pixel: catches truncated data
+                image.load()
+        return size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise PosterError(f"not a complete image ({type(error).__name__}: {error})") from None
 

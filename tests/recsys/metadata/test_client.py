@@ -19,7 +19,7 @@ from recsys.metadata.client import (
 )
 from recsys.metadata.ratelimit import RetryPolicy
 from tests.recsys.metadata.conftest import API_KEY
-from tests.recsys.metadata.fake_tmdb import Fault, FakeTMDB
+from tests.recsys.metadata.fake_tmdb import FakeTMDB, Fault
 
 
 def recording_client(fake: FakeTMDB, *, retries: int = 3, timeout: float = 2.0,
@@ -173,5 +173,5 @@ def test_read_api_key(tmp_path):
         read_api_key(tmp_path / "empty.txt", environ={})
     with pytest.raises(DataError, match="cannot read"):
         read_api_key(tmp_path / "absent.txt", environ={})
-    with pytest.raises(MissingAPIKeyError, match="TMDB_API_KEY.*--api-key-file"):
+    with pytest.raises(MissingAPIKeyError, match=r"TMDB_API_KEY.*--api-key-file"):
         read_api_key(None, environ={"TMDB_API_KEY": "  "})

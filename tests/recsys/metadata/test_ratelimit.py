@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -32,7 +33,7 @@ def test_requests_are_spaced_one_over_rate_apart():
     # First request immediately, then one every 0.25 s: 9 requests span 2 s.
     assert stamps[0] == 100.0
     assert stamps[-1] == pytest.approx(102.0)
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert gaps == pytest.approx([0.25] * 8)
 
 

@@ -272,7 +272,12 @@ class TMDBClient:
             response.raise_for_status()
             return response.content
 
-        return self._retrying(f"GET image {size}/{name}", get)
+        try:
+            return self._retrying(f"GET image {size}/{name}", get)
+        except TMDBAuthError as error:  # images need no key: not a reason to stop everything
+            status = error.status
+        raise TMDBRequestFailed(f"TMDB GET image {size}/{name} failed: HTTP {status} (the "
+                                "image server refused the request)", status)
 
     # -- machinery -----------------------------------------------------------------
     def _api(self, what: str, factory: Callable[[], Any], method: str,

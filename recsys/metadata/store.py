@@ -186,7 +186,7 @@ class MetadataStore:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
         target = ":memory:" if memory else (
-            f"file:{self.path}?mode=ro" if readonly else str(self.path))
+            f"{self.path.as_uri()}?mode=ro" if readonly else str(self.path))
         try:
             self._db = sqlite3.connect(target, uri=readonly and not memory, timeout=30.0,
                                        isolation_level=None)

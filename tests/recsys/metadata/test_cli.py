@@ -176,3 +176,24 @@ def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monk
     needle = API_KEY.encode()
     leaks = [str(p) for p in written if needle in p.read_bytes()]
     assert leaks == []
+
+
+def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(capsys, tmp_path, fake_tmdb,
+                                                               with_key):
+    store = str(tmp_path / "m.sqlite")
+    code, out, err = recsys(capsys, "fetch", "--store", store, "--no-posters", "--limit", "3",
+                            *server_args(fake_tmdb))
+    assert code == 0, err
+    assert "fetched 3 movies" in out and "left for the next run (--limit)" in out
+    meta = load_metadata(store).set_index("movie_id")
+    assert meta.index[meta["status"] == "ok"].tolist() == [1, 2, 3]
+    # ml-latest-small has 8 movies without a TMDB id: recorded without asking TMDB.
+    unlinked = meta[meta["status"] == "missing"]
+    assert len(unlinked) == 8 and set(unlinked["detail"]) == {"no TMDB id in the links"}
+    assert meta.loc[1, "movielens_genres"] == (
+        "Adventure", "Animation", "Children", "Comedy", "Fantasy")
+    assert meta.loc[1, "tmdb_genres"] == ("Science Fiction", "Family")
+    assert meta.loc[1, "imdb_id"] == "tt0114709"
+    code, out, _ = recsys(capsys, "status", "--store", store, "--json")
+    status = json.loads(out)
+    assert status["links"] == 9742 and status["pending"] == 9742 - 3 - 8

@@ -175,3 +175,9 @@ def test_read_api_key(tmp_path):
         read_api_key(tmp_path / "absent.txt", environ={})
     with pytest.raises(MissingAPIKeyError, match=r"TMDB_API_KEY.*--api-key-file"):
         read_api_key(None, environ={"TMDB_API_KEY": "  "})
+
+
+def test_an_image_server_401_is_a_failed_poster_not_a_bad_key(client, fake_tmdb):
+    fake_tmdb.add_faults("/t/p/w185/poster862.jpg", Fault.status_code(401))
+    with pytest.raises(TMDBRequestFailed, match="image server refused"):
+        client.image("/poster862.jpg", "w185")

@@ -117,6 +117,8 @@ def register(subparsers: Any) -> None:
                        help="fetch at most N movies in this run")
     fetch.add_argument("--retry-missing", action="store_true",
                        help="ask again for movies and posters TMDB answered 404 for")
+    fetch.add_argument("--refresh-imported", action="store_true",
+                       help="fetch again the movies 'recsys metadata import' brought in")
     fetch.add_argument("--search-unlinked", action="store_true",
                        help="find the TMDB id of movies links.csv lacks by title and year")
     fetch.add_argument("--max-failures", type=_positive_int, default=25, metavar="N",
@@ -230,6 +232,7 @@ def _fetch(args: argparse.Namespace) -> int:
                 store, links, client, posters_dir=posters, poster_size=args.poster_size,
                 limit=args.limit, retry_missing=args.retry_missing,
                 search_unlinked=args.search_unlinked,
+                refresh_imported=args.refresh_imported,
                 max_consecutive_failures=max(1, args.max_failures), progress=not args.quiet)
             coverage = store.coverage()
             where = store.path

@@ -251,8 +251,8 @@ NO_TMDB_ID = "no TMDB id in the links"
 
 
 def _plan(links: pd.DataFrame, state: Mapping[int, Mapping[str, Any]], *,
-          want_posters: bool, retry_missing: bool, search_unlinked: bool
-          ) -> tuple[list[_Group], list[int]]:
+          want_posters: bool, retry_missing: bool, search_unlinked: bool,
+          refresh_imported: bool = False) -> tuple[list[_Group], list[int]]:
     """Work groups in movie-id order, and unlinked movies to mark missing without asking."""
     groups: dict[int, _Group] = {}
     work: list[_Group] = []
@@ -261,6 +261,9 @@ def _plan(links: pd.DataFrame, state: Mapping[int, Mapping[str, Any]], *,
         movie_id = int(row["movie_id"])
         stored = state.get(movie_id)
         status = stored["status"] if stored else None
+        if refresh_imported and stored and stored.get("source") != "tmdb" \
+                and not pd.isna(row["tmdb_id"]):
+            status = "failed"  # imported, not fetched: ask TMDB for the full record
         retry = status in (None, "failed") or (status == "missing" and retry_missing)
         if status == "ok":
             if want_posters and _needs_poster(stored, retry_missing):
@@ -291,7 +294,8 @@ def _plan(links: pd.DataFrame, state: Mapping[int, Mapping[str, Any]], *,
     # An ok movie seen before a new one with the same TMDB id: copy from it as well.
     for movie_id, stored in state.items():
         key = stored.get("tmdb_id")
-        if stored["status"] == "ok" and key in groups and groups[key].source_ok is None:
+        if stored["status"] == "ok" and key in groups and groups[key].source_ok is None \
+                and stored.get("source") == "tmdb":
             groups[key].source_ok = movie_id
     return [g for g in work if g.movie_ids], unlinked
 
@@ -309,8 +313,8 @@ def fetch_metadata(store: MetadataStore, links: pd.DataFrame, client: TMDBClient
                    posters_dir: str | os.PathLike[str] | None = None,
                    poster_size: str = "w185", limit: int | None = None,
                    retry_missing: bool = False, search_unlinked: bool = False,
-                   max_consecutive_failures: int = 25, progress: bool = True
-                   ) -> FetchReport:
+                   refresh_imported: bool = False, max_consecutive_failures: int = 25,
+                   progress: bool = True) -> FetchReport:
     """Fetch TMDB details (and posters) for the movies of ``links`` not yet in ``store``.
 
     Parameters
@@ -323,6 +327,9 @@ def fetch_metadata(store: MetadataStore, links: pd.DataFrame, client: TMDBClient
     limit : fetch at most this many movies (TMDB ids) in this run.
     retry_missing : ask again for movies (and posters) TMDB answered 404 for.
     search_unlinked : look movies without a TMDB id up by title and year.
+    refresh_imported : fetch movies that came from ``recsys metadata import`` again (an
+        import counts as done otherwise, though it lacks TMDB genres, dates and poster
+        paths).
     max_consecutive_failures : stop after this many movies in a row failed (TMDB
         unreachable); everything fetched stays, and the next run resumes.
     progress : show a progress line with done/missing/failed counts on stderr.
@@ -350,10 +357,11 @@ def fetch_metadata(store: MetadataStore, links: pd.DataFrame, client: TMDBClient
             remove_stale_parts(folder)
         store.register_links(links)
         state = {int(r["movie_id"]): r for r in store.rows(
-            ("movie_id", "tmdb_id", "status", "detail", "poster_path", "poster_file",
-             "poster_status"))}
+            ("movie_id", "tmdb_id", "status", "detail", "source", "poster_path",
+             "poster_file", "poster_status"))}
         work, unlinked = _plan(links, state, want_posters=folder is not None,
-                               retry_missing=retry_missing, search_unlinked=search_unlinked)
+                               retry_missing=retry_missing, search_unlinked=search_unlinked,
+                               refresh_imported=refresh_imported)
         if unlinked:
             store.upsert_movies({"movie_id": m, "status": "missing", "source": "tmdb",
                                  "detail": NO_TMDB_ID} for m in unlinked)
@@ -418,9 +426,12 @@ def _run_group(group: _Group, store: MetadataStore, client: TMDBClient,
                                imdb_by_movie)
         tmdb_imdb = record.pop("imdb_id", None)
         record["tmdb_id"] = group.tmdb_id
+        # MovieLens genres only when the links know them (a links.csv does not): an
+        # imported row keeps its own.
         store.upsert_movies({**record, "movie_id": m,
                              "imdb_id": imdb_by_movie.get(m) or tmdb_imdb,
-                             "movielens_genres": genres_by_movie.get(m, ()),
+                             **({"movielens_genres": genres_by_movie[m]}
+                                if genres_by_movie.get(m) else {}),
                              "status": "ok", "detail": detail, "source": "tmdb",
                              "attempts_add": 1} for m in ids)
         report.done += len(ids)

@@ -228,3 +228,19 @@ def test_bad_links_files(tmp_path):
     good = read_links(write_links(tmp_path / "l.csv", [(1, 862), (2, None)]))
     assert good["tmdb_id"].tolist()[0] == 862 and pd.isna(good["tmdb_id"].tolist()[1])
     assert good["imdb_id"].tolist() == ["tt0100001", "tt0100002"]
+
+
+def test_imported_movies_count_as_done_unless_refreshed(fake_tmdb, tmp_path):
+    links = read_links(write_links(tmp_path / "links.csv", [(1, 862), (2, 8844)]))
+    with make_client(fake_tmdb) as client, MetadataStore(tmp_path / "m.sqlite") as store:
+        store.upsert_movie(1, tmdb_id=862, overview="Imported.", movielens_genres=["Comedy"],
+                           status="ok", source="import:x.csv")
+        report = fetch_metadata(store, links, client, progress=False)
+        assert report.done == 1 and fake_tmdb.count("/3/movie/862") == 0
+        assert store.get(1)["overview"] == "Imported."
+        report = fetch_metadata(store, links, client, refresh_imported=True, progress=False)
+        assert report.done == 1 and fake_tmdb.count("/3/movie/862") == 1
+        row = store.get(1)
+        assert row["source"] == "tmdb" and row["overview"] == make_movie(862)["overview"]
+        assert row["tmdb_genres"] == ("Science Fiction", "Family")
+        assert row["movielens_genres"] == ("Comedy",)  # links.csv knows none: kept

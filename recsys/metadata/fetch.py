@@ -377,7 +377,7 @@ def fetch_metadata(store: MetadataStore, links: pd.DataFrame, client: TMDBClient
                          if isinstance(r.get("imdb_id"), str)}
         streak = 0
         with Progress(len(work), "metadata fetch", enabled=progress) as bar:
-            bar.advance(0, done=0, missing=0, failed=0, posters=0)
+            bar.counts.update(done=0, missing=0, failed=0, posters=0)  # fixed order
             for group in work:
                 outcome = _run_group(group, store, client, folder, poster_size, report,
                                      genres_by_movie, imdb_by_movie, retry_missing)

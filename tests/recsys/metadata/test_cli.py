@@ -197,3 +197,10 @@ def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(capsys, tmp_path,
     code, out, _ = recsys(capsys, "status", "--store", store, "--json")
     status = json.loads(out)
     assert status["links"] == 9742 and status["pending"] == 9742 - 3 - 8
+
+
+def test_cli_poster_sizes_match_the_client():
+    from recsys.cli.metadata import _POSTER_SIZES
+    from recsys.metadata.client import POSTER_SIZES
+
+    assert _POSTER_SIZES == POSTER_SIZES

@@ -7,9 +7,9 @@ DataFrame, one row per movie) or ``recsys metadata export``.
 
 Examples
 --------
->>> from recsys.metadata import load_metadata          # doctest: +SKIP
->>> meta = load_metadata()  # the default store
->>> meta[["movie_id", "tmdb_id", "overview", "poster_file"]].head()
+>>> from recsys.metadata import load_metadata
+>>> meta = load_metadata()  # the default store  # doctest: +SKIP
+>>> meta[["movie_id", "tmdb_id", "overview", "poster_file"]].head()  # doctest: +SKIP
 """
 
 from __future__ import annotations

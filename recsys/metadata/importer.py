@@ -1,0 +1,336 @@
+"""Bring existing metadata into the store: a metadata CSV and a folder of posters.
+
+Offline users (and tests) get the same store an online fetch builds. Accepted CSVs:
+
+- the shared ``movies_enriched.csv`` layout: ``movieId, title, genres, imdbId, tmdbId,
+  overview, tagline, runtime, tmdb_rating`` (``genres`` holds MovieLens genre names);
+- this package's own export (:func:`recsys.metadata.export.write_metadata_csv`), with
+  the canonical column names and ``|``-separated lists.
+
+Posters are ``<movieId>.jpg`` files. When a ``posters_index.csv`` (``movieId, path,
+sha256, ...``) sits in the folder or its parent, each file's SHA-256 is checked against
+it; every poster must also decode as an image.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.data.schema import parse_genres
+from recsys.errors import DataError
+from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, make_frame
+from recsys.metadata.genres import MOVIELENS_GENRES, TMDB_MOVIE_GENRES
+from recsys.metadata.posters import PosterError, check_image, sha256_file, write_poster
+from recsys.metadata.store import MetadataStore
+from recsys.progress import Progress
+
+__all__ = ["ImportReport", "attach_posters", "import_metadata", "read_metadata_csv"]
+
+_ALIASES = {"movieId": "movie_id", "tmdbId": "tmdb_id", "imdbId": "imdb_id",
+            "tmdb_rating": "vote_average"}
+_TMDB_NAME_TO_ID = {name: genre_id for genre_id, name in TMDB_MOVIE_GENRES.items()}
+_DATA_COLUMNS = ("overview", "tagline", "runtime", "vote_average", "release_date",
+                 "genre_ids", "popularity")
+_POSTER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+@dataclass
+class ImportReport:
+    """What :func:`import_metadata` did."""
+
+    rows: int = 0
+    poster_only: int = 0
+    written: int = 0
+    kept: int = 0
+    posters: int = 0
+    posters_rejected: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        text = (f"imported {self.written} movies ({self.rows} rows of the CSV, "
+                f"{self.poster_only} with a poster only), {self.posters} posters in "
+                f"{self.seconds:.1f}s")
+        if self.kept:
+            text += f"; kept {self.kept} movies already fetched (--overwrite replaces them)"
+        if self.posters_rejected:
+            text += f"; rejected {self.posters_rejected} posters (see 'detail' in the store)"
+        return text
+
+
+def _blank(value: str) -> str | None:
+    return value if value.strip() else None
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split("|") if v.strip())
+
+
+def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a metadata CSV into the canonical frame (:mod:`recsys.metadata.frame`).
+
+    A ``genres`` column is read as MovieLens genres (``movielens_genres``) when its
+    names are MovieLens', as TMDB genres when they are TMDB's; TMDB genres are never
+    invented from MovieLens ones. ``tmdb_rating`` becomes ``vote_average``. Rows with
+    a TMDB id and any TMDB field get status ``ok``, the others ``missing``.
+
+    Raises
+    ------
+    DataError
+        No ``movieId``/``movie_id`` column, non-numeric or repeated movie ids, or a
+        ``genres`` column mixing unknown names.
+    """
+    file = Path(path).expanduser()
+    try:
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read {str(file)!r} as a metadata CSV "
+                        f"({type(error).__name__}); expected columns like movieId, tmdbId, "
+                        "title, overview, genres.") from None
+    raw = raw.rename(columns={k: v for k, v in _ALIASES.items() if k in raw.columns})
+    if "movie_id" not in raw.columns:
+        raise DataError(f"{str(file)!r} has no movieId (or movie_id) column; found "
+                        f"{', '.join(raw.columns) or 'no columns'}.")
+    ids = pd.to_numeric(raw["movie_id"], errors="coerce")
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DataError(f"{str(file)!r}: movie id {raw['movie_id'].iloc[row]!r} on data row "
+                        f"{row + 1} is not a number; fix that row.")
+    if ids.duplicated().any():
+        raise DataError(f"{str(file)!r}: movie id {int(ids[ids.duplicated()].iloc[0])} "
+                        "appears more than once; each movie needs one row.")
+    genre_column = _genre_column(raw, file)
+    source = f"import:{file.name}"
+    rows = []
+    for record in raw.to_dict("records"):
+        row: dict[str, Any] = {c: _blank(record[c]) for c in METADATA_COLUMNS
+                               if c in record and c not in LIST_COLUMNS}
+        row["movie_id"] = int(float(record["movie_id"]))
+        for column in ("tmdb_id", "runtime", "vote_count"):
+            if row.get(column) is not None:
+                row[column] = _number(row[column], file, column, row["movie_id"], int)
+        for column in ("popularity", "vote_average"):
+            if row.get(column) is not None:
+                row[column] = _number(row[column], file, column, row["movie_id"], float)
+        if row.get("imdb_id") is not None:
+            text = row["imdb_id"].strip()
+            row["imdb_id"] = f"tt{int(text):07d}" if text.isdigit() else text
+        for column in LIST_COLUMNS:
+            if column in record:
+                row[column] = _split(record[column])
+        if genre_column is not None:
+            names = parse_genres(record["genres"])
+            row[genre_column] = names
+            if genre_column == "tmdb_genres" and not row.get("genre_ids"):
+                row["genre_ids"] = tuple(_TMDB_NAME_TO_ID[n] for n in names)
+        row["genre_ids"] = tuple(int(float(g)) for g in row.get("genre_ids") or ())
+        if row.get("poster_file") and not Path(row["poster_file"]).is_absolute():
+            row["poster_file"] = str((file.parent / row["poster_file"]).absolute())
+        _set_status(row, record, source)
+        rows.append(row)
+    return make_frame(rows)
+
+
+def _number(text: str, file: Path, column: str, movie_id: int, kind: type) -> Any:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{str(file)!r}: {column} {text!r} of movie {movie_id} is not a "
+                        "number; fix that row.") from None
+    if not np.isfinite(value):
+        return None
+    return round(value) if kind is int else value
+
+
+def _genre_column(raw: pd.DataFrame, file: Path) -> str | None:
+    """Which canonical column a ``genres`` column feeds, judged by its vocabulary."""
+    if "genres" not in raw.columns:
+        return None
+    names = {n for text in raw["genres"] for n in parse_genres(text)}
+    if names <= set(MOVIELENS_GENRES):
+        return "movielens_genres" if "movielens_genres" not in raw.columns else None
+    if names <= set(_TMDB_NAME_TO_ID):
+        return "tmdb_genres" if "tmdb_genres" not in raw.columns else None
+    unknown = sorted(names - set(MOVIELENS_GENRES) - set(_TMDB_NAME_TO_ID))[:5]
+    raise DataError(f"{str(file)!r}: the genres column mixes names that are neither all "
+                    f"MovieLens nor all TMDB genres (e.g. {', '.join(unknown) or 'both kinds'});"
+                    " use movielens_genres / tmdb_genres columns instead.")
+
+
+def _set_status(row: dict[str, Any], record: Mapping[str, str], source: str) -> None:
+    row["source"] = row.get("source") or source
+    given = (record.get("status") or "").strip()
+    if given:
+        if given not in STATUSES:
+            raise DataError(f"status {given!r} of movie {row['movie_id']} is not one of "
+                            f"{', '.join(STATUSES)}.")
+        row["status"] = given
+    elif row.get("tmdb_id") is None:
+        row["status"], row["detail"] = "missing", "no TMDB id in the imported CSV"
+    elif any(row.get(c) not in (None, "", ()) for c in _DATA_COLUMNS):
+        row["status"] = "ok"
+    else:
+        row["status"], row["detail"] = "missing", "no TMDB data in the imported CSV"
+
+
+def _find_index(folder: Path) -> Path | None:
+    for candidate in (folder / "posters_index.csv", folder.parent / "posters_index.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
+                   index: str | os.PathLike[str] | None = None,
+                   copy_to: str | os.PathLike[str] | None = None,
+                   progress: bool = False) -> tuple[pd.DataFrame, int, int]:
+    """Point each movie of ``frame`` at its ``<movieId>.jpg`` in ``posters_dir``.
+
+    When an index with ``sha256`` is found (``index`` or ``posters_index.csv`` in the
+    folder or its parent), each poster must match its checksum and pass Pillow's
+    structure check; posters without a checksum must decode completely. Rejected
+    posters get ``poster_status`` ``"failed"`` and a ``detail``. Posters of movies the
+    frame lacks are added as rows with status ``"missing"`` (no TMDB metadata).
+
+    Parameters
+    ----------
+    copy_to : copy accepted posters (atomically) into this folder and point there;
+        otherwise the store points at the files where they are.
+
+    Returns
+    -------
+    (frame, accepted, rejected): the frame with poster columns set (and poster-only
+    rows added), and the poster counts.
+
+    Raises
+    ------
+    DataError
+        If ``posters_dir`` is not a directory.
+    """
+    folder = Path(posters_dir).expanduser().absolute()
+    if not folder.is_dir():
+        raise DataError(f"the posters folder {str(folder)!r} is not a directory; give the "
+                        "folder holding <movieId>.jpg files.")
+    index_path = Path(index).expanduser() if index is not None else _find_index(folder)
+    expected: dict[int, tuple[Path, str | None]] = {}
+    described: dict[int, dict[str, Any]] = {}
+    if index_path is not None:
+        table = pd.read_csv(index_path, dtype=str, keep_default_na=False)
+        if "movieId" not in table.columns or "path" not in table.columns:
+            raise DataError(f"{str(index_path)!r} is not a posters index: expected columns "
+                            "movieId, path, sha256.")
+        for rec in table.to_dict("records"):
+            expected[int(rec["movieId"])] = ((index_path.parent / rec["path"]).absolute(),
+                                             rec.get("sha256") or None)
+            described[int(rec["movieId"])] = rec
+    target = Path(copy_to).expanduser().absolute() if copy_to is not None else None
+    rows = frame.to_dict("records")
+    # Posters of movies the CSV does not list still belong to MovieLens movies: keep them,
+    # in rows that say there is no TMDB metadata for the movie.
+    known = {int(r["movie_id"]) for r in rows}
+    on_disk = {int(p.stem) for p in folder.iterdir()
+               if p.stem.isdigit() and p.suffix.lower() in _POSTER_EXTENSIONS}
+    for movie_id in sorted((set(expected) | on_disk) - known):
+        rec = described.get(movie_id, {})
+        imdb = str(rec.get("imdbId") or "").strip()
+        rows.append({"movie_id": movie_id, "title": rec.get("title") or None,
+                     "imdb_id": f"tt{int(imdb):07d}" if imdb.isdigit() else None,
+                     "tmdb_id": int(float(rec["tmdbId"])) if rec.get("tmdbId") else None,
+                     "movielens_genres": parse_genres(rec.get("genres")),
+                     "status": "missing", "source": frame_source(frame),
+                     "detail": "poster only: the movie is not in the imported CSV"})
+    accepted = rejected = 0
+    with Progress(len(rows), "import posters", enabled=progress) as bar:
+        for row in rows:
+            bar.advance()
+            movie_id = int(row["movie_id"])
+            found = expected.get(movie_id, (None, None))
+            file, sha = found
+            if file is None or not file.is_file():
+                file = next((folder / f"{movie_id}{ext}" for ext in _POSTER_EXTENSIONS
+                             if (folder / f"{movie_id}{ext}").is_file()), None)
+            if file is None:
+                continue
+            problem = None
+            try:
+                digest = sha256_file(file)
+                if sha and digest != sha:
+                    problem = f"poster {file.name}: sha256 differs from {index_path}"
+                else:  # bytes vouched for by the index: a structure check is enough
+                    check_image(file, full=sha is None)
+            except PosterError as error:
+                problem = f"poster {file.name}: {error}"
+            if problem is not None:
+                row.update(poster_status="failed", poster_file=None, poster_sha256=None,
+                           detail=problem)
+                rejected += 1
+                continue
+            if target is not None:
+                file = write_poster(file.read_bytes(), target / f"{movie_id}{file.suffix}").path
+            row.update(poster_status="ok", poster_file=str(file), poster_sha256=digest)
+            accepted += 1
+    return make_frame(rows), accepted, rejected
+
+
+def frame_source(frame: pd.DataFrame) -> str:
+    """The ``source`` of an imported frame's rows (``"import"`` when it is empty)."""
+    sources = [s for s in frame["source"] if s] if "source" in frame.columns else []
+    return sources[0] if sources else "import"
+
+
+def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
+                    posters_dir: str | os.PathLike[str] | None = None,
+                    posters_index: str | os.PathLike[str] | None = None,
+                    copy_posters_to: str | os.PathLike[str] | None = None,
+                    overwrite: bool = False, progress: bool = True,
+                    batch: int = 500) -> ImportReport:
+    """Load a metadata CSV (and posters) into ``store``.
+
+    Movies the store already holds with status ``ok`` are kept unless ``overwrite``;
+    re-importing the same file changes nothing and never duplicates (rows are keyed on
+    ``movie_id``). Rows are committed in batches of ``batch``.
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    DataError
+        See :func:`read_metadata_csv` and :func:`attach_posters`.
+    """
+    started = time.monotonic()
+    frame = read_metadata_csv(csv_path)
+    report = ImportReport(rows=len(frame))
+    if posters_dir is not None:
+        frame, report.posters, report.posters_rejected = attach_posters(
+            frame, posters_dir, index=posters_index, copy_to=copy_posters_to,
+            progress=progress)
+        report.poster_only = len(frame) - report.rows
+    if not overwrite:
+        fetched = {int(r["movie_id"]) for r in store.rows(("movie_id", "status", "source"))
+                   if r["status"] == "ok" and r["source"] == "tmdb"}
+        keep = frame["movie_id"].isin(fetched)
+        report.kept = int(keep.sum())
+        frame = frame[~keep]
+    records = []
+    for row in frame.to_dict("records"):
+        record = {k: v for k, v in row.items() if k not in ("updated_at",)}
+        for key, value in list(record.items()):
+            if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                record[key] = None
+        records.append(record)
+    for start in range(0, len(records), batch):
+        report.written += store.upsert_movies(records[start:start + batch])
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,206 @@
+"""``recsys metadata`` end to end against the fake TMDB, and the API key's secrecy."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pandas as pd
+import pytest
+
+from recsys.cli.framework import run_cli
+from recsys.metadata import load_metadata
+from tests.recsys.metadata.conftest import API_KEY, write_links
+from tests.recsys.metadata.fake_tmdb import Fault
+
+
+def recsys(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run ``recsys metadata ...`` in-process; return (exit code, stdout, stderr)."""
+    try:
+        code = run_cli("recsys", "test", ["recsys.cli.metadata"], ["metadata", *argv])
+    except SystemExit as stop:  # argparse errors
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def server_args(fake) -> list[str]:
+    return ["--api-base", fake.api_base, "--image-base", fake.image_base, "--rate", "500",
+            "--backoff", "0.01", "--retries", "2", "--timeout", "1", "--quiet"]
+
+
+@pytest.fixture
+def with_key(monkeypatch):
+    monkeypatch.setenv("TMDB_API_KEY", API_KEY)
+
+
+def test_missing_key_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("TMDB_API_KEY", raising=False)
+    code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
+                            "--store", str(tmp_path / "m.sqlite"))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "set TMDB_API_KEY or pass --api-key-file" in err
+    assert not (tmp_path / "m.sqlite").exists()  # nothing done before the key check
+
+
+def test_fetch_status_export_round_trip(capsys, tmp_path, fake_tmdb, with_key):
+    store = str(tmp_path / "m.sqlite")
+    code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
+                            "--store", store, "--posters", str(tmp_path / "posters"),
+                            *server_args(fake_tmdb))
+    assert code == 0, err
+    assert "fetched 11 movies (1 missing, 0 failed), 9 posters" in out
+    code, out, _ = recsys(capsys, "status", "--store", store, "--json")
+    status = json.loads(out)
+    assert code == 0
+    assert {k: status[k] for k in ("movies", "ok", "missing", "failed", "overview", "poster",
+                                   "tmdb_genres", "pending")} == {
+        "movies": 12, "ok": 11, "missing": 1, "failed": 0, "overview": 11, "poster": 9,
+        "tmdb_genres": 11, "pending": 0}
+    code, out, _ = recsys(capsys, "status", "--store", store)
+    assert "ok 11, missing 1, failed 0" in out and "poster 9 (75.0%)" in out
+    code, out, _ = recsys(capsys, "export", "--store", store, "--csv", str(tmp_path / "x.csv"))
+    assert code == 0 and "wrote 12 movies" in out
+    pd.testing.assert_frame_equal(load_metadata(tmp_path / "x.csv"), load_metadata(store))
+    # A second fetch asks for nothing.
+    before = len(fake_tmdb.log)
+    code, out, _ = recsys(capsys, "fetch", "--links", str(tmp_path / "l.csv"), "--store", store,
+                          "--posters", str(tmp_path / "posters"), *server_args(fake_tmdb))
+    assert code == 0 and "fetched 0 movies" in out and len(fake_tmdb.log) == before
+
+
+def test_rejected_key_stops_with_one_line(capsys, tmp_path, fake_tmdb, monkeypatch):
+    monkeypatch.setenv("TMDB_API_KEY", "a-wrong-key-42")
+    code, _, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
+                          "--store", str(tmp_path / "m.sqlite"), "--no-posters",
+                          *server_args(fake_tmdb))
+    assert code == 2 and err.count("\n") == 1
+    assert "TMDB refused the API key" in err and "a-wrong-key-42" not in err
+    assert len(fake_tmdb.log) == 1
+
+
+def test_failures_give_exit_1_and_a_hint(capsys, tmp_path, fake_tmdb, with_key):
+    fake_tmdb.add_faults("/3/movie/862", *[Fault.status_code(500)] * 3)
+    code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
+                            "--store", str(tmp_path / "m.sqlite"), "--no-posters",
+                            *server_args(fake_tmdb))
+    assert code == 1 and "1 failed" in out
+    assert "run the same command again" in err
+
+
+def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
+    store = str(tmp_path / "m.sqlite")
+    code, out, _ = recsys(capsys, "popular", "--pages", "1", "--show", "3", "--store", store,
+                          "--csv", str(tmp_path / "pop.csv"), *server_args(fake_tmdb))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "11 popular movies from 1 page(s)"
+    assert lines[1].split()[:3] == ["1", "Movie", "45325"]  # the most popular first
+    table = pd.read_csv(tmp_path / "pop.csv")
+    assert len(table) == 11 and table["rank"].tolist() == list(range(1, 12))
+    row = table.set_index("tmdb_id").loc[949]
+    assert row["tmdb_genres"] == "Drama|Foreign" and row["movielens_genres"] == "Drama"
+    code, out, _ = recsys(capsys, "genres", "--store", store, "--json", *server_args(fake_tmdb))
+    genres = {g["id"]: g for g in json.loads(out)}
+    assert genres[10769]["name"] == "Foreign" and genres[10769]["movielens"] is None
+    assert genres[878]["movielens"] == "Sci-Fi" and genres[10751]["movielens"] == "Children"
+    code, out, _ = recsys(capsys, "genres", "--builtin")
+    assert code == 0 and "10769  Foreign" in out and "-> Sci-Fi" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["fetch", "--rate", "0"], "expected a positive number"),
+    (["fetch", "--limit", "-3"], "expected a number >= 0"),
+    (["fetch", "--links", "/nonexistent/links.csv"], "no such file"),
+    (["fetch", "--api-base", "localhost:8080"], "--api-base must be an http(s) URL"),
+    (["status", "--store", "/nonexistent/m.sqlite"], "no metadata store"),
+    (["popular", "--pages", "501"], "--pages must be between 1 and 500"),
+    (["import", "--csv", "/nonexistent/x.csv"], "no such file"),
+    (["import", "--csv", "x.csv", "--copy-posters"], "--copy-posters needs --posters-dir"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, with_key, argv, message):
+    store = [] if "--store" in argv else ["--store", str(tmp_path / "s.sqlite")]
+    code, _, err = recsys(capsys, *argv, *store)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monkeypatch):
+    """Faults that put request URLs into errors and logs; then grep everything written."""
+    work = tmp_path / "work"
+    work.mkdir()
+    key_dir = tmp_path / "secret"
+    key_dir.mkdir()
+    (key_dir / "key.txt").write_text(API_KEY + "\n", encoding="utf-8")
+    monkeypatch.delenv("TMDB_API_KEY", raising=False)
+    monkeypatch.setenv("RECSYS_DATA", str(work / "cache"))
+    # A user who turned debug logging on, to a file: urllib3 logs every request URL.
+    handler = logging.FileHandler(work / "debug.log")
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    fake_tmdb.add_faults("/3/movie/862", *[Fault.status_code(500)] * 3)  # failed, detail
+    fake_tmdb.add_faults("/3/movie/8844", Fault.cut(), Fault.cut(), Fault.cut())
+    fake_tmdb.add_faults("/3/movie/15602", Fault.sleep(1.5))  # a timeout, then fine
+    fake_tmdb.add_faults("/t/p/w185/poster949.jpg", *[Fault.corrupt()] * 3)
+    key = ["--api-key-file", str(key_dir / "key.txt")]
+    try:
+        outputs = [recsys(capsys, "fetch", "--links", str(write_links(work / "l.csv")),
+                          *key, *server_args(fake_tmdb)),
+                   recsys(capsys, "fetch", "--links", str(work / "l.csv"), *key,
+                          "--api-base", "http://127.0.0.1:9/3", "--retries", "0",
+                          "--max-failures", "1"),
+                   recsys(capsys, "popular", "--pages", "1", "--csv", str(work / "p.csv"),
+                          *key, *server_args(fake_tmdb)),
+                   recsys(capsys, "genres", *key, *server_args(fake_tmdb)),
+                   recsys(capsys, "status", "--json"),
+                   recsys(capsys, "export", "--csv", str(work / "export.csv"))]
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(old_level)
+    # The faults did produce URL-bearing failures, and the debug log has request lines.
+    assert outputs[0][0] == 1 and outputs[1][0] == 1
+    log = (work / "debug.log").read_text(encoding="utf-8")
+    assert "/3/movie/862?api_key=***" in log
+    details = " ".join(str(d) for d in load_metadata(work / "cache" / "metadata" /
+                                                     "tmdb.sqlite")["detail"] if d)
+    assert "connection failed" in details and "api_key=***" in details  # URL, scrubbed
+    # ... and the key is in no output and no file.
+    for _, out, err in outputs:
+        assert API_KEY not in out and API_KEY not in err
+    written = [p for p in work.rglob("*") if p.is_file()]
+    assert len(written) >= 12  # store, WAL, lock, posters, CSVs, log
+    needle = API_KEY.encode()
+    leaks = [str(p) for p in written if needle in p.read_bytes()]
+    assert leaks == []
+
+
+def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(capsys, tmp_path, fake_tmdb,
+                                                               with_key):
+    store = str(tmp_path / "m.sqlite")
+    code, out, err = recsys(capsys, "fetch", "--store", store, "--no-posters", "--limit", "3",
+                            *server_args(fake_tmdb))
+    assert code == 0, err
+    assert "fetched 3 movies" in out and "left for the next run (--limit)" in out
+    meta = load_metadata(store).set_index("movie_id")
+    assert meta.index[meta["status"] == "ok"].tolist() == [1, 2, 3]
+    # ml-latest-small has 8 movies without a TMDB id: recorded without asking TMDB.
+    unlinked = meta[meta["status"] == "missing"]
+    assert len(unlinked) == 8 and set(unlinked["detail"]) == {"no TMDB id in the links"}
+    assert meta.loc[1, "movielens_genres"] == (
+        "Adventure", "Animation", "Children", "Comedy", "Fantasy")
+    assert meta.loc[1, "tmdb_genres"] == ("Science Fiction", "Family")
+    assert meta.loc[1, "imdb_id"] == "tt0114709"
+    code, out, _ = recsys(capsys, "status", "--store", store, "--json")
+    status = json.loads(out)
+    assert status["links"] == 9742 and status["pending"] == 9742 - 3 - 8
+
+
+def test_cli_poster_sizes_match_the_client():
+    from recsys.cli.metadata import _POSTER_SIZES
+    from recsys.metadata.client import POSTER_SIZES
+
+    assert _POSTER_SIZES == POSTER_SIZES

@@ -43,6 +43,7 @@ __all__ = [
     "apply_thresholds",
     "f1",
     "hamming_loss",
+    "json_float",
     "mean_accuracy",
     "multilabel_report",
     "per_genre_accuracy",
@@ -347,13 +348,13 @@ def multilabel_report(
         {"genre": g, "support": int(support[j]), "precision": float(precision[j]),
          "recall": float(recall[j]), "f1": float(f1_[j]),
          "roc_auc": None if np.isnan(auc[j]) else float(auc[j]),
-         "accuracy": float(accuracy[j]), "threshold": _json_float(t[j])}
+         "accuracy": float(accuracy[j]), "threshold": json_float(t[j])}
         for j, g in enumerate(genres)
     ]
     return report
 
 
-def _json_float(value: float) -> float | str:
+def json_float(value: float) -> float | str:
     """A float for JSON: infinities become the strings ``"inf"`` / ``"-inf"``."""
     value = float(value)
     if np.isinf(value):

@@ -112,12 +112,9 @@ def genres_by_decade(frame: pd.DataFrame, genres: Sequence[str]) -> pd.DataFrame
 
     >>> rows = pd.DataFrame({"year": [1994, 1999, 2003, None],
     ...                      "genres": [("Drama",), ("Comedy", "Drama"), ("Comedy",), ("Drama",)]})
-    >>> genres_by_decade(rows, ["Comedy", "Drama"])
-             Comedy  Drama  movies
-    decade
-    1990s         1      2       2
-    2000s         1      0       1
-    unknown       0      1       1
+    >>> table = genres_by_decade(rows, ["Comedy", "Drama"])
+    >>> table.index.tolist(), table.loc["1990s"].tolist()
+    (['1990s', '2000s', 'unknown'], [1, 2, 2])
     """
     years = pd.to_numeric(frame["year"], errors="coerce")
     decade = [f"{int(y) // 10 * 10}s" if pd.notna(y) else "unknown" for y in years]

@@ -91,22 +91,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from genre.dataset import load_labelled
-    from genre.evaluate import score_on_test
+    from genre.experiment import run_text_experiment
     from genre.model_dir import save_model
-    from genre.text_features import movie_texts
-    from genre.tuning import tune
-    from recsys.errors import DataError
     from recsys.fileio import check_writable_dir
 
     grid = build_grid(args)
     out = check_writable_dir(args.out, what="model")
     data = load_labelled(args.dataset)
-    texts = {s: movie_texts(data.part(s), args.text) for s in ("train", "val", "test")}
-    if not any(t.strip() for t in texts["train"]):
-        raise DataError(f"every training movie has empty --text {args.text}; choose "
-                        "another text field (e.g. --text overview).")
-    labels = {s: data.Y(s) for s in ("train", "val", "test")}
-    class_weight = None if args.class_weight == "none" else args.class_weight
 
     def show(row: dict) -> None:
         if not args.quiet:
@@ -118,28 +109,23 @@ def run(args: argparse.Namespace) -> int:
     n_points = 1
     for values in grid.values():
         n_points *= len(values)
+    counts = data.counts()
     print(f"{args.model} on {args.features} of {args.text}: {n_points} grid points, "
-          f"train {len(texts['train'])}, val {len(texts['val'])}, test {len(texts['test'])}")
-    tuned = tune(texts["train"], labels["train"], texts["val"], labels["val"],
-                 model=args.model, features=args.features, class_weight=class_weight,
-                 seed=args.seed, grid=grid, select_by=args.select_by,
-                 threshold_by=args.threshold_by, on_step=show)
-    test_scores = tuned.estimator.scores(texts["test"])
-    report = score_on_test(labels["test"], test_scores, tuned.thresholds, data.genres,
-                           Y_train=labels["train"], Y_val=labels["val"],
-                           threshold_by=args.threshold_by)
-    config = {
-        "model": args.model, "features": args.features, "text": args.text,
-        "class_weight": class_weight, "seed": args.seed, "params": tuned.params,
-        "select_by": args.select_by, "threshold_by": args.threshold_by, "grid": grid,
-        "dataset": str(Path(args.dataset).expanduser().resolve()),
-        "dataset_manifest": {k: data.manifest.get(k) for k in
-                             ("labels", "seed", "min_genre_fraction", "sources")},
-    }
+          f"train {counts['train']}, val {counts['val']}, test {counts['test']}")
+    result = run_text_experiment(
+        data, model=args.model, features=args.features, text=args.text,
+        class_weight=None if args.class_weight == "none" else args.class_weight,
+        seed=args.seed, grid=grid, select_by=args.select_by,
+        threshold_by=args.threshold_by, on_step=show)
+    config = {**result.config,
+              "dataset": str(Path(args.dataset).expanduser().resolve()),
+              "dataset_manifest": {k: data.manifest.get(k) for k in
+                                   ("labels", "seed", "min_genre_fraction", "sources")}}
+    tuned = result.tuned
     save_model(out, tuned.estimator, data.vocabulary, tuned.thresholds, config=config,
-               metrics=report, search=tuned.search)
+               metrics=result.report, search=tuned.search)
     print(f"chosen on validation: {tuned.params}")
-    print(format_summary(report))
+    print(format_summary(result.report))
     print(f"wrote {out}")
     return 0
 

@@ -62,8 +62,7 @@ def main() -> int:
     print(f"{len(data.frame)} movies, {len(data.genres)} genres; train {counts['train']}, "
           f"val {counts['val']}, test {counts['test']}", flush=True)
 
-    rows = []
-    benchmarks_done = False
+    rows, trivial = [], []
     for text in args.texts.split(","):
         for model in args.models.split(","):
             start = time.perf_counter()
@@ -80,13 +79,11 @@ def main() -> int:
             print(f"{model:<7} {text:<14} micro_f1={report['micro_f1']:.4f} "
                   f"macro_f1={report['macro_f1']:.4f} "
                   f"mean_roc_auc={report['mean_roc_auc']:.4f}  ({seconds:.0f}s)", flush=True)
-            if not benchmarks_done:
-                for name, bench in report["benchmarks"].items():
-                    rows.append({"model": f"trivial: {name}", "text": "-", "features": "-",
-                                 "chosen": "-", **{c: bench[c] for c in COLUMNS},
-                                 "seconds": 0.0})
-                benchmarks_done = True
-    table = pd.DataFrame(rows)
+            if not trivial:  # the benchmarks use no text: the same for every run
+                trivial = [{"model": f"trivial: {name}", "text": "-", "features": "-",
+                            "chosen": "-", **{c: bench[c] for c in COLUMNS}, "seconds": 0.0}
+                           for name, bench in report["benchmarks"].items()]
+    table = pd.DataFrame(rows + trivial)
     table.to_csv(args.out / "results.csv", index=False)
     shown = table.copy()
     for c in COLUMNS:

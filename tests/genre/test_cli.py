@@ -186,3 +186,19 @@ def test_console_entry_point_one_line(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "not a labelled-set directory" in result.stderr
+
+
+def test_same_seed_same_dataset_and_model(tmp_path, metadata_csv, capsys):
+    """Determinism: the same inputs and seed give the same split, thresholds and metrics."""
+    outputs = []
+    for run in ("a", "b"):
+        data, model = tmp_path / f"ds-{run}", tmp_path / f"m-{run}"
+        assert main(["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                     "0.1", "--seed", "3", "--out", str(data)]) == 0
+        assert main(["train", "--dataset", str(data), "--model", "svm", "--C", "0.1,1",
+                     "--min-df", "1", "--ngram-max", "1", "--quiet", "--seed", "3",
+                     "--out", str(model)]) == 0
+        outputs.append((pd.read_parquet(data / "movies.parquet")["split"].tolist(),
+                        (model / "thresholds.json").read_text(),
+                        (model / "metrics.json").read_text()))
+    assert outputs[0] == outputs[1]

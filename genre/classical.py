@@ -108,7 +108,8 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         if self.model == "nb":
             return MultinomialNB(alpha=self.alpha, fit_prior=self.class_weight is None)
         if self.model == "svm":
-            return LinearSVC(C=self.C, class_weight=self.class_weight,
+            # Raw bag-of-words counts need more than the default 1000 iterations.
+            return LinearSVC(C=self.C, class_weight=self.class_weight, max_iter=10_000,
                              random_state=self.random_state)
         if self.model == "logreg":
             return LogisticRegression(C=self.C, class_weight=self.class_weight,

@@ -1,0 +1,209 @@
+"""Classical text classifiers for multi-label genres: naive Bayes, linear SVM, logistic regression.
+
+:class:`GenreTextClassifier` is a scikit-learn estimator taking raw texts: a bag-of-words
+or TF-IDF vectorizer (fitted on the training texts only) followed by one binary
+classifier per genre (``OneVsRestClassifier``).
+
+Scores
+    ``nb`` (``MultinomialNB``) and ``logreg`` (``LogisticRegression``) give
+    probabilities (:meth:`GenreTextClassifier.scores` is ``predict_proba``). ``svm``
+    (``LinearSVC``) has no probabilities: its scores are the signed distances of
+    ``decision_function`` and genre thresholds are chosen on that scale; we do not
+    calibrate it, because calibration would need another held-out part and the
+    per-genre thresholds chosen on validation do the same job for F1 and accuracy.
+    ``score_kind_`` says which.
+
+Class weights
+    ``class_weight="balanced"`` is passed to ``LinearSVC`` / ``LogisticRegression``
+    (each genre's positives and negatives weigh the same in its loss). Naive Bayes has
+    no class weights; for it ``"balanced"`` means uniform class priors
+    (``fit_prior=False``), its closest equivalent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from genre.text_features import make_vectorizer
+from recsys.errors import DataError, NotFittedError
+
+__all__ = ["MODELS", "GenreTextClassifier"]
+
+MODELS = ("nb", "svm", "logreg")
+
+
+def _has_proba(self: GenreTextClassifier) -> bool:
+    return self.model != "svm"
+
+
+class GenreTextClassifier(ClassifierMixin, BaseEstimator):
+    """Vectorizer + one binary classifier per genre, on raw movie texts.
+
+    Parameters
+    ----------
+    model : ``"nb"``, ``"svm"`` or ``"logreg"``.
+    features : ``"tfidf"`` or ``"bow"``.
+    C : inverse regularisation strength of ``svm`` and ``logreg``.
+    alpha : additive smoothing of ``nb``.
+    min_df, max_df, ngram_max : vectorizer vocabulary (see
+        :func:`genre.text_features.make_vectorizer`).
+    class_weight : ``None`` or ``"balanced"`` (see the module docstring).
+    random_state : seed of ``LinearSVC``'s and ``LogisticRegression``'s solvers.
+
+    Attributes
+    ----------
+    pipeline_ : the fitted ``Pipeline(vectorizer, OneVsRestClassifier)``.
+    n_genres_ : number of label columns seen in ``fit``.
+    score_kind_ : ``"probability"`` or ``"decision"``.
+    vocabulary_size_ : number of words (or n-grams) the vectorizer kept.
+
+    Examples
+    --------
+    >>> texts = ["space ship alien", "alien planet", "love story", "love wedding"] * 3
+    >>> Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1]] * 3)
+    >>> clf = GenreTextClassifier(model="logreg", C=10.0, min_df=1, max_df=1.0).fit(texts, Y)
+    >>> clf.predict(["alien ship", "a love story"]).tolist()
+    [[1, 0], [0, 1]]
+    """
+
+    def __init__(
+        self,
+        *,
+        model: Literal["nb", "svm", "logreg"] = "logreg",
+        features: Literal["tfidf", "bow"] = "tfidf",
+        C: float = 1.0,
+        alpha: float = 0.1,
+        min_df: int | float = 2,
+        max_df: float = 0.8,
+        ngram_max: int = 1,
+        class_weight: str | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        self.model = model
+        self.features = features
+        self.C = C
+        self.alpha = alpha
+        self.min_df = min_df
+        self.max_df = max_df
+        self.ngram_max = ngram_max
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _base_estimator(self) -> BaseEstimator:
+        if self.class_weight not in (None, "balanced"):
+            raise DataError(f"class_weight must be None or 'balanced', received "
+                            f"{self.class_weight!r}.")
+        if self.model == "nb":
+            return MultinomialNB(alpha=self.alpha, fit_prior=self.class_weight is None)
+        if self.model == "svm":
+            # Raw bag-of-words counts need more than the default 1000 iterations.
+            return LinearSVC(C=self.C, class_weight=self.class_weight, max_iter=10_000,
+                             random_state=self.random_state)
+        if self.model == "logreg":
+            return LogisticRegression(C=self.C, class_weight=self.class_weight,
+                                      solver="liblinear", random_state=self.random_state)
+        raise DataError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}.")
+
+    def fit(self, X: Sequence[str], Y: ArrayLike) -> GenreTextClassifier:
+        """Fit the vectorizer and the per-genre classifiers on training texts.
+
+        Parameters
+        ----------
+        X : sequence of str, length n_movies.
+        Y : array-like of shape (n_movies, n_genres), binary.
+
+        Raises
+        ------
+        DataError
+            Texts and labels of different lengths, every text empty, a vocabulary
+            left empty by ``min_df`` / ``max_df``, or labels that are not binary.
+        """
+        texts = _texts(X)
+        labels = np.asarray(Y)
+        if labels.ndim != 2 or labels.shape[0] != len(texts) or labels.shape[1] < 1:
+            raise DataError(f"expected labels of shape ({len(texts)}, n_genres), received "
+                            f"{labels.shape}.")
+        if not np.isin(labels, (0, 1)).all():
+            raise DataError("labels must be 0/1; encode genres with GenreVocabulary.encode.")
+        if not any(t.strip() for t in texts):
+            raise DataError("every training text is empty; choose a text field the movies "
+                            "have (--text overview) or fetch the overviews first.")
+        if self.model == "nb" and self.features not in ("tfidf", "bow"):
+            raise DataError(f"unknown features {self.features!r}; expected tfidf or bow.")
+        vectorizer = make_vectorizer(self.features, min_df=self.min_df, max_df=self.max_df,
+                                     ngram_max=self.ngram_max)
+        pipeline = Pipeline([("vectorizer", vectorizer),
+                             ("classifier", OneVsRestClassifier(self._base_estimator()))])
+        try:
+            pipeline.fit(texts, labels.astype(np.int64))
+        except ValueError as error:
+            if "empty vocabulary" in str(error) or "max_df corresponds" in str(error):
+                raise DataError(f"the text vocabulary is empty with min_df={self.min_df} and "
+                                f"max_df={self.max_df} ({error}); lower min_df or raise "
+                                "max_df.") from None
+            raise
+        self.pipeline_ = pipeline
+        self.n_genres_ = labels.shape[1]
+        self.classes_ = np.arange(labels.shape[1])
+        self.score_kind_ = "probability" if self.model != "svm" else "decision"
+        self.vocabulary_size_ = len(pipeline.named_steps["vectorizer"].vocabulary_)
+        return self
+
+    def _check(self) -> None:
+        try:
+            check_is_fitted(self, "pipeline_")
+        except Exception:
+            raise NotFittedError("this GenreTextClassifier is not fitted yet; call fit "
+                                 "first.") from None
+
+    def scores(self, X: Sequence[str]) -> NDArray[np.float64]:
+        """Genre scores of shape ``(n_movies, n_genres)``: probabilities or SVM decisions."""
+        self._check()
+        texts = _texts(X)
+        if self.score_kind_ == "probability":
+            return np.asarray(self.pipeline_.predict_proba(texts), dtype=float)
+        return np.asarray(self.pipeline_.decision_function(texts), dtype=float).reshape(
+            len(texts), self.n_genres_)
+
+    @available_if(_has_proba)
+    def predict_proba(self, X: Sequence[str]) -> NDArray[np.float64]:
+        """Per-genre probabilities, shape ``(n_movies, n_genres)`` (nb and logreg only)."""
+        return self.scores(X)
+
+    def decision_function(self, X: Sequence[str]) -> NDArray[np.float64]:
+        """Alias of :meth:`scores` (probabilities for nb and logreg)."""
+        return self.scores(X)
+
+    def predict(self, X: Sequence[str], thresholds: ArrayLike | None = None
+                ) -> NDArray[np.uint8]:
+        """Binary genres: ``scores >= thresholds`` (default 0.5, or 0 for svm decisions)."""
+        s = self.scores(X)
+        if thresholds is None:
+            thresholds = np.full(s.shape[1], 0.5 if self.score_kind_ == "probability" else 0.0)
+        t = np.asarray(thresholds, dtype=float)
+        if t.shape != (s.shape[1],):
+            raise DataError(f"expected {s.shape[1]} thresholds, received shape {t.shape}.")
+        return (s >= t).astype(np.uint8)
+
+
+def _texts(X: Sequence[str]) -> list[str]:
+    if isinstance(X, str):
+        raise DataError("expected a sequence of texts, received a single string; wrap it in "
+                        "a list.")
+    texts = list(X)
+    if any(not isinstance(t, str) for t in texts):
+        kinds = sorted({type(t).__name__ for t in texts if not isinstance(t, str)})
+        raise DataError(f"expected texts (str), received {', '.join(kinds)}.")
+    return texts

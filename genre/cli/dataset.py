@@ -1,0 +1,88 @@
+"""``genre dataset``: build the labelled movie set (text, genres, stratified split)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from recsys.cli.framework import UsageError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dataset",
+        help="build the labelled movie set (movie id, text, genres, train/val/test)",
+        description=(
+            "Join movie overviews (a CSV or a metadata store) with genre labels, drop "
+            "rare genres, and split the movies (not ratings) into train / validation / "
+            "test parts with iterative multi-label stratification."),
+    )
+    parser.add_argument("--metadata", required=True, metavar="STORE_OR_CSV",
+                        help="CSV with movieId and overview columns "
+                             "(e.g. movies_enriched.csv), or a metadata store")
+    parser.add_argument("--labels", choices=("movielens", "tmdb"), default="movielens",
+                        help="genre labels: MovieLens genres (default) or TMDB genres "
+                             "mapped to MovieLens names")
+    parser.add_argument("--min-genre-fraction", type=float, default=0.05, metavar="F",
+                        help="drop genres on fewer than this fraction of movies "
+                             "(default 0.05)")
+    parser.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST",
+                        help="fractions of movies per part (default 0.8,0.1,0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    parser.add_argument("--movielens", default=None, metavar="SPEC",
+                        help="MovieLens dataset for genres and tags: a name or a path "
+                             "(default: the bundled ml-latest-small)")
+    parser.add_argument("--no-tags", action="store_true",
+                        help="do not attach the MovieLens tags")
+    parser.add_argument("--out", default="genre-dataset", metavar="DIR",
+                        help="output directory (default ./genre-dataset)")
+    parser.set_defaults(func=run)
+
+
+def parse_fractions(text: str) -> tuple[float, float, float]:
+    """``"0.8,0.1,0.1"`` -> ``(0.8, 0.1, 0.1)``; raises UsageError on anything else."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or any(v <= 0 for v in values) or abs(sum(values) - 1) > 1e-6:
+        raise UsageError(f"--split must be three positive fractions summing to 1, like "
+                         f"0.8,0.1,0.1; received {text!r}.")
+    return values  # type: ignore[return-value]
+
+
+def run(args: argparse.Namespace) -> int:
+    from genre.dataset import build_labelled, save_labelled
+    from genre.sources import read_metadata
+    from recsys.data import load_dataset
+    from recsys.fileio import check_writable_dir
+
+    fractions = parse_fractions(args.split)
+    out = check_writable_dir(args.out)
+    metadata = read_metadata(args.metadata)
+    movielens = load_dataset(args.movielens)
+    tags = None if args.no_tags else movielens.read_tags()
+    data = build_labelled(
+        metadata, movielens.movies, tags=tags, labels=args.labels,
+        min_genre_fraction=args.min_genre_fraction, fractions=fractions, seed=args.seed,
+        sources={"metadata": str(Path(args.metadata).expanduser().resolve()),
+                 "movielens": movielens.spec, "tags": tags is not None},
+    )
+    save_labelled(data, out)
+    m = data.manifest
+    print(f"labelled set: {m['n_movies']} movies, {len(data.genres)} genres "
+          f"({', '.join(data.genres)})")
+    if m["dropped_genres"]:
+        dropped = ", ".join(f"{g} ({c})" for g, c in m["dropped_genres"].items())
+        print(f"dropped genres below {args.min_genre_fraction:g} of movies: {dropped}")
+    reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in m["dropped_movies"].items()
+                        if v)
+    if reasons:
+        print(f"dropped movies ({reasons})")
+    counts = m["counts"]
+    print(f"split (seed {args.seed}): train {counts['train']}, val {counts['val']}, "
+          f"test {counts['test']}; {m['n_with_tags']} movies have tags")
+    print(f"wrote {out}")
+    return 0

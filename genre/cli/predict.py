@@ -1,0 +1,70 @@
+"""``genre predict``: the top-k genres of a movie or a text, with their scores."""
+
+from __future__ import annotations
+
+import argparse
+
+from recsys.cli.framework import UsageError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="top-k genres of a movie (by id) or of a text",
+        description=(
+            "Print the k highest-scored genres with their probabilities (nb, logreg) or "
+            "SVM decision scores (svm), and whether each passes its validation threshold. "
+            "Only load model directories you trust."),
+    )
+    parser.add_argument("--model", required=True, metavar="DIR",
+                        help="model directory written by 'genre train'")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--movie", type=int, metavar="ID", help="MovieLens movie id")
+    what.add_argument("--text", metavar="TEXT", help="a plot overview to classify")
+    parser.add_argument("--dataset", default=None, metavar="DIR",
+                        help="labelled set to look --movie up in (default: the one the "
+                             "model was trained on)")
+    parser.add_argument("-k", type=int, default=3, help="number of genres (default 3)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genre.dataset import load_labelled
+    from genre.model_dir import load_model
+    from genre.text_features import movie_texts
+    from recsys.errors import DataError, UnknownIdError
+
+    if args.k < 1:
+        raise UsageError(f"-k must be at least 1, received {args.k}.")
+    model = load_model(args.model)
+    field = model.config["text"]
+    truth: tuple[str, ...] | None = None
+    if args.text is not None:
+        if not args.text.strip():
+            raise DataError("--text is empty; give the plot overview to classify.")
+        texts, label = [args.text], "text"
+    else:
+        dataset = args.dataset or model.config.get("dataset")
+        if not dataset:
+            raise UsageError("the model does not record its dataset; pass --dataset DIR.")
+        data = load_labelled(dataset)
+        model.vocabulary.check_same(data.vocabulary, what=f"the labelled set {dataset!r}")
+        rows = data.frame[data.frame["movie_id"] == args.movie]
+        if rows.empty:
+            raise UnknownIdError(f"movie {args.movie} is not in the labelled set {dataset!r}; "
+                                 "check the id or pass --text with its overview.")
+        texts = movie_texts(rows, field)
+        if not texts[0].strip():
+            raise DataError(f"movie {args.movie} has no {field} text; use --text.")
+        row = rows.iloc[0]
+        truth = tuple(row["genres"])
+        label = f"movie {args.movie}: {row['title']} [{row['split']}]"
+    kind = "probability" if model.score_kind == "probability" else "SVM decision score"
+    print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
+    for genre, score, passed in model.top_k(texts, args.k)[0]:
+        print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
+    if truth is not None:
+        print(f"  true genres: {', '.join(truth)}")
+    return 0

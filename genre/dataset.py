@@ -1,0 +1,330 @@
+"""The labelled movie set: movie id, text and genres, split into train / val / test.
+
+Built once by ``genre dataset`` (:func:`build_labelled` + :func:`save_labelled`) and read
+by every genre model with :func:`load_labelled`, so all of them use the same movies, the
+same genre order and the same split.
+
+Directory format
+----------------
+``movies.parquet``
+    One row per movie: ``movie_id`` (int64), ``title`` (str), ``year`` (Int64, may be
+    null), ``overview`` (str, non-empty), ``tags`` (list of str: the distinct MovieLens
+    tags of the movie, sorted; empty for most movies), ``genres`` (list of str, in
+    vocabulary order, at least one) and ``split`` (``train``, ``val`` or ``test``).
+    Sorted by ``movie_id``.
+``genres.json``
+    ``{"genres": [...]}``: the fixed genre order; column ``j`` of every label matrix
+    and model output is ``genres[j]``.
+``manifest.json``
+    How the set was made: sources, label source, seed, split fractions, minimum genre
+    fraction, the genres dropped (with their counts), how many movies were dropped and
+    why, and the number of movies per split and per genre and split.
+
+Movies are split (never ratings), with iterative stratification so rare genres appear
+in every part; the same seed and inputs give the same split.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from genre.labels import GenreVocabulary, genre_counts, rare_genres, tmdb_to_movielens
+from genre.stratify import iterative_stratification
+from recsys.errors import DataError
+from recsys.fileio import atomic_directory, write_json_atomic
+
+__all__ = [
+    "COLUMNS",
+    "SPLITS",
+    "LabelledSet",
+    "build_labelled",
+    "load_labelled",
+    "movie_tags",
+    "save_labelled",
+]
+
+#: The parts of the labelled set, in order.
+SPLITS = ("train", "val", "test")
+#: Columns of ``movies.parquet``.
+COLUMNS = ("movie_id", "title", "year", "overview", "tags", "genres", "split")
+FORMAT_VERSION = 1
+
+Split = Literal["train", "val", "test"]
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledSet:
+    """Movies with text and genres, their genre order and their split.
+
+    Attributes
+    ----------
+    frame : DataFrame with :data:`COLUMNS` (``genres`` and ``tags`` as tuples).
+    vocabulary : the fixed genre order.
+    manifest : how the set was made (see the module docstring).
+    """
+
+    frame: pd.DataFrame
+    vocabulary: GenreVocabulary
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """The genre names in column order."""
+        return self.vocabulary.genres
+
+    def part(self, split: Split | None = None) -> pd.DataFrame:
+        """The rows of one split (all rows for ``None``), in movie id order."""
+        if split is None:
+            return self.frame
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
+        return self.frame[self.frame["split"] == split].reset_index(drop=True)
+
+    def Y(self, split: Split | None = None) -> NDArray[np.uint8]:
+        """Label matrix of shape ``(n_movies_in_split, n_genres)``."""
+        return self.vocabulary.encode(self.part(split)["genres"])
+
+    def counts(self) -> dict[str, int]:
+        """Number of movies per split."""
+        return {s: int((self.frame["split"] == s).sum()) for s in SPLITS}
+
+
+def movie_tags(tags: pd.DataFrame) -> dict[int, tuple[str, ...]]:
+    """The distinct tags of each movie (sorted, whitespace-normalised, case kept).
+
+    Parameters
+    ----------
+    tags : DataFrame with ``movie_id`` and ``tag`` (``Dataset.read_tags()``).
+
+    >>> movie_tags(pd.DataFrame({"movie_id": [1, 1, 2], "tag": ["funny", " pixar", "funny"]}))
+    {1: ('funny', 'pixar'), 2: ('funny',)}
+    """
+    out: dict[int, tuple[str, ...]] = {}
+    if len(tags) == 0:
+        return out
+    clean = tags.assign(tag=tags["tag"].astype(str).str.split().str.join(" "))
+    clean = clean[clean["tag"] != ""]
+    for movie_id, group in clean.groupby("movie_id", sort=True):
+        out[int(movie_id)] = tuple(sorted(set(group["tag"])))
+    return out
+
+
+def build_labelled(
+    metadata: pd.DataFrame,
+    movies: pd.DataFrame | None,
+    *,
+    tags: pd.DataFrame | None = None,
+    labels: Literal["movielens", "tmdb"] = "movielens",
+    min_genre_fraction: float = 0.05,
+    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    sources: dict[str, Any] | None = None,
+) -> LabelledSet:
+    """Build the labelled set from metadata (overviews) and MovieLens movies (genres).
+
+    Parameters
+    ----------
+    metadata : frame from :func:`genre.sources.read_metadata` (``movie_id, title,
+        overview, tmdb_genres, year``).
+    movies : the MovieLens movies frame (``movie_id, title, year, genres``), joined on
+        ``movie_id``; needed for ``labels="movielens"``, used for titles and years
+        otherwise.
+    tags : MovieLens tags (``movie_id, tag``), or ``None`` for no tags.
+    labels : ``"movielens"`` (genres of the MovieLens movies frame) or ``"tmdb"`` (the
+        TMDB genres mapped to MovieLens names, see :mod:`genre.labels`).
+    min_genre_fraction : genres on fewer than this fraction of the labelled movies are
+        dropped (and listed in the manifest); movies left without a genre are dropped.
+    fractions : train, validation and test fractions of the movies.
+    seed : seed of the stratified split.
+    sources : where the inputs came from, recorded in the manifest.
+
+    Returns
+    -------
+    LabelledSet
+
+    Raises
+    ------
+    DataError
+        No overview at all, no movie with labels, bad fractions, every genre dropped,
+        or a split part that would be empty.
+
+    Examples
+    --------
+    >>> meta = pd.DataFrame({"movie_id": [1, 2, 3, 4], "title": "", "year": pd.NA,
+    ...                      "overview": ["a toy", "a game", "a heist", "a ghost"],
+    ...                      "tmdb_genres": [()] * 4})
+    >>> ml = pd.DataFrame({"movie_id": [1, 2, 3, 4], "title": ["A", "B", "C", "D"],
+    ...                    "year": [1995] * 4, "genres": [("Comedy",)] * 2 + [("Crime",)] * 2})
+    >>> data = build_labelled(meta, ml, fractions=(0.5, 0.25, 0.25), min_genre_fraction=0.0)
+    >>> data.genres, data.counts()
+    (('Comedy', 'Crime'), {'train': 2, 'val': 1, 'test': 1})
+    """
+    if labels not in ("movielens", "tmdb"):
+        raise DataError(f"unknown label source {labels!r}; expected movielens or tmdb.")
+    if len(fractions) != 3 or any(f <= 0 for f in fractions) or not np.isclose(sum(fractions), 1):
+        raise DataError(f"split fractions must be three positive numbers summing to 1 "
+                        f"(train, val, test), received {list(fractions)}.")
+    meta = metadata.copy()
+    n_in = len(meta)
+    has_text = meta["overview"].fillna("").astype(str).str.strip() != ""
+    if not has_text.any():
+        raise DataError("no movie has an overview (every text is empty); fetch the TMDB "
+                        "overviews first or pass a metadata file that has them.")
+    meta = meta[has_text].reset_index(drop=True)
+    dropped: dict[str, int] = {"no_overview": int(n_in - len(meta))}
+
+    if movies is not None:
+        ml = movies.set_index("movie_id")
+        in_ml = meta["movie_id"].isin(ml.index)
+    else:
+        ml, in_ml = None, pd.Series(False, index=meta.index)
+    if labels == "movielens":
+        if ml is None:
+            raise DataError("--labels movielens needs the MovieLens movies frame.")
+        dropped["not_in_movielens"] = int((~in_ml).sum())
+        meta = meta[in_ml].reset_index(drop=True)
+        in_ml = pd.Series(True, index=meta.index)
+        genre_lists = [tuple(ml.at[m, "genres"]) for m in meta["movie_id"]]
+    else:
+        genre_lists = [tmdb_to_movielens(g) for g in meta["tmdb_genres"]]
+        if not any(genre_lists):
+            raise DataError("--labels tmdb: no movie has TMDB genres in the metadata; use a "
+                            "metadata store with TMDB genres or --labels movielens.")
+    titles = [str(ml.at[m, "title"]) if ok and ml is not None else str(t or "")
+              for m, t, ok in zip(meta["movie_id"], meta["title"], in_ml, strict=True)]
+    years = [ml.at[m, "year"] if ok and ml is not None and pd.notna(ml.at[m, "year"]) else y
+             for m, y, ok in zip(meta["movie_id"], meta["year"], in_ml, strict=True)]
+
+    labelled = [bool(g) for g in genre_lists]
+    dropped["no_genre"] = int(len(labelled) - sum(labelled))
+    keep_rows = np.flatnonzero(labelled)
+    genre_lists = [genre_lists[i] for i in keep_rows]
+    all_counts = genre_counts(genre_lists)
+    kept, rare = rare_genres(genre_lists, min_genre_fraction)
+    vocab = GenreVocabulary(kept)
+    kept_set = set(kept)
+    filtered = [tuple(g for g in kept if g in set(lst)) for lst in genre_lists]
+    has_kept = np.array([bool(g) for g in filtered])
+    dropped["only_dropped_genres"] = int((~has_kept).sum())
+    rows = keep_rows[has_kept]
+    filtered = [g for g, ok in zip(filtered, has_kept, strict=True) if ok]
+    if len(rows) < 3:
+        raise DataError(f"only {len(rows)} labelled movies remain; at least 3 are needed to "
+                        "make train, validation and test parts.")
+
+    tag_map = movie_tags(tags) if tags is not None else {}
+    frame = pd.DataFrame({
+        "movie_id": meta["movie_id"].to_numpy()[rows].astype(np.int64),
+        "title": [titles[i] for i in rows],
+        "year": pd.array([years[i] for i in rows], dtype="Int64"),
+        "overview": meta["overview"].astype(str).str.strip().to_numpy()[rows],
+        "tags": [tag_map.get(int(m), ()) for m in meta["movie_id"].to_numpy()[rows]],
+        "genres": filtered,
+    })
+    Y = vocab.encode(frame["genres"])
+    parts = iterative_stratification(Y, fractions, seed=seed)
+    frame["split"] = np.asarray(SPLITS, dtype=object)[parts]
+    for index, name in enumerate(SPLITS):
+        if not (parts == index).any():
+            raise DataError(f"the {name} part is empty with {len(frame)} movies and fractions "
+                            f"{list(fractions)}; use more movies or larger fractions.")
+    frame = frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "sources": dict(sources or {}),
+        "labels": labels,
+        "seed": int(seed),
+        "fractions": dict(zip(SPLITS, map(float, fractions), strict=True)),
+        "min_genre_fraction": float(min_genre_fraction),
+        "genres": list(vocab.genres),
+        "dropped_genres": {g: int(all_counts[g]) for g in rare if g not in kept_set},
+        "genre_counts_before_filter": {g: int(c) for g, c in sorted(all_counts.items())},
+        "n_input_movies": int(n_in),
+        "dropped_movies": dropped,
+        "n_movies": len(frame),
+        "n_with_tags": int(sum(bool(t) for t in frame["tags"])),
+        "counts": {s: int((frame["split"] == s).sum()) for s in SPLITS},
+        "genre_counts": {
+            s: dict(zip(vocab.genres, map(int, vocab.encode(
+                frame.loc[frame["split"] == s, "genres"]).sum(axis=0)), strict=True))
+            for s in SPLITS
+        },
+    }
+    return LabelledSet(frame, vocab, manifest)
+
+
+def save_labelled(data: LabelledSet, out: str | os.PathLike[str]) -> Path:
+    """Write the set as ``movies.parquet``, ``genres.json`` and ``manifest.json`` atomically.
+
+    Returns the directory path. An existing directory is replaced only once the new
+    one is complete.
+    """
+    target = Path(out).expanduser()
+    with atomic_directory(target) as tmp:
+        frame = data.frame.copy()
+        frame["genres"] = [list(g) for g in frame["genres"]]
+        frame["tags"] = [list(t) for t in frame["tags"]]
+        frame.to_parquet(tmp / "movies.parquet", index=False)
+        data.vocabulary.to_json(tmp / "genres.json")
+        write_json_atomic(tmp / "manifest.json", data.manifest)
+    return target
+
+
+def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
+    """Read a directory written by ``genre dataset`` (:func:`save_labelled`).
+
+    Raises
+    ------
+    DataError
+        If the directory is not a labelled set, or its files disagree with each other
+        (a genre outside ``genres.json``, an unknown split, missing columns).
+
+    Examples
+    --------
+    >>> data = load_labelled("runs/genres")  # doctest: +SKIP
+    >>> data.Y("train").shape  # doctest: +SKIP
+    (7504, 13)
+    """
+    root = Path(path).expanduser()
+    hint = "build one with: genre dataset --metadata FILE --out DIR"
+    if not root.is_dir():
+        raise DataError(f"{str(root)!r} is not a labelled-set directory; {hint}.")
+    missing = [n for n in ("movies.parquet", "genres.json", "manifest.json")
+               if not (root / n).is_file()]
+    if missing:
+        raise DataError(f"{str(root)!r} is not a labelled-set directory (missing "
+                        f"{', '.join(missing)}); {hint}.")
+    vocab = GenreVocabulary.from_json(root / "genres.json")
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        frame = pd.read_parquet(root / "movies.parquet")
+    except (ValueError, OSError) as error:
+        raise DataError(f"{str(root)!r}: a labelled-set file is damaged ({error}); "
+                        f"rebuild it with genre dataset.") from None
+    absent = [c for c in COLUMNS if c not in frame.columns]
+    if absent:
+        raise DataError(f"{str(root / 'movies.parquet')!r} lacks column(s) {', '.join(absent)}; "
+                        f"rebuild it with genre dataset.")
+    frame = frame[list(COLUMNS)].copy()
+    frame["genres"] = [tuple(str(g) for g in v) for v in frame["genres"]]
+    frame["tags"] = [tuple(str(t) for t in v) for v in frame["tags"]]
+    frame["overview"] = frame["overview"].fillna("").astype(str)
+    known = set(vocab.genres)
+    strange = sorted({g for lst in frame["genres"] for g in lst} - known)
+    if strange:
+        raise DataError(f"{str(root)!r}: movies carry genres not in genres.json "
+                        f"({', '.join(strange)}); rebuild it with genre dataset.")
+    bad_split = sorted(set(frame["split"]) - set(SPLITS))
+    if bad_split:
+        raise DataError(f"{str(root)!r}: unknown split value(s) {bad_split}; expected "
+                        f"{', '.join(SPLITS)}.")
+    return LabelledSet(frame.reset_index(drop=True), vocab, manifest)

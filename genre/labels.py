@@ -1,0 +1,261 @@
+"""Genre labels: a fixed, saved genre order and the binary label matrix it defines.
+
+:class:`GenreVocabulary` plays the part of scikit-learn's ``MultiLabelBinarizer`` but its
+order is fixed when the labelled set is built and saved beside every model, so a
+column of ``Y`` means the same genre everywhere. :func:`rare_genres` finds the genres
+below a minimum fraction of movies, and :func:`tmdb_to_movielens` maps TMDB genre
+names onto MovieLens names.
+
+TMDB -> MovieLens
+    ``Science Fiction`` -> ``Sci-Fi``, ``Family`` -> ``Children``, ``Music`` ->
+    ``Musical``; names MovieLens also uses map to themselves. ``TV Movie``,
+    ``History`` and ``Foreign`` have no MovieLens counterpart and are dropped, so a
+    model trained on TMDB labels has the same vocabulary as one trained on MovieLens
+    labels and the two can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recsys.errors import DataError
+
+__all__ = [
+    "NO_GENRES",
+    "TMDB_GENRE_IDS",
+    "TMDB_TO_MOVIELENS",
+    "GenreVocabulary",
+    "genre_counts",
+    "rare_genres",
+    "tmdb_ids_to_names",
+    "tmdb_to_movielens",
+]
+
+#: The MovieLens placeholder for a movie without genres; never a label.
+NO_GENRES = "(no genres listed)"
+
+#: TMDB's movie genre ids (10769 "Foreign" is no longer listed by the API but old
+#: records still carry it).
+TMDB_GENRE_IDS: dict[int, str] = {
+    28: "Action", 12: "Adventure", 16: "Animation", 35: "Comedy", 80: "Crime",
+    99: "Documentary", 18: "Drama", 10751: "Family", 14: "Fantasy", 36: "History",
+    27: "Horror", 10402: "Music", 9648: "Mystery", 10749: "Romance",
+    878: "Science Fiction", 10770: "TV Movie", 53: "Thriller", 10752: "War",
+    37: "Western", 10769: "Foreign",
+}
+
+#: TMDB genre name -> MovieLens genre name; ``None`` means the genre is dropped.
+TMDB_TO_MOVIELENS: dict[str, str | None] = {
+    "Action": "Action", "Adventure": "Adventure", "Animation": "Animation",
+    "Comedy": "Comedy", "Crime": "Crime", "Documentary": "Documentary",
+    "Drama": "Drama", "Fantasy": "Fantasy", "Horror": "Horror", "Mystery": "Mystery",
+    "Romance": "Romance", "Thriller": "Thriller", "War": "War", "Western": "Western",
+    "Science Fiction": "Sci-Fi", "Family": "Children", "Music": "Musical",
+    "TV Movie": None, "History": None, "Foreign": None,
+}
+
+
+def tmdb_ids_to_names(ids: Iterable[int]) -> tuple[str, ...]:
+    """TMDB genre names of TMDB genre ids (unknown ids are skipped).
+
+    >>> tmdb_ids_to_names([878, 28, 1])
+    ('Science Fiction', 'Action')
+    """
+    return tuple(TMDB_GENRE_IDS[int(i)] for i in ids if int(i) in TMDB_GENRE_IDS)
+
+
+def tmdb_to_movielens(names: Iterable[str]) -> tuple[str, ...]:
+    """Map TMDB genre names to MovieLens names, dropping those without a counterpart.
+
+    Names that are neither TMDB nor MovieLens genres are kept as they are, so a
+    store with newer TMDB genres does not silently lose labels.
+
+    >>> tmdb_to_movielens(["Science Fiction", "Family", "TV Movie", "Drama"])
+    ('Sci-Fi', 'Children', 'Drama')
+    """
+    out: list[str] = []
+    for name in names:
+        mapped = TMDB_TO_MOVIELENS.get(name, name)
+        if mapped is not None and mapped not in out:
+            out.append(mapped)
+    return tuple(out)
+
+
+def genre_counts(genre_lists: Iterable[Iterable[str]]) -> Counter[str]:
+    """How many movies carry each genre (``"(no genres listed)"`` ignored)."""
+    counts: Counter[str] = Counter()
+    for genres in genre_lists:
+        counts.update(g for g in set(genres) if g and g != NO_GENRES)
+    return counts
+
+
+def rare_genres(
+    genre_lists: Sequence[Iterable[str]], min_fraction: float
+) -> tuple[list[str], list[str]]:
+    """Split the genres into those on at least ``min_fraction`` of the movies and the rest.
+
+    Parameters
+    ----------
+    genre_lists : one collection of genre names per movie.
+    min_fraction : in ``[0, 1)``; a genre is kept when ``count / n_movies >= min_fraction``.
+
+    Returns
+    -------
+    kept, dropped : sorted lists of genre names.
+
+    Raises
+    ------
+    DataError
+        If ``min_fraction`` is outside ``[0, 1)`` or no genre reaches it.
+
+    Examples
+    --------
+    >>> rare_genres([("Drama",), ("Drama", "War"), ("Comedy",), ("Drama",)], 0.3)
+    (['Drama'], ['Comedy', 'War'])
+    """
+    if not 0.0 <= min_fraction < 1.0:
+        raise DataError(f"--min-genre-fraction must be in [0, 1), received {min_fraction}.")
+    counts = genre_counts(genre_lists)
+    n = len(genre_lists)
+    if n == 0 or not counts:
+        raise DataError("no movie has a genre label: check the labels source (--labels).")
+    kept = sorted(g for g, c in counts.items() if c / n >= min_fraction)
+    dropped = sorted(g for g in counts if g not in kept)
+    if not kept:
+        top, top_count = counts.most_common(1)[0]
+        raise DataError(
+            f"--min-genre-fraction {min_fraction} drops every genre (the most common, "
+            f"{top!r}, is on {top_count / n:.3f} of {n} movies); use a smaller fraction."
+        )
+    return kept, dropped
+
+
+class GenreVocabulary:
+    """An ordered, immutable list of genres; column ``j`` of ``Y`` is ``genres[j]``.
+
+    Parameters
+    ----------
+    genres : the genre names in column order (unique, non-empty).
+
+    Raises
+    ------
+    DataError
+        If the names are empty, repeated or not strings.
+
+    Examples
+    --------
+    >>> vocab = GenreVocabulary(["Comedy", "Drama", "War"])
+    >>> vocab.encode([("Drama",), ("War", "Comedy", "Western")]).tolist()
+    [[0, 1, 0], [1, 0, 1]]
+    >>> vocab.decode(np.array([[1, 0, 1]]))
+    [('Comedy', 'War')]
+    """
+
+    def __init__(self, genres: Iterable[str]) -> None:
+        names = tuple(genres)
+        if not names:
+            raise DataError("a genre vocabulary needs at least one genre, received none.")
+        if any(not isinstance(g, str) or not g for g in names):
+            raise DataError(f"genre names must be non-empty strings, received {names!r}.")
+        if len(set(names)) != len(names):
+            repeated = sorted(g for g, c in Counter(names).items() if c > 1)
+            raise DataError(f"genre names must be unique, repeated: {', '.join(repeated)}.")
+        self.genres: tuple[str, ...] = names
+        self._index = {g: i for i, g in enumerate(names)}
+
+    def __len__(self) -> int:
+        return len(self.genres)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.genres)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GenreVocabulary) and self.genres == other.genres
+
+    def __hash__(self) -> int:
+        return hash(self.genres)
+
+    def __repr__(self) -> str:
+        return f"GenreVocabulary({list(self.genres)!r})"
+
+    def index(self, genre: str) -> int:
+        """Column of ``genre``.
+
+        Raises
+        ------
+        DataError
+            If the genre is not in the vocabulary.
+        """
+        try:
+            return self._index[genre]
+        except KeyError:
+            raise DataError(f"unknown genre {genre!r}; known: {', '.join(self.genres)}.") from None
+
+    def encode(self, genre_lists: Iterable[Iterable[str]]) -> NDArray[np.uint8]:
+        """Binary label matrix of shape ``(n_movies, n_genres)``; unknown genres are ignored."""
+        rows = list(genre_lists)
+        Y = np.zeros((len(rows), len(self.genres)), dtype=np.uint8)
+        for i, genres in enumerate(rows):
+            for g in genres:
+                j = self._index.get(g)
+                if j is not None:
+                    Y[i, j] = 1
+        return Y
+
+    def decode(self, Y: NDArray[np.integer] | NDArray[np.bool_]) -> list[tuple[str, ...]]:
+        """Genre tuples of the rows of a ``(n_movies, n_genres)`` binary matrix."""
+        Y = np.asarray(Y)
+        if Y.ndim != 2 or Y.shape[1] != len(self.genres):
+            raise DataError(f"expected a label matrix with {len(self.genres)} columns, "
+                            f"received shape {Y.shape}.")
+        return [tuple(self.genres[j] for j in np.flatnonzero(row)) for row in Y]
+
+    def check_same(self, other: GenreVocabulary | Sequence[str], *, what: str) -> None:
+        """Raise if ``other`` lists different genres or the same ones in another order.
+
+        Raises
+        ------
+        DataError
+            Saying which genres differ and how to fix it.
+        """
+        theirs = tuple(other.genres if isinstance(other, GenreVocabulary) else other)
+        if theirs == self.genres:
+            return
+        missing = [g for g in self.genres if g not in theirs]
+        extra = [g for g in theirs if g not in self.genres]
+        detail = (f"missing {missing}, extra {extra}" if missing or extra
+                  else "same genres in another order")
+        raise DataError(
+            f"genre vocabulary mismatch with {what}: expected {list(self.genres)}, received "
+            f"{list(theirs)} ({detail}); use data built with the same genres or retrain."
+        )
+
+    def to_json(self, path: str | Path) -> None:
+        """Write the order as ``{"genres": [...]}`` (atomically)."""
+        from recsys.fileio import write_json_atomic
+
+        write_json_atomic(path, {"genres": list(self.genres)})
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> GenreVocabulary:
+        """Read a vocabulary written by :meth:`to_json`.
+
+        Raises
+        ------
+        DataError
+            If the file is not valid JSON with a ``genres`` list.
+        """
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(payload["genres"])
+        except FileNotFoundError:
+            raise
+        except (ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{str(path)!r} is not a genre list ({error}); expected "
+                            '{"genres": ["Action", ...]} as written by genre dataset.') from None

@@ -1,0 +1,164 @@
+"""Save and load a trained genre model directory.
+
+Layout (written atomically: a reader never sees half a directory)
+
+``model.joblib``
+    The fitted :class:`~genre.classical.GenreTextClassifier` (vectorizer + per-genre
+    classifiers), pickled with joblib. **Only load model directories you trust**:
+    unpickling can run arbitrary code.
+``genres.json``
+    The genre order of the model's outputs (that of the labelled set it was trained on).
+``thresholds.json``
+    ``{"threshold_by", "score_kind", "thresholds": {genre: value}}``, chosen on
+    validation data; ``"inf"`` means the genre is never predicted, ``"-inf"`` always.
+``config.json``
+    What was trained and how: model, features, text field, class weight, seed, chosen
+    hyper-parameters, selection metric, dataset path and library versions.
+``search.json``
+    The validation metrics of every grid point.
+``metrics.json``
+    Test metrics beside the trivial benchmarks (see :func:`genre.evaluate.score_on_test`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from genre.classical import GenreTextClassifier
+from genre.labels import GenreVocabulary
+from genre.metrics import json_float
+from genre.text_features import TEXT_FIELDS
+from recsys.errors import ModelDirError
+from recsys.fileio import atomic_directory, write_json_atomic
+
+__all__ = ["FILES", "SavedModel", "load_model", "save_model"]
+
+FILES = ("model.joblib", "genres.json", "thresholds.json", "config.json", "metrics.json")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class SavedModel:
+    """A loaded model directory.
+
+    Attributes
+    ----------
+    estimator : the fitted classifier.
+    vocabulary : its genre order.
+    thresholds : ndarray of shape (n_genres,).
+    config : the contents of ``config.json``.
+    path : where it was loaded from.
+    """
+
+    estimator: GenreTextClassifier
+    vocabulary: GenreVocabulary
+    thresholds: NDArray[np.float64]
+    config: dict[str, Any]
+    path: Path
+
+    @property
+    def score_kind(self) -> str:
+        """``"probability"`` or ``"decision"`` (SVM scores)."""
+        return str(self.estimator.score_kind_)
+
+    def top_k(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float, bool]]]:
+        """For each text, the ``k`` best genres as ``(genre, score, above_threshold)``.
+
+        Raises
+        ------
+        ModelDirError
+            If ``k`` is not between 1 and the number of genres.
+        """
+        n = len(self.vocabulary)
+        if not 1 <= k <= n:
+            raise ModelDirError(f"-k must be between 1 and {n} (the model's genres), "
+                                f"received {k}.")
+        scores = self.estimator.scores(texts)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return [[(self.vocabulary.genres[j], float(row[j]), bool(row[j] >= self.thresholds[j]))
+                 for j in idx] for row, idx in zip(scores, order, strict=True)]
+
+
+def save_model(
+    out: str | os.PathLike[str],
+    estimator: GenreTextClassifier,
+    vocabulary: GenreVocabulary,
+    thresholds: NDArray[np.float64],
+    *,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    search: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write a model directory (see the module docstring) atomically; return its path."""
+    import joblib
+    import sklearn
+
+    target = Path(out).expanduser()
+    full_config = {"format_version": FORMAT_VERSION, **config,
+                   "score_kind": estimator.score_kind_,
+                   "versions": {"scikit-learn": sklearn.__version__,
+                                "numpy": np.__version__}}
+    with atomic_directory(target) as tmp:
+        joblib.dump(estimator, tmp / "model.joblib")
+        vocabulary.to_json(tmp / "genres.json")
+        write_json_atomic(tmp / "thresholds.json", {
+            "threshold_by": config.get("threshold_by"),
+            "score_kind": estimator.score_kind_,
+            "thresholds": {g: json_float(t)
+                           for g, t in zip(vocabulary.genres, thresholds, strict=True)},
+        })
+        write_json_atomic(tmp / "config.json", full_config)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        write_json_atomic(tmp / "search.json", search or [])
+    return target
+
+
+def load_model(path: str | os.PathLike[str]) -> SavedModel:
+    """Load a directory written by :func:`save_model` (``genre train --out DIR``).
+
+    Only load directories you trust (``model.joblib`` is a pickle).
+
+    Raises
+    ------
+    ModelDirError
+        Not a model directory, damaged files, or files that disagree with each other
+        (thresholds or model outputs for other genres than ``genres.json``).
+    """
+    import joblib
+
+    root = Path(path).expanduser()
+    hint = "train one with: genre train --dataset DIR --out MODEL_DIR"
+    if not root.is_dir():
+        raise ModelDirError(f"{str(root)!r} is not a genre model directory; {hint}.")
+    missing = [n for n in FILES if not (root / n).is_file()]
+    if missing:
+        raise ModelDirError(f"{str(root)!r} is not a genre model directory (missing "
+                            f"{', '.join(missing)}); {hint}.")
+    try:
+        vocabulary = GenreVocabulary.from_json(root / "genres.json")
+        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+        saved = json.loads((root / "thresholds.json").read_text(encoding="utf-8"))
+        estimator = joblib.load(root / "model.joblib")
+    except Exception as error:
+        raise ModelDirError(f"{str(root)!r}: a model file is damaged or from an "
+                            f"incompatible version ({type(error).__name__}: {error}); "
+                            "retrain the model.") from None
+    if not isinstance(estimator, GenreTextClassifier) or not hasattr(estimator, "pipeline_"):
+        raise ModelDirError(f"{str(root / 'model.joblib')!r} does not hold a fitted "
+                            "GenreTextClassifier; retrain the model.")
+    table = saved.get("thresholds", {}) if isinstance(saved, dict) else {}
+    if list(table) != list(vocabulary.genres) or estimator.n_genres_ != len(vocabulary):
+        raise ModelDirError(f"{str(root)!r}: thresholds.json, genres.json and the model "
+                            "disagree on the genres; retrain the model.")
+    if config.get("text") not in TEXT_FIELDS:
+        raise ModelDirError(f"{str(root / 'config.json')!r} has no valid text field; "
+                            "retrain the model.")
+    thresholds = np.array([float(v) for v in table.values()], dtype=float)
+    return SavedModel(estimator, vocabulary, thresholds, config, root)

@@ -1,0 +1,204 @@
+"""The genre command line: a full run on a small CSV, and bad input (one line, exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+from genre.cli import main
+from tests.genre.conftest import write_metadata_csv
+
+FAST = ["--alpha", "0.1", "--min-df", "1", "--ngram-max", "1", "--quiet"]
+
+
+def _fails(capsys, argv, message):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert message in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def dataset_dir(tmp_path, metadata_csv, capsys):
+    out = tmp_path / "ds"
+    assert main(["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction", "0.1",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    return out
+
+
+def test_dataset_explore_train_predict(tmp_path, dataset_dir, capsys):
+    manifest = json.loads((dataset_dir / "manifest.json").read_text())
+    assert manifest["dropped_genres"] and manifest["min_genre_fraction"] == 0.1
+
+    explore = tmp_path / "explore"
+    assert main(["explore", "--dataset", str(dataset_dir), "--clusters", "3",
+                 "--out", str(explore)]) == 0
+    for stem in ("genre_counts", "cooccurrence", "cooccurrence_coclustered",
+                 "genres_by_decade"):
+        assert (explore / f"{stem}.csv").is_file() and (explore / f"{stem}.png").is_file()
+    counts = pd.read_csv(explore / "genre_counts.csv")
+    assert counts["genre"].tolist() == manifest["genres"]
+
+    model = tmp_path / "nb"
+    assert main(["train", "--dataset", str(dataset_dir), "--model", "nb", *FAST,
+                 "--out", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "prior" in out and "all-negative" in out
+    metrics = json.loads((model / "metrics.json").read_text())
+    for key in ("micro_f1", "macro_f1", "weighted_f1", "samples_f1", "samples_precision",
+                "samples_recall", "hamming_loss", "mean_roc_auc", "mean_accuracy",
+                "top1_accuracy", "top3_precision", "per_genre", "benchmarks", "n_train",
+                "n_val", "n_test", "genres"):
+        assert key in metrics
+    assert metrics["genres"] == manifest["genres"]
+    assert metrics["n_test"] == manifest["counts"]["test"]
+    assert {"support", "precision", "recall", "f1", "roc_auc", "threshold"} <= set(
+        metrics["per_genre"][0])
+    # The made-up overviews carry genre words: the model must beat the benchmarks.
+    assert metrics["mean_roc_auc"] > 0.8
+    assert metrics["micro_f1"] > metrics["benchmarks"]["prior"]["micro_f1"]
+
+    assert main(["predict", "--model", str(model), "--movie", "1", "-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Toy Story" in out and "probability" in out and "true genres" in out
+    assert len([line for line in out.splitlines() if line.startswith("  ") and
+                "true genres" not in line]) == 2
+    assert main(["predict", "--model", str(model), "--text", "love wedding heart"]) == 0
+    assert "Romance" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_svm_predict_says_scores(tmp_path, dataset_dir, capsys):
+    model = tmp_path / "svm"
+    assert main(["train", "--dataset", str(dataset_dir), "--model", "svm", "--C", "0.1",
+                 "--min-df", "1", "--ngram-max", "1", "--quiet", "--out", str(model)]) == 0
+    assert main(["predict", "--model", str(model), "--text", "ghost blood"]) == 0
+    assert "SVM decision score" in capsys.readouterr().out
+    thresholds = json.loads((model / "thresholds.json").read_text())
+    assert thresholds["score_kind"] == "decision"
+
+
+def test_missing_text_column(tmp_path, capsys):
+    path = tmp_path / "m.csv"
+    path.write_text("movieId,title,genres\n1,Toy Story (1995),Comedy\n")
+    _fails(capsys, ["dataset", "--metadata", str(path), "--out", str(tmp_path / "o")],
+           "no 'overview' text column")
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_text_for_every_movie(tmp_path, movielens, capsys):
+    path = write_metadata_csv(tmp_path / "m.csv", movielens, n=30, empty_every=1)
+    frame = pd.read_csv(path, keep_default_na=False)
+    frame["overview"] = ""
+    frame.to_csv(path, index=False)
+    _fails(capsys, ["dataset", "--metadata", str(path), "--out", str(tmp_path / "o")],
+           "every text is empty")
+
+
+def test_empty_tags_for_every_training_movie(tmp_path, metadata_csv, capsys):
+    data = tmp_path / "notags"
+    assert main(["dataset", "--metadata", str(metadata_csv), "--no-tags",
+                 "--min-genre-fraction", "0.1", "--out", str(data)]) == 0
+    _fails(capsys, ["train", "--dataset", str(data), "--text", "tags", "--model", "nb",
+                    *FAST, "--out", str(tmp_path / "m")], "empty --text tags")
+    assert not (tmp_path / "m").exists()
+
+
+def test_min_genre_fraction_dropping_every_genre(tmp_path, metadata_csv, capsys):
+    _fails(capsys, ["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                    "0.95", "--out", str(tmp_path / "o")], "drops every genre")
+
+
+def test_genre_vocabulary_mismatch(tmp_path, dataset_dir, metadata_csv, capsys):
+    model = tmp_path / "nb"
+    assert main(["train", "--dataset", str(dataset_dir), "--model", "nb", *FAST,
+                 "--out", str(model)]) == 0
+    other = tmp_path / "other"
+    assert main(["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction", "0.2",
+                 "--out", str(other)]) == 0
+    capsys.readouterr()
+    _fails(capsys, ["predict", "--model", str(model), "--movie", "1", "--dataset", str(other)],
+           "genre vocabulary mismatch")
+    _fails(capsys, ["predict", "--model", str(model), "--movie", "999999"],
+           "movie 999999 is not in the labelled set")
+    (model / "genres.json").write_text(json.dumps({"genres": ["Drama", "Comedy"]}))
+    _fails(capsys, ["predict", "--model", str(model), "--text", "x"], "disagree on the genres")
+    (model / "model.joblib").write_bytes(b"not a pickle")
+    _fails(capsys, ["predict", "--model", str(model), "--text", "x"], "damaged")
+
+
+def test_metadata_store_without_overviews(tmp_path, monkeypatch, capsys):
+    """A store (the recsys.metadata API) whose movies have no overviews."""
+    store = tmp_path / "metadata.sqlite"
+    store.write_bytes(b"")
+    fake = types.ModuleType("recsys.metadata")
+    fake.load_metadata = lambda path: pd.DataFrame({   # type: ignore[attr-defined]
+        "movie_id": [1, 2], "tmdb_id": [862, 8844], "title": ["Toy Story", "Jumanji"],
+        "overview": [None, ""], "genre_ids": [(16,), (12,)],
+        "tmdb_genres": [("Animation",), ("Adventure",)], "status": ["ok", "ok"]})
+    monkeypatch.setitem(sys.modules, "recsys.metadata", fake)
+    _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
+           "the metadata store has no overviews")
+    monkeypatch.setitem(sys.modules, "recsys.metadata", None)   # not installed
+    _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
+           "pass a CSV")
+
+
+def test_store_with_tmdb_genres(tmp_path, monkeypatch, capsys):
+    store = tmp_path / "metadata.sqlite"
+    store.write_bytes(b"")
+    n = 40
+    fake = types.ModuleType("recsys.metadata")
+    fake.load_metadata = lambda path: pd.DataFrame({   # type: ignore[attr-defined]
+        "movie_id": range(1, n + 1), "title": "", "release_date": "1995-10-30",
+        "overview": [f"story {'alien space' if i % 2 else 'love heart'}" for i in range(n)],
+        "genre_ids": [(878,) if i % 2 else (10749, 10770) for i in range(n)],
+        "tmdb_genres": [() for _ in range(n)]})
+    monkeypatch.setitem(sys.modules, "recsys.metadata", fake)
+    out = tmp_path / "o"
+    assert main(["dataset", "--metadata", str(store), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["dataset", "--metadata", "x.csv", "--split", "0.8,0.3"],
+    ["train", "--dataset", "d", "--out", "o", "--model", "nb", "--C", "1"],
+    ["train", "--dataset", "d", "--out", "o", "--min-df", "2.5"],
+    ["train", "--dataset", "d", "--out", "o", "--C", "-1"],
+])
+def test_bad_options(argv, capsys):
+    _fails(capsys, argv, "error")
+
+
+def test_console_entry_point_one_line(tmp_path):
+    """Through a real process: exit code 2 and one line, no traceback."""
+    result = subprocess.run([sys.executable, "-m", "genre", "train", "--dataset",
+                             str(tmp_path / "missing"), "--out", str(tmp_path / "m")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a labelled-set directory" in result.stderr
+
+
+def test_same_seed_same_dataset_and_model(tmp_path, metadata_csv, capsys):
+    """Determinism: the same inputs and seed give the same split, thresholds and metrics."""
+    outputs = []
+    for run in ("a", "b"):
+        data, model = tmp_path / f"ds-{run}", tmp_path / f"m-{run}"
+        assert main(["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                     "0.1", "--seed", "3", "--out", str(data)]) == 0
+        assert main(["train", "--dataset", str(data), "--model", "svm", "--C", "0.1,1",
+                     "--min-df", "1", "--ngram-max", "1", "--quiet", "--seed", "3",
+                     "--out", str(model)]) == 0
+        outputs.append((pd.read_parquet(data / "movies.parquet")["split"].tolist(),
+                        (model / "thresholds.json").read_text(),
+                        (model / "metrics.json").read_text()))
+    assert outputs[0] == outputs[1]

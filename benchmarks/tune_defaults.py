@@ -22,8 +22,9 @@ from recsys.evaluation import rmse
 from recsys.models.rating_model import RatingModel
 
 GRIDS = {
-    "bias": {"factors": [32, 64, 128], "l2": [0.02, 0.05, 0.1],
-             "learning_rate": [0.005, 0.01, 0.02], "batch_size": [4096, 8192]},
+    "bias": {"factors": [32, 64, 128], "l2": [0.05, 0.1, 0.15, 0.2, 0.3],
+             "bias_l2": [0.001, 0.005, 0.02], "learning_rate": [0.005, 0.01, 0.02],
+             "batch_size": [4096, 8192]},
     "dot": {"factors": [32, 64, 128], "l2": [0.02, 0.05, 0.1],
             "learning_rate": [0.005, 0.01, 0.02], "batch_size": [4096, 8192]},
     "mlp": {"factors": [32, 64], "l2": [0.0, 0.01], "learning_rate": [0.001, 0.003, 0.01],

@@ -14,6 +14,8 @@ from recsys.fileio import check_writable_dir
 
 __all__ = ["register", "run"]
 
+_FALLBACK_COLD = "cold-start movie: side features"  # RatingModel's FALLBACK_COLD (no TF import)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``train`` command."""
@@ -45,6 +47,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                      help="share of the training part held out for early stopping "
                           "(default 0.05; never the test part)")
     fit.add_argument("--seed", type=int, default=0, help="seed of split and model (default 0)")
+    side = parser.add_argument_group(
+        "movie side features (cold start)",
+        "With --features, the movie side adds a projection of feature blocks of a store "
+        "(recsys features build) to the id embedding and bias, so movies without "
+        "training ratings get personal predictions. With --split movies:F the validation "
+        "part is then carved by movies too, and metrics.json adds the genre-mean "
+        "baseline and a cold_start section.")
+    side.add_argument("--features", metavar="DIR", help="a feature store directory")
+    side.add_argument("--blocks", metavar="LIST",
+                      help="comma-separated blocks of the store to use (default: all but "
+                           "embedding and pca, which are learned from ratings and may have "
+                           "seen the test part)")
+    side.add_argument("--side-l2", type=float, default=1e-4,
+                      help="L2 penalty on the side-feature projections (default 1e-4)")
+    side.add_argument("--id-dropout", type=float, default=0.0,
+                      help="share of training ratings whose movie id part is dropped so the "
+                           "side features learn to stand alone (default 0)")
+    side.add_argument("--validation-split", default="auto",
+                      choices=("auto", "ratings", "movies"),
+                      help="carve the validation part by ratings or by movies (default auto: "
+                           "movies when --features is given and --split is movies:F)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", metavar="DIR",
                      help="model directory (default runs/<dataset>-<model>)")
@@ -61,9 +84,44 @@ def _dropout(text: str) -> tuple[float, float]:
     return before, after
 
 
+_RATING_BLOCKS = ("embedding", "pca")  # learned from ratings: not a default side feature
+
+
+def _side_blocks(args: argparse.Namespace) -> list[Any] | None:
+    """The feature blocks named by ``--features``/``--blocks`` (``None`` without them)."""
+    if args.features is None:
+        if args.blocks is not None:
+            raise DataError("--blocks needs --features DIR (the feature store to read "
+                            "them from).")
+        return None
+    from recsys.features.store import FeatureStore
+
+    store = FeatureStore(args.features)
+    if args.blocks is None:
+        names = [n for n in store.names if n not in _RATING_BLOCKS]
+        if not names:
+            raise DataError(f"feature store {args.features!r} has no block usable as side "
+                            f"features (it has {', '.join(store.names) or 'none'}); build "
+                            "e.g. genres with `recsys features build`, or name --blocks.")
+    else:
+        names = [n.strip() for n in args.blocks.split(",") if n.strip()]
+        if not names:
+            raise DataError(f"--blocks {args.blocks!r}: name at least one block, e.g. "
+                            "genres,overview_w2v.")
+    return store.blocks(names)
+
+
+def _validation_split(args: argparse.Namespace, split_name: str,
+                      blocks: list[Any] | None) -> str:
+    if args.validation_split != "auto":
+        return str(args.validation_split)
+    return "movies" if blocks and split_name.startswith("movies:") else "ratings"
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, evaluate, save and print the summary table."""
     dataset, split = load_data_and_split(args)
+    blocks = _side_blocks(args)
     out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model")
     rating_scale = parse_rating_scale(args.rating_scale)
 
@@ -82,17 +140,35 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
         validation_fraction=args.validation_fraction, output=args.output, seed=args.seed,
         verbose=not (args.quiet or args.json),
+        side_l2=args.side_l2, id_dropout=args.id_dropout,
+        validation_split=_validation_split(args, split.name, blocks),
     )
     model.resolved_params()  # bad hyper-parameters fail before any work
     if not args.json:
         print(f"recsys train: {args.model} model on {dataset.name} (split {split.name}, "
               f"seed {args.seed}); {len(split.train):,} training and {len(split.test):,} "
               "test ratings", flush=True)
+        if blocks:
+            described = ", ".join(f"{b.name} ({b.dim}-d, {b.coverage:,} movies)"
+                                  for b in blocks)
+            print(f"side features: {described}; validation by {model.validation_split}",
+                  flush=True)
     started = time.perf_counter()
-    model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies)
+    model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies,
+              side_features=blocks)
     fit_seconds = time.perf_counter() - started
-    report = evaluate_model(model, split.train, split.test)
+    by_movies = split.name.startswith("movies:")
+    report = evaluate_model(model, split.train, split.test,
+                            movies=dataset.movies if (blocks or by_movies) else None)
     metrics = _metrics(args, dataset.name, dataset.spec, split.name, model, report, fit_seconds)
+    if blocks:
+        metrics["side_features"] = {"store": str(args.features),
+                                    **model.describe()["side_features"],
+                                    "validation_split": model.validation_split,
+                                    "n_warm_movies": model.describe()["n_warm_movies"],
+                                    "n_movies": len(model.movie_vocab_)}
+    if "cold_start" in report:
+        metrics["cold_start"] = report["cold_start"]
     from recsys.models.persistence import save_model
 
     save_model(model, out, extra_files={"metrics.json": metrics})
@@ -147,16 +223,35 @@ def _table(m: dict[str, Any], out: Any) -> str:
         ("global-mean baseline", m["baselines"]["global_mean"]["rmse"],
          m["baselines"]["global_mean"]["mae"]),
     ]
+    if "genre_mean" in m["baselines"]:
+        rows.append(("genre-mean baseline", m["baselines"]["genre_mean"]["rmse"],
+                     m["baselines"]["genre_mean"]["mae"]))
     lines = ["", f"  {'held-out ratings: ' + format(m['n_test'], ','):<28}{'RMSE':>8}{'MAE':>8}"]
     lines += [f"  {name:<28}{r:>8.4f}{a:>8.4f}" for name, r, a in rows]
+    cold = m.get("cold_start")
+    if cold and cold["n_test"] and cold["n_test"] != m["n_test"]:
+        head = (f"cold-start movies: {cold['n_movies']:,} "
+                f"({cold['n_test']:,} ratings)")
+        lines += ["", f"  {head:<28}{'RMSE':>8}{'MAE':>8}",
+                  f"  {m['model'] + ' model':<28}{cold['rmse']:>8.4f}{cold['mae']:>8.4f}"]
+        lines += [f"  {name.replace('_', '-') + ' baseline':<28}{b['rmse']:>8.4f}"
+                  f"{b['mae']:>8.4f}" for name, b in cold["baselines"].items()]
+    elif cold and cold["n_test"]:
+        lines.append(f"  (every held-out rating is of a cold-start movie: "
+                     f"{cold['n_movies']:,} movies without training ratings)")
     steady = m["steady_ratings_per_second"]
     lines.append("")
     lines.append(f"  training: {m['epochs_run']} epochs (best {m['best_epoch']}) in "
                  f"{m['train_seconds']:.2f} s on {m['device']}, "
                  f"{m['ratings_per_second']:,.0f} ratings/s"
                  + (f" ({steady:,.0f}/s per epoch after the first)" if steady else ""))
-    if m["test_fallbacks"]:
-        fell = sum(m["test_fallbacks"].values())
+    fallbacks = dict(m["test_fallbacks"])
+    by_features = fallbacks.pop(_FALLBACK_COLD, 0)
+    if by_features:
+        lines.append(f"  {by_features:,} test ratings of cold-start movies scored from their "
+                     "side features")
+    if fallbacks:
+        fell = sum(fallbacks.values())
         lines.append(f"  {fell:,} test ratings had an id unseen in training (baseline used)")
     lines.append(f"  saved to {out}")
     return "\n".join(lines)

@@ -6,13 +6,20 @@ from recsys._tensorflow import quiet_import
 
 quiet_import()
 
-from recsys.models.layers import DotScore, Offset, RowL2Embedding, SigmoidRange  # noqa: E402
+from recsys.models.layers import (  # noqa: E402
+    DotScore,
+    IdGate,
+    Offset,
+    RowL2Embedding,
+    SigmoidRange,
+)
 from recsys.models.networks import KINDS, NetworkSpec, build_network  # noqa: E402
 from recsys.models.optimizers import LazyAdam  # noqa: E402
 
 __all__ = [
     "KINDS",
     "DotScore",
+    "IdGate",
     "LazyAdam",
     "NetworkSpec",
     "Offset",

@@ -1,16 +1,19 @@
 """Non-learned baselines that every rating model is compared with.
 
-Both work on contiguous indices (``-1`` marks an id unknown to the training data).
+:class:`GlobalMean` and :class:`BiasBaseline` work on contiguous indices (``-1`` marks
+an id unknown to the training data). :class:`GenreMean`, the cold-start baseline, works
+on raw movie ids and the movie catalogue's genres.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from recsys.errors import NotFittedError
 
-__all__ = ["BiasBaseline", "GlobalMean"]
+__all__ = ["BiasBaseline", "GenreMean", "GlobalMean"]
 
 
 class GlobalMean:
@@ -96,3 +99,77 @@ class BiasBaseline:
         bu = np.where(u >= 0, self.user_bias_[np.maximum(u, 0)], 0.0)
         bm = np.where(m >= 0, self.movie_bias_[np.maximum(m, 0)], 0.0)
         return self.mean_ + bu + bm
+
+
+class GenreMean:
+    """Cold-start baseline: the mean training rating of a movie's genres.
+
+    For each genre, the mean of the training ratings of the movies that have it; a
+    movie is predicted the mean of its genres' means (genres no training movie has are
+    skipped), and the global training mean when it has no such genre. Needs no rating
+    of the movie itself, only its genres, so it applies to movies never rated.
+
+    Attributes
+    ----------
+    mean_ : float, the global training mean.
+    genre_means_ : dict[str, float], per genre the mean rating of its training movies.
+
+    Examples
+    --------
+    >>> movies = pd.DataFrame({"movie_id": [1, 2, 3],
+    ...                        "genres": [("Comedy",), ("Drama",), ("Comedy", "Drama")]})
+    >>> model = GenreMean().fit([1, 1, 2], [4.0, 5.0, 2.0], movies)
+    >>> model.predict([3, 2, 99]).tolist()
+    [3.25, 2.0, 3.6666666666666665]
+    """
+
+    def fit(self, movie_ids: ArrayLike, ratings: ArrayLike,
+            movies: pd.DataFrame) -> GenreMean:
+        """Fit on the training ratings' raw movie ids and a catalogue with ``genres``.
+
+        Parameters
+        ----------
+        movie_ids, ratings : array-like of shape (n,), the training ratings.
+        movies : DataFrame with ``movie_id`` and ``genres`` (tuple of str per movie).
+
+        Raises
+        ------
+        ValueError
+            On zero ratings or a catalogue without a ``genres`` column.
+        """
+        ids = np.asarray(movie_ids, dtype=np.int64).ravel()
+        values = np.asarray(ratings, dtype=np.float64).ravel()
+        if values.size == 0:
+            raise ValueError("cannot fit a baseline on zero ratings")
+        if "genres" not in movies.columns or "movie_id" not in movies.columns:
+            raise ValueError("the genre-mean baseline needs a movie catalogue with movie_id "
+                             "and genres columns")
+        self.mean_ = float(values.mean())
+        self._genres = {int(i): tuple(g) if isinstance(g, (tuple, list)) else ()
+                        for i, g in zip(movies["movie_id"], movies["genres"], strict=True)}
+        per_movie = pd.DataFrame({"movie_id": ids, "rating": values}).groupby("movie_id")[
+            "rating"].agg(["sum", "count"])
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for movie, total, count in zip(per_movie.index, per_movie["sum"], per_movie["count"],
+                                       strict=True):
+            for genre in self._genres.get(int(movie), ()):
+                sums[genre] = sums.get(genre, 0.0) + float(total)
+                counts[genre] = counts.get(genre, 0) + int(count)
+        self.genre_means_ = {g: sums[g] / counts[g] for g in sorted(sums)}
+        return self
+
+    def predict(self, movie_ids: ArrayLike) -> NDArray[np.float64]:
+        """``ndarray of shape (n,)``: each movie's genre mean (global mean without one)."""
+        if not hasattr(self, "mean_"):
+            raise NotFittedError("GenreMean is not fitted; call fit first.")
+        ids = np.asarray(movie_ids, dtype=np.int64).ravel()
+        cache: dict[int, float] = {}
+        out = np.empty(len(ids))
+        for i, movie in enumerate(ids.tolist()):
+            if movie not in cache:
+                means = [self.genre_means_[g] for g in self._genres.get(movie, ())
+                         if g in self.genre_means_]
+                cache[movie] = float(np.mean(means)) if means else self.mean_
+            out[i] = cache[movie]
+        return out

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["DotScore", "Offset", "RowL2Embedding", "SigmoidRange"]
+__all__ = ["DotScore", "IdGate", "Offset", "RowL2Embedding", "SigmoidRange"]
 
 
 @keras.saving.register_keras_serializable(package="recsys")
@@ -100,3 +100,47 @@ class SigmoidRange(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+@keras.saving.register_keras_serializable(package="recsys")
+class IdGate(keras.layers.Layer):
+    """The weight of a movie's id embedding and id bias in a side-feature model.
+
+    Input: the movie's ``warm`` flag, shape ``(batch, 1)``: 1 when the movie had training
+    ratings (its id embedding was learned), 0 for a cold-start movie (its id rows were
+    never trained and must not contribute). Output: the same flag, and during training
+    each row is also zeroed with probability ``rate`` ("id dropout"), so that the side
+    features learn to predict a movie's factors on their own. No rescaling: at inference
+    a warm movie uses its id part in full, as in the training steps that kept it.
+
+    Parameters
+    ----------
+    rate : float in [0, 1), the probability of dropping the id part of a training row.
+    seed : seed of the dropout draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> IdGate(0.5, seed=0)(np.array([[1.0], [0.0]]), training=False).numpy().tolist()
+    [[1.0], [0.0]]
+    """
+
+    def __init__(self, rate: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"IdGate rate must be in [0, 1); received rate={rate}")
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, warm, training=None):  # type: ignore[no-untyped-def]
+        if training and self.rate > 0:
+            draw = keras.random.uniform(ops.shape(warm), seed=self.seed_generator)
+            return warm * ops.cast(draw >= self.rate, warm.dtype)
+        return warm
+
+    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

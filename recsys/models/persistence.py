@@ -6,8 +6,15 @@ A model directory holds:
 ``recsys_model.json``  format version, kind, hyper-parameters, rating scale, training
                        summary
 ``arrays.npz``         the user and movie vocabularies, the bias baseline and the
-                       training interactions (CSR: who rated what)
+                       training interactions (CSR: who rated what); for a model with
+                       side features also their standardisation (``side_means``,
+                       ``side_scales``) and which movies had training ratings
+                       (``movie_warm``)
 ``movies.parquet``     the movie catalogue (titles, years, genres), when known
+
+A model with side features also lists its blocks (names, dimensions, columns,
+provenance) under ``side_features`` in ``recsys_model.json``; the standardised
+side-feature table itself is a non-trainable weight of the network.
 
 It is written atomically (built in a temporary sibling, then renamed into place).
 """
@@ -30,6 +37,7 @@ from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
 from recsys.models.baselines import BiasBaseline
 from recsys.models.networks import NetworkSpec
+from recsys.models.side_features import SideFeatures
 from recsys.models.training import EpochLog, TrainingResult
 
 __all__ = ["FORMAT", "load_model", "save_model"]
@@ -62,6 +70,12 @@ def save_model(model: Any, directory: str | os.PathLike[str],
             "n_validation": int(model.n_validation_),
             "training": model.describe()["training"],
         }
+        side = getattr(model, "side_features_", None)
+        side_arrays = {}
+        if side is not None:
+            meta["side_features"] = side.to_json()
+            side_arrays = {"side_means": side.means, "side_scales": side.scales,
+                           "movie_warm": model.movie_warm_}
         write_json_atomic(tmp / "recsys_model.json", meta)
         seen = model.seen_
         np.savez(
@@ -71,6 +85,7 @@ def save_model(model: Any, directory: str | os.PathLike[str],
             baseline_user_bias=model.baseline_.user_bias_,
             baseline_movie_bias=model.baseline_.movie_bias_,
             seen_indptr=seen.indptr, seen_movies=seen.movies, seen_ratings=seen.ratings,
+            **side_arrays,
         )
         if model.movies_ is not None:
             movies = model.movies_.copy()
@@ -124,6 +139,14 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
             model.baseline_ = baseline
             model.seen_ = _Interactions(arrays["seen_indptr"], arrays["seen_movies"],
                                         arrays["seen_ratings"])
+            model.side_features_ = None
+            if "side_features" in meta:
+                model.side_features_ = SideFeatures.from_json(
+                    meta["side_features"], arrays["side_means"], arrays["side_scales"])
+                model.movie_warm_ = arrays["movie_warm"].astype(bool)
+            else:
+                model.movie_warm_ = np.bincount(model.seen_.movies,
+                                                minlength=len(model.movie_vocab_)) > 0
         spec = dict(meta["spec"])
         spec["dropout"] = tuple(spec["dropout"])
         spec["rating_range"] = tuple(spec["rating_range"])
@@ -151,7 +174,8 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
         raise ModelDirError(f"{str(path)!r} is damaged or incomplete ({type(error).__name__}: "
                             f"{error}); retrain the model.") from None
     if len(model.user_vocab_) != model.spec_.n_users or (
-            len(model.movie_vocab_) != model.spec_.n_movies):
+            len(model.movie_vocab_) != model.spec_.n_movies) or (
+            len(model.movie_warm_) != len(model.movie_vocab_)):
         raise ModelDirError(f"{str(path)!r}: the vocabularies do not match the network; "
                             "the directory was altered. Retrain the model.")
     return model

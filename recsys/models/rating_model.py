@@ -4,10 +4,17 @@ The estimator owns everything a prediction needs besides the network: the id
 vocabularies (training part only), the rating scale, the bias baseline used for ids
 the network has never seen, and the training interactions (to leave rated movies out
 of recommendations).
+
+Given movie side features (``fit(..., side_features=blocks)``), the movie vocabulary
+also holds every movie that has at least one of the blocks, and the network adds a
+projection of those features to each movie's id embedding and bias (see
+:mod:`recsys.models.networks`). A movie without training ratings (cold start) is then
+scored from its features alone, for each user personally.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -17,12 +24,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from recsys.data.vocab import Vocabulary
 from recsys.errors import DataError, NotFittedError, RecsysError, UnknownIdError
+from recsys.features.store import FeatureBlock
 from recsys.models.baselines import BiasBaseline
-from recsys.models.networks import KINDS, NetworkSpec, build_network
+from recsys.models.networks import KINDS, NetworkSpec, build_network, set_side_tables
 from recsys.models.optimizers import LazyAdam
+from recsys.models.side_features import SideFeatures
 from recsys.models.training import EpochLog, predict_network, train_network
 
-__all__ = ["DEFAULTS", "RatingModel"]
+__all__ = ["DEFAULTS", "FALLBACK_COLD", "RatingModel"]
 
 #: Default hyper-parameters per model kind, chosen on validation data carved from the
 #: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
@@ -35,6 +44,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 FALLBACK_USER = "unknown user: movie baseline (mean + movie bias)"
 FALLBACK_MOVIE = "unknown movie: user baseline (mean + user bias)"
 FALLBACK_BOTH = "unknown user and movie: global mean"
+FALLBACK_COLD = "cold-start movie: side features"
+VALIDATION_SPLITS = ("ratings", "movies")
 
 
 class RatingModel:
@@ -60,6 +71,15 @@ class RatingModel:
         of its span on each side, as fastai's ``y_range``).
     seed : seeds weight initialisation, dropout, the validation carve and shuffling.
     verbose : print one line per epoch.
+    side_l2 : L2 penalty on the kernels of the side-feature projections (only with
+        side features).
+    id_dropout : share of training ratings whose movie id embedding and id bias are
+        dropped, so the side features learn to stand alone (only with side features).
+    validation_split : ``"ratings"`` holds out a random ``validation_fraction`` of the
+        training ratings; ``"movies"`` holds out every rating of a random
+        ``validation_fraction`` of the training movies, which become cold-start movies
+        for the fit, so early stopping measures cold-start accuracy (needs side
+        features; use it when the test part is split by movies).
 
     ``None`` for ``factors``, ``l2`` or ``learning_rate`` means the kind's default in
     :data:`DEFAULTS`.
@@ -72,6 +92,9 @@ class RatingModel:
     rating_scale_ : (low, high)
     training_ : TrainingResult
     movies_ : DataFrame or None, the movie catalogue given to ``fit`` (titles, genres)
+    side_features_ : SideFeatures or None, the side-feature layout and standardisation
+    movie_warm_ : ndarray of bool, shape (n_movies,), whether each movie of the
+        vocabulary had training ratings (False: a cold-start movie known by its features)
 
     Examples
     --------
@@ -99,6 +122,9 @@ class RatingModel:
         output: str = "linear",
         seed: int = 0,
         verbose: bool = False,
+        side_l2: float = 1e-4,
+        id_dropout: float = 0.0,
+        validation_split: str = "ratings",
     ) -> None:
         self.kind = kind
         self.factors = factors
@@ -114,13 +140,17 @@ class RatingModel:
         self.output = output
         self.seed = seed
         self.verbose = verbose
+        self.side_l2 = side_l2
+        self.id_dropout = id_dropout
+        self.validation_split = validation_split
 
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (scikit-learn style)."""
         names = ("kind", "factors", "l2", "bias_l2", "dropout", "hidden", "learning_rate",
                  "batch_size", "epochs", "patience", "validation_fraction", "output", "seed",
-                 "verbose")
+                 "verbose",
+                 "side_l2", "id_dropout", "validation_split")
         return {name: getattr(self, name) for name in names}
 
     def resolved_params(self) -> dict[str, Any]:
@@ -147,6 +177,8 @@ class RatingModel:
             ("patience", self.patience, lambda v: int(v) == v and v >= 1),
             ("validation_fraction", self.validation_fraction, lambda v: 0 <= v < 1),
             ("dropout", self.dropout, lambda v: len(v) == 2 and all(0 <= d < 1 for d in v)),
+            ("side_l2", self.side_l2, lambda v: v >= 0),
+            ("id_dropout", self.id_dropout, lambda v: 0 <= v < 1),
         ]
         for name, value, ok in checks:
             if not ok(value):
@@ -154,6 +186,9 @@ class RatingModel:
                                 "the allowed range.")
         if self.output not in ("linear", "sigmoid"):
             raise DataError(f"invalid output={self.output!r}; use 'linear' or 'sigmoid'.")
+        if self.validation_split not in VALIDATION_SPLITS:
+            raise DataError(f"invalid validation_split={self.validation_split!r}; use "
+                            "'ratings' or 'movies'.")
 
     # ------------------------------------------------------------------------ fit
     def fit(
@@ -163,6 +198,7 @@ class RatingModel:
         validation: pd.DataFrame | None = None,
         rating_scale: tuple[float, float] | None = None,
         movies: pd.DataFrame | None = None,
+        side_features: Sequence[FeatureBlock] | None = None,
     ) -> RatingModel:
         """Fit on a ratings frame (``user_id, movie_id, rating``); returns ``self``.
 
@@ -173,11 +209,17 @@ class RatingModel:
         validation : explicit validation ratings (never the test part).
         rating_scale : ``(low, high)``; inferred from ``ratings`` when omitted.
         movies : optional movie catalogue (``movie_id, title, ...``) kept for display.
+        side_features : optional feature blocks (e.g. ``FeatureStore(dir).blocks([...])``)
+            to add to the movie side. They are standardised with statistics of the
+            training movies; every movie with at least one block joins the vocabulary,
+            so movies without training ratings get predictions from their features.
+            Movies with neither ratings nor features stay unknown (baseline fallback).
 
         Raises
         ------
         DataError
-            On empty input, ratings outside ``rating_scale`` or bad hyper-parameters.
+            On empty input, ratings outside ``rating_scale``, bad hyper-parameters, or
+            side-feature blocks that cover none of the training movies.
         """
         params = self.resolved_params()
         if len(ratings) == 0:
@@ -194,17 +236,27 @@ class RatingModel:
         if values.min() < low or values.max() > high:
             raise DataError(f"training ratings span {values.min():g}..{values.max():g}, outside "
                             f"the rating scale {low:g}..{high:g}; fix --rating-scale.")
+        blocks = list(side_features) if side_features is not None else None
+        if self.validation_split == "movies" and not blocks and validation is None:
+            raise DataError("validation_split='movies' needs side features: held-out "
+                            "validation movies can only be scored through them; pass "
+                            "side_features (--features) or use validation_split='ratings'.")
         rng = np.random.default_rng(self.seed)
         fit_part, val_part = ratings, validation
         if val_part is None and self.validation_fraction > 0:
-            n_val = int(round(self.validation_fraction * len(ratings)))
-            if n_val > 0 and len(ratings) - n_val > 0:
-                val_mask = np.zeros(len(ratings), dtype=bool)
-                val_mask[rng.permutation(len(ratings))[:n_val]] = True
+            val_mask = self._validation_mask(ratings, rng)
+            if val_mask is not None:
                 fit_part, val_part = ratings[~val_mask], ratings[val_mask]
 
         self.user_vocab_ = Vocabulary(fit_part["user_id"], entity="user")
-        self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
+        self.side_features_ = None
+        if blocks:
+            self.side_features_ = SideFeatures.fit(blocks, fit_part["movie_id"].to_numpy())
+            self.movie_vocab_ = Vocabulary(np.concatenate([
+                fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]),
+                entity="movie")
+        else:
+            self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
         self.rating_scale_ = (low, high)
         u = self.user_vocab_.index(fit_part["user_id"])
         m = self.movie_vocab_.index(fit_part["movie_id"])
@@ -213,6 +265,7 @@ class RatingModel:
                                             n_movies=len(self.movie_vocab_))
         self.global_mean_ = float(r.mean())
         self.seen_ = _Interactions.from_arrays(u, m, r, len(self.user_vocab_))
+        self.movie_warm_ = np.bincount(m, minlength=len(self.movie_vocab_)) > 0
         self.movies_ = movies
 
         validation_arrays = None
@@ -233,9 +286,15 @@ class RatingModel:
             output=self.output,
             rating_range=(low - 0.05 * (high - low), high + 0.05 * (high - low)),
             seed=int(self.seed),
+            **({"side_dim": self.side_features_.dim, "side_l2": float(self.side_l2),
+                "id_dropout": float(self.id_dropout)} if self.side_features_ else {}),
         )
         self.spec_ = spec
         self.network_ = build_network(spec)
+        if self.side_features_ is not None and blocks:
+            set_side_tables(self.network_,
+                            self.side_features_.transform(blocks, self.movie_vocab_.ids),
+                            self.movie_warm_)
         optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
         self.training_ = train_network(
             self.network_, optimizer, (u, m, r), validation_arrays,
@@ -249,6 +308,23 @@ class RatingModel:
                               "number); lower the learning rate or raise l2.")
         self.n_train_ = len(r)
         return self
+
+    def _validation_mask(self, ratings: pd.DataFrame,
+                         rng: np.random.Generator) -> NDArray[np.bool_] | None:
+        """Which training ratings form the validation part (``None``: too few)."""
+        if self.validation_split == "movies":
+            ids = ratings["movie_id"].to_numpy(dtype=np.int64)
+            movies = np.unique(ids)
+            n_val = int(round(self.validation_fraction * len(movies)))
+            if n_val == 0 or n_val == len(movies):
+                return None
+            return np.isin(ids, rng.permutation(movies)[:n_val])
+        n_val = int(round(self.validation_fraction * len(ratings)))
+        if n_val == 0 or len(ratings) - n_val == 0:
+            return None
+        val_mask = np.zeros(len(ratings), dtype=bool)
+        val_mask[rng.permutation(len(ratings))[:n_val]] = True
+        return val_mask
 
     def _print_epoch(self, log: EpochLog) -> None:
         val = f"  val_rmse {log.val_rmse:.4f}" if log.val_rmse is not None else ""
@@ -266,8 +342,9 @@ class RatingModel:
         Returns
         -------
         DataFrame with columns ``user_id, movie_id, prediction`` (clipped to the rating
-        scale) and ``fallback`` (``""`` when the network scored the pair, otherwise which
-        baseline stood in and why).
+        scale) and ``fallback`` (``""`` when the network scored the pair with the movie's
+        learned embedding, :data:`FALLBACK_COLD` when it scored a cold-start movie from
+        its side features, otherwise which baseline stood in and why).
         """
         self._check_fitted()
         users = np.asarray(user_ids, dtype=np.int64).ravel()
@@ -285,6 +362,8 @@ class RatingModel:
         fallback[(u < 0) & (m >= 0)] = FALLBACK_USER
         fallback[(u >= 0) & (m < 0)] = FALLBACK_MOVIE
         fallback[(u < 0) & (m < 0)] = FALLBACK_BOTH
+        if self.side_features_ is not None:
+            fallback[known & ~self.movie_warm_[np.maximum(m, 0)]] = FALLBACK_COLD
         return pd.DataFrame({"user_id": users, "movie_id": movies,
                              "prediction": np.clip(pred, *self.rating_scale_),
                              "fallback": fallback})
@@ -374,10 +453,19 @@ class RatingModel:
     def movie_factors(self) -> NDArray[np.float32]:
         """The movie embedding table, ``ndarray of shape (n_movies, factors)``.
 
-        Row ``i`` belongs to ``movie_vocab_.ids[i]``.
+        Row ``i`` belongs to ``movie_vocab_.ids[i]``. With side features it is the
+        effective movie vector the network uses, ``warm * E + side_factors(s)``.
         """
         self._check_fitted()
-        return np.asarray(self.network_.get_layer("movie_embedding").embeddings)
+        return self._movie_table("movie_embedding", "side_factors")
+
+    def _movie_table(self, id_layer: str, side_layer: str) -> NDArray[np.float32]:
+        table = np.asarray(self.network_.get_layer(id_layer).embeddings)
+        if self.side_features_ is None:
+            return table
+        side = np.asarray(self.network_.get_layer("side_table").embeddings)
+        kernel, bias = (np.asarray(w) for w in self.network_.get_layer(side_layer).weights)
+        return (table * self.movie_warm_[:, None] + side @ kernel + bias).astype(np.float32)
 
     def movie_embeddings(self) -> pd.DataFrame:
         """Movie embeddings indexed by movie id, columns ``f0 .. f{factors-1}``."""
@@ -397,7 +485,7 @@ class RatingModel:
         self._check_fitted()
         if self.kind != "bias":
             return None
-        table = np.asarray(self.network_.get_layer("movie_bias").embeddings)[:, 0]
+        table = self._movie_table("movie_bias", "side_bias")[:, 0]
         return pd.Series(table, index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
                          name="bias")
 
@@ -434,6 +522,9 @@ class RatingModel:
             "n_users": len(self.user_vocab_), "n_movies": len(self.movie_vocab_),
             "rating_scale": list(self.rating_scale_), "global_mean": self.global_mean_,
             "n_train": int(self.n_train_), "n_validation": int(self.n_validation_),
+            **({"side_features": self.side_features_.to_json(),
+                "n_warm_movies": int(self.movie_warm_.sum())}
+               if self.side_features_ is not None else {}),
             "training": {
                 "epochs_run": self.training_.epochs_run,
                 "best_epoch": self.training_.best_epoch,

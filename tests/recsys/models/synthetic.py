@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from recsys.data import make_movies, make_ratings
+from recsys.features import FeatureBlock
 
 
 def planted_ratings(n_users: int = 80, n_movies: int = 60, density: float = 0.5,
@@ -25,3 +28,43 @@ def planted_ratings(n_users: int = 80, n_movies: int = 60, density: float = 0.5,
 def planted_movies(ratings: pd.DataFrame) -> pd.DataFrame:
     ids = np.unique(ratings["movie_id"].to_numpy())
     return make_movies(ids, [f"Movie {i} ({1950 + i % 60})" for i in ids])
+
+
+@dataclass(frozen=True)
+class PlantedSide:
+    """Ratings whose movie factors and biases are linear in observed movie features."""
+
+    ratings: pd.DataFrame
+    movies: pd.DataFrame  # with genres: the signs of the first three features
+    features: FeatureBlock  # the planted features ("traits"), all movies
+    genres: FeatureBlock  # 0/1 genre labels ("genres")
+
+
+def planted_side(n_users: int = 100, n_movies: int = 120, n_features: int = 6,
+                 factors: int = 3, density: float = 0.3, seed: int = 0) -> PlantedSide:
+    """``r = 3 + b_u + f_m . w + p_u . (f_m A) + noise``: features ``f_m`` fix each movie.
+
+    Movie ids are ``100 ..``; the genres (``A``, ``B``, ``C``) are the signs of the first
+    three features, so a genre-mean baseline sees part of the movie bias but nothing
+    of the user-movie interaction.
+    """
+    rng = np.random.default_rng(seed)
+    f = rng.normal(0, 1, (n_movies, n_features))
+    q = f @ rng.normal(0, 0.5, (n_features, factors))
+    bm = f @ rng.normal(0, 0.25, n_features)
+    p = rng.normal(0, 0.6, (n_users, factors))
+    bu = rng.normal(0, 0.3, n_users)
+    users, movies = np.nonzero(rng.random((n_users, n_movies)) < density)
+    values = 3 + bu[users] + bm[movies] + np.sum(p[users] * q[movies], axis=1)
+    values = np.clip(np.round((values + rng.normal(0, 0.2, len(users))) * 2) / 2, 1, 5)
+    ids = np.arange(n_movies) + 100
+    labels = f[:, :3] > 0
+    names = ("A", "B", "C")
+    genres = [tuple(g for g, on in zip(names, row, strict=True) if on) for row in labels]
+    return PlantedSide(
+        ratings=make_ratings(users + 1, movies + 100, values, np.arange(len(users))),
+        movies=make_movies(ids, [f"Movie {i} ({1950 + i % 60})" for i in ids], genres),
+        features=FeatureBlock.from_arrays("traits", ids, f, provenance={"planted": True}),
+        genres=FeatureBlock.from_arrays("genres", ids, labels.astype(np.float32),
+                                        mask=labels.any(axis=1), columns=names),
+    )

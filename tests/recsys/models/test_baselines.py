@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recsys.errors import NotFittedError
-from recsys.models.baselines import BiasBaseline, GlobalMean
+from recsys.models.baselines import BiasBaseline, GenreMean, GlobalMean
 
 
 def test_recovers_an_exact_bias_model() -> None:
@@ -37,3 +38,22 @@ def test_global_mean() -> None:
         GlobalMean().predict([0], [0])
     with pytest.raises(ValueError, match="zero ratings"):
         BiasBaseline().fit([], [], [])
+
+
+def test_genre_mean_hand_computed() -> None:
+    movies = pd.DataFrame({"movie_id": [1, 2, 3, 4, 5],
+                           "genres": [("Comedy",), ("Drama",), ("Comedy", "Drama"), (),
+                                      ("Western",)]})
+    # Comedy: ratings of movies 1 and 3 = 4, 5, 1 -> 10/3; Drama: movies 2 and 3 = 2, 1
+    model = GenreMean().fit([1, 1, 2, 3], [4.0, 5.0, 2.0, 1.0], movies)
+    assert model.genre_means_ == pytest.approx({"Comedy": 10 / 3, "Drama": 1.5})
+    guesses = model.predict([3, 4, 5, 99, 1])
+    # movie 3: mean of its genres' means; 4 has no genre, Western was never rated and
+    # 99 is not in the catalogue: the global mean 3.0
+    np.testing.assert_allclose(guesses, [(10 / 3 + 1.5) / 2, 3.0, 3.0, 3.0, 10 / 3])
+    with pytest.raises(NotFittedError):
+        GenreMean().predict([1])
+    with pytest.raises(ValueError, match="genres columns"):
+        GenreMean().fit([1], [3.0], movies.drop(columns="genres"))
+    with pytest.raises(ValueError, match="zero ratings"):
+        GenreMean().fit([], [], movies)

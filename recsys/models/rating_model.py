@@ -31,7 +31,7 @@ from recsys.models.optimizers import LazyAdam
 from recsys.models.side_features import SideFeatures
 from recsys.models.training import EpochLog, predict_network, train_network
 
-__all__ = ["DEFAULTS", "FALLBACK_COLD", "RatingModel"]
+__all__ = ["DEFAULTS", "FALLBACK_COLD", "SIDE_DEFAULTS", "RatingModel"]
 
 #: Default hyper-parameters per model kind, chosen on validation data carved from the
 #: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
@@ -39,6 +39,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "dot": {"factors": 64, "l2": 0.05, "learning_rate": 0.01},
     "bias": {"factors": 64, "l2": 0.05, "learning_rate": 0.01},
     "mlp": {"factors": 64, "l2": 0.0, "learning_rate": 0.003},
+}
+
+#: Defaults that replace :data:`DEFAULTS` for a model fitted with side features, chosen
+#: on cold-start validation movies carved from the training part of ml-latest-small
+#: (``benchmarks/cold_start.py``): a lower learning rate lets the side projections
+#: learn before the id embeddings overfit.
+SIDE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dot": {"learning_rate": 0.001},
+    "bias": {"learning_rate": 0.001},
+    "mlp": {"learning_rate": 0.001},
 }
 
 FALLBACK_USER = "unknown user: movie baseline (mean + movie bias)"
@@ -82,7 +92,7 @@ class RatingModel:
         features; use it when the test part is split by movies).
 
     ``None`` for ``factors``, ``l2`` or ``learning_rate`` means the kind's default in
-    :data:`DEFAULTS`.
+    :data:`DEFAULTS` (:data:`SIDE_DEFAULTS` first when fitted with side features).
 
     Attributes
     ----------
@@ -122,8 +132,8 @@ class RatingModel:
         output: str = "linear",
         seed: int = 0,
         verbose: bool = False,
-        side_l2: float = 1e-4,
-        id_dropout: float = 0.0,
+        side_l2: float = 0.01,
+        id_dropout: float = 0.5,
         validation_split: str = "ratings",
     ) -> None:
         self.kind = kind
@@ -155,9 +165,13 @@ class RatingModel:
 
     def resolved_params(self) -> dict[str, Any]:
         """The hyper-parameters with the kind's defaults filled in."""
+        return self._resolved(side=getattr(self, "side_features_", None) is not None)
+
+    def _resolved(self, *, side: bool) -> dict[str, Any]:
         self._check_params()
         params = self.get_params()
-        for key, value in DEFAULTS[self.kind].items():
+        defaults = {**DEFAULTS[self.kind], **(SIDE_DEFAULTS[self.kind] if side else {})}
+        for key, value in defaults.items():
             if params[key] is None:
                 params[key] = value
         params["dropout"] = tuple(float(d) for d in params["dropout"])
@@ -221,7 +235,8 @@ class RatingModel:
             On empty input, ratings outside ``rating_scale``, bad hyper-parameters, or
             side-feature blocks that cover none of the training movies.
         """
-        params = self.resolved_params()
+        blocks = list(side_features) if side_features is not None else None
+        params = self._resolved(side=bool(blocks))
         if len(ratings) == 0:
             raise DataError("cannot fit on zero ratings; give a non-empty training part.")
         values = ratings["rating"].to_numpy(dtype=np.float32)
@@ -236,7 +251,6 @@ class RatingModel:
         if values.min() < low or values.max() > high:
             raise DataError(f"training ratings span {values.min():g}..{values.max():g}, outside "
                             f"the rating scale {low:g}..{high:g}; fix --rating-scale.")
-        blocks = list(side_features) if side_features is not None else None
         if self.validation_split == "movies" and not blocks and validation is None:
             raise DataError("validation_split='movies' needs side features: held-out "
                             "validation movies can only be scored through them; pass "

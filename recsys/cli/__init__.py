@@ -12,6 +12,7 @@ __all__ = ["main"]
 COMMANDS = [
     "recsys.cli.train",
     "recsys.cli.query",
+    "recsys.cli.analyze",
 ]
 
 

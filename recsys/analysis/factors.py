@@ -33,8 +33,11 @@ NAME_MIN_SHARE = 0.15
 #: ... and it is this many times more common there than in the analysed set.
 NAME_MIN_LIFT = 1.25
 #: Year, rating and popularity differences between the ends name a component when they
-#: reach this many standard deviations (of the analysed set).
+#: reach this many standard deviations (of the analysed set) ...
 NAME_MIN_EFFECT = 0.5
+#: ... and at least these absolute differences (years between the median years, rating
+#: points between the mean ratings, log of the ratio of the median numbers of ratings).
+NAME_MIN_DIFFERENCE = {"year": 5.0, "mean_rating": 0.25, "log_n_ratings": math.log(1.5)}
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ class ComponentContrast:
     top, bottom : EndProfile of the highest- and lowest-scoring movies.
     genre_table : DataFrame with ``genre, base_share, top_share, bottom_share, top_lift,
         bottom_lift`` (one row per genre, by decreasing base share).
-    effects : standardised top-minus-bottom differences of ``year``, ``mean_rating`` and
+    differences : top-minus-bottom differences of the median ``year``, the mean
+        ``mean_rating`` and the median ``log_n_ratings`` (None where data is missing).
+    effects : the same divided by the standard deviation over the analysed set
         ``log_n_ratings`` (None where the data is missing or constant).
     suggested_name : e.g. ``"Drama/older vs Action/newer"``.
     """
@@ -102,6 +107,7 @@ class ComponentContrast:
     top: EndProfile
     bottom: EndProfile
     genre_table: pd.DataFrame = field(repr=False)
+    differences: dict[str, float | None]
     effects: dict[str, float | None]
     suggested_name: str
 
@@ -118,6 +124,8 @@ class ComponentContrast:
             "description": self.describe(),
             "top": self.top.to_dict(),
             "bottom": self.bottom.to_dict(),
+            "differences": {k: (None if v is None else round(v, 4))
+                            for k, v in self.differences.items()},
             "effects": {k: (None if v is None else round(v, 4)) for k, v in self.effects.items()},
         }
 
@@ -208,17 +216,19 @@ def _median_year(rows: pd.DataFrame) -> float | None:
     return float(years.median()) if len(years) else None
 
 
-def _effect(top: pd.Series, bottom: pd.Series, base: pd.Series, how: str) -> float | None:
+def _effect(top: pd.Series, bottom: pd.Series, base: pd.Series,
+            how: str) -> tuple[float | None, float | None]:
+    """(top - bottom difference of the median or mean, the same in base standard deviations)."""
     top, bottom, base = (pd.to_numeric(s, errors="coerce").dropna().astype(np.float64)
                          for s in (top, bottom, base))
-    if len(top) == 0 or len(bottom) == 0 or len(base) < 2:
-        return None
-    spread = float(base.std(ddof=1))
-    if not spread > 0:
-        return None
+    if len(top) == 0 or len(bottom) == 0:
+        return None, None
     if how == "median":
-        return float(top.median() - bottom.median()) / spread
-    return float(top.mean() - bottom.mean()) / spread
+        difference = float(top.median() - bottom.median())
+    else:
+        difference = float(top.mean() - bottom.mean())
+    spread = float(base.std(ddof=1)) if len(base) > 1 else 0.0
+    return difference, (difference / spread if spread > 0 else None)
 
 
 def _end_genres(shares: pd.Series, base: pd.Series, size: int,
@@ -248,6 +258,7 @@ _WORDS = {
 
 def _labels(top_genres: list[tuple[str, float, float]],
             bottom_genres: list[tuple[str, float, float]],
+            differences: dict[str, float | None],
             effects: dict[str, float | None]) -> tuple[str, str]:
     def genre_of(picked: list[tuple[str, float, float]]) -> list[str]:
         for genre, share, lift in picked:
@@ -256,7 +267,9 @@ def _labels(top_genres: list[tuple[str, float, float]],
         return []
 
     strong = sorted(((abs(v), k) for k, v in effects.items()
-                     if v is not None and abs(v) >= NAME_MIN_EFFECT), reverse=True)[:2]
+                     if v is not None and abs(v) >= NAME_MIN_EFFECT
+                     and abs(differences[k] or 0.0) >= NAME_MIN_DIFFERENCE[k]),
+                    reverse=True)[:2]
     top, bottom = genre_of(top_genres), genre_of(bottom_genres)
     for _, key in strong:
         high, low = _WORDS[key]
@@ -286,7 +299,8 @@ def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0
     least 1.25 times as common there as in the analysed set, followed by up to two of
     ``older/newer``, ``higher-rated/lower-rated`` and ``more-rated/less-rated`` (the
     strongest) when the two ends differ by at least half a standard deviation of the
-    analysed set; ``"mixed"`` when nothing stands out.
+    analysed set and by a visible amount (5 years, 0.25 rating points, 1.5 times as many
+    ratings); ``"mixed"`` when nothing stands out.
 
     Raises
     ------
@@ -324,17 +338,19 @@ def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0
 
     log_n = np.log(table["n_ratings"].to_numpy(dtype=np.float64))
     log_series = pd.Series(log_n, index=table.index)
-    effects = {
+    measured = {
         "year": _effect(top_rows["year"], bottom_rows["year"], table["year"], "median"),
         "mean_rating": _effect(top_rows["mean_rating"], bottom_rows["mean_rating"],
                                table["mean_rating"], "mean"),
         "log_n_ratings": _effect(log_series.loc[top_rows.index],
                                  log_series.loc[bottom_rows.index], log_series, "median"),
     }
+    differences = {key: value[0] for key, value in measured.items()}
+    effects = {key: value[1] for key, value in measured.items()}
     min_share = 0.10
     top_genres = _end_genres(top_shares[top_shares > 0], base, size, min_share)
     bottom_genres = _end_genres(bottom_shares[bottom_shares > 0], base, size, min_share)
-    top_label, bottom_label = _labels(top_genres, bottom_genres, effects)
+    top_label, bottom_label = _labels(top_genres, bottom_genres, differences, effects)
     if top_label == bottom_label == "mixed":
         name = "no clear genre, year or rating contrast"
     else:
@@ -352,6 +368,7 @@ def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0
         top=profile(top_rows, top_genres, top_label),
         bottom=profile(bottom_rows, bottom_genres, bottom_label),
         genre_table=genre_table,
+        differences=differences,
         effects=effects,
         suggested_name=name,
     )

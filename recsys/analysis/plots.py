@@ -60,7 +60,11 @@ def short_title(title: str, limit: int = 36) -> str:
             break
     room = max(4, limit - len(year))
     if len(name) > room:
-        name = name[:room - 1].rstrip() + "\u2026"
+        cut = name[:room - 1]
+        space = cut.rfind(" ")
+        if space >= len(cut) - 10 and space > 0:  # end on a whole word when it is close
+            cut = cut[:space]
+        name = cut.rstrip(" -:,") + "\u2026"
     return name + year
 
 

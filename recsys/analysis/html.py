@@ -63,6 +63,13 @@ def _table(frame: pd.DataFrame, css: str = "") -> str:
            "</tbody></table>"
 
 
+def _correlations(values: Mapping[str, float | None]) -> str:
+    words = {"mean_rating": "mean rating", "n_ratings": "number of ratings", "year": "year",
+             "bias": "bias"}
+    return ", ".join(f"{words.get(k, k)} {v:+.2f}" for k, v in values.items()
+                     if v is not None) or "nothing measurable"
+
+
 def _image(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>'
@@ -166,7 +173,8 @@ def render_html(analysis: MovieAnalysis, images: Mapping[str, bytes],
                      f"{esc(contrast.suggested_name)}</span></h3>")
         parts.append(f"<p>Top end ({contrast.top.size} movies): {esc(contrast.top.describe())}."
                      f"<br>Bottom end ({contrast.bottom.size} movies): "
-                     f"{esc(contrast.bottom.describe())}.</p>")
+                     f"{esc(contrast.bottom.describe())}.<br>Spearman correlation of the "
+                     f"scores with {_correlations(component.correlations)}.</p>")
         columns = ["rank", "title", "genres", "score", "mean_rating", "n_ratings"]
         parts.append(f'<div class="pair"><div><h4>Top {len(component.top)}</h4>'
                      f"{_table(component.top[columns])}</div><div><h4>Bottom "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.analysis.biases import bias_ranking, bias_summary
+from recsys.analysis.biases import bias_ranking, bias_summary, spearman
 from recsys.analysis.crosstab import rating_crosstab
 from recsys.analysis.factors import ComponentContrast, component_ends, end_contrast
 from recsys.analysis.movie_stats import (
@@ -51,12 +51,15 @@ class ComponentSummary:
     explained_variance_ratio : share of the embedding variance it explains.
     ends : DataFrame from :func:`~recsys.analysis.factors.component_ends`.
     contrast : :class:`~recsys.analysis.factors.ComponentContrast` (with a suggested name).
+    correlations : Spearman correlation of the scores with ``mean_rating``, ``n_ratings``,
+        ``year`` and ``bias`` over the analysed movies (None where undefined).
     """
 
     component: int
     explained_variance_ratio: float
     ends: pd.DataFrame = field(repr=False)
     contrast: ComponentContrast = field(repr=False)
+    correlations: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def top(self) -> pd.DataFrame:
@@ -133,6 +136,7 @@ class MovieAnalysis:
                     "component": c.component,
                     "explained_variance_ratio": _clean(c.explained_variance_ratio),
                     "suggested_name": c.contrast.suggested_name,
+                    "spearman": _clean(c.correlations),
                     "contrast": c.contrast.to_dict(),
                     "top": _records(c.top),
                     "bottom": _records(c.bottom),
@@ -173,6 +177,17 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
         return []
     return [_clean(dict(zip(frame.columns, row, strict=True)))
             for row in frame.itertuples(index=False, name=None)]
+
+
+def _correlations(table: pd.DataFrame, column: str) -> dict[str, float | None]:
+    """Spearman correlation of a score column with the movie facts (None if undefined)."""
+    result: dict[str, float | None] = {}
+    for other in ("mean_rating", "n_ratings", "year", "bias"):
+        values = pd.to_numeric(table[other], errors="coerce").astype("float64")
+        known = values.notna().to_numpy()
+        rho = spearman(table[column].to_numpy()[known], values.to_numpy()[known])
+        result[other] = None if np.isnan(rho) else rho
+    return result
 
 
 def _check_count(name: str, value: int, low: int) -> int:
@@ -259,6 +274,7 @@ def analyze_model(model: Any, *, top_movies: int = 2000, n_components: int = 3, 
             explained_variance_ratio=float(pca.explained_variance_ratio_[i]),
             ends=component_ends(table, i + 1, n),
             contrast=end_contrast(table, i + 1),
+            correlations=_correlations(table, f"pc{i + 1}"),
         ))
     bias_top = bias_bottom = bias_stats = None
     if biases is not None:

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
 from recsys.analysis import analyze_model, movie_rating_stats, rating_crosstab
 from recsys.analysis.movie_analysis import MOVIES_COLUMNS
@@ -128,6 +129,11 @@ def test_json_document_matches_the_tables(models: dict[str, RatingModel]) -> Non
         assert entry["suggested_name"] == component.contrast.suggested_name
         assert [r["movie_id"] for r in entry["bottom"]] == component.bottom["movie_id"].tolist()
         assert entry["contrast"]["top"]["size"] == component.contrast.top.size
+        column = analysis.movies[f"pc{component.component}"]
+        assert entry["spearman"]["bias"] == pytest.approx(
+            spearmanr(column, analysis.movies["bias"]).statistic, abs=1e-6)
+        assert entry["spearman"]["year"] == pytest.approx(
+            spearmanr(column, analysis.movies["year"].astype(float)).statistic, abs=1e-6)
     cross = document["crosstab"]
     assert cross["users"] == analysis.crosstab.index.tolist()
     assert [m["movie_id"] for m in cross["movies"]] == analysis.crosstab.columns.tolist()

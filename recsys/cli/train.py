@@ -61,9 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                            "seen the test part)")
     side.add_argument("--side-l2", type=float, default=0.01,
                       help="L2 penalty on the side-feature projections (default 0.01)")
-    side.add_argument("--id-dropout", type=float, default=0.5,
+    side.add_argument("--id-dropout", type=float,
                       help="share of training ratings whose movie id part is dropped so the "
-                           "side features learn to stand alone (default 0.5)")
+                           "side features learn to stand alone (default 0.5 when the "
+                           "validation part is carved by movies, else 0)")
     side.add_argument("--validation-split", default="auto",
                       choices=("auto", "ratings", "movies"),
                       help="carve the validation part by ratings or by movies (default auto: "

@@ -131,3 +131,28 @@ def test_bad_feature_options(args: list[str], fragment: str, inputs: tuple[Path,
                                  str(tmp_path / "out")], capsys)
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_cold_start_on_ml_latest_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    """Real data: held-out movies of the bundled ml-latest-small, scored from genres."""
+    from recsys.data import load_dataset
+
+    movies = load_dataset().movies
+    names = sorted({g for genres in movies["genres"] for g in genres})
+    labels = np.array([[g in genres for g in names] for genres in movies["genres"]],
+                      dtype=np.float32)
+    store = FeatureStore.write(tmp_path / "store", [FeatureBlock.from_arrays(
+        "genres", movies["movie_id"], labels, mask=labels.any(axis=1), columns=names)])
+    code, _, err = invoke(main, ["train", "--features", str(store.path), "--split",
+                                 "movies:0.1", "--epochs", "10", "--learning-rate", "0.003",
+                                 "--quiet", "--out", str(tmp_path / "m")], capsys)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    cold = metrics["cold_start"]
+    assert cold["n_movies"] == 972 and cold["n_test"] == metrics["n_test"] == 9_800
+    base = cold["baselines"]
+    assert cold["rmse"] < base["genre_mean"]["rmse"] - 0.05
+    assert cold["rmse"] < base["global_mean"]["rmse"] - 0.05
+    assert cold["rmse"] < base["bias_only"]["rmse"]

@@ -448,8 +448,10 @@ class RatingModel:
         self._check_fitted()
         index = int(self.movie_vocab_.index([movie_id], missing="negative")[0])
         if index < 0:
-            raise UnknownIdError(f"movie {movie_id} has no embedding: it is not in the training "
-                                 "data of this model, so no similar movies can be computed.")
+            where = ("training data or side features" if self.side_features_ is not None
+                     else "training data")
+            raise UnknownIdError(f"movie {movie_id} has no embedding: it is not in the {where} "
+                                 "of this model, so no similar movies can be computed.")
         table = self.movie_factors()
         norms = np.linalg.norm(table, axis=1)
         cosine = table @ table[index] / np.maximum(norms * norms[index], 1e-12)

@@ -11,7 +11,7 @@ import pytest
 
 from recsys.data import MovieSplit, TrainTestSplit
 from recsys.data.dataset import Dataset
-from recsys.errors import DataError
+from recsys.errors import DataError, UnknownIdError
 from recsys.evaluation import evaluate_model, rmse
 from recsys.features import FeatureBlock
 from recsys.models.networks import build_network
@@ -147,6 +147,8 @@ def test_recommend_and_similar_reach_cold_movies(fitted: RatingModel,
     assert not cold & set(warm_only["movie_id"].tolist())
     similar = fitted.similar_movies(min(cold), 5)
     assert len(similar) == 5 and np.all(np.diff(similar["similarity"].to_numpy()) <= 0)
+    with pytest.raises(UnknownIdError, match="not in the training data or side features"):
+        fitted.similar_movies(UNKNOWN)
     factors = fitted.movie_factors()
     assert factors.shape == (len(fitted.movie_vocab_), 8)
     assert np.isfinite(factors).all()

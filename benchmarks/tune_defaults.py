@@ -15,8 +15,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from recsys.data import Dataset, load_dataset, parse_split
 from recsys.evaluation import rmse
 from recsys.models.rating_model import RatingModel
@@ -25,10 +23,11 @@ GRIDS = {
     "bias": {"factors": [32, 64, 128], "l2": [0.05, 0.1, 0.15, 0.2, 0.3],
              "bias_l2": [0.001, 0.005, 0.02], "learning_rate": [0.005, 0.01, 0.02],
              "batch_size": [4096, 8192]},
-    "dot": {"factors": [32, 64, 128], "l2": [0.02, 0.05, 0.1],
-            "learning_rate": [0.005, 0.01, 0.02], "batch_size": [4096, 8192]},
-    "mlp": {"factors": [32, 64], "l2": [0.0, 0.01], "learning_rate": [0.001, 0.003, 0.01],
-            "hidden": [64, 128], "dropout": [(0.3, 0.5), (0.3, 0.75), (0.1, 0.3)]},
+    "dot": {"factors": [64, 128, 256], "l2": [0.05, 0.1, 0.2, 0.3],
+            "learning_rate": [0.002, 0.005, 0.01], "batch_size": [4096, 8192]},
+    "mlp": {"factors": [16, 32, 64], "l2": [0.0, 0.001, 0.01],
+            "learning_rate": [0.003, 0.01, 0.02], "hidden": [64, 128, 256],
+            "dropout": [(0.0, 0.2), (0.1, 0.3), (0.3, 0.75)]},
 }
 
 
@@ -59,8 +58,9 @@ def main() -> None:
         print(f"best {kind}: {rows[0]}", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tune_defaults.json").write_text(json.dumps(results, indent=2, default=float))
-    np.set_printoptions(precision=4)
+    path = out / "tune_defaults.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**previous, **results}, indent=2, default=float))
 
 
 if __name__ == "__main__":

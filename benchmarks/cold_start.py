@@ -42,9 +42,7 @@ from recsys.data import load_dataset, parse_split
 from recsys.evaluation import evaluate_model
 from recsys.features import FeatureBlock, FeatureStore
 from recsys.models.rating_model import RatingModel
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RECSYS_SHARED_DATA", REPO.parent / "shared" / "data"))
+from recsys.paths import shared_data_dir
 
 #: The grid searched on the cold-start validation movies for each (kind, block set).
 LEARNING_RATES = (0.01, 0.003, 0.001)
@@ -178,13 +176,14 @@ def load_blocks(features: str | None, movies: pd.DataFrame) -> dict[str, Feature
         store = FeatureStore(features)
         return {name: store[name] for name in store.names}
     blocks = {"genres": temporary_genres_block(movies)}
-    overviews = SHARED / "tmdb-overviews" / "movies_enriched.csv"
-    vectors = SHARED / "word-vectors" / "glove-6B-50d-5k.txt"
-    if overviews.is_file() and vectors.is_file():
-        blocks["overview_w2v"] = temporary_overview_block(overviews, vectors)
-    else:
-        print(f"no overviews or word vectors under {SHARED}; overview_w2v skipped",
+    shared = shared_data_dir(Path(__file__).resolve().parent)
+    if shared is None:
+        print("no ../shared/data (or $RECSYS_SHARED_DATA): overview_w2v skipped",
               file=sys.stderr)
+        return blocks
+    overviews = shared / "tmdb-overviews" / "movies_enriched.csv"
+    vectors = shared / "word-vectors" / "glove-6B-50d-5k.txt"
+    blocks["overview_w2v"] = temporary_overview_block(overviews, vectors)
     return blocks
 
 

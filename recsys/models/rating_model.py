@@ -56,6 +56,8 @@ FALLBACK_MOVIE = "unknown movie: user baseline (mean + user bias)"
 FALLBACK_BOTH = "unknown user and movie: global mean"
 FALLBACK_COLD = "cold-start movie: side features"
 VALIDATION_SPLITS = ("ratings", "movies")
+#: Largest side-feature table (float32, one row per movie) a model may hold in memory.
+MAX_SIDE_TABLE_BYTES = 1 << 30
 
 
 class RatingModel:
@@ -274,6 +276,16 @@ class RatingModel:
             self.movie_vocab_ = Vocabulary(np.concatenate([
                 fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]),
                 entity="movie")
+            side = self.side_features_
+            table_bytes = 4 * len(self.movie_vocab_) * side.dim
+            if table_bytes > MAX_SIDE_TABLE_BYTES:
+                sizes = ", ".join(f"{n} {d}-d" for n, d in zip(side.names, side.dims,
+                                                              strict=True))
+                raise DataError(
+                    f"the side-feature table would take {table_bytes / 2**20:,.1f} MiB "
+                    f"({len(self.movie_vocab_):,} movies x {side.dim:,} columns: {sizes}); "
+                    "use fewer or smaller blocks (e.g. pooled poster features, not "
+                    "flattened ones).")
         else:
             self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
         self.rating_scale_ = (low, high)

@@ -267,3 +267,13 @@ def test_genre_mean_and_cold_start_section_of_a_random_split(
                                                  predicted[cold]))
     assert "genre_mean" in report["baselines"] and "genre_mean" in section["baselines"]
     assert "cold_start" not in evaluate_model(model, train, test)
+
+
+def test_a_too_large_side_table_is_refused(planted: PlantedSide, split: TrainTestSplit,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import recsys.models.rating_model as rating_model
+
+    monkeypatch.setattr(rating_model, "MAX_SIDE_TABLE_BYTES", 1000)
+    expected = r"0.0 MiB \(120 movies x 11 columns: traits 6-d, genres 3-d\)"
+    with pytest.raises(DataError, match=expected):
+        RatingModel("bias").fit(split.train, side_features=[planted.features, planted.genres])

@@ -7,6 +7,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recsys.errors import DataError
 from recsys.features import FeatureBlock
@@ -165,3 +167,21 @@ def test_id_gate() -> None:
     assert IdGate.from_config(gate.get_config()).get_config() == gate.get_config()
     with pytest.raises(ValueError, match="rate must be in"):
         IdGate(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 30), dim=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_training_rows_are_centred_and_absent_rows_are_zero(n: int, dim: int,
+                                                            seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(1000)[:n]
+    mask = rng.random(n) < 0.7
+    mask[0] = True
+    block = FeatureBlock.from_arrays("b", ids, rng.normal(3, 2, (n, dim)), mask=mask)
+    train = ids[: max(1, n // 2)]
+    side = SideFeatures.fit([block], train)
+    table = side.transform([block], ids)
+    present = np.isin(ids, train) & mask
+    np.testing.assert_allclose(table[present, :dim].mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_array_equal(table[:, dim], mask.astype(np.float32))
+    assert (table[~mask] == 0).all()

@@ -101,6 +101,8 @@ def main() -> None:
     print(f"blocks: {', '.join(described)}", flush=True)
     results: dict[str, Any] = {
         "split": "movies:0.1 seed 0 on ml-latest-small",
+        "blocks_from": (f"feature store {args.features}" if args.features else
+                        "the temporary helpers of benchmarks/cold_start.py"),
         "n_train": len(split.train), "n_test": len(split.test),
         "n_test_movies": int(split.test["movie_id"].nunique()),
         "blocks": {n: {"dim": b.dim, "n_present": b.coverage, "provenance": b.provenance}
@@ -152,8 +154,11 @@ def main() -> None:
 
 
 def table(results: dict[str, Any]) -> str:
+    blocks = "; ".join(f"{n}: {b['dim']}-d, {b['n_present']:,} movies"
+                       for n, b in results["blocks"].items())
     lines = [f"Held-out movies: {results['n_test_movies']:,} ({results['n_test']:,} ratings), "
              f"{results['split']}.", "",
+             f"Blocks from {results.get('blocks_from', '?')} ({blocks}).", "",
              "| model | side features | setting | lr | side_l2 | id_dropout | "
              "val RMSE (cold) | test RMSE | test MAE |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results["runs"]:

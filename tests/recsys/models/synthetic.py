@@ -25,3 +25,28 @@ def planted_ratings(n_users: int = 80, n_movies: int = 60, density: float = 0.5,
 def planted_movies(ratings: pd.DataFrame) -> pd.DataFrame:
     ids = np.unique(ratings["movie_id"].to_numpy())
     return make_movies(ids, [f"Movie {i} ({1950 + i % 60})" for i in ids])
+
+
+def two_group_ratings(n_users: int = 60, n_movies: int = 40, density: float = 0.6,
+                      seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two taste groups: users of group a like movies of group A and dislike group B, and
+    the other way round for group b. Every movie gets the same mean rating on average, so
+    only the embeddings (not the biases) can tell the groups apart.
+
+    Movies ``100 .. 100 + n_movies/2 - 1`` are group A (genre Drama, 1950s-60s), the rest
+    group B (genre Action, 2000s). Returns ``(ratings, movies)``.
+    """
+    rng = np.random.default_rng(seed)
+    user_group = np.arange(n_users) % 2
+    movie_group = (np.arange(n_movies) >= n_movies // 2).astype(int)
+    users, movies = np.nonzero(rng.random((n_users, n_movies)) < density)
+    liked = user_group[users] == movie_group[movies]
+    values = np.where(liked, 4.5, 1.5) + rng.normal(0, 0.3, len(users))
+    values = np.clip(np.round(values * 2) / 2, 0.5, 5)
+    ratings = make_ratings(users + 1, movies + 100, values, np.arange(len(users)))
+    ids = np.arange(n_movies) + 100
+    years = np.where(movie_group == 0, 1950, 2000) + ids % 20
+    titles = [f"{'Drama' if g == 0 else 'Action'} movie {i} ({y})"
+              for i, g, y in zip(ids, movie_group, years, strict=True)]
+    genres = [("Drama",) if g == 0 else ("Action",) for g in movie_group]
+    return ratings, make_movies(ids, titles, genres)

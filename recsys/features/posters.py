@@ -191,7 +191,10 @@ def build_backbone(spec: CNNSpec) -> Any:
                 _seeded_initialisation(base, spec.seed)
             else:
                 _load_weights(base, spec.weights)
-    except (OSError, ValueError, KeyError) as error:
+    except Exception as error:  # Keras raises a bare Exception when a download fails
+        if not (spec.weights == "imagenet" or isinstance(error, (OSError, ValueError,
+                                                                  KeyError))):
+            raise
         if spec.weights == "imagenet":
             raise DataError(
                 f"could not get the ImageNet weights of {class_name} ({type(error).__name__}:"

@@ -105,3 +105,19 @@ def test_real_posters(shared_data: Path) -> None:
     images = sorted((shared_data / "posters" / "images").glob("*.jpg"))[:3]
     values, mask, report = extract_poster_features(images, SPEC, progress=False)
     assert mask.all() and report.n_computed == 3 and np.isfinite(values).all()
+
+
+def test_imagenet_weights_offline_is_one_clear_error(monkeypatch) -> None:
+    """No weights in the Keras cache and no way to download them (a dead proxy)."""
+    import os
+
+    homes = [Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")), Path("/tmp/.keras")]
+    if any((h / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").exists()
+           for h in homes):
+        pytest.skip("the VGG16 ImageNet weights are cached here; nothing to download")
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(DataError, match="could not get the ImageNet weights of VGG16"):
+        build_backbone(CNNSpec(weights="imagenet", image_size=32))

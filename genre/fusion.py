@@ -113,7 +113,7 @@ def balanced_class_weights(Y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[n
 
     >>> pos, neg = balanced_class_weights([[1, 0], [0, 0], [0, 0], [0, 1]])
     >>> pos.tolist(), neg.tolist()
-    [[2.0, 2.0], [0.6666666666666666, 0.6666666666666666]]
+    ([2.0, 2.0], [0.6666666666666666, 0.6666666666666666])
     """
     y = np.asarray(Y, dtype=float)
     n = len(y)

@@ -144,5 +144,6 @@ def ablation_chart(table: pd.DataFrame, path: str | os.PathLike[str], *, title: 
     ax.set_xlim(0, min(1.0, top * 1.18 + 0.02))
     ax.set_xlabel("test score")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2,
+              fontsize=7, frameon=False)
     return _save(fig, path)

@@ -251,14 +251,18 @@ class TextVectorReport:
                 "a known token")
 
 
-def mean_vectors(token_lists: Sequence[Sequence[str]], vectors: KeyedVectors
+def mean_vectors(token_lists: Sequence[Sequence[str]], vectors: KeyedVectors, *,
+                 case_fallback: bool = True
                  ) -> tuple[NDArray[np.float32], NDArray[np.bool_], TextVectorReport]:
     """The mean word vector of each token list, with a mask and OOV statistics.
 
     Parameters
     ----------
-    token_lists : one token list per text (:func:`tokenize`).
+    token_lists : one token list per text (:func:`tokenize`, lower case).
     vectors : word vectors (:func:`load_word_vectors` or :func:`train_word2vec`).
+    case_fallback : a token missing in lower case is looked up as ``Capitalised`` and
+        then ``UPPER`` (case-sensitive vocabularies such as GoogleNews hold many names
+        only capitalised).
 
     Returns
     -------
@@ -287,7 +291,13 @@ def mean_vectors(token_lists: Sequence[Sequence[str]], vectors: KeyedVectors
         if not tokens:
             n_empty += 1
             continue
-        known = [index[t] for t in tokens if t in index]
+        known = []
+        for token in tokens:
+            row_index = index.get(token)
+            if row_index is None and case_fallback:
+                row_index = index.get(token.capitalize(), index.get(token.upper()))
+            if row_index is not None:
+                known.append(row_index)
         n_oov += len(tokens) - len(known)
         if not known:
             n_unknown += 1

@@ -115,3 +115,17 @@ def test_glove_file_on_real_overviews(shared_data: Path) -> None:
     assert values.shape == (300, 50) and mask.sum() == report.n_present
     assert 0.1 < report.oov_rate < 0.7          # a 5k-word vocabulary misses many words
     assert np.isfinite(values).all() and (values[~mask] == 0).all()
+
+
+def test_case_sensitive_vocabulary_falls_back_to_capitalised() -> None:
+    from gensim.models import KeyedVectors
+
+    vectors = KeyedVectors(2)
+    vectors.add_vectors(["Paris", "NASA", "love"], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    tokens = [tokenize("Love in paris, says nasa")]
+    values, mask, report = mean_vectors(tokens, vectors)
+    np.testing.assert_allclose(values[0], [2 / 3, 2 / 3])
+    assert mask.tolist() == [True]
+    assert report.n_oov_tokens == 1                                    # "says"
+    _, _, strict = mean_vectors(tokens, vectors, case_fallback=False)
+    assert strict.n_oov_tokens == 3

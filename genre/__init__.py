@@ -3,9 +3,12 @@
 What lives here: the labelled movie set (genre vocabulary, multi-label stratified
 splits), genre co-occurrence analysis, classical text models (TF-IDF or bag of words
 with naive Bayes, linear SVM, logistic regression), multi-label metrics with
-thresholds chosen on validation data, poster (VGG16) and overview (word2vec) feature
-extractors, and a fused multi-input Keras model with its ablations. It reads movies
-and metadata through :mod:`recsys` and never the other way round.
+thresholds chosen on validation data, and a fused multi-input Keras model
+(:mod:`genre.fusion`) on the blocks of the shared movie feature store with its
+ablation (:mod:`genre.ablation`). The poster (VGG16) and overview (word2vec) feature
+extractors live in :mod:`recsys.features`, because the rating models read the same
+store. This package reads movies, metadata and features through :mod:`recsys` and
+never the other way round.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""PNG figures for ``genre explore``: genre counts, co-occurrence heatmaps, decades.
+"""PNG figures: genre counts, co-occurrence heatmaps, decades (``genre explore``) and
+ablation bars (``genre ablate``).
 
 Figures are drawn with matplotlib's non-interactive Agg backend and written
 atomically; every function returns the path it wrote.
@@ -17,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from recsys.fileio import atomic_write
 
-__all__ = ["bar_chart", "decade_heatmap", "heatmap"]
+__all__ = ["ablation_chart", "bar_chart", "decade_heatmap", "heatmap"]
 
 
 def _figure(width: float, height: float):  # type: ignore[no-untyped-def]
@@ -107,4 +108,42 @@ def decade_heatmap(table: pd.DataFrame, path: str | os.PathLike[str], *, title: 
     ax.set_yticks(range(len(share)),
                   [f"{d} ({n})" for d, n in zip(share.index, table["movies"], strict=True)])
     ax.set_title(title)
+    return _save(fig, path)
+
+
+def ablation_chart(table: pd.DataFrame, path: str | os.PathLike[str], *, title: str,
+                   metrics: Sequence[str] = ("micro_f1", "macro_f1"),
+                   baseline: pd.Series | None = None) -> Path:
+    """Grouped horizontal bars of ``metrics`` for each row (block set) of ``table``.
+
+    Parameters
+    ----------
+    table : one row per block set, a ``blocks`` column and the metric columns; drawn
+        top to bottom in row order.
+    baseline : a row of the same metrics (e.g. the prior benchmark), drawn as dashed
+        lines in each metric's colour.
+    """
+    labels = [str(b) for b in table["blocks"]]
+    n, k = len(labels), len(metrics)
+    fig = _figure(8.0, 1.4 + 0.32 * n * k)
+    ax = fig.add_subplot()
+    height = 0.8 / k
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    for j, name in enumerate(metrics):
+        ys = np.arange(n) + (j - (k - 1) / 2) * height
+        values = table[name].to_numpy(dtype=float)
+        ax.barh(ys, values, height=height, color=colours[j % 4], label=name)
+        for y, value in zip(ys, values, strict=True):
+            ax.text(value, y, f" {value:.3f}", va="center", fontsize=7)
+        if baseline is not None:
+            ax.axvline(float(baseline[name]), color=colours[j % 4], linestyle="--",
+                       linewidth=1, label=f"{name} of the prior benchmark")
+    ax.set_yticks(range(n), labels)
+    ax.invert_yaxis()
+    top = float(np.nanmax(table[list(metrics)].to_numpy(dtype=float)))
+    ax.set_xlim(0, min(1.0, top * 1.18 + 0.02))
+    ax.set_xlabel("test score")
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2,
+              fontsize=7, frameon=False)
     return _save(fig, path)

@@ -14,6 +14,7 @@ COMMANDS = [
     "genre.cli.explore",
     "genre.cli.train",
     "genre.cli.predict",
+    "genre.cli.ablate",
 ]
 
 
@@ -21,7 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``genre`` console script."""
     return run_cli(
         "genre",
-        "Multi-label movie genre prediction: labelled sets, genre analysis, text models.",
+        "Multi-label movie genre prediction: labelled sets, genre analysis, text models, "
+        "fused feature models and their ablation.",
         COMMANDS,
         argv,
     )

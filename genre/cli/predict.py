@@ -1,10 +1,16 @@
-"""``genre predict``: the top-k genres of a movie or a text, with their scores."""
+"""``genre predict``: the top-k genres of a movie or a text, with their scores.
+
+Text models (``genre train --model nb|svm|logreg``) score a movie's text or any
+``--text``; fused models (``--model fusion|mlp``) score a movie by id from the blocks
+of the feature store they were trained on (or ``--features``).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from recsys.cli.framework import UsageError
+from recsys.errors import RecsysError
 
 __all__ = ["register", "run"]
 
@@ -16,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Print the k highest-scored genres with their probabilities (nb, logreg) or "
             "SVM decision scores (svm), and whether each passes its validation threshold. "
-            "Only load model directories you trust."),
+            "Fused models (fusion, mlp) take --movie only and read its features from the "
+            "feature store. Only load model directories you trust."),
     )
     parser.add_argument("--model", required=True, metavar="DIR",
                         help="model directory written by 'genre train'")
@@ -26,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", default=None, metavar="DIR",
                         help="labelled set to look --movie up in (default: the one the "
                              "model was trained on)")
+    parser.add_argument("--features", default=None, metavar="FEATURES_DIR",
+                        help="fused models: feature store to read the movie from (default: "
+                             "the one the model was trained on)")
     parser.add_argument("-k", type=int, default=3, help="number of genres (default 3)")
     parser.set_defaults(func=run)
 
@@ -38,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
+    from genre.fusion_model_dir import is_fused_model_dir
+
+    if is_fused_model_dir(args.model):
+        return run_fused(args)
+    if args.features is not None:
+        raise UsageError("--features applies to fused models (genre train --model fusion).")
     model = load_model(args.model)
     field = model.config["text"]
     truth: tuple[str, ...] | None = None
@@ -64,6 +80,51 @@ def run(args: argparse.Namespace) -> int:
     kind = "probability" if model.score_kind == "probability" else "SVM decision score"
     print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
     for genre, score, passed in model.top_k(texts, args.k)[0]:
+        print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
+    if truth is not None:
+        print(f"  true genres: {', '.join(truth)}")
+    return 0
+
+
+def run_fused(args: argparse.Namespace) -> int:
+    """Top-k genres of a movie from the feature blocks a fused model was trained on."""
+    from genre.block_inputs import load_block_inputs
+    from genre.dataset import load_labelled
+    from genre.fusion_model_dir import load_fused_model
+    from recsys.errors import UnknownIdError
+    from recsys.features import FeatureStore
+
+    if args.text is not None:
+        raise UsageError("a fused model scores movies from their feature blocks; pass "
+                         "--movie ID instead of --text.")
+    model = load_fused_model(args.model)
+    features = args.features or model.config.get("features")
+    if not features:
+        raise UsageError("the model does not record its feature store; pass --features DIR.")
+    inputs = load_block_inputs(FeatureStore(features), model.blocks, [args.movie],
+                               require_coverage=False)
+    present = [n for n, m in inputs.masks.items() if m[0]]
+    if not present:
+        raise UnknownIdError(f"movie {args.movie} has none of the blocks "
+                             f"{', '.join(model.blocks)} in {features!r}; check the id.")
+    label, truth = f"movie {args.movie}", None
+    dataset = args.dataset or model.config.get("dataset")
+    if dataset:
+        try:
+            data = load_labelled(dataset)
+        except RecsysError:
+            data = None
+        if data is not None:
+            rows = data.frame[data.frame["movie_id"] == args.movie]
+            if not rows.empty:
+                row = rows.iloc[0]
+                label += f": {row['title']} [{row['split']}]"
+                truth = tuple(row["genres"])
+    absent = [n for n in model.blocks if n not in present]
+    print(f"{label}  (scores: probability; * = above the genre's validation threshold; "
+          f"blocks present: {', '.join(present)}"
+          + (f"; absent: {', '.join(absent)}" if absent else "") + ")")
+    for genre, score, passed in model.top_k(inputs, args.k)[0]:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
     if truth is not None:
         print(f"  true genres: {', '.join(truth)}")

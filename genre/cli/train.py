@@ -1,4 +1,10 @@
-"""``genre train``: fit a text model on train, tune on validation, score once on test."""
+"""``genre train``: fit a genre model on train, tune on validation, score once on test.
+
+Text models (``nb``, ``svm``, ``logreg``) read the overviews of the labelled set;
+feature models (``fusion``, ``mlp``) read blocks of a feature store (``recsys features
+build``) for the movies of the labelled set. Both take the labels and the split from
+``--dataset`` (the ``genre dataset`` output).
+"""
 
 from __future__ import annotations
 
@@ -12,18 +18,27 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a TF-IDF / bag-of-words genre classifier (nb, svm, logreg)",
+        help="train a genre classifier: text (nb, svm, logreg) or feature blocks "
+             "(fusion, mlp)",
         description=(
-            "Fit on the training part; choose hyper-parameters and per-genre thresholds "
-            "on the validation part; evaluate once on the test part beside the trivial "
-            "benchmarks. Writes the model and DIR/metrics.json."),
+            "Fit on the training part; choose hyper-parameters (text models), stop early "
+            "(feature models) and choose per-genre thresholds on the validation part; "
+            "evaluate once on the test part beside the trivial benchmarks. Writes the "
+            "model and DIR/metrics.json. Every model needs --dataset (labels and split); "
+            "--model fusion and mlp also need --features FEATURES_DIR and --blocks."),
     )
     parser.add_argument("--dataset", required=True, metavar="DIR",
-                        help="labelled set written by 'genre dataset'")
-    parser.add_argument("--features", choices=("tfidf", "bow"), default="tfidf")
+                        help="labelled set written by 'genre dataset' (labels and split; "
+                             "required for every model)")
+    parser.add_argument("--features", default=None, metavar="tfidf|bow|FEATURES_DIR",
+                        help="text models: tfidf (default) or bow; fusion/mlp: the feature "
+                             "store written by 'recsys features build' (required)")
     parser.add_argument("--text", choices=("overview", "tags", "overview+tags"),
                         default="overview", help="text field (default overview)")
-    parser.add_argument("--model", choices=("nb", "svm", "logreg"), default="logreg")
+    parser.add_argument("--model", choices=("nb", "svm", "logreg", "fusion", "mlp"),
+                        default="logreg",
+                        help="text: nb, svm, logreg (default); feature blocks: fusion (one "
+                             "branch per block) or mlp (one block, 1024-256 layers)")
     parser.add_argument("--class-weight", choices=("none", "balanced"), default="none")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--select-by", choices=("mean_roc_auc", "micro_f1", "macro_f1"),
@@ -40,9 +55,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated min_df values (ints are counts, default 2,5)")
     parser.add_argument("--ngram-max", default=None, metavar="LIST",
                         help="comma-separated largest n-gram sizes (default 1,2)")
+    add_network_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="model directory")
-    parser.add_argument("--quiet", action="store_true", help="no per-grid-point lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-grid-point / per-epoch lines")
     parser.set_defaults(func=run)
+
+
+def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = True) -> None:
+    """Options of the feature models (``genre train --model fusion|mlp``, ``genre ablate``)."""
+    group = parser.add_argument_group("feature models (fusion, mlp)")
+    if blocks:
+        group.add_argument("--blocks", metavar="LIST",
+                           help="comma-separated blocks of the feature store, e.g. "
+                                "embedding,poster,overview_w2v (default: all but genres)")
+    group.add_argument("--units", metavar="LIST",
+                       help="widths of each branch's dense layers (default 256; mlp "
+                            "1024,256)")
+    group.add_argument("--head-units", metavar="LIST",
+                       help="widths of dense layers after the concatenation (default none)")
+    group.add_argument("--dropout", type=float, metavar="RATE",
+                       help="dropout after each hidden layer (default 0.5)")
+    group.add_argument("--l2", type=float, default=0.0, help="L2 on the kernels (default 0)")
+    group.add_argument("--learning-rate", type=float, default=1e-3,
+                       help="Adam learning rate (default 0.001)")
+    group.add_argument("--batch-size", type=int, default=64, help="default 64")
+    group.add_argument("--epochs", type=int, default=200,
+                       help="maximum epochs (default 200; early stopping on validation)")
+    group.add_argument("--patience", type=int, default=10,
+                       help="epochs without a better validation loss before stopping "
+                            "(default 10)")
+
+
+def network_params(args: argparse.Namespace) -> dict:
+    """FusionClassifier keyword arguments from the options (None = the model default)."""
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        raise UsageError(f"--dropout must be in [0, 1), received {args.dropout}.")
+    return {"units": _numbers(args.units, "--units", int),
+            "head_units": _widths(args.head_units),
+            "dropout": args.dropout, "l2": args.l2,
+            "class_weight": None if args.class_weight == "none" else args.class_weight,
+            "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+            "epochs": args.epochs, "patience": args.patience, "seed": args.seed,
+            "verbose": not args.quiet}
+
+
+def _widths(text: str | None) -> list | None:
+    if text is None:
+        return None
+    if text.strip() in ("", "none", "0"):
+        return []
+    return _numbers(text, "--head-units", int)
 
 
 def _numbers(text: str | None, option: str, kind: type) -> list | None:
@@ -88,6 +151,16 @@ def build_grid(args: argparse.Namespace) -> dict[str, list]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model in ("fusion", "mlp"):
+        return run_feature_model(args)
+    if args.features is None:
+        args.features = "tfidf"
+    if args.features not in ("tfidf", "bow"):
+        raise UsageError(f"--model {args.model} is a text model: --features must be tfidf or "
+                         f"bow, received {args.features!r} (a feature store is for --model "
+                         "fusion or mlp).")
+    if args.blocks is not None:
+        raise UsageError(f"--blocks applies to --model fusion or mlp, not {args.model}.")
     from pathlib import Path
 
     from genre.dataset import load_labelled
@@ -142,3 +215,64 @@ def format_summary(report: dict) -> str:
                           for n in names)
         lines.append(f"{label:<{len(lines[0].split('  ')[0])}}  {cells}")
     return "\n".join(lines)
+
+
+def run_feature_model(args: argparse.Namespace) -> int:
+    """``--model fusion|mlp``: blocks of a feature store for the labelled set's movies."""
+    from pathlib import Path
+
+    if args.features is None or args.features in ("tfidf", "bow"):
+        raise UsageError(f"--model {args.model} needs --features FEATURES_DIR (a feature store "
+                         "from 'recsys features build'), received "
+                         f"{args.features or 'none'}.")
+    for option in ("C", "alpha", "min_df", "ngram_max"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option.replace('_', '-')} applies to the text models, not "
+                             f"--model {args.model}.")
+    params = network_params(args)
+    out_dir = args.out
+    from recsys.fileio import check_writable_dir
+
+    out = check_writable_dir(out_dir, what="model")
+    from genre.block_inputs import LABEL_BLOCKS, load_block_inputs, parse_block_names
+    from genre.dataset import load_labelled
+    from recsys.features import FeatureStore
+
+    data = load_labelled(args.dataset)
+    store = FeatureStore(args.features)
+    names = (parse_block_names(args.blocks, store.names) if args.blocks is not None
+             else [n for n in store.names if n not in LABEL_BLOCKS])
+    if args.model == "mlp" and len(names) != 1:
+        raise UsageError(f"--model mlp takes exactly one block (received {len(names)}: "
+                         f"{', '.join(names)}); pass --blocks NAME or use --model fusion.")
+    inputs = load_block_inputs(store, names, data.frame["movie_id"])
+
+    from recsys._tensorflow import quiet_import
+
+    quiet_import()
+    import keras
+
+    from genre.fusion_experiment import run_fusion_experiment
+    from genre.fusion_model_dir import save_fused_model
+
+    keras.utils.set_random_seed(args.seed)
+    counts = data.counts()
+    coverage = inputs.coverage()
+    print(f"{args.model} on blocks {', '.join(names)}: train {counts['train']}, "
+          f"val {counts['val']}, test {counts['test']} movies; with each block: "
+          + ", ".join(f"{n} {c}" for n, c in coverage.items()), flush=True)
+    result = run_fusion_experiment(data, inputs, model=args.model, blocks=names,
+                                   threshold_by=args.threshold_by, **params)
+    config = {**result.config,
+              "features": str(Path(args.features).expanduser().resolve()),
+              "dataset": str(Path(args.dataset).expanduser().resolve()),
+              "dataset_manifest": {k: data.manifest.get(k) for k in
+                                   ("labels", "seed", "min_genre_fraction", "sources")}}
+    save_fused_model(out, result.classifier.network_, data.vocabulary, result.thresholds,
+                     config=config, metrics=result.report)
+    training = result.report["training"]
+    print(f"trained {training['epochs_run']} epochs, best validation loss "
+          f"{training['best_val_loss']:.4f} at epoch {training['best_epoch']}")
+    print(format_summary(result.report))
+    print(f"wrote {out}")
+    return 0

@@ -14,6 +14,7 @@ COMMANDS = [
     "recsys.cli.query",
     "recsys.cli.metadata",
     "recsys.cli.analyze",
+    "recsys.cli.features",
 ]
 
 

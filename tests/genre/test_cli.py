@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import types
 
 import pandas as pd
 import pytest
@@ -136,37 +135,41 @@ def test_genre_vocabulary_mismatch(tmp_path, dataset_dir, metadata_csv, capsys):
     _fails(capsys, ["predict", "--model", str(model), "--text", "x"], "damaged")
 
 
+def _real_store(path, records):
+    """A metadata store written through recsys.metadata (as fetch/import write it)."""
+    from recsys.metadata import MetadataStore
+
+    with MetadataStore(path) as store:
+        store.upsert_movies(records)
+    return path
+
+
 def test_metadata_store_without_overviews(tmp_path, monkeypatch, capsys):
-    """A store (the recsys.metadata API) whose movies have no overviews."""
-    store = tmp_path / "metadata.sqlite"
-    store.write_bytes(b"")
-    fake = types.ModuleType("recsys.metadata")
-    fake.load_metadata = lambda path: pd.DataFrame({   # type: ignore[attr-defined]
-        "movie_id": [1, 2], "tmdb_id": [862, 8844], "title": ["Toy Story", "Jumanji"],
-        "overview": [None, ""], "genre_ids": [(16,), (12,)],
-        "tmdb_genres": [("Animation",), ("Adventure",)], "status": ["ok", "ok"]})
-    monkeypatch.setitem(sys.modules, "recsys.metadata", fake)
+    """A real store whose movies have no overviews (e.g. links registered, never fetched)."""
+    store = _real_store(tmp_path / "metadata.sqlite", [
+        {"movie_id": 1, "tmdb_id": 862, "title": "Toy Story", "overview": "",
+         "genre_ids": (16,), "status": "ok"},
+        {"movie_id": 2, "tmdb_id": 8844, "title": "Jumanji", "status": "missing"}])
     _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
            "the metadata store has no overviews")
-    monkeypatch.setitem(sys.modules, "recsys.metadata", None)   # not installed
+    monkeypatch.setitem(sys.modules, "recsys.metadata", None)   # store support not installed
     _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
            "pass a CSV")
+    assert not (tmp_path / "o").exists()
 
 
-def test_store_with_tmdb_genres(tmp_path, monkeypatch, capsys):
-    store = tmp_path / "metadata.sqlite"
-    store.write_bytes(b"")
+def test_store_with_tmdb_genres(tmp_path, capsys):
     n = 40
-    fake = types.ModuleType("recsys.metadata")
-    fake.load_metadata = lambda path: pd.DataFrame({   # type: ignore[attr-defined]
-        "movie_id": range(1, n + 1), "title": "", "release_date": "1995-10-30",
-        "overview": [f"story {'alien space' if i % 2 else 'love heart'}" for i in range(n)],
-        "genre_ids": [(878,) if i % 2 else (10749, 10770) for i in range(n)],
-        "tmdb_genres": [() for _ in range(n)]})
-    monkeypatch.setitem(sys.modules, "recsys.metadata", fake)
+    store = _real_store(tmp_path / "metadata.sqlite", [
+        {"movie_id": i + 1, "tmdb_id": 1000 + i, "title": f"Movie {i}",
+         "release_date": "1995-10-30", "status": "ok",
+         "overview": f"story {'alien space' if i % 2 else 'love heart'}",
+         "genre_ids": (878,) if i % 2 else (10749, 10770)} for i in range(n)])
     out = tmp_path / "o"
     assert main(["dataset", "--metadata", str(store), "--labels", "tmdb", "--out", str(out)]) == 0
     assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
+    frame = pd.read_parquet(out / "movies.parquet")
+    assert len(frame) == n and set(frame["year"]) == {1995}
 
 
 @pytest.mark.parametrize("argv", [

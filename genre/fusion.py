@@ -1,0 +1,416 @@
+"""The fused genre model: one Keras branch per feature block, concatenated, sigmoid head.
+
+Network (Keras functional API)::
+
+    for each block b:   x_b (dim_b)          mask_b (1)
+                          |                     |
+                  Normalization (train stats)   |
+                  Dense(units, relu) + Dropout  |   (one or more layers)
+                          |                     |
+                        h_b * mask_b  ----------+---- concatenated with mask_b
+    concatenate all branches -> [Dense(units, relu) + Dropout]* -> Dense(n_genres, sigmoid)
+
+A movie without a block (no poster, no known word) has ``mask_b = 0``: its branch
+output is zeroed and the indicator tells the head the block is absent, so every movie
+gets a prediction from the blocks it has. Each block is standardised with the mean and
+variance of the *training* movies that have it (stored in the Normalization layer, so
+the saved ``.keras`` file takes raw block values).
+
+Loss: binary cross-entropy, optionally with per-genre class weights
+(:class:`WeightedBinaryCrossentropy`, ``class_weight="balanced"``: positives and
+negatives of each genre weighted ``n / (2 n_pos)`` and ``n / (2 n_neg)`` on the
+training part). Adam; ``EarlyStopping`` (best weights restored) and
+``ReduceLROnPlateau`` watch the loss on the validation part. Initialisers, dropout and
+the shuffling are seeded, so the same data and seed give the same model.
+
+The course project's single-modality MLPs (poster VGG16 features -> 1024-256-N;
+mean word2vec -> MLP) are the same model with one block and ``units=(1024, 256)``:
+:data:`DEFAULTS` ``["mlp"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from genre.block_inputs import BlockInputs
+from recsys._tensorflow import quiet_import
+from recsys.errors import DataError, NotFittedError
+
+quiet_import()
+import keras  # noqa: E402
+
+__all__ = [
+    "DEFAULTS",
+    "FusionClassifier",
+    "WeightedBinaryCrossentropy",
+    "balanced_class_weights",
+    "block_statistics",
+    "build_fusion_network",
+]
+
+#: Default hyper-parameters of ``--model fusion`` and ``--model mlp`` (the seeds' MLP).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "fusion": {"units": (256,), "head_units": (), "dropout": 0.5},
+    "mlp": {"units": (1024, 256), "head_units": (), "dropout": 0.5},
+}
+_MIN_VARIANCE = 1e-8
+
+
+@keras.saving.register_keras_serializable(package="genre")
+class WeightedBinaryCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy with a weight for the positives and negatives of each genre.
+
+    ``loss = -mean_j [w1_j y_j log p_j + w0_j (1 - y_j) log(1 - p_j)]``; with no weights
+    it is the usual binary cross-entropy.
+
+    Parameters
+    ----------
+    positive_weights, negative_weights : one number per genre (``None``: all 1).
+
+    Examples
+    --------
+    >>> loss = WeightedBinaryCrossentropy([3.0], [1.0])
+    >>> round(float(loss(np.array([[1.0]]), np.array([[0.5]]))), 4)
+    2.0794
+    """
+
+    def __init__(self, positive_weights: Sequence[float] | None = None,
+                 negative_weights: Sequence[float] | None = None,
+                 name: str = "weighted_binary_crossentropy", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.positive_weights = (None if positive_weights is None
+                                 else [float(w) for w in positive_weights])
+        self.negative_weights = (None if negative_weights is None
+                                 else [float(w) for w in negative_weights])
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        ops = keras.ops
+        y_true = ops.cast(y_true, y_pred.dtype)
+        eps = keras.backend.epsilon()
+        p = ops.clip(y_pred, eps, 1.0 - eps)
+        pos = y_true * ops.log(p)
+        neg = (1.0 - y_true) * ops.log(1.0 - p)
+        if self.positive_weights is not None:
+            pos = pos * ops.convert_to_tensor(self.positive_weights, dtype=p.dtype)
+        if self.negative_weights is not None:
+            neg = neg * ops.convert_to_tensor(self.negative_weights, dtype=p.dtype)
+        return -ops.mean(pos + neg, axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "positive_weights": self.positive_weights,
+                "negative_weights": self.negative_weights}
+
+
+def balanced_class_weights(Y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-genre weights ``n / (2 n_pos)`` for positives and ``n / (2 n_neg)`` for negatives.
+
+    A genre with no positive (or no negative) example gets weight 1 for that class.
+
+    >>> pos, neg = balanced_class_weights([[1, 0], [0, 0], [0, 0], [0, 1]])
+    >>> pos.tolist(), neg.tolist()
+    ([2.0, 2.0], [0.6666666666666666, 0.6666666666666666])
+    """
+    y = np.asarray(Y, dtype=float)
+    n = len(y)
+    n_pos = y.sum(axis=0)
+    n_neg = n - n_pos
+    pos = np.where(n_pos > 0, n / (2 * np.maximum(n_pos, 1)), 1.0)
+    neg = np.where(n_neg > 0, n / (2 * np.maximum(n_neg, 1)), 1.0)
+    return pos, neg
+
+
+def block_statistics(inputs: BlockInputs) -> dict[str, tuple[NDArray[np.float64],
+                                                            NDArray[np.float64]]]:
+    """Mean and variance of each block over the rows that have it (call on training rows).
+
+    Raises
+    ------
+    DataError
+        If a block is absent from every row.
+
+    >>> inputs = BlockInputs(np.arange(3), {"a": np.array([[1.], [3.], [0.]], "float32")},
+    ...                      {"a": np.array([True, True, False])})
+    >>> mean, var = block_statistics(inputs)["a"]
+    >>> mean.tolist(), var.tolist()
+    ([2.0], [1.0])
+    """
+    stats = {}
+    for name in inputs.names:
+        present = inputs.values[name][inputs.masks[name]].astype(np.float64)
+        if len(present) == 0:
+            raise DataError(f"no training movie has block {name!r}; it cannot be learned "
+                            "from. Drop it from --blocks or rebuild it.")
+        var = present.var(axis=0)
+        stats[name] = (present.mean(axis=0), np.where(var < _MIN_VARIANCE, 1.0, var))
+    return stats
+
+
+def build_fusion_network(dims: dict[str, int], n_outputs: int, *,
+                         units: Sequence[int] = (256,), head_units: Sequence[int] = (),
+                         dropout: float = 0.5, l2: float = 0.0,
+                         statistics: dict[str, tuple[ArrayLike, ArrayLike]] | None = None,
+                         seed: int = 0) -> Any:
+    """The Keras functional network of the module docstring.
+
+    Parameters
+    ----------
+    dims : block name -> dimension, in input order.
+    n_outputs : number of genres.
+    units : widths of each branch's Dense layers.
+    head_units : widths of Dense layers after the concatenation (may be empty).
+    dropout : rate after every hidden Dense layer.
+    l2 : L2 penalty on the Dense kernels.
+    statistics : block name -> (mean, variance) for the Normalization layers
+        (``None``: no standardisation).
+    seed : seeds the initialisers and dropout.
+
+    Returns
+    -------
+    keras.Model with inputs ``{name: (dim,), name + "_mask": (1,)}`` and output
+    ``(n_outputs,)`` probabilities.
+
+    Examples
+    --------
+    >>> net = build_fusion_network({"poster": 8, "overview_w2v": 4}, 3, units=(5,))
+    >>> sorted(net.input), net.output_shape
+    (['overview_w2v', 'overview_w2v_mask', 'poster', 'poster_mask'], (None, 3))
+    """
+    layers = keras.layers
+    if not dims:
+        raise DataError("the fused model needs at least one block.")
+    if not units or any(int(u) < 1 for u in (*units, *head_units)):
+        raise DataError(f"layer widths must be positive integers, received units={units} "
+                        f"head_units={head_units}.")
+    if not 0.0 <= dropout < 1.0:
+        raise DataError(f"dropout must be in [0, 1), received {dropout}.")
+    counter = iter(range(1, 10_000))
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+
+    def dense(width: int, name: str, activation: str = "relu") -> Any:
+        return layers.Dense(int(width), activation=activation, name=name,
+                            kernel_initializer=keras.initializers.GlorotUniform(
+                                seed=seed * 1000 + next(counter)),
+                            kernel_regularizer=regularizer)
+
+    inputs: dict[str, Any] = {}
+    branches = []
+    for name, dim in dims.items():
+        x_in = keras.Input(shape=(int(dim),), name=name)
+        m_in = keras.Input(shape=(1,), name=f"{name}_mask")
+        inputs[name], inputs[f"{name}_mask"] = x_in, m_in
+        h = x_in
+        if statistics is not None:
+            mean, var = statistics[name]
+            h = layers.Normalization(mean=np.asarray(mean, dtype="float32"),
+                                     variance=np.asarray(var, dtype="float32"),
+                                     name=f"{name}_standardise")(h)
+        for depth, width in enumerate(units):
+            h = dense(width, f"{name}_dense{depth + 1}")(h)
+            if dropout > 0:
+                h = layers.Dropout(dropout, seed=seed * 1000 + next(counter),
+                                   name=f"{name}_dropout{depth + 1}")(h)
+        h = layers.Multiply(name=f"{name}_masked")([h, m_in])
+        branches.append(layers.Concatenate(name=f"{name}_branch")([h, m_in]))
+    h = branches[0] if len(branches) == 1 else layers.Concatenate(name="fused")(branches)
+    for depth, width in enumerate(head_units):
+        h = dense(width, f"head_dense{depth + 1}")(h)
+        if dropout > 0:
+            h = layers.Dropout(dropout, seed=seed * 1000 + next(counter),
+                               name=f"head_dropout{depth + 1}")(h)
+    out = dense(n_outputs, "genres", activation="sigmoid")(h)
+    return keras.Model(inputs, out, name="genre_fusion")
+
+
+def network_inputs(inputs: BlockInputs) -> dict[str, NDArray[np.float32]]:
+    """The dict a fusion network takes: block values and ``<name>_mask`` columns."""
+    out: dict[str, NDArray[np.float32]] = {}
+    for name in inputs.names:
+        out[name] = np.asarray(inputs.values[name], dtype=np.float32)
+        out[f"{name}_mask"] = inputs.masks[name].astype(np.float32)[:, None]
+    return out
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Training loss, validation loss and learning rate of one epoch."""
+
+    epoch: int
+    loss: float
+    val_loss: float
+    learning_rate: float
+
+
+class FusionClassifier:
+    """Multi-label genre classifier on feature blocks (see the module docstring).
+
+    Parameters
+    ----------
+    units : widths of each branch's Dense layers (``(256,)``; the seeds' MLP:
+        ``(1024, 256)``).
+    head_units : widths of Dense layers after the concatenation.
+    dropout : rate after each hidden layer.
+    l2 : L2 penalty on the kernels.
+    class_weight : ``None`` or ``"balanced"`` (per-genre positive / negative weights
+        from the training labels).
+    learning_rate : of Adam.
+    batch_size : movies per step.
+    epochs : maximum epochs.
+    patience : epochs without a validation loss better by 1e-4 before stopping (the
+        learning rate is halved after ``max(1, patience // 3)`` such epochs).
+    seed : seeds initialisers, dropout and shuffling.
+    verbose : print one line per epoch.
+
+    Attributes
+    ----------
+    network_ : keras.Model
+    blocks_ : list of block names, in input order
+    dims_ : dict block -> dimension
+    statistics_ : dict block -> (mean, variance) of the training rows
+    history_ : list of :class:`EpochRecord`
+    best_epoch_ : epoch (1-based) whose weights were kept
+    n_genres_ : int
+
+    Examples
+    --------
+    >>> clf = FusionClassifier(epochs=5).fit(X, Y, X_val, Y_val)  # doctest: +SKIP
+    >>> clf.predict_proba(X_test).shape  # doctest: +SKIP
+    (960, 13)
+    """
+
+    def __init__(self, *, units: Sequence[int] = (256,), head_units: Sequence[int] = (),
+                 dropout: float = 0.5, l2: float = 0.0, class_weight: str | None = None,
+                 learning_rate: float = 1e-3, batch_size: int = 64, epochs: int = 200,
+                 patience: int = 10, seed: int = 0, verbose: bool = False) -> None:
+        self.units = units
+        self.head_units = head_units
+        self.dropout = dropout
+        self.l2 = l2
+        self.class_weight = class_weight
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.seed = seed
+        self.verbose = verbose
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (JSON-able)."""
+        return {"units": [int(u) for u in self.units],
+                "head_units": [int(u) for u in self.head_units], "dropout": self.dropout,
+                "l2": self.l2, "class_weight": self.class_weight,
+                "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+                "epochs": self.epochs, "patience": self.patience, "seed": self.seed}
+
+    def _check_params(self) -> None:
+        if self.class_weight not in (None, "balanced"):
+            raise DataError(f"class_weight must be None or 'balanced', received "
+                            f"{self.class_weight!r}.")
+        for name in ("batch_size", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise DataError(f"{name} must be at least 1, received {getattr(self, name)}.")
+        if int(self.patience) < 0 or not self.learning_rate > 0 or self.l2 < 0:
+            raise DataError("patience and l2 must be >= 0 and the learning rate > 0; "
+                            f"received patience={self.patience}, l2={self.l2}, "
+                            f"learning_rate={self.learning_rate}.")
+
+    def fit(self, X: BlockInputs, Y: ArrayLike, X_val: BlockInputs, Y_val: ArrayLike
+            ) -> FusionClassifier:
+        """Train on ``X, Y``; early stopping and learning-rate decay watch ``X_val, Y_val``.
+
+        Parameters
+        ----------
+        X, X_val : block inputs of the training and validation movies (same blocks).
+        Y, Y_val : binary label matrices of shape (n_movies, n_genres).
+
+        Raises
+        ------
+        DataError
+            Bad hyper-parameters, mismatched shapes or blocks, or a block absent from
+            every training movie.
+        """
+        self._check_params()
+        import tensorflow as tf
+
+        y = np.asarray(Y, dtype=np.float32)
+        y_val = np.asarray(Y_val, dtype=np.float32)
+        if y.ndim != 2 or len(y) != len(X) or y_val.shape != (len(X_val), y.shape[1]):
+            raise DataError(f"labels must be (n_movies, n_genres) matrices matching the "
+                            f"inputs; got {y.shape} for {len(X)} training movies and "
+                            f"{y_val.shape} for {len(X_val)} validation movies.")
+        if X.names != X_val.names:
+            raise DataError(f"training and validation blocks differ: {X.names} vs "
+                            f"{X_val.names}.")
+        if len(y) == 0 or len(y_val) == 0:
+            raise DataError("the training and the validation parts must both have movies.")
+        self.blocks_ = X.names
+        self.dims_ = X.dims
+        self.n_genres_ = int(y.shape[1])
+        self.statistics_ = block_statistics(X)
+        self.network_ = build_fusion_network(
+            self.dims_, self.n_genres_, units=self.units, head_units=self.head_units,
+            dropout=self.dropout, l2=self.l2, statistics=self.statistics_, seed=self.seed)
+        if self.class_weight == "balanced":
+            pos, neg = balanced_class_weights(y)
+            loss = WeightedBinaryCrossentropy(pos.tolist(), neg.tolist())
+        else:
+            loss = WeightedBinaryCrossentropy()
+        self.network_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
+        train = (tf.data.Dataset.from_tensor_slices((network_inputs(X), y))
+                 .shuffle(len(y), seed=self.seed, reshuffle_each_iteration=True)
+                 .batch(int(self.batch_size)))
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(self.patience),
+                                          min_delta=1e-4, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                              patience=max(1, int(self.patience) // 3),
+                                              min_lr=1e-5),
+        ]
+        if self.verbose:
+            callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=_print_epoch))
+        history = self.network_.fit(
+            train, validation_data=(network_inputs(X_val), y_val), epochs=int(self.epochs),
+            callbacks=callbacks, shuffle=False, verbose=0)
+        logs = history.history
+        self.history_ = [
+            EpochRecord(i + 1, float(logs["loss"][i]), float(logs["val_loss"][i]),
+                        float(logs.get("learning_rate", [self.learning_rate] * len(
+                            logs["loss"]))[i]))
+            for i in range(len(logs["loss"]))]
+        self.best_epoch_ = int(np.argmin([r.val_loss for r in self.history_])) + 1
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError("this FusionClassifier is not fitted yet; call fit first.")
+
+    def predict_proba(self, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
+        """Genre probabilities of shape ``(n_movies, n_genres)``.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        DataError
+            If ``X`` lacks a block of the model.
+        """
+        self._check_fitted()
+        return predict_network(self.network_, X.select(self.blocks_), batch_size)
+
+
+def _print_epoch(epoch: int, logs: dict[str, float]) -> None:
+    print(f"  epoch {epoch + 1}: loss {logs['loss']:.4f}  val_loss {logs['val_loss']:.4f}  "
+          f"learning rate {float(logs.get('learning_rate', float('nan'))):.2g}", flush=True)
+
+
+def predict_network(network: Any, X: BlockInputs, batch_size: int = 1024
+                    ) -> NDArray[np.float64]:
+    """Probabilities of a fusion network for block inputs (in the network's block order)."""
+    if len(X) == 0:
+        return np.zeros((0, int(network.output_shape[-1])))
+    out = network.predict(network_inputs(X), batch_size=batch_size, verbose=0)
+    return np.asarray(out, dtype=np.float64)

@@ -1,0 +1,190 @@
+"""The fused genre network on a small synthetic set: it learns, masks, repeats, saves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genre import metrics
+from genre.block_inputs import BlockInputs
+from genre.fusion import (
+    FusionClassifier,
+    WeightedBinaryCrossentropy,
+    balanced_class_weights,
+    block_statistics,
+    build_fusion_network,
+)
+from genre.fusion_model_dir import load_fused_model, save_fused_model
+from genre.labels import GenreVocabulary
+from recsys.errors import DataError, ModelDirError, NotFittedError
+
+
+def synthetic(n: int = 300, seed: int = 0) -> tuple[BlockInputs, np.ndarray]:
+    """Three genres. Block ``text`` (8-d) carries genres 0 and 1, block ``image`` (4-d,
+    present for half the movies, on another scale) carries genre 2."""
+    rng = np.random.default_rng(seed)
+    Y = (rng.random((n, 3)) < [0.4, 0.3, 0.35]).astype(np.uint8)
+    text = rng.normal(0, 1, (n, 8))
+    text[:, 0] += 2.0 * Y[:, 0]
+    text[:, 1] += 2.0 * Y[:, 1]
+    image = 100 + 10 * rng.normal(0, 1, (n, 4))
+    image[:, 0] += 40 * Y[:, 2]
+    has_image = rng.random(n) < 0.5
+    image[~has_image] = 0.0
+    inputs = BlockInputs(np.arange(n), {"text": text.astype(np.float32),
+                                        "image": image.astype(np.float32)},
+                         {"text": np.ones(n, bool), "image": has_image})
+    return inputs, Y
+
+
+FAST = {"units": (16,), "dropout": 0.1, "epochs": 40, "patience": 5, "batch_size": 32,
+        "learning_rate": 0.01}
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[FusionClassifier, BlockInputs, np.ndarray]:
+    X, Y = synthetic()
+    clf = FusionClassifier(seed=0, **FAST).fit(X.take(slice(0, 200)), Y[:200],
+                                               X.take(slice(200, 250)), Y[200:250])
+    return clf, X, Y
+
+
+def test_learns_from_both_blocks(fitted) -> None:
+    clf, X, Y = fitted
+    test = X.take(slice(250, 300))
+    scores = clf.predict_proba(test)
+    assert scores.shape == (50, 3) and ((scores >= 0) & (scores <= 1)).all()
+    auc = metrics.roc_auc_per_genre(Y[250:], scores)
+    assert auc[0] > 0.85 and auc[1] > 0.85            # from the text block
+    has_image = test.masks["image"]
+    auc_image = metrics.roc_auc_per_genre(Y[250:][has_image], scores[has_image])
+    assert auc_image[2] > 0.85                         # from the image block, when present
+    assert clf.history_ and 1 <= clf.best_epoch_ <= len(clf.history_)
+    assert clf.history_[0].val_loss > min(r.val_loss for r in clf.history_)
+
+
+def test_masked_block_still_gives_predictions_and_is_ignored(fitted) -> None:
+    clf, X, _ = fitted
+    test = X.take(slice(250, 300))
+    absent = BlockInputs(test.movie_ids, {"text": test.values["text"],
+                                          "image": np.full_like(test.values["image"], 7.0)},
+                         {"text": test.masks["text"], "image": np.zeros(50, bool)})
+    zeros = BlockInputs(test.movie_ids, {**absent.values,
+                                         "image": np.zeros_like(test.values["image"])},
+                        absent.masks)
+    a, b = clf.predict_proba(absent), clf.predict_proba(zeros)
+    assert np.isfinite(a).all()
+    np.testing.assert_allclose(a, b, atol=1e-6)   # masked values never reach the head
+    assert not np.allclose(a, clf.predict_proba(test))
+
+
+def test_same_seed_same_model() -> None:
+    X, Y = synthetic(120)
+    short = {**FAST, "epochs": 6}
+
+    def fit(seed: int) -> np.ndarray:
+        clf = FusionClassifier(seed=seed, **short).fit(X.take(slice(0, 80)), Y[:80],
+                                                       X.take(slice(80, 100)), Y[80:100])
+        return clf.predict_proba(X.take(slice(100, 120)))
+
+    first = fit(0)
+    np.testing.assert_array_equal(first, fit(0))
+    assert not np.allclose(first, fit(1))
+
+
+def test_keras_file_round_trip(fitted, tmp_path: Path) -> None:
+    clf, X, _ = fitted
+    vocab = GenreVocabulary(("Comedy", "Drama", "Horror"))
+    thresholds = np.array([0.5, np.inf, 0.3])
+    out = save_fused_model(tmp_path / "m", clf.network_, vocab, thresholds,
+                           config={"model": "fusion", "blocks": clf.blocks_,
+                                   "dims": clf.dims_, "threshold_by": "f1"},
+                           metrics={"micro_f1": 0.5})
+    loaded = load_fused_model(out)
+    test = X.take(slice(250, 300))
+    np.testing.assert_allclose(loaded.scores(test), clf.predict_proba(test), rtol=1e-6)
+    assert loaded.thresholds.tolist() == [0.5, np.inf, 0.3]
+    top = loaded.top_k(test.take([0]), k=2)[0]
+    assert len(top) == 2 and top[0][1] >= top[1][1]
+    # the standardisation travels inside the .keras file
+    layer = loaded.network.get_layer("image_standardise")
+    mean, _ = block_statistics(X.take(slice(0, 200)))["image"]
+    np.testing.assert_allclose(np.ravel(layer.mean), mean, rtol=1e-5)
+    narrow = BlockInputs(test.movie_ids, {"text": test.values["text"][:, :5],
+                                          "image": test.values["image"]}, test.masks)
+    with pytest.raises(DataError, match="has 5 dimensions"):
+        loaded.scores(narrow)
+    (out / "model.keras").write_bytes(b"damaged")
+    with pytest.raises(ModelDirError, match="damaged"):
+        load_fused_model(out)
+
+
+def test_statistics_use_present_rows_only() -> None:
+    X, _ = synthetic()
+    mean, var = block_statistics(X)["image"]
+    present = X.values["image"][X.masks["image"]]
+    np.testing.assert_allclose(mean, present.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(var, present.var(axis=0), rtol=1e-5)
+    nobody = BlockInputs(X.movie_ids, X.values, {**X.masks, "image": np.zeros(len(X), bool)})
+    with pytest.raises(DataError, match="no training movie has block 'image'"):
+        block_statistics(nobody)
+
+
+def test_weighted_bce_by_hand() -> None:
+    y = np.array([[1.0, 0.0]])
+    p = np.array([[0.8, 0.4]])
+    plain = float(WeightedBinaryCrossentropy()(y, p))
+    assert plain == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2, rel=1e-5)
+    weighted = float(WeightedBinaryCrossentropy([2.0, 5.0], [1.0, 3.0])(y, p))
+    assert weighted == pytest.approx(-(2 * np.log(0.8) + 3 * np.log(0.6)) / 2, rel=1e-5)
+    config = WeightedBinaryCrossentropy([2.0, 5.0], [1.0, 3.0]).get_config()
+    clone = WeightedBinaryCrossentropy.from_config(config)
+    assert float(clone(y, p)) == pytest.approx(weighted)
+
+
+def test_balanced_weights_change_the_model(fitted) -> None:
+    clf, X, Y = fitted
+    pos, neg = balanced_class_weights(Y[:200])
+    rate = Y[:200].mean(axis=0)
+    np.testing.assert_allclose(pos, 1 / (2 * rate))
+    np.testing.assert_allclose(neg, 1 / (2 * (1 - rate)))
+    weighted = FusionClassifier(seed=0, class_weight="balanced", **FAST).fit(
+        X.take(slice(0, 200)), Y[:200], X.take(slice(200, 250)), Y[200:250])
+    test = X.take(slice(250, 300))
+    assert not np.allclose(weighted.predict_proba(test), clf.predict_proba(test))
+
+
+def test_network_shapes_and_seed_mlp_layers() -> None:
+    net = build_fusion_network({"poster": 12}, 5, units=(1024, 256))
+    assert [layer.name for layer in net.layers if "dense" in layer.name] == [
+        "poster_dense1", "poster_dense2"]
+    assert net.get_layer("poster_dense1").units == 1024 and net.output_shape == (None, 5)
+    fused = build_fusion_network({"a": 3, "b": 4}, 2, units=(8,), head_units=(6,))
+    assert fused.get_layer("fused").output.shape[-1] == 2 * (8 + 1)
+    assert fused.get_layer("head_dense1").units == 6
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"class_weight": "auto"}, "class_weight"),
+    ({"epochs": 0}, "epochs must be at least 1"),
+    ({"learning_rate": 0.0}, "learning rate"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"units": (0,)}, "positive integers"),
+])
+def test_bad_hyper_parameters(kwargs: dict, message: str) -> None:
+    X, Y = synthetic(40)
+    with pytest.raises(DataError, match=message):
+        FusionClassifier(**kwargs).fit(X.take(slice(0, 30)), Y[:30], X.take(slice(30, 40)),
+                                       Y[30:])
+
+
+def test_not_fitted_and_mismatched_inputs() -> None:
+    X, Y = synthetic(40)
+    with pytest.raises(NotFittedError):
+        FusionClassifier().predict_proba(X)
+    with pytest.raises(DataError, match="labels must be"):
+        FusionClassifier(epochs=1).fit(X, Y[:10], X, Y)
+    with pytest.raises(DataError, match="blocks differ"):
+        FusionClassifier(epochs=1).fit(X, Y, X.select(["text"]), Y)

@@ -1,0 +1,151 @@
+"""``genre train --model fusion|mlp``, ``genre predict`` and ``genre ablate`` end to end on a
+small labelled set and a feature store built with ``recsys features build``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genre.cli import main
+from recsys.cli import main as recsys_main
+from tests.genre.conftest import write_metadata_csv
+from tests.recsys.features.conftest import write_jpeg
+
+NET = ["--units", "16", "--dropout", "0.1", "--epochs", "25", "--patience", "4",
+       "--learning-rate", "0.01", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, movielens):
+    """A labelled set of 240 movies, and a store with overview_w2v (Word2Vec trained on the
+    made-up overviews), poster (every third movie) and genres blocks."""
+    root = tmp_path_factory.mktemp("fusion-cli")
+    csv = write_metadata_csv(root / "meta.csv", movielens)
+    dataset = root / "ds"
+    assert main(["dataset", "--metadata", str(csv), "--min-genre-fraction", "0.1",
+                 "--out", str(dataset)]) == 0
+    posters = root / "posters"
+    posters.mkdir()
+    ids = pd.read_csv(csv)["movieId"].tolist()
+    for i, movie_id in enumerate(ids[::3]):
+        write_jpeg(posters / f"{movie_id}.jpg", (40 * (i % 6), 120, 200 - 30 * (i % 5)),
+                   size=32, seed=i)
+    features = root / "features"
+    assert recsys_main(["features", "build", "--blocks", "overview_w2v,poster,genres",
+                        "--metadata", str(csv), "--word-vectors", "train", "--w2v-dim", "16",
+                        "--w2v-min-count", "1", "--w2v-epochs", "10", "--posters",
+                        str(posters), "--cnn-weights", "none", "--image-size", "32",
+                        "--quiet", "--out", str(features)]) == 0
+    return dataset, features
+
+
+def _fails(capsys, argv, message):
+    capsys.readouterr()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert message in lines[0], lines[0]
+
+
+def test_train_fusion_and_predict(tmp_path, inputs, capsys):
+    dataset, features = inputs
+    out = tmp_path / "fusion"
+    assert main(["train", "--dataset", str(dataset), "--features", str(features),
+                 "--blocks", "overview_w2v,poster", "--model", "fusion", *NET,
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "prior" in printed and "with each block: overview_w2v" in printed
+    report = json.loads((out / "metrics.json").read_text())
+    manifest = json.loads((Path(dataset) / "manifest.json").read_text())
+    assert report["n_test"] == manifest["counts"]["test"]
+    assert report["genres"] == manifest["genres"]
+    assert set(report["coverage"]["test"]) == {"overview_w2v", "poster"}
+    assert 0 < report["coverage"]["train"]["poster"] < manifest["counts"]["train"]
+    assert report["training"]["best_epoch"] <= report["training"]["epochs_run"]
+    assert report["mean_roc_auc"] > 0.6          # the overviews carry genre words
+    config = json.loads((out / "config.json").read_text())
+    assert config["blocks"] == ["overview_w2v", "poster"] and config["model"] == "fusion"
+    assert config["provenance"]["poster"]["weights_id"] == "random-glorot-seed0"
+    assert set(json.loads((out / "thresholds.json").read_text())["thresholds"]) == set(
+        manifest["genres"])
+
+    movies = pd.read_parquet(Path(dataset) / "movies.parquet")
+    with_poster = {int(p.stem) for p in (Path(features).parent / "posters").glob("*.jpg")}
+    no_poster = int(next(m for m in movies["movie_id"] if int(m) not in with_poster))
+    assert main(["predict", "--model", str(out), "--movie", str(no_poster), "-k", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "blocks present: overview_w2v; absent: poster" in printed
+    assert "true genres" in printed and printed.count("  * ") + printed.count("    ") >= 2
+    _fails(capsys, ["predict", "--model", str(out), "--text", "ghost blood"], "--movie ID")
+    _fails(capsys, ["predict", "--model", str(out), "--movie", "999999"],
+           "movie 999999 has none of the blocks")
+
+
+def test_same_seed_same_fused_model(tmp_path, inputs):
+    dataset, features = inputs
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(["train", "--dataset", str(dataset), "--features", str(features),
+                     "--blocks", "overview_w2v", "--model", "mlp", "--units", "32,8",
+                     "--epochs", "4", "--quiet", "--seed", "4", "--out", str(out)]) == 0
+        outputs.append(((out / "thresholds.json").read_text(),
+                        json.loads((out / "metrics.json").read_text())["micro_f1"]))
+    assert outputs[0] == outputs[1]
+
+
+def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
+    dataset, features = inputs
+    out = tmp_path / "ablation"
+    assert main(["ablate", "--dataset", str(dataset), "--features", str(features), *NET,
+                 "--epochs", "5", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "all blocks vs best single block" in printed
+    table = pd.read_csv(out / "ablation.csv")
+    assert list(table.columns[:6]) == ["blocks", "micro_f1", "macro_f1", "samples_f1",
+                                       "mean_roc_auc", "hamming_loss"]
+    # genres (the labels) is never an input; two blocks -> 2 singles + all; then the prior
+    assert table["blocks"].tolist() == ["overview_w2v", "poster", "overview_w2v+poster",
+                                        "prior benchmark (no features)"]
+    assert np.isfinite(table.iloc[:, 1:6].to_numpy(dtype=float)).all()
+    assert table["mean_roc_auc"].iloc[-1] == 0.5
+    assert (out / "ablation.png").stat().st_size > 10_000
+    saved = json.loads((out / "ablation.json").read_text())
+    assert set(saved["reports"]) == set(table["blocks"][:-1])
+    assert (out / "ablation.md").read_text().startswith("| blocks | micro_f1")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--model", "fusion", "--blocks", "overview_w2v,tfidf"], "unknown block 'tfidf'"),
+    (["--model", "fusion", "--blocks", "genres"], "holds the genre labels"),
+    (["--model", "mlp", "--blocks", "overview_w2v,poster"], "exactly one block"),
+    (["--model", "fusion", "--blocks", "poster", "--C", "1"], "--C applies to the text"),
+    (["--model", "fusion", "--blocks", ","], "--blocks is empty"),
+    (["--model", "fusion", "--dropout", "1.5"], "--dropout must be in [0, 1)"),
+])
+def test_bad_feature_model_options(tmp_path, inputs, capsys, extra, message):
+    dataset, features = inputs
+    _fails(capsys, ["train", "--dataset", str(dataset), "--features", str(features), *extra,
+                    "--out", str(tmp_path / "m")], message)
+    assert not (tmp_path / "m").exists()
+
+
+def test_features_option_mix_ups(tmp_path, inputs, capsys):
+    dataset, features = inputs
+    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "fusion", "--features",
+                    "tfidf", "--out", str(tmp_path / "m")], "needs --features FEATURES_DIR")
+    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "nb", "--features",
+                    str(features), "--out", str(tmp_path / "m")], "must be tfidf or bow")
+    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "nb", "--blocks", "poster",
+                    "--out", str(tmp_path / "m")], "--blocks applies to --model fusion")
+    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "fusion", "--features",
+                    str(tmp_path), "--out", str(tmp_path / "m")], "not a feature store")
+    _fails(capsys, ["ablate", "--dataset", str(tmp_path / "nope"), "--features",
+                    str(features), "--out", str(tmp_path / "a")], "not a labelled-set")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "a").exists()

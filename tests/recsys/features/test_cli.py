@@ -1,0 +1,119 @@
+"""``recsys features build/info`` end to end, and bad input (one line, exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recsys.cli import main
+from recsys.features import FeatureStore
+from tests.conftest import REPO
+from tests.recsys.cli.helpers import assert_one_line_error, invoke
+
+
+def build(store: Path, *args: str) -> list[str]:
+    return ["features", "build", "--quiet", "--out", str(store), *args]
+
+
+def test_build_every_block_and_info(tmp_path, rating_model_dir, metadata_store,
+                                    word_vectors_file, capsys) -> None:
+    out = tmp_path / "features"
+    code, printed, err = invoke(main, build(
+        out, "--blocks", "embedding,pca,poster,overview_w2v,genres",
+        "--model", str(rating_model_dir), "--pca-components", "4",
+        "--metadata", str(metadata_store), "--cnn-weights", "none", "--image-size", "32",
+        "--word-vectors", str(word_vectors_file)), capsys)
+    assert code == 0, err
+    assert "skipped movie 104: not a decodable image" in printed
+    assert "skipped movie 106: missing file" in printed
+    assert "4/8 texts got a vector" in printed   # 104: no known word; 105-107: no tokens
+    store = FeatureStore(out)
+    assert store.names == ["embedding", "pca", "poster", "overview_w2v", "genres"]
+    poster = store["poster"]
+    # 100..103 decode; 104 corrupt, 105 truncated, 106 missing; 107 has no poster file
+    assert poster.movie_ids.tolist() == [100, 101, 102, 103, 104, 105, 106]
+    assert poster.mask.tolist() == [True] * 4 + [False] * 3
+    assert poster.dim == 512 and store["pca"].dim == 4 and store["embedding"].dim == 7
+    text = store["overview_w2v"]
+    assert text.aligned([100, 104, 105, 107])[1].tolist() == [True, False, False, False]
+    assert text.provenance["n_no_known_token"] == 1
+
+    code, printed, _ = invoke(main, ["features", "info", str(out)], capsys)
+    assert code == 0
+    lines = {line.split()[0]: line.split() for line in printed.splitlines()[2:]}
+    assert lines["poster"][1:4] == ["512", "7", "4"]
+    assert "random-glorot-seed0" in printed and "vectors.txt" in printed
+    code, printed, _ = invoke(main, ["features", "info", str(out), "--json"], capsys)
+    manifest = json.loads(printed)
+    assert manifest["blocks"]["pca"]["provenance"]["n_components"] == 4
+
+    # rebuilding one block replaces it and keeps the others; the cache serves posters
+    code, printed, err = invoke(main, build(
+        out, "--blocks", "poster", "--metadata", str(metadata_store), "--cnn-weights",
+        "none", "--image-size", "32"), capsys)
+    assert code == 0, err
+    assert "0 computed, 4 from the cache" in printed
+    again = FeatureStore(out)
+    assert again.names == store.names
+    np.testing.assert_array_equal(again["poster"].values, poster.values)
+
+
+def test_posters_folder_and_trained_word2vec(tmp_path, poster_dir, metadata_store,
+                                             capsys) -> None:
+    out = tmp_path / "features"
+    code, _, err = invoke(main, build(
+        out, "--blocks", "poster,overview_w2v", "--posters", str(poster_dir),
+        "--metadata", str(metadata_store), "--cnn-weights", "none", "--image-size", "32",
+        "--word-vectors", "train", "--w2v-dim", "5", "--w2v-min-count", "1"), capsys)
+    assert code == 0, err
+    store = FeatureStore(out)
+    assert store["overview_w2v"].dim == 5
+    assert store["overview_w2v"].provenance["word_vectors"] == "trained"
+    assert store["poster"].coverage == 4
+
+
+def test_console_entry_point_one_line(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "recsys", "features", "info",
+                             str(tmp_path)], capture_output=True, text=True, timeout=60,
+                            cwd=REPO)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a feature store" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--blocks", "embedding,tfidf"], "unknown block 'tfidf'"),
+    (["--blocks", ","], "--blocks is empty"),
+    (["--blocks", "pca"], "need --model DIR"),
+    (["--blocks", "poster"], "needs --metadata STORE (with posters) or --posters DIR"),
+    (["--blocks", "overview_w2v", "--metadata", "{meta}"], "needs --word-vectors"),
+    (["--blocks", "overview_w2v", "--metadata", "{meta}", "--word-vectors",
+      "{tmp}/GoogleNews-vectors-negative300.bin"], "no such file"),
+    (["--blocks", "overview_w2v", "--metadata", "{meta}", "--word-vectors", "{bad}"],
+     "not a text word2vec-format file"),
+    (["--blocks", "embedding", "--model", "{tmp}"], "is not a recsys model directory"),
+    (["--blocks", "embedding", "--model", "{tmp}/none"], "no such file"),
+    (["--blocks", "poster", "--metadata", "{meta}", "--cnn-weights", "{tmp}/vgg.h5"],
+     "does not exist"),
+    (["--blocks", "poster", "--posters", "{tmp}/none"], "not a folder"),
+    (["--blocks", "poster", "--metadata", "{meta}", "--cnn-weights", "none",
+      "--image-size", "20"], "at least 32"),
+    (["--blocks", "pca", "--model", "{model}", "--pca-components", "0"], "expected a number"),
+    (["--blocks", "pca", "--model", "{model}", "--pca-components", "9"], "between 1 and 6"),
+    (["--blocks", "poster", "--metadata", "{csv}"], "no poster files"),
+])
+def test_bad_input(args, fragment, tmp_path, metadata_store, rating_model_dir, capsys) -> None:
+    bad = tmp_path / "glove.txt"
+    bad.write_text("space 1 0 0\nlove 0 1 0\n")     # GloVe without the word2vec header
+    csv = tmp_path / "plain.csv"
+    csv.write_text("movieId,tmdbId,title,overview\n1,862,Toy Story,Toys.\n")
+    values = {"meta": str(metadata_store), "tmp": str(tmp_path), "bad": str(bad),
+              "model": str(rating_model_dir), "csv": str(csv)}
+    out = tmp_path / "features"
+    code, _, err = invoke(main, build(out, *[a.format(**values) for a in args]), capsys)
+    assert_one_line_error(code, err, fragment)
+    assert not out.exists()

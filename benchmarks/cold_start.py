@@ -14,12 +14,13 @@ movies. The test movies are scored once per (kind, block set), with the chosen s
     python benchmarks/cold_start.py [--kinds bias,dot,mlp] [--features DIR]
         [--sets "genres;genres,overview_w2v;genres,overview_w2v,poster"]
 
-Blocks come from a feature store (``--features DIR``) when given. Without one, the
-script builds ``genres`` from the dataset and ``overview_w2v`` (mean GloVe vectors of the
-TMDB overviews) from ``../shared/data`` itself with the TEMPORARY helpers at the end of
-this file; a set naming a block that is not available (e.g. ``poster`` without a store
-that has it) is skipped with a note. Results go to ``benchmarks/results/cold_start.json``
-and ``.md``.
+Blocks come from a feature store (``--features DIR``, e.g. made by ``recsys features
+build --blocks genres,overview_w2v,poster ...``) when given. Without one, the script
+builds ``genres`` from the dataset and ``overview_w2v`` (mean GloVe vectors of the TMDB
+overviews in ``../shared/data``) with :mod:`recsys.features.blocks`; a set naming a block
+that is not available (``poster`` without a store that has it: poster features take
+minutes to compute) is skipped with a note. Results go to
+``benchmarks/results/cold_start.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import itertools
 import json
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -102,7 +102,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "split": "movies:0.1 seed 0 on ml-latest-small",
         "blocks_from": (f"feature store {args.features}" if args.features else
-                        "the temporary helpers of benchmarks/cold_start.py"),
+                        "recsys.features.blocks (genres_block, overview_block with GloVe)"),
         "n_train": len(split.train), "n_test": len(split.test),
         "n_test_movies": int(split.test["movie_id"].nunique()),
         "blocks": {n: {"dim": b.dim, "n_present": b.coverage, "provenance": b.provenance}
@@ -176,50 +176,24 @@ def table(results: dict[str, Any]) -> str:
 
 
 def load_blocks(features: str | None, movies: pd.DataFrame) -> dict[str, FeatureBlock]:
-    """Blocks of ``--features``, else the TEMPORARY ones built below from shared data."""
+    """Blocks of ``--features``, else ``genres`` and ``overview_w2v`` built here."""
+    from recsys.features.blocks import genres_block, overview_block
+
     if features:
         store = FeatureStore(features)
         return {name: store[name] for name in store.names}
-    blocks = {"genres": temporary_genres_block(movies)}
+    blocks = {"genres": genres_block(movies, source="ml-latest-small (bundled)")}
     shared = shared_data_dir(Path(__file__).resolve().parent)
     if shared is None:
         print("no ../shared/data (or $RECSYS_SHARED_DATA): overview_w2v skipped",
               file=sys.stderr)
         return blocks
-    overviews = shared / "tmdb-overviews" / "movies_enriched.csv"
-    vectors = shared / "word-vectors" / "glove-6B-50d-5k.txt"
-    blocks["overview_w2v"] = temporary_overview_block(overviews, vectors)
+    frame = pd.read_csv(shared / "tmdb-overviews" / "movies_enriched.csv",
+                        usecols=["movieId", "overview"])
+    blocks["overview_w2v"], _ = overview_block(
+        frame["movieId"].to_numpy(), frame["overview"].fillna("").tolist(),
+        word_vectors=shared / "word-vectors" / "glove-6B-50d-5k.txt")
     return blocks
-
-
-# --- TEMPORARY helpers: replace with recsys.features builders once they land in main ---
-def temporary_genres_block(movies: pd.DataFrame) -> FeatureBlock:
-    """0/1 genre labels of the dataset's movies (masked where a movie has none)."""
-    names = sorted({g for genres in movies["genres"] for g in genres})
-    labels = np.array([[g in genres for g in names] for genres in movies["genres"]],
-                      dtype=np.float32)
-    return FeatureBlock.from_arrays("genres", movies["movie_id"], labels,
-                                    mask=labels.any(axis=1), columns=names,
-                                    provenance={"source": "ml-latest-small movies.csv"})
-
-
-def temporary_overview_block(overviews: Path, vectors: Path) -> FeatureBlock:
-    """Mean word vectors of the lower-cased overview words found in ``vectors``."""
-    from gensim.models import KeyedVectors
-
-    kv = KeyedVectors.load_word2vec_format(str(vectors), binary=False)
-    frame = pd.read_csv(overviews, usecols=["movieId", "overview"])
-    values = np.zeros((len(frame), kv.vector_size), dtype=np.float32)
-    mask = np.zeros(len(frame), dtype=bool)
-    for i, text in enumerate(frame["overview"].fillna("")):
-        words = [w for w in re.findall(r"[a-z']+", text.lower()) if w in kv.key_to_index]
-        if words:
-            values[i] = np.mean([kv[w] for w in words], axis=0)
-            mask[i] = True
-    return FeatureBlock.from_arrays("overview_w2v", frame["movieId"], values, mask=mask,
-                                    provenance={"vectors": vectors.name,
-                                                "source": overviews.name,
-                                                "how": "mean of in-vocabulary words"})
 
 
 if __name__ == "__main__":

@@ -137,15 +137,11 @@ def test_bad_feature_options(args: list[str], fragment: str, inputs: tuple[Path,
 def test_cold_start_on_ml_latest_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                        ) -> None:
     """Real data: held-out movies of the bundled ml-latest-small, scored from genres."""
-    from recsys.data import load_dataset
-
-    movies = load_dataset().movies
-    names = sorted({g for genres in movies["genres"] for g in genres})
-    labels = np.array([[g in genres for g in names] for genres in movies["genres"]],
-                      dtype=np.float32)
-    store = FeatureStore.write(tmp_path / "store", [FeatureBlock.from_arrays(
-        "genres", movies["movie_id"], labels, mask=labels.any(axis=1), columns=names)])
-    code, _, err = invoke(main, ["train", "--features", str(store.path), "--split",
+    store = tmp_path / "store"
+    code, _, err = invoke(main, ["features", "build", "--blocks", "genres", "--quiet",
+                                 "--out", str(store)], capsys)
+    assert code == 0, err
+    code, _, err = invoke(main, ["train", "--features", str(store), "--split",
                                  "movies:0.1", "--epochs", "10", "--learning-rate", "0.003",
                                  "--quiet", "--out", str(tmp_path / "m")], capsys)
     assert code == 0, err

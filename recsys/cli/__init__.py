@@ -13,6 +13,7 @@ COMMANDS = [
     "recsys.cli.train",
     "recsys.cli.query",
     "recsys.cli.metadata",
+    "recsys.cli.synth",
 ]
 
 

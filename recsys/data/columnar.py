@@ -107,8 +107,9 @@ def _load(directory: Path) -> pd.DataFrame | None:
     meta_file = directory / "columns.json"
     try:
         meta = json.loads(meta_file.read_text())
+        # plain ndarray views of the maps: pages are read on first touch, nothing copied
         columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r",
-                                 allow_pickle=False)
+                                 allow_pickle=False).view(np.ndarray)
                    for name in meta["columns"]}
     except (OSError, ValueError, KeyError, TypeError):
         if directory.exists():  # damaged (e.g. a file deleted by hand): rebuild it

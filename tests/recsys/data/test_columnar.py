@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.data import load_dataset, load_ratings_file
-from recsys.data import columnar
+from recsys.data import columnar, load_dataset, load_ratings_file
 from recsys.data.synth import SynthSpec, write_synthetic
 from recsys.paths import cache_dir
 

@@ -107,7 +107,7 @@ def evaluate_rmse(network: keras.Model, arrays: Arrays,
     return float(np.sqrt(np.mean((pred - np.asarray(ratings, dtype=np.float64)) ** 2)))
 
 
-def _batch_bounds(n: int, batch_size: int) -> int:
+def _steps(n: int, batch_size: int) -> int:
     """Number of steps: batches of (almost) equal size, at most ``batch_size`` rows."""
     return max(1, math.ceil(n / batch_size))
 
@@ -201,7 +201,7 @@ def train_network(
     replicas = strategy.num_replicas_in_sync
     users, movies, ratings = _tensors(train)
     n = int(users.shape[0])
-    steps = _batch_bounds(n, batch_size)
+    steps = _steps(n, batch_size)
     if n < steps * replicas:
         raise DataError(f"{n} training ratings cannot feed {replicas} replicas; use more "
                         "data or fewer devices.")
@@ -232,11 +232,14 @@ def train_network(
         optimizer.apply(grads, variables)
         return objective
 
+    # batch i is order[bounds[i]:bounds[i + 1]] (computed in int64: i * n overflows int32)
+    bounds = tf.constant((np.arange(steps + 1, dtype=np.int64) * n) // steps, dtype=tf.int32)
+
     @tf.function
     def run_epoch(order: tf.Tensor) -> tf.Tensor:
         total = tf.constant(0.0, dtype=tf.float32)
         for i in tf.range(steps):
-            idx = order[(i * n) // steps: ((i + 1) * n) // steps]
+            idx = order[bounds[i]:bounds[i + 1]]
             per_replica = strategy.run(step, args=(idx,))
             objective = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
             total += objective * tf.cast(tf.shape(idx)[0], tf.float32)

@@ -25,12 +25,15 @@ Each worker reads the whole dataset and takes its own share of every global batc
 need the data, the same options and the same seed. Only the chief (worker 0) writes the
 model directory; the others build theirs in a temporary directory that is deleted.
 
-Checkpoints: each worker saves the network, the optimizer state and the early-stopping
-state after every epoch under ``--checkpoint-dir`` (default: a hidden
-``.NAME.checkpoints`` folder beside ``--out``), the chief in ``worker-0``, worker 1 in
-``worker-1`` and so on, so no shared file system is needed. If any worker dies, restart
-all of them with the same command: each restores its last completed epoch and training
-continues with the next one. The checkpoints are removed once the model is saved.
+Checkpoints: with ``--checkpoint-dir DIR`` (default for ``multiworker``: a hidden
+``.NAME.checkpoints`` folder beside ``--out NAME``) each process saves the network, the
+optimizer state and the early-stopping state after every epoch into its own folder,
+``DIR/worker-0``, ``DIR/worker-1``, ... (``DIR/local`` without a cluster), so no shared
+file system is needed. If a worker dies, the collective ops of the others fail too:
+restart every worker with the same command, and each restores its last completed epoch
+and continues with the next one (same data, options and seed give the same weights as an
+uninterrupted run). A checkpoint of a different run (other data, options or seed) is
+refused rather than resumed. The folders are removed once the model is saved.
 """
 
 from __future__ import annotations

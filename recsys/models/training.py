@@ -21,6 +21,7 @@ import json
 import math
 import os
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,6 +149,15 @@ class _Checkpointer:
                                             **state})
 
 
+def _crc32(*parts: Arrays | None) -> int:
+    """A checksum of the training and validation arrays (a different data set is refused)."""
+    crc = 0
+    for arrays in parts:
+        for array in arrays or ():
+            crc = zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"), crc)
+    return crc
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
@@ -258,7 +268,8 @@ def train_network(
                    **{f"best_{i}": b for i, b in enumerate(best)}}
         checkpointer = _Checkpointer(Path(checkpoint_dir), objects,
                                      {**(run_id or {}), "n": n, "steps": steps,
-                                      "seed": seed, "epochs": epochs})
+                                      "seed": seed, "epochs": epochs,
+                                      "data_crc32": _crc32(train, validation)})
         state = checkpointer.restore()
         if state is not None:
             result.history = [EpochLog(**h) for h in state["history"]]

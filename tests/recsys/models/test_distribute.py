@@ -228,6 +228,14 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="holds another training run"):
         train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
                       batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "b"})
+    other_data = (arrays[0], arrays[1], arrays[2][::-1].copy())
+    with pytest.raises(DataError, match="holds another training run"):
+        train_network(build_network_with_policy(spec), LazyAdam(0.01), other_data, epochs=2,
+                      batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+    # the same run resumes: nothing left to train, the restored epochs are reported
+    again = train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
+                          batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+    assert again.epochs_run == 2
 
 
 # ---------------------------------------------------------------------- precision

@@ -108,11 +108,6 @@ def evaluate_rmse(network: keras.Model, arrays: Arrays,
     return float(np.sqrt(np.mean((pred - np.asarray(ratings, dtype=np.float64)) ** 2)))
 
 
-def _steps(n: int, batch_size: int) -> int:
-    """Number of steps: batches of (almost) equal size, at most ``batch_size`` rows."""
-    return max(1, math.ceil(n / batch_size))
-
-
 class _Checkpointer:
     """Per-epoch checkpoints of one worker: network, optimizer, best weights and state."""
 
@@ -184,8 +179,8 @@ def train_network(
     ----------
     validation : held-out arrays from the training data for early stopping, or
         ``None`` to train all ``epochs``.
-    batch_size : the global batch: rows per step over all replicas together. An epoch
-        has ``ceil(n / batch_size)`` steps of equal size (within one row).
+    batch_size : the global batch: rows per step over all replicas together (the last
+        batch of an epoch holds the remainder).
     patience : epochs without a better validation RMSE before stopping.
     seed : seeds the per-epoch shuffles (stateless, so a run is reproducible, and every
         worker of a cluster draws the same permutation).
@@ -211,8 +206,7 @@ def train_network(
     replicas = strategy.num_replicas_in_sync
     users, movies, ratings = _tensors(train)
     n = int(users.shape[0])
-    steps = _steps(n, batch_size)
-    if n < steps * replicas:
+    if n < replicas:
         raise DataError(f"{n} training ratings cannot feed {replicas} replicas; use more "
                         "data or fewer devices.")
     variables = network.trainable_variables
@@ -242,8 +236,13 @@ def train_network(
         optimizer.apply(grads, variables)
         return objective
 
-    # batch i is order[bounds[i]:bounds[i + 1]] (computed in int64: i * n overflows int32)
-    bounds = tf.constant((np.arange(steps + 1, dtype=np.int64) * n) // steps, dtype=tf.int32)
+    # batch i is order[bounds[i]:bounds[i + 1]]: full batches, then the remainder (merged
+    # into the last full batch when too small to give every replica a row)
+    edges = np.append(np.arange(0, n, batch_size, dtype=np.int64), n)
+    if len(edges) > 2 and edges[-1] - edges[-2] < replicas:
+        edges = np.delete(edges, -2)
+    steps = len(edges) - 1
+    bounds = tf.constant(edges, dtype=tf.int32)
 
     @tf.function
     def run_epoch(order: tf.Tensor) -> tf.Tensor:

@@ -121,6 +121,11 @@ def markdown(results: dict) -> str:
             f"{r['train_peak_gb']:.2f} | {r['epoch_seconds']:.1f} | "
             f"{r['ratings_per_second']:,.0f} | {r['epoch_seconds_per_million']:.2f} | "
             f"{r['rmse']:.4f} | {r['bias_only_rmse']:.4f} |")
+    per_million = [r["epoch_seconds_per_million"] for r in results["sizes"].values()]
+    if len(per_million) > 1:
+        lines += ["", f"Linearity: seconds per epoch per million ratings range "
+                      f"{min(per_million):.2f}..{max(per_million):.2f} (max/min "
+                      f"{max(per_million) / min(per_million):.2f}; 1.00 is perfectly linear)."]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,8 @@
 Each epoch is one call of a ``tf.function`` that loops over mini-batches inside the
 graph (no Python between steps). The training arrays are converted to tensors once;
 an epoch only draws a seeded permutation of row numbers and gathers its batches from
-them, so no copy of the ratings table is made per epoch. Early stopping watches the
+them (user, movie and rating packed in one ``(n, 3)`` tensor, one memory access per
+rating), so no copy of the ratings table is made per epoch. Early stopping watches the
 RMSE of a validation part carved from the training data, and the weights of the best
 epoch (kept in variables beside the network, copied in-graph) are restored at the end.
 
@@ -69,11 +70,18 @@ class TrainingResult:
 Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
 
-def _tensors(arrays: Arrays) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def _packed(arrays: Arrays) -> tf.Tensor:
+    """One ``(n, 3)`` int32 tensor: user, movie and the rating's float32 bits.
+
+    A batch then gathers one 12-byte row per rating instead of reading three arrays at
+    three random places: at 25M ratings those cache misses cost more than the packing.
+    """
     users, movies, ratings = arrays
-    return (tf.convert_to_tensor(np.asarray(users, dtype=np.int32)),
-            tf.convert_to_tensor(np.asarray(movies, dtype=np.int32)),
-            tf.convert_to_tensor(np.asarray(ratings, dtype=np.float32)))
+    packed = np.empty((len(users), 3), dtype=np.int32)
+    packed[:, 0] = users
+    packed[:, 1] = movies
+    packed[:, 2] = np.asarray(ratings, dtype=np.float32).view(np.int32)
+    return tf.convert_to_tensor(packed)
 
 
 def predict_network(network: keras.Model, users: NDArray[np.int32],
@@ -204,8 +212,8 @@ def train_network(
     """
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    users, movies, ratings = _tensors(train)
-    n = int(users.shape[0])
+    rows = _packed(train)
+    n = int(rows.shape[0])
     if n < replicas:
         raise DataError(f"{n} training ratings cannot feed {replicas} replicas; use more "
                         "data or fewer devices.")
@@ -220,8 +228,9 @@ def train_network(
     def step(idx: tf.Tensor) -> tf.Tensor:
         context = tf.distribute.get_replica_context()
         local = idx[context.replica_id_in_sync_group::replicas]
-        batch = {"user": tf.gather(users, local), "movie": tf.gather(movies, local)}
-        target = tf.gather(ratings, local)
+        picked = tf.gather(rows, local)
+        batch = {"user": picked[:, 0], "movie": picked[:, 1]}
+        target = tf.bitcast(picked[:, 2], tf.float32)
         with tf.GradientTape() as tape:
             pred = network(batch, training=True)
             # sum over this replica's rows / global batch: the all-reduced (summed)

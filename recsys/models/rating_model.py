@@ -8,6 +8,7 @@ of recommendations).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from typing import Any
 
@@ -18,8 +19,9 @@ from numpy.typing import ArrayLike, NDArray
 from recsys.data.vocab import Vocabulary
 from recsys.errors import DataError, NotFittedError, RecsysError, UnknownIdError
 from recsys.models.baselines import BiasBaseline
-from recsys.models.networks import KINDS, NetworkSpec, build_network
-from recsys.models.optimizers import LazyAdam
+from recsys.models.networks import KINDS, NetworkSpec
+from recsys.models.optimizers import LazyAdam, SparseLossScaleOptimizer
+from recsys.models.precision import build_network_with_policy
 from recsys.models.training import EpochLog, predict_network, train_network
 
 __all__ = ["DEFAULTS", "RatingModel"]
@@ -163,6 +165,9 @@ class RatingModel:
         validation: pd.DataFrame | None = None,
         rating_scale: tuple[float, float] | None = None,
         movies: pd.DataFrame | None = None,
+        strategy: Any = None,
+        checkpoint_dir: str | None = None,
+        precision: str = "float32",
     ) -> RatingModel:
         """Fit on a ratings frame (``user_id, movie_id, rating``); returns ``self``.
 
@@ -173,6 +178,14 @@ class RatingModel:
         validation : explicit validation ratings (never the test part).
         rating_scale : ``(low, high)``; inferred from ``ratings`` when omitted.
         movies : optional movie catalogue (``movie_id, title, ...``) kept for display.
+        strategy : a ``tf.distribute`` strategy to train under (see
+            :mod:`recsys.models.distribute`); the fitted network is copied out of it, so
+            prediction and saving work as usual.
+        checkpoint_dir : save a checkpoint every epoch and resume from one (see
+            :func:`~recsys.models.training.train_network`).
+        precision : a Keras dtype policy, ``"float32"``, ``"mixed_float16"`` (with
+            dynamic loss scaling) or ``"mixed_bfloat16"`` (see
+            :mod:`recsys.models.precision`).
 
         Raises
         ------
@@ -235,14 +248,25 @@ class RatingModel:
             seed=int(self.seed),
         )
         self.spec_ = spec
-        self.network_ = build_network(spec)
-        optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.network_ = build_network_with_policy(spec, precision)
+            optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
+            if precision == "mixed_float16":
+                optimizer = SparseLossScaleOptimizer(optimizer)
+        run_id = {"params": {k: v for k, v in params.items() if k != "verbose"},
+                  "spec": asdict(spec), "precision": precision,
+                  "n_validation": self.n_validation_}
         self.training_ = train_network(
             self.network_, optimizer, (u, m, r), validation_arrays,
             epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
             patience=int(params["patience"]), seed=int(self.seed), clip=self.rating_scale_,
             on_epoch=self._print_epoch if self.verbose else None,
+            strategy=strategy, checkpoint_dir=checkpoint_dir, run_id=run_id,
         )
+        if strategy is not None:  # a plain copy, free of the strategy's mirrored variables
+            plain = build_network_with_policy(spec, precision)
+            plain.set_weights(self.network_.get_weights())
+            self.network_ = plain
         last = self.training_.history[-1]
         if not np.isfinite(last.loss):
             raise RecsysError(f"training diverged at epoch {last.epoch} (the loss is not a "

@@ -15,6 +15,7 @@ COMMANDS = [
     "recsys.cli.metadata",
     "recsys.cli.analyze",
     "recsys.cli.features",
+    "recsys.cli.synth",
 ]
 
 

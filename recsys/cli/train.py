@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from recsys.cli.data_args import add_data_arguments, load_data_and_split, parse_rating_scale
@@ -47,6 +51,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                      help="share of the training part held out for early stopping "
                           "(default 0.05; never the test part)")
     fit.add_argument("--seed", type=int, default=0, help="seed of split and model (default 0)")
+    scale = parser.add_argument_group(
+        "scale (see `recsys.models.distribute` for a two-machine TF_CONFIG example)")
+    scale.add_argument("--distribute", choices=("mirrored", "multiworker"),
+                       help="mirrored: all local GPUs (tf.distribute.MirroredStrategy); "
+                            "multiworker: several machines configured by TF_CONFIG "
+                            "(MultiWorkerMirroredStrategy); --batch-size is the global batch")
+    scale.add_argument("--checkpoint-dir", metavar="DIR",
+                       help="save a checkpoint every epoch and resume from it when the same "
+                            "command is run again (default with multiworker: "
+                            ".OUT.checkpoints beside --out); removed once the model is saved")
+    scale.add_argument("--mixed-precision", nargs="?", const="auto",
+                       choices=("auto", "float16", "bfloat16"),
+                       help="mixed precision: float16 with loss scaling (GPUs), bfloat16, or "
+                            "auto (float16 on a GPU, bfloat16 on CPU, where it rarely helps)")
     side = parser.add_argument_group(
         "movie side features (cold start)",
         "With --features, the movie side adds a projection of feature blocks of a store "
@@ -121,6 +139,14 @@ def _validation_split(args: argparse.Namespace, split_name: str,
 
 def run(args: argparse.Namespace) -> int:
     """Train, evaluate, save and print the summary table."""
+    role = _check_scale_options(args)
+    strategy = None
+    if args.distribute:  # first: the multi-worker strategy configures the TF runtime
+        from recsys._tensorflow import quiet_import
+        from recsys.models.distribute import make_strategy
+
+        quiet_import()
+        strategy = make_strategy(args.distribute)
     dataset, split = load_data_and_split(args)
     blocks = _side_blocks(args)
     out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model")
@@ -130,6 +156,16 @@ def run(args: argparse.Namespace) -> int:
 
     quiet_import()
     import keras
+    import tensorflow as tf
+
+    from recsys.models.precision import resolve_policy
+
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    precision = resolve_policy(args.mixed_precision, has_gpu=has_gpu)
+    if precision != "float32" and not has_gpu and not args.json:
+        print(f"recsys train: note: no GPU, so {precision} runs on the CPU, where it is "
+              "rarely faster than float32.", flush=True)
+    checkpoint_dir = _checkpoint_dir(args, out, role)
 
     from recsys.evaluation import evaluate_model
     from recsys.models.rating_model import RatingModel
@@ -154,8 +190,10 @@ def run(args: argparse.Namespace) -> int:
                                   for b in blocks)
             print(f"side features: {described}; validation by {model.validation_split}",
                   flush=True)
+    _say_resume(checkpoint_dir, args.json)
     started = time.perf_counter()
     model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies,
+              strategy=strategy, checkpoint_dir=checkpoint_dir, precision=precision,
               side_features=blocks)
     fit_seconds = time.perf_counter() - started
     by_movies = split.name.startswith("movies:")
@@ -170,14 +208,58 @@ def run(args: argparse.Namespace) -> int:
                                     "n_movies": len(model.movie_vocab_)}
     if "cold_start" in report:
         metrics["cold_start"] = report["cold_start"]
+    metrics.update({"distribute": args.distribute or "none", "precision": precision,
+                    "replicas": strategy.num_replicas_in_sync if strategy else 1,
+                    "worker": role.name})
     from recsys.models.persistence import save_model
 
-    save_model(model, out, extra_files={"metrics.json": metrics})
+    if role.is_chief:
+        save_model(model, out, extra_files={"metrics.json": metrics})
+    else:  # every worker saves (the standard pattern), only the chief's copy is kept
+        scratch = Path(tempfile.mkdtemp(prefix=f"recsys-{role.name}-"))
+        try:
+            save_model(model, scratch / "model", extra_files={"metrics.json": metrics})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if checkpoint_dir is not None:  # this worker's folder; the parent once it is empty
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            checkpoint_dir.parent.rmdir()
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
-        print(_table(metrics, out))
+        print(_table(metrics, out if role.is_chief else f"{out} by the chief ({role.name} "
+                                                          "keeps no copy)"))
     return 0
+
+
+def _check_scale_options(args: argparse.Namespace) -> Any:
+    """Validate --distribute (TF_CONFIG) before any data is read; return the role."""
+    from recsys.models.distribute import ClusterRole, cluster_role
+
+    if args.distribute == "multiworker":
+        return cluster_role()
+    return ClusterRole()
+
+
+def _say_resume(checkpoint_dir: Path | None, quiet: bool) -> None:
+    state = checkpoint_dir / "state.json" if checkpoint_dir is not None else None
+    if state is None or quiet or not state.is_file():
+        return
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        epoch = int(json.loads(state.read_text())["epoch"])
+        print(f"recsys train: resuming after epoch {epoch} from {checkpoint_dir}", flush=True)
+
+
+def _checkpoint_dir(args: argparse.Namespace, out: Path, role: Any) -> Path | None:
+    if args.checkpoint_dir:
+        base = Path(args.checkpoint_dir).expanduser()
+    elif args.distribute == "multiworker":
+        base = out.parent / f".{out.name}.checkpoints"
+    else:
+        return None
+    check_writable_dir(base, what="checkpoint")
+    return base / role.name  # one folder per worker: no shared file system needed
 
 
 def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, model: Any,

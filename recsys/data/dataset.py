@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.data import movielens
+from recsys.data.columnar import cached_ratings, file_fingerprint
 from recsys.data.download import DATASETS, fetch_dataset
 from recsys.data.generic import read_ratings_file
 from recsys.data.schema import make_movies
@@ -87,7 +88,8 @@ def bundled_path() -> Path:
     return Path(str(resources.files("recsys.data.bundled") / f"{BUNDLED}.zip"))
 
 
-def load_dataset(spec: str | os.PathLike[str] | None = None) -> Dataset:
+def load_dataset(spec: str | os.PathLike[str] | None = None, *,
+                 columnar: bool | None = None) -> Dataset:
     """Load a MovieLens dataset by name or path.
 
     Parameters
@@ -119,17 +121,39 @@ def load_dataset(spec: str | os.PathLike[str] | None = None) -> Dataset:
         source = DataSource(path)
         name, text = source.name, str(path.resolve())
     layout = movielens.detect_layout(source)
-    ratings = movielens.read_ratings(source, layout)
+    checksum = DATASETS[spec].md5 if isinstance(spec, str) and spec in DATASETS else None
+    ratings = _read_ratings_cached(source, layout, checksum, columnar)
     movies = movielens.read_movies(source, layout)
     movies = _cover_rated_movies(movies, ratings)
     return Dataset(name, ratings, movies, text, source, layout)
 
 
+_RATINGS_FILES = {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}
+
+
+def _read_ratings_cached(source: DataSource, layout: str, checksum: str | None,
+                         columnar: bool | None) -> pd.DataFrame:
+    file, member = source.file_path(_RATINGS_FILES[layout])
+    fingerprint = file_fingerprint(file, member=member, layout=layout, md5=checksum)
+    return cached_ratings(fingerprint, lambda: movielens.read_ratings(source, layout),
+                          enabled=columnar)
+
+
 def load_ratings_file(
-    path: str | os.PathLike[str], *, sep: str = ",", columns: str | None = None
+    path: str | os.PathLike[str], *, sep: str = ",", columns: str | None = None,
+    columnar: bool | None = None,
 ) -> Dataset:
-    """Wrap a plain ratings file (see :func:`recsys.data.generic.read_ratings_file`)."""
-    ratings = read_ratings_file(path, sep=sep, columns=columns)
+    """Wrap a plain ratings file (see :func:`recsys.data.generic.read_ratings_file`).
+
+    ``columnar`` is as in :func:`load_dataset`.
+    """
+    file = Path(path).expanduser()
+    if file.is_file():
+        ratings = cached_ratings(
+            file_fingerprint(file, sep=sep, columns=columns),
+            lambda: read_ratings_file(path, sep=sep, columns=columns), enabled=columnar)
+    else:
+        ratings = read_ratings_file(path, sep=sep, columns=columns)
     movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
     file = Path(path).expanduser().resolve()
     spec = f"ratings:{file}|sep={sep}|columns={columns or ''}"

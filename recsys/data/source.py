@@ -91,5 +91,20 @@ class DataSource:
             return io.BufferedReader(self._zip.open(member))  # type: ignore[arg-type]
         return open(self.path / member, "rb")
 
+    def file_path(self, filename: str) -> tuple[Path, str | None]:
+        """``(file on disk, member)``: the file itself, or the ``.zip`` and the member name.
+
+        Raises
+        ------
+        DataError
+            If the dataset has no such file.
+        """
+        if filename not in self._members:
+            raise DataError(f"{str(self.path)!r} has no file {filename!r}; "
+                            f"it has: {', '.join(self.filenames()) or 'no files'}.")
+        if self._zip is not None:
+            return self.path, self._members[filename]
+        return self.path / self._members[filename], None
+
     def __repr__(self) -> str:
         return f"DataSource({str(self.path)!r})"

@@ -38,10 +38,29 @@ class RowL2Embedding(keras.layers.Embedding):
         self.row_l2 = float(row_l2)
 
     def call(self, inputs):  # type: ignore[no-untyped-def]
-        rows = super().call(inputs)
+        rows = self._lookup(inputs)
         if self.row_l2 > 0:
             self.add_loss(self.row_l2 * ops.mean(ops.sum(ops.square(rows), axis=-1)))
         return rows
+
+    def _lookup(self, inputs):  # type: ignore[no-untyped-def]
+        """Read only the looked-up rows (TensorFlow: ``ResourceGather``).
+
+        ``Embedding.call`` reads the whole table and gathers from that copy. Once a
+        sparse optimizer has scattered into the table, TensorFlow switches the variable
+        to copy-on-read, so that dense read copies the full table on every step: at
+        ml-25m's 162k x 64 users that copy, not the arithmetic, set the pace. Gathering
+        from the variable itself reads the batch's rows only; its gradient is still an
+        ``IndexedSlices``.
+        """
+        if keras.backend.backend() != "tensorflow" or self.lora_enabled or (
+                self.quantization_mode is not None):
+            return super().call(inputs)
+        import tensorflow as tf
+
+        if inputs.dtype not in (tf.int32, tf.int64):
+            inputs = tf.cast(inputs, tf.int32)
+        return tf.cast(tf.gather(self.embeddings.value, inputs), self.compute_dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "row_l2": self.row_l2}

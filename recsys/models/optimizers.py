@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["LazyAdam"]
+__all__ = ["LazyAdam", "SparseLossScaleOptimizer"]
 
 
 @keras.saving.register_keras_serializable(package="recsys")
@@ -59,3 +59,46 @@ class LazyAdam(keras.optimizers.Adam):
         step_rows = alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon)
         self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
         return None
+
+
+class SparseLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Dynamic loss scaling (for ``mixed_float16``) that keeps sparse gradients sparse.
+
+    Keras' :class:`~keras.optimizers.LossScaleOptimizer` unscales and checks gradients
+    with dense ops, which turns the ``IndexedSlices`` of an embedding lookup into a
+    dense table (and :class:`LazyAdam` into dense Adam). This subclass unscales and
+    checks only the looked-up rows; the scale logic is Keras' (halve on a non-finite
+    gradient and skip the step, double after ``dynamic_growth_steps`` good steps).
+
+    Examples
+    --------
+    >>> opt = SparseLossScaleOptimizer(LazyAdam(0.01))
+    >>> opt.inner_optimizer.__class__.__name__
+    'LazyAdam'
+    """
+
+    def check_finite(self, grads):  # type: ignore[no-untyped-def]
+        return super().check_finite(
+            [g.values if isinstance(g, tf.IndexedSlices) else g for g in grads])
+
+    def _stateful_handle_finite_grads(self, grads, trainable_variables):  # type: ignore[no-untyped-def]
+        scale = self.dynamic_scale
+        unscaled = []
+        for g in grads:
+            if isinstance(g, tf.IndexedSlices):
+                g = tf.IndexedSlices(g.values / ops.cast(scale, g.values.dtype), g.indices,
+                                     g.dense_shape)
+            elif g is not None:
+                g = ops.divide(g, ops.cast(scale, g.dtype))
+            unscaled.append(g)
+        self.inner_optimizer.apply(unscaled, trainable_variables=trainable_variables)
+
+        def upscale() -> None:
+            self.step_counter.assign(0)
+            self.dynamic_scale.assign(ops.multiply(self.dynamic_scale, 2.0))
+
+        def increment() -> None:
+            self.step_counter.assign_add(1)
+
+        ops.cond(ops.equal(self.step_counter, self.dynamic_growth_steps - 1), upscale,
+                 increment)

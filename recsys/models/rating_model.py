@@ -14,6 +14,7 @@ scored from its features alone, for each user personally.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -26,8 +27,9 @@ from recsys.data.vocab import Vocabulary
 from recsys.errors import DataError, NotFittedError, RecsysError, UnknownIdError
 from recsys.features.store import FeatureBlock
 from recsys.models.baselines import BiasBaseline
-from recsys.models.networks import KINDS, NetworkSpec, build_network, set_side_tables
-from recsys.models.optimizers import LazyAdam
+from recsys.models.networks import KINDS, NetworkSpec, set_side_tables
+from recsys.models.optimizers import LazyAdam, SparseLossScaleOptimizer
+from recsys.models.precision import build_network_with_policy
 from recsys.models.side_features import SideFeatures
 from recsys.models.training import EpochLog, predict_network, train_network
 
@@ -219,6 +221,9 @@ class RatingModel:
         validation: pd.DataFrame | None = None,
         rating_scale: tuple[float, float] | None = None,
         movies: pd.DataFrame | None = None,
+        strategy: Any = None,
+        checkpoint_dir: str | None = None,
+        precision: str = "float32",
         side_features: Sequence[FeatureBlock] | None = None,
     ) -> RatingModel:
         """Fit on a ratings frame (``user_id, movie_id, rating``); returns ``self``.
@@ -230,6 +235,14 @@ class RatingModel:
         validation : explicit validation ratings (never the test part).
         rating_scale : ``(low, high)``; inferred from ``ratings`` when omitted.
         movies : optional movie catalogue (``movie_id, title, ...``) kept for display.
+        strategy : a ``tf.distribute`` strategy to train under (see
+            :mod:`recsys.models.distribute`); the fitted network is copied out of it, so
+            prediction and saving work as usual.
+        checkpoint_dir : save a checkpoint every epoch and resume from one (see
+            :func:`~recsys.models.training.train_network`).
+        precision : a Keras dtype policy, ``"float32"``, ``"mixed_float16"`` (with
+            dynamic loss scaling) or ``"mixed_bfloat16"`` (see
+            :mod:`recsys.models.precision`).
         side_features : optional feature blocks (e.g. ``FeatureStore(dir).blocks([...])``)
             to add to the movie side. They are standardised with statistics of the
             training movies; every movie with at least one block joins the vocabulary,
@@ -321,18 +334,29 @@ class RatingModel:
                 "id_dropout": float(params["id_dropout"])} if self.side_features_ else {}),
         )
         self.spec_ = spec
-        self.network_ = build_network(spec)
-        if self.side_features_ is not None and blocks:
-            set_side_tables(self.network_,
-                            self.side_features_.transform(blocks, self.movie_vocab_.ids),
-                            self.movie_warm_)
-        optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.network_ = build_network_with_policy(spec, precision)
+            if self.side_features_ is not None and blocks:
+                set_side_tables(self.network_,
+                                self.side_features_.transform(blocks, self.movie_vocab_.ids),
+                                self.movie_warm_)
+            optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
+            if precision == "mixed_float16":
+                optimizer = SparseLossScaleOptimizer(optimizer)
+        run_id = {"params": {k: v for k, v in params.items() if k != "verbose"},
+                  "spec": asdict(spec), "precision": precision,
+                  "n_validation": self.n_validation_}
         self.training_ = train_network(
             self.network_, optimizer, (u, m, r), validation_arrays,
             epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
             patience=int(params["patience"]), seed=int(self.seed), clip=self.rating_scale_,
             on_epoch=self._print_epoch if self.verbose else None,
+            strategy=strategy, checkpoint_dir=checkpoint_dir, run_id=run_id,
         )
+        if strategy is not None:  # a plain copy, free of the strategy's mirrored variables
+            plain = build_network_with_policy(spec, precision)
+            plain.set_weights(self.network_.get_weights())
+            self.network_ = plain
         last = self.training_.history[-1]
         if not np.isfinite(last.loss):
             raise RecsysError(f"training diverged at epoch {last.epoch} (the loss is not a "

@@ -277,3 +277,27 @@ def test_a_too_large_side_table_is_refused(planted: PlantedSide, split: TrainTes
     expected = r"0.0 MiB \(120 movies x 11 columns: traits 6-d, genres 3-d\)"
     with pytest.raises(DataError, match=expected):
         RatingModel("bias").fit(split.train, side_features=[planted.features, planted.genres])
+
+
+def test_side_features_under_a_strategy_and_mixed_precision(planted: PlantedSide,
+                                                            split: TrainTestSplit,
+                                                            tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    blocks = [planted.features]
+    params = {**FAST, "epochs": 6, "seed": 0}
+    test = split.test
+    plain = RatingModel("bias", **params).fit(split.train, side_features=blocks)
+    mirrored = RatingModel("bias", **params).fit(split.train, side_features=blocks,
+                                                 strategy=tf.distribute.MirroredStrategy())
+    expected = plain.predict(test["user_id"], test["movie_id"])
+    np.testing.assert_allclose(mirrored.predict(test["user_id"], test["movie_id"]), expected,
+                               atol=1e-4)
+    mixed = RatingModel("bias", **params).fit(split.train, side_features=blocks,
+                                              precision="mixed_bfloat16")
+    cold = mixed.predict_frame(test["user_id"], test["movie_id"])
+    assert set(cold["fallback"]) == {FALLBACK_COLD}
+    assert rmse(test["rating"], cold["prediction"]) < 1.1 * rmse(test["rating"], expected)
+    mixed.save(tmp_path / "m")
+    np.testing.assert_array_equal(RatingModel.load(tmp_path / "m").predict(
+        test["user_id"], test["movie_id"]), cold["prediction"].to_numpy(np.float32))

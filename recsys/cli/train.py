@@ -34,16 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="model kind (default bias)")
     model.add_argument("--factors", type=int, help="embedding size")
     model.add_argument("--l2", type=float, help="row-wise L2 penalty on embeddings")
-    model.add_argument("--bias-l2", type=float, default=0.005,
-                       help="row-wise L2 penalty on biases (bias model; default 0.005)")
-    model.add_argument("--dropout", default="0.3,0.5", metavar="A,B",
-                       help="dropout before,after the hidden layer (mlp; default 0.3,0.5)")
-    model.add_argument("--hidden", type=int, default=64, help="hidden width (mlp; default 64)")
+    model.add_argument("--bias-l2", type=float,
+                       help="row-wise L2 penalty on biases (bias model)")
+    model.add_argument("--dropout", metavar="A,B",
+                       help="dropout before,after the hidden layer (mlp)")
+    model.add_argument("--hidden", type=int, help="hidden width (mlp)")
     model.add_argument("--output", default="linear", choices=("linear", "sigmoid"),
                        help="linear output, or sigmoid squashed into the rating scale")
     fit = parser.add_argument_group("training")
     fit.add_argument("--epochs", type=int, default=50, help="maximum epochs (default 50)")
-    fit.add_argument("--batch-size", type=int, default=8192, help="default 8192")
+    fit.add_argument("--batch-size", type=int, help="ratings per step")
     fit.add_argument("--learning-rate", type=float, help="LazyAdam learning rate")
     fit.add_argument("--patience", type=int, default=3,
                      help="early-stopping patience in epochs (default 3)")
@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(args.seed)
     model = RatingModel(
         args.model, factors=args.factors, l2=args.l2, bias_l2=args.bias_l2,
-        dropout=_dropout(args.dropout), hidden=args.hidden, learning_rate=args.learning_rate,
+        dropout=_dropout(args.dropout) if args.dropout else None, hidden=args.hidden,
+        learning_rate=args.learning_rate,
         batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
         validation_fraction=args.validation_fraction, output=args.output, seed=args.seed,
         verbose=not (args.quiet or args.json),

@@ -127,7 +127,8 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
                             "retrain it with this version of recsys.")
     try:
         params = dict(meta["params"])
-        params["dropout"] = tuple(params["dropout"])
+        if params.get("dropout") is not None:
+            params["dropout"] = tuple(params["dropout"])
         model = RatingModel(**params)
         with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
             model.user_vocab_ = Vocabulary(arrays["user_ids"], entity="user")

@@ -35,11 +35,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", default="bias,dot,mlp")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--compare-output", action="store_true",
+                        help="instead of the grids: refit each kind's best setting with the "
+                             "sigmoid output and compare validation RMSE with the linear one")
     args = parser.parse_args()
     data = load_dataset()
     train = parse_split("random:0.1").split(data, seed=0).train  # the benchmark's train part
     inner = parse_split("random:0.1").split(Dataset("train", train, data.movies, "train"),
                                             seed=1)
+    if args.compare_output:
+        compare_outputs(args.kinds.split(","), inner, Path(args.out))
+        return
     results = {}
     for kind in args.kinds.split(","):
         grid = GRIDS[kind]
@@ -61,6 +67,25 @@ def main() -> None:
     path = out / "tune_defaults.json"
     previous = json.loads(path.read_text()) if path.is_file() else {}
     path.write_text(json.dumps({**previous, **results}, indent=2, default=float))
+
+
+def compare_outputs(kinds: list[str], inner: object, out: Path) -> None:
+    """Linear vs sigmoid output for the best setting of each kind, on validation."""
+    path = out / "tune_defaults.json"
+    results = json.loads(path.read_text())
+    for kind in kinds:
+        best = {k: v for k, v in results[kind]["best"].items()
+                if k not in ("val_rmse", "epochs", "seconds")}
+        if "dropout" in best:
+            best["dropout"] = tuple(best["dropout"])
+        rows = {}
+        for output in ("linear", "sigmoid"):
+            model = RatingModel(kind, seed=0, output=output, **best).fit(inner.train)
+            rows[output] = rmse(inner.test["rating"], model.predict(inner.test["user_id"],
+                                                                     inner.test["movie_id"]))
+            print(kind, output, f"val_rmse={rows[output]:.4f}", flush=True)
+        results[kind]["output_comparison"] = rows
+    path.write_text(json.dumps(results, indent=2, default=float))
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     model.add_argument("--dropout", metavar="A,B",
                        help="dropout before,after the hidden layer (mlp)")
     model.add_argument("--hidden", type=int, help="hidden width (mlp)")
-    model.add_argument("--output", default="linear", choices=("linear", "sigmoid"),
-                       help="linear output, or sigmoid squashed into the rating scale")
+    model.add_argument("--output", choices=("linear", "sigmoid"),
+                       help="linear output, or sigmoid squashed into the rating scale "
+                            "(default: sigmoid for dot, linear otherwise)")
     fit = parser.add_argument_group("training")
     fit.add_argument("--epochs", type=int, default=50, help="maximum epochs (default 50)")
     fit.add_argument("--batch-size", type=int, help="ratings per step")

@@ -41,11 +41,11 @@ __all__ = ["DEFAULTS", "FALLBACK_COLD", "SIDE_DEFAULTS", "RatingModel"]
 #: part of the benchmark's training part; the test part is never read.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "dot": {"factors": 128, "l2": 0.05, "bias_l2": 0.0, "learning_rate": 0.002,
-            "batch_size": 4096, "hidden": 64, "dropout": (0.3, 0.5)},
+            "batch_size": 4096, "hidden": 64, "dropout": (0.3, 0.5), "output": "sigmoid"},
     "bias": {"factors": 64, "l2": 0.1, "bias_l2": 0.001, "learning_rate": 0.01,
-             "batch_size": 4096, "hidden": 64, "dropout": (0.3, 0.5)},
+             "batch_size": 4096, "hidden": 64, "dropout": (0.3, 0.5), "output": "linear"},
     "mlp": {"factors": 32, "l2": 0.001, "bias_l2": 0.0, "learning_rate": 0.01,
-            "batch_size": 8192, "hidden": 128, "dropout": (0.1, 0.3)},
+            "batch_size": 8192, "hidden": 128, "dropout": (0.1, 0.3), "output": "linear"},
 }
 
 #: Defaults that replace :data:`DEFAULTS` for a model fitted with side features, chosen
@@ -141,7 +141,7 @@ class RatingModel:
         epochs: int = 50,
         patience: int = 3,
         validation_fraction: float = 0.05,
-        output: str = "linear",
+        output: str | None = None,
         seed: int = 0,
         verbose: bool = False,
         side_l2: float = 0.01,
@@ -213,7 +213,7 @@ class RatingModel:
             if not ok(value):
                 raise DataError(f"invalid {name}={value!r}; see RatingModel's docstring for "
                                 "the allowed range.")
-        if self.output not in ("linear", "sigmoid"):
+        if self.output not in (None, "linear", "sigmoid"):
             raise DataError(f"invalid output={self.output!r}; use 'linear' or 'sigmoid'.")
         if self.validation_split not in VALIDATION_SPLITS:
             raise DataError(f"invalid validation_split={self.validation_split!r}; use "
@@ -333,7 +333,7 @@ class RatingModel:
             factors=int(params["factors"]), l2=float(params["l2"]),
             bias_l2=float(params["bias_l2"]), dropout=params["dropout"],
             hidden=int(params["hidden"]), global_mean=self.global_mean_,
-            output=self.output,
+            output=params["output"],
             rating_range=(low - 0.05 * (high - low), high + 0.05 * (high - low)),
             seed=int(self.seed),
             **({"side_dim": self.side_features_.dim, "side_l2": float(self.side_l2),

@@ -201,7 +201,8 @@ def run(args: argparse.Namespace) -> int:
     by_movies = split.name.startswith("movies:")
     report = evaluate_model(model, split.train, split.test,
                             movies=dataset.movies if (blocks or by_movies) else None)
-    metrics = _metrics(args, dataset.name, dataset.spec, split.name, model, report, fit_seconds)
+    metrics = _metrics(args, dataset.name, dataset.spec, split.name, len(split.train), model,
+                       report, fit_seconds)
     if blocks:
         metrics["side_features"] = {"store": str(args.features),
                                     **model.describe()["side_features"],
@@ -264,8 +265,8 @@ def _checkpoint_dir(args: argparse.Namespace, out: Path, role: Any) -> Path | No
     return base / role.name  # one folder per worker: no shared file system needed
 
 
-def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, model: Any,
-             report: dict[str, Any], fit_seconds: float) -> dict[str, Any]:
+def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, n_train: int,
+             model: Any, report: dict[str, Any], fit_seconds: float) -> dict[str, Any]:
     import tensorflow as tf
 
     training = model.training_
@@ -277,9 +278,10 @@ def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, mode
         "dataset_spec": spec,
         "split": split,
         "seed": args.seed,
-        "n_train": int(model.n_train_ + model.n_validation_),
+        "n_train": int(n_train),
         "n_fit": int(model.n_train_),
         "n_validation": int(model.n_validation_),
+        "n_validation_dropped": int(model.n_validation_dropped_),
         "n_test": report["n_test"],
         "rating_scale": list(model.rating_scale_),
         "rmse": report["rmse"],

@@ -180,6 +180,9 @@ def _read_checked(handle: IO[bytes], where: str, **kwargs: object) -> pd.DataFra
         raise DataError(f"{where} is empty: it has no ratings.") from None
     except ValueError as error:
         text = str(error)
+        if "cannot safely convert" in text:
+            raise DataError(f"{where}: an id does not fit in 32 bits ({text}); renumber the "
+                            "ids before loading.") from None
         if "Usecols do not match" in text or "not in list" in text:
             raise DataError(f"{where}: missing column(s) ({text}); expected a header "
                             "userId,movieId,rating,timestamp.") from None

@@ -75,14 +75,32 @@ def make_ratings(
     """
     frame = pd.DataFrame(
         {
-            "user_id": np.asarray(user_id, dtype=np.int32),
-            "movie_id": np.asarray(movie_id, dtype=np.int32),
+            "user_id": _int32_ids(user_id, "user"),
+            "movie_id": _int32_ids(movie_id, "movie"),
             "rating": np.asarray(rating, dtype=np.float32),
         }
     )
     if timestamp is not None:
         frame["timestamp"] = np.asarray(timestamp, dtype=np.int64)
     return frame
+
+
+_INT32 = np.iinfo(np.int32)
+
+
+def _int32_ids(values: Iterable[int], entity: str) -> np.ndarray:
+    """Ids as int32, refusing (instead of wrapping) values that do not fit."""
+    array = np.asarray(values)
+    if array.dtype == np.int32:
+        return array
+    if array.size and array.dtype.kind in "iuf":
+        low, high = array.min(), array.max()
+        if low < _INT32.min or high > _INT32.max:
+            bad = high if high > _INT32.max else low
+            raise DataError(f"{entity} id {int(bad)} does not fit in 32 bits "
+                            f"({_INT32.min}..{_INT32.max}); renumber the ids (e.g. with "
+                            "pandas.factorize) before loading.")
+    return array.astype(np.int32)
 
 
 def make_movies(
@@ -93,7 +111,7 @@ def make_movies(
     tmdb_id: Iterable[float | int | None] | None = None,
 ) -> pd.DataFrame:
     """Build a canonical movies frame; ``year`` is parsed from the titles."""
-    ids = np.asarray(movie_id, dtype=np.int32)
+    ids = _int32_ids(movie_id, "movie")
     n = len(ids)
     titles = pd.Series(list(title) if title is not None else [None] * n, dtype=object)
     frame = pd.DataFrame({"movie_id": ids, "title": titles.to_numpy()})

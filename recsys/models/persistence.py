@@ -68,6 +68,7 @@ def save_model(model: Any, directory: str | os.PathLike[str],
             "global_mean": model.global_mean_,
             "n_train": int(model.n_train_),
             "n_validation": int(model.n_validation_),
+            "n_validation_dropped": int(model.n_validation_dropped_),
             "training": model.describe()["training"],
         }
         side = getattr(model, "side_features_", None)
@@ -157,6 +158,7 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
         model.global_mean_ = float(meta["global_mean"])
         model.n_train_ = int(meta["n_train"])
         model.n_validation_ = int(meta["n_validation"])
+        model.n_validation_dropped_ = int(meta.get("n_validation_dropped", 0))
         training = meta["training"]
         model.training_ = TrainingResult(
             history=[EpochLog(**h) for h in training["history"]],

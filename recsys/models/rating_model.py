@@ -327,6 +327,9 @@ class RatingModel:
                 validation_arrays = (vu[keep], vm[keep],
                                      val_part["rating"].to_numpy(dtype=np.float32)[keep])
         self.n_validation_ = 0 if validation_arrays is None else len(validation_arrays[0])
+        #: validation ratings the network cannot score (user unseen in the fitting part)
+        self.n_validation_dropped_ = (0 if val_part is None or validation is not None
+                                      else len(val_part) - self.n_validation_)
 
         spec = NetworkSpec(
             kind=self.kind, n_users=len(self.user_vocab_), n_movies=len(self.movie_vocab_),
@@ -385,7 +388,13 @@ class RatingModel:
             return None
         val_mask = np.zeros(len(ratings), dtype=bool)
         val_mask[rng.permutation(len(ratings))[:n_val]] = True
-        return val_mask
+        # a validation rating whose user or movie has no other training rating could not
+        # be scored by the network: it goes back to the fitting part instead of being lost
+        for column in ("user_id", "movie_id"):
+            ids = ratings[column].to_numpy()
+            unseen = ~np.isin(ids, np.unique(ids[~val_mask]))
+            val_mask &= ~unseen
+        return val_mask if val_mask.any() else None
 
     def _print_epoch(self, log: EpochLog) -> None:
         val = f"  val_rmse {log.val_rmse:.4f}" if log.val_rmse is not None else ""

@@ -31,6 +31,9 @@ def test_train_on_bundled_data_writes_metrics(trained: Path) -> None:
     assert REQUIRED <= set(metrics)
     assert metrics["dataset"] == "ml-latest-small" and metrics["split"] == "random:0.1"
     assert metrics["n_test"] == 10_084 and metrics["rating_scale"] == [0.5, 5.0]
+    assert metrics["n_train"] == 100_836 - 10_084
+    assert metrics["n_fit"] + metrics["n_validation"] == metrics["n_train"]
+    assert metrics["n_validation_dropped"] == 0  # unscorable rows go back to fitting
     assert set(metrics["baselines"]) == {"global_mean", "bias_only"}
     assert metrics["rmse"] < metrics["baselines"]["global_mean"]["rmse"]
     assert metrics["epochs_run"] == 3

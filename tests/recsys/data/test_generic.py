@@ -75,3 +75,9 @@ def test_parse_columns() -> None:
     assert parse_columns("userId, movieId, rating, -") == ["user_id", "movie_id", "rating", None]
     with pytest.raises(DataError, match="twice"):
         parse_columns("user,user,item,rating")
+
+
+def test_ids_beyond_32_bits_are_refused_not_wrapped(tmp_path: Path) -> None:
+    path = write(tmp_path, "userId,movieId,rating\n99999999999,1,4\n1,2,3\n")
+    with pytest.raises(DataError, match="user id 99999999999 does not fit in 32 bits"):
+        read_ratings_file(path)

@@ -124,3 +124,12 @@ def test_fold_of_dataset_without_folds() -> None:
 def test_read_fold_needs_100k(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="only ml-100k"):
         read_fold(DataSource(FIXTURES / "ml-csv"), "u1")
+
+
+def test_movielens_ids_beyond_32_bits(tmp_path: Path) -> None:
+    folder = tmp_path / "ml-big"
+    shutil.copytree(FIXTURES / "ml-csv", folder)
+    with open(folder / "ratings.csv", "a") as handle:
+        handle.write("99999999999,1,4.0,964982703\n")
+    with pytest.raises(DataError, match="does not fit in 32 bits"):
+        load_dataset(folder)

@@ -232,6 +232,24 @@ def test_bad_side_inputs(planted: PlantedSide, split: TrainTestSplit) -> None:
         RatingModel("bias").fit(split.train, side_features=[elsewhere])
 
 
+def test_blocks_learned_from_ratings_are_refused(planted: PlantedSide,
+                                                split: TrainTestSplit) -> None:
+    """The leak: embeddings of a model that saw every rating (the test part too)."""
+    from recsys.features.blocks import embedding_block, pca_block
+
+    seen_all = RatingModel("bias", factors=4, epochs=1, validation_fraction=0.0).fit(
+        planted.ratings)
+    embedding, pca = embedding_block(seen_all), pca_block(seen_all, 2)
+    renamed = FeatureBlock.from_arrays("mine", embedding.movie_ids, embedding.values,
+                                       provenance=embedding.provenance)
+    for block in (embedding, pca, renamed):
+        model = RatingModel("bias", **FAST)
+        with pytest.raises(DataError, match=f"block '{block.name}' was learned from ratings, "
+                                            "which can include this split's test ratings"):
+            model.fit(split.train, side_features=[planted.genres, block])
+        assert not hasattr(model, "network_")
+
+
 def test_movies_without_features_stay_known_when_rated(planted: PlantedSide,
                                                        split: TrainTestSplit) -> None:
     """A block covering only some movies: rated movies without it keep their embedding."""

@@ -165,6 +165,9 @@ def test_movie_factors_are_what_the_network_uses(fitted: RatingModel) -> None:
         user_bias = np.asarray(fitted.network_.get_layer("user_bias").embeddings)[:, 0]
         offset = float(fitted.network_.get_layer("global_mean").offset)
         expected = expected + user_bias[u] + fitted.movie_biases().to_numpy()[m] + offset
+    if fitted.spec_.output == "sigmoid":  # the dot model's default output
+        low, high = fitted.spec_.rating_range
+        expected = 1 / (1 + np.exp(-expected)) * (high - low) + low
     from recsys.models.training import predict_network
 
     np.testing.assert_allclose(predict_network(fitted.network_, u, m), expected, rtol=1e-4,

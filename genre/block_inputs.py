@@ -4,12 +4,17 @@ A genre model reads named blocks of a :class:`recsys.features.FeatureStore` (see
 ``recsys features build``) for the movies of a labelled set (``genre dataset``), in the
 set's movie order and split. Movies a block does not cover get a row of zeros and a
 mask of False; the fused model uses the mask (see :mod:`genre.fusion`).
+
+A block that holds the genre labels (``genres``), or was made from them, is never an
+input: the ``embedding`` and ``pca`` blocks of a rating model fitted with ``genres`` as
+side features contain the projected labels. The check follows each block's provenance
+back through side features (:mod:`recsys.features.lineage`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +22,34 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from recsys.errors import DataError
+from recsys.features.lineage import made_from_genre_labels
 
-__all__ = ["LABEL_BLOCKS", "BlockInputs", "load_block_inputs", "parse_block_names"]
+__all__ = ["LABEL_BLOCKS", "BlockInputs", "label_lineage", "load_block_inputs",
+           "parse_block_names"]
 
 #: Blocks that hold the genre labels themselves: never inputs of a genre model.
 LABEL_BLOCKS = frozenset({"genres"})
+
+
+def label_lineage(name: str, provenance: Mapping[str, Any] | None = None
+                  ) -> tuple[str, ...] | None:
+    """How block ``name`` comes from the genre labels, or ``None`` when it does not.
+
+    Returns
+    -------
+    ``(name,)`` for a label block (in :data:`LABEL_BLOCKS`, or its provenance says
+    ``genre_labels``); the chain down to the label block for a block made from one
+    (``("embedding", "genres")``: a rating model fitted with genres as side features).
+
+    Examples
+    --------
+    >>> side = {"side_features": [{"name": "genres", "provenance": {}}]}
+    >>> label_lineage("genres"), label_lineage("pca", side), label_lineage("poster", {})
+    (('genres',), ('pca', 'genres'), None)
+    """
+    if name in LABEL_BLOCKS:
+        return (name,)
+    return made_from_genre_labels(name, provenance)
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,13 +111,23 @@ class BlockInputs:
         return {n: int(m.sum()) for n, m in self.masks.items()}
 
 
-def parse_block_names(text: str | Sequence[str], available: Sequence[str]) -> list[str]:
+def parse_block_names(text: str | Sequence[str], available: Sequence[str], *,
+                      provenance: Mapping[str, Mapping[str, Any] | None] | None = None
+                      ) -> list[str]:
     """Block names from ``"a,b"`` (or a list), checked against the store's blocks.
+
+    Parameters
+    ----------
+    text : ``"a,b"`` or a list of names.
+    available : the store's block names.
+    provenance : block name -> its provenance in the store; with it, blocks made from
+        the genre labels are refused too (see :func:`label_lineage`).
 
     Raises
     ------
     DataError
-        Empty list, a block the store does not have, or a label block (``genres``).
+        Empty list, a block the store does not have, a label block (``genres``), or a
+        block made from the labels.
 
     Examples
     --------
@@ -103,9 +141,16 @@ def parse_block_names(text: str | Sequence[str], available: Sequence[str]) -> li
         raise DataError("--blocks is empty; name at least one block of the feature store "
                         f"({', '.join(available) or 'none'}).")
     for name in names:
-        if name in LABEL_BLOCKS:
+        chain = label_lineage(name, (provenance or {}).get(name))
+        if chain is not None and len(chain) == 1:
             raise DataError(f"block {name!r} holds the genre labels themselves; it cannot be "
                             "an input of a genre model. Choose other blocks.")
+        if chain is not None:
+            raise DataError(f"block {name!r} was made from the genre labels "
+                            f"({' <- '.join(chain)}, through the side features of a rating "
+                            "model), so it would leak them into a genre model; rebuild it "
+                            "from a rating model trained without genre side features, or "
+                            "choose other blocks with --blocks.")
         if name not in available:
             raise DataError(f"unknown block {name!r}: the feature store has "
                             f"{', '.join(available) or 'no blocks'}; add it with `recsys "
@@ -128,14 +173,17 @@ def load_block_inputs(store: Any, names: Sequence[str], movie_ids: ArrayLike, *,
     Raises
     ------
     DataError
-        Not a feature store, an unknown or label block, or (``require_coverage``) a block
-        that covers none of the movies.
+        Not a feature store, an unknown block, a label block or a block made from the
+        labels (by its provenance), or (``require_coverage``) a block that covers none
+        of the movies.
     """
     from recsys.features import FeatureStore
 
     if isinstance(store, (str, os.PathLike)):
         store = FeatureStore(store)
-    names = parse_block_names(list(names), store.names)
+    saved = {n: info.get("provenance") for n, info in
+             store.describe().get("blocks", {}).items()}
+    names = parse_block_names(list(names), store.names, provenance=saved)
     ids = np.asarray(movie_ids, dtype=np.int64).ravel()
     values: dict[str, NDArray[np.float32]] = {}
     masks: dict[str, NDArray[np.bool_]] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,8 @@ def _build(args: argparse.Namespace) -> int:
         spec = CNNSpec(backbone=args.backbone, weights=args.cnn_weights, pooling=args.pooling,
                        image_size=args.image_size, seed=args.seed)
     model = _load_rating_model(args.model) if {"embedding", "pca"} & set(names) else None
+    if model is not None:
+        _warn_side_features(model, args.model, [n for n in names if n in ("embedding", "pca")])
     metadata = _load_metadata(args.metadata) if args.metadata else None
 
     blocks = []
@@ -215,6 +218,19 @@ def _load_rating_model(path: str) -> Any:
     from recsys.models.rating_model import RatingModel
 
     return RatingModel.load(path)
+
+
+def _warn_side_features(model: Any, path: str, names: list[str]) -> None:
+    """One stderr line when the model's embeddings include projected side features."""
+    from recsys.features.blocks import side_feature_sources
+
+    side = [s["name"] for s in side_feature_sources(model)]
+    if side:
+        print(f"recsys features build: warning: the model {path} was fitted with side "
+              f"features ({', '.join(side)}); its {' and '.join(names)} "
+              f"block{'s' if len(names) > 1 else ''} include their projection, so they "
+              "carry that information (genre models refuse blocks made from genre labels).",
+              file=sys.stderr, flush=True)
 
 
 def _load_metadata(path: str) -> Any:
@@ -337,6 +353,9 @@ def _made_by(p: dict[str, Any]) -> str:
                 f"{p.get('n_no_known_token', 0)} without a known token")
     if p.get("model") == "RatingModel":
         where = Path(p["model_dir"]).name if p.get("model_dir") else "a rating model"
-        what = "PCA of embeddings" if "n_components" in p else p.get("content", "")
-        return f"{what} of the {p.get('kind')} model {where}"
+        what = ("PCA of embeddings" if "n_components" in p
+                else str(p.get("content", "")).split(";")[0])
+        side = [str(s.get("name")) for s in p.get("side_features") or []]
+        return f"{what} of the {p.get('kind')} model {where}" + (
+            f" with side features {', '.join(side)}" if side else "")
     return str(p.get("content") or p.get("source") or "")

@@ -75,9 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "baseline and a cold_start section.")
     side.add_argument("--features", metavar="DIR", help="a feature store directory")
     side.add_argument("--blocks", metavar="LIST",
-                      help="comma-separated blocks of the store to use (default: all but "
-                           "embedding and pca, which are learned from ratings and may have "
-                           "seen the test part)")
+                      help="comma-separated content blocks of the store to use (default: "
+                           "all of them). Blocks learned from ratings (embedding, pca) are "
+                           "refused: they may have seen the test part")
     side.add_argument("--side-l2", type=float, default=0.01,
                       help="L2 penalty on the side-feature projections (default 0.01)")
     side.add_argument("--id-dropout", type=float,
@@ -104,21 +104,25 @@ def _dropout(text: str) -> tuple[float, float]:
     return before, after
 
 
-_RATING_BLOCKS = ("embedding", "pca")  # learned from ratings: not a default side feature
-
-
 def _side_blocks(args: argparse.Namespace) -> list[Any] | None:
-    """The feature blocks named by ``--features``/``--blocks`` (``None`` without them)."""
+    """The feature blocks named by ``--features``/``--blocks`` (``None`` without them).
+
+    Blocks learned from ratings (``embedding``, ``pca``, or so says their provenance) are
+    left out of the default and refused when named: they can have seen the test ratings.
+    """
     if args.features is None:
         if args.blocks is not None:
             raise DataError("--blocks needs --features DIR (the feature store to read "
                             "them from).")
         return None
+    from recsys.features.lineage import check_side_feature_block, learned_from_ratings
     from recsys.features.store import FeatureStore
 
     store = FeatureStore(args.features)
+    provenance = {n: info.get("provenance") for n, info in
+                  store.describe().get("blocks", {}).items()}
     if args.blocks is None:
-        names = [n for n in store.names if n not in _RATING_BLOCKS]
+        names = [n for n in store.names if learned_from_ratings(n, provenance[n]) is None]
         if not names:
             raise DataError(f"feature store {args.features!r} has no block usable as side "
                             f"features (it has {', '.join(store.names) or 'none'}); build "
@@ -128,6 +132,9 @@ def _side_blocks(args: argparse.Namespace) -> list[Any] | None:
         if not names:
             raise DataError(f"--blocks {args.blocks!r}: name at least one block, e.g. "
                             "genres,overview_w2v.")
+        for name in names:
+            if name in provenance:  # unknown names fail below, in store.blocks
+                check_side_feature_block(name, provenance[name])
     return store.blocks(names)
 
 

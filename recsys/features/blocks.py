@@ -12,7 +12,9 @@ block              made by
 =================  =====================================================================
 
 Each builder returns a :class:`~recsys.features.store.FeatureBlock` whose
-``provenance`` says what made it. Movies a builder has no data for are either left
+``provenance`` says what made it; ``embedding`` and ``pca`` record that they were
+learned from ratings and the side-feature blocks of their model
+(:mod:`recsys.features.lineage` follows them back). Movies a builder has no data for are either left
 out of the block or kept with ``mask`` False; readers align blocks with
 :meth:`FeatureBlock.aligned`, which masks both.
 """
@@ -47,6 +49,7 @@ __all__ = [
     "overview_block",
     "pca_block",
     "poster_block",
+    "side_feature_sources",
 ]
 
 #: The blocks ``recsys features build`` knows how to make.
@@ -54,10 +57,14 @@ BLOCK_NAMES = ("embedding", "pca", "poster", "overview_w2v", "genres")
 
 
 def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """What made a block of ``model``: the model, and the side-feature blocks it was
+    fitted with (name, dim and their own provenance; see :mod:`.lineage`)."""
     info: dict[str, Any] = {"model": "RatingModel", "kind": model.kind,
+                            "learned_from_ratings": True,
                             "params": model.describe()["params"],
                             "n_movies": len(model.movie_vocab_),
-                            "n_train_ratings": int(model.n_train_)}
+                            "n_train_ratings": int(model.n_train_),
+                            "side_features": side_feature_sources(model)}
     if source is not None:
         folder = Path(source).expanduser().resolve()
         info["model_dir"] = str(folder)
@@ -72,9 +79,38 @@ def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict
     return info
 
 
+def side_feature_sources(model: Any) -> list[dict[str, Any]]:
+    """The side-feature blocks a rating model was fitted with (``[]`` for none).
+
+    Returns
+    -------
+    list of ``{"name", "dim", "provenance"}``, in the model's block order.
+    """
+    side = getattr(model, "side_features_", None)
+    if side is None:
+        return []
+    return [{"name": n, "dim": int(d), "provenance": dict(p)} for n, d, p in
+            zip(side.names, side.dims, side.provenance or ({},) * len(side.names),
+                strict=True)]
+
+
+def _content(model: Any, what: str) -> str:
+    names = [s["name"] for s in side_feature_sources(model)]
+    if not names:
+        return what
+    return (f"{what}; each movie's vector is its id embedding plus the projection of the "
+            f"side features {', '.join(names)}")
+
+
 def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None
                     ) -> FeatureBlock:
     """Movie embeddings of a fitted rating model, with the movie bias as a last column.
+
+    These are the vectors the network scores with (:meth:`RatingModel.movie_factors`).
+    For a model fitted with side features they include the projection of those
+    features (e.g. the genre labels): the provenance lists the side-feature blocks and
+    their own provenance under ``side_features``, so readers can refuse a block made
+    from labels (see :mod:`recsys.features.lineage`).
 
     Parameters
     ----------
@@ -83,9 +119,10 @@ def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None
 
     Returns
     -------
-    FeatureBlock named ``embedding``, one row per movie of the model's vocabulary
-    (movies rated in its training part): columns ``e0 .. e{k-1}`` and, for a ``bias``
-    model, ``bias``.
+    FeatureBlock named ``embedding``, one row per movie of the model's vocabulary:
+    the movies rated in its training part and, for a model with side features, every
+    movie that has at least one of its side-feature blocks. Columns ``e0 .. e{k-1}``
+    and, for a ``bias`` model, ``bias``.
 
     Raises
     ------
@@ -109,8 +146,8 @@ def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None
     if biases is not None:
         values = np.column_stack([values, biases.reindex(table.index).to_numpy(np.float32)])
         columns.append("bias")
-    provenance = {**_model_provenance(model, source), "content": "movie embeddings" + (
-        " and movie bias" if biases is not None else "")}
+    provenance = {**_model_provenance(model, source), "content": _content(
+        model, "movie embeddings" + (" and movie bias" if biases is not None else ""))}
     return FeatureBlock.from_arrays("embedding", table.index.to_numpy(), values,
                                     provenance=provenance, columns=columns)
 
@@ -120,8 +157,10 @@ def pca_block(model: Any, n_components: int = 16, *,
     """The PCA factors of a rating model's movie embeddings.
 
     PCA (:func:`recsys.analysis.pca.fit_pca`) is fitted on the embeddings of every
-    movie of the model (no labels are used) and each movie is projected on the first
-    ``n_components`` axes.
+    movie of the model (no labels are used by the PCA itself) and each movie is
+    projected on the first ``n_components`` axes. The embeddings of a model fitted with
+    side features include their projection; the provenance records them as for
+    :func:`embedding_block`.
 
     Returns
     -------
@@ -147,8 +186,9 @@ def pca_block(model: Any, n_components: int = 16, *,
         raise DataError(f"--pca-components must be between 1 and {limit} (the embedding "
                         f"size of the model), received {n_components}.")
     result = fit_pca(values, int(n_components))
-    provenance = {**_model_provenance(model, source), "content": "PCA factors of the movie "
-                  "embeddings (fitted on every movie of the model, no labels)",
+    provenance = {**_model_provenance(model, source), "content": _content(
+                  model, "PCA factors of the movie embeddings (fitted on every movie of "
+                  "the model, no labels)"),
                   "n_components": int(n_components),
                   "explained_variance_ratio": [round(float(r), 6) for r in
                                                result.explained_variance_ratio_]}
@@ -277,7 +317,8 @@ def genres_block(movies: pd.DataFrame, *, source: str = "") -> FeatureBlock:
     Returns
     -------
     FeatureBlock named ``genres``, one column per genre (sorted names); movies without
-    any genre are masked.
+    any genre are masked. The provenance says ``"genre_labels": True``: a genre model
+    refuses this block and any block made from it.
 
     Examples
     --------
@@ -300,6 +341,6 @@ def genres_block(movies: pd.DataFrame, *, source: str = "") -> FeatureBlock:
             values[i, column[g]] = 1.0
     mask = values.sum(axis=1) > 0
     provenance = {"content": "MovieLens genre labels (1 = the movie has the genre)",
-                  "source": source, "n_genres": len(names)}
+                  "genre_labels": True, "source": source, "n_genres": len(names)}
     return FeatureBlock.from_arrays("genres", movies["movie_id"].to_numpy(), values,
                                     mask=mask, provenance=provenance, columns=names)

@@ -254,14 +254,19 @@ class RatingModel:
             training movies; every movie with at least one block joins the vocabulary,
             so movies without training ratings get predictions from their features.
             Movies with neither ratings nor features stay unknown (baseline fallback).
+            Blocks learned from ratings (``embedding``, ``pca``, or any block whose
+            provenance says so) are refused: they can have seen the test ratings.
 
         Raises
         ------
         DataError
-            On empty input, ratings outside ``rating_scale``, bad hyper-parameters, or
-            side-feature blocks that cover none of the training movies.
+            On empty input, ratings outside ``rating_scale``, bad hyper-parameters,
+            side-feature blocks learned from ratings, or side-feature blocks that cover
+            none of the training movies.
         """
         blocks = list(side_features) if side_features is not None else None
+        if blocks:
+            SideFeatures.check_sources(blocks)  # no block learned from ratings: a leak
         params = self._resolved(side=bool(blocks))
         if len(ratings) == 0:
             raise DataError("cannot fit on zero ratings; give a non-empty training part.")

@@ -3,6 +3,8 @@
 A rating model with side features (cold start) looks up, for every movie of its
 vocabulary, a fixed row made of the chosen feature blocks of a
 :class:`~recsys.features.FeatureStore` (``genres``, ``overview_w2v``, ``poster`` ...).
+Blocks learned from ratings (``embedding``, ``pca``) are refused: they may have seen
+the test ratings (see :meth:`SideFeatures.check_sources`).
 Each block contributes its values standardised with the mean and standard deviation
 of the *training* movies that have the block, followed by one presence column (1 when
 the movie has the block, else 0; absent values are 0, the training mean)::
@@ -24,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from recsys.errors import DataError
+from recsys.features.lineage import check_side_feature_block
 from recsys.features.store import FeatureBlock
 
 __all__ = ["SideFeatures"]
@@ -74,8 +77,9 @@ class SideFeatures:
         Raises
         ------
         DataError
-            No block, duplicate names, or a block that covers none of the training
-            movies (a store built for other movie ids).
+            No block, duplicate names, a block learned from ratings (see
+            :meth:`check_sources`), or a block that covers none of the training movies
+            (a store built for other movie ids).
         """
         blocks = list(blocks)
         if not blocks:
@@ -84,6 +88,7 @@ class SideFeatures:
         names = [b.name for b in blocks]
         if len(set(names)) != len(names):
             raise DataError(f"side-feature blocks {names} name a block twice; list each once.")
+        cls.check_sources(blocks)
         train = np.unique(np.asarray(train_movie_ids, dtype=np.int64))
         means, scales, present_counts = [], [], []
         for block in blocks:
@@ -106,6 +111,24 @@ class SideFeatures:
             columns=tuple(tuple(b.columns) for b in blocks),
             n_train_present=tuple(present_counts),
         )
+
+    @staticmethod
+    def check_sources(blocks: Sequence[FeatureBlock]) -> None:
+        """Refuse blocks learned from ratings (``embedding``, ``pca``, or any block whose
+        provenance, followed back through its own side features, says so).
+
+        Such a block comes from a rating model fitted on some split, which can hold the
+        test ratings of the split this model is evaluated on; with it, a cold-start
+        result would not be honest. Content blocks (``genres``, ``overview_w2v``,
+        ``poster`` ...) pass.
+
+        Raises
+        ------
+        DataError
+            Naming the first block learned from ratings.
+        """
+        for block in blocks:
+            check_side_feature_block(block.name, block.provenance)
 
     # ------------------------------------------------------------------ applying
     @property

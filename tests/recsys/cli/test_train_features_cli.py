@@ -32,7 +32,11 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         for m, g in zip(movies["movie_id"], movies["genres"], strict=True)))
     embedding = FeatureBlock.from_arrays("embedding", planted.features.movie_ids,
                                          planted.features.values)
-    FeatureStore.write(root / "store", [planted.genres, planted.features, embedding])
+    # a rating-derived block under a name of its own: only its provenance tells
+    factors = FeatureBlock.from_arrays("svd", planted.features.movie_ids,
+                                       planted.features.values[:, :2],
+                                       provenance={"model": "RatingModel", "kind": "bias"})
+    FeatureStore.write(root / "store", [planted.genres, planted.features, embedding, factors])
     return data, root / "store"
 
 
@@ -112,6 +116,12 @@ def test_without_features_the_output_is_unchanged(inputs: tuple[Path, Path], tmp
         (["--blocks", "genres"], "--blocks needs --features"),
         (["--features", "OTHER"], "covers none of the"),
         (["--features", "ONLY_EMBEDDING"], "has no block usable as side features"),
+        (["--features", "STORE", "--blocks", "genres,embedding", "--split", "movies:0.2"],
+         "block 'embedding' was learned from ratings, which can include this split's test "
+         "ratings"),
+        (["--features", "PCA", "--blocks", "pca"], "block 'pca' was learned from ratings"),
+        (["--features", "STORE", "--blocks", "traits,svd"], "block 'svd' was learned from "
+         "ratings"),
         (["--features", "STORE", "--id-dropout", "1.5"], "invalid id_dropout=1.5"),
         (["--features", "STORE", "--side-l2", "-1"], "invalid side_l2=-1.0"),
         (["--validation-split", "movies"], "needs side features"),
@@ -123,9 +133,12 @@ def test_bad_feature_options(args: list[str], fragment: str, inputs: tuple[Path,
     data, store = inputs
     other = FeatureStore.write(tmp_path / "other", [
         FeatureBlock.from_arrays("genres", [1, 2], [[1.0], [0.0]])]).path
+    pca = FeatureStore.write(tmp_path / "pca", [
+        FeatureBlock.from_arrays("pca", [100, 101], [[1.0], [0.0]])]).path
     only = FeatureStore.write(tmp_path / "only", [
         FeatureBlock.from_arrays("embedding", [100, 101], [[1.0], [0.0]])]).path
-    paths = {"STORE": str(store), "OTHER": str(other), "ONLY_EMBEDDING": str(only)}
+    paths = {"STORE": str(store), "OTHER": str(other), "ONLY_EMBEDDING": str(only),
+             "PCA": str(pca)}
     args = [paths.get(a, a) for a in args]
     code, _, err = invoke(main, ["train", "--data", str(data), *FAST, *args, "--out",
                                  str(tmp_path / "out")], capsys)

@@ -87,3 +87,20 @@ def rating_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("rating") / "bias"
     model.save(str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def side_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small bias model fitted with the ``genres`` block as side features (movies
+    100..159: their genres are the signs of planted features)."""
+    from recsys.features.blocks import genres_block
+    from recsys.models.rating_model import RatingModel
+    from tests.recsys.models.synthetic import planted_side
+
+    planted = planted_side(n_users=40, n_movies=60, density=0.5)
+    model = RatingModel("bias", factors=6, epochs=2, validation_fraction=0.0, seed=0).fit(
+        planted.ratings, movies=planted.movies,
+        side_features=[genres_block(planted.movies, source="planted")])
+    out = tmp_path_factory.mktemp("rating") / "side"
+    model.save(str(out))
+    return out

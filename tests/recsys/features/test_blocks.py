@@ -16,6 +16,7 @@ from recsys.features.blocks import (
     pca_block,
     poster_block,
 )
+from recsys.features.lineage import learned_from_ratings, made_from_genre_labels
 from recsys.features.posters import CNNSpec
 from tests.recsys.features.conftest import OVERVIEWS
 
@@ -53,6 +54,30 @@ def test_pca_block_matches_numpy_svd(rating_model) -> None:
     assert ratios == sorted(ratios, reverse=True) and block.columns == ("pc1", "pc2", "pc3")
     with pytest.raises(DataError, match="between 1 and 6"):
         pca_block(rating_model, 7)
+
+
+def test_blocks_of_a_plain_model_say_they_were_learned_from_ratings(rating_model) -> None:
+    for block in (embedding_block(rating_model), pca_block(rating_model, 2)):
+        assert block.provenance["learned_from_ratings"] is True
+        assert block.provenance["side_features"] == []
+        assert learned_from_ratings(block.name, block.provenance) == (block.name,)
+        assert made_from_genre_labels(block.name, block.provenance) is None
+
+
+def test_blocks_of_a_side_feature_model_record_the_side_features(side_model_dir) -> None:
+    """The leak behind C2: such embeddings contain the projected genre labels."""
+    from recsys.models.rating_model import RatingModel
+
+    model = RatingModel.load(str(side_model_dir))
+    saved = model.side_features_.to_json()["blocks"][0]["provenance"]
+    assert saved["genre_labels"] is True
+    for block in (embedding_block(model, source=side_model_dir), pca_block(model, 2)):
+        assert block.provenance["side_features"] == [
+            {"name": "genres", "dim": 3, "provenance": saved}]
+        assert "projection of the side features genres" in block.provenance["content"]
+        assert made_from_genre_labels(block.name, block.provenance) == (block.name, "genres")
+        # one row per movie of the model: every movie with ratings or side features
+        assert block.movie_ids.tolist() == model.movie_vocab_.ids.tolist()
 
 
 def test_overview_block_from_file(word_vectors_file: Path) -> None:
@@ -98,3 +123,4 @@ def test_genres_block() -> None:
     assert block.movie_ids.tolist() == [3, 5, 9]
     assert block.values.tolist() == [[0, 0, 0], [1, 1, 0], [0, 0, 1]]
     assert block.mask.tolist() == [False, True, True]
+    assert block.provenance["genre_labels"] is True

@@ -77,6 +77,27 @@ def test_posters_folder_and_trained_word2vec(tmp_path, poster_dir, metadata_stor
     assert store["poster"].coverage == 4
 
 
+def test_build_warns_about_a_model_fitted_with_side_features(tmp_path, side_model_dir,
+                                                             rating_model_dir, capsys) -> None:
+    code, _, err = invoke(main, build(tmp_path / "plain", "--blocks", "embedding,pca",
+                                      "--pca-components", "2", "--model",
+                                      str(rating_model_dir)), capsys)
+    assert code == 0 and "side features" not in err, err
+    code, _, err = invoke(main, build(tmp_path / "side", "--blocks", "embedding,pca",
+                                      "--pca-components", "2", "--model",
+                                      str(side_model_dir)), capsys)
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err   # one warning for both blocks
+    assert "warning" in lines[0] and "fitted with side features (genres)" in lines[0]
+    manifest = FeatureStore(tmp_path / "side").describe()
+    for name in ("embedding", "pca"):
+        side = manifest["blocks"][name]["provenance"]["side_features"]
+        assert [b["name"] for b in side] == ["genres"]
+    code, printed, _ = invoke(main, ["features", "info", str(tmp_path / "side")], capsys)
+    assert "side features genres" in printed
+
+
 def test_console_entry_point_one_line(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-m", "recsys", "features", "info",
                              str(tmp_path)], capture_output=True, text=True, timeout=60,

@@ -165,6 +165,9 @@ def test_movie_factors_are_what_the_network_uses(fitted: RatingModel) -> None:
         user_bias = np.asarray(fitted.network_.get_layer("user_bias").embeddings)[:, 0]
         offset = float(fitted.network_.get_layer("global_mean").offset)
         expected = expected + user_bias[u] + fitted.movie_biases().to_numpy()[m] + offset
+    if fitted.spec_.output == "sigmoid":  # the dot model's default output
+        low, high = fitted.spec_.rating_range
+        expected = 1 / (1 + np.exp(-expected)) * (high - low) + low
     from recsys.models.training import predict_network
 
     np.testing.assert_allclose(predict_network(fitted.network_, u, m), expected, rtol=1e-4,
@@ -230,6 +233,24 @@ def test_bad_side_inputs(planted: PlantedSide, split: TrainTestSplit) -> None:
     elsewhere = FeatureBlock.from_arrays("genres", [1, 2], [[1.0], [0.0]])
     with pytest.raises(DataError, match="covers none of the"):
         RatingModel("bias").fit(split.train, side_features=[elsewhere])
+
+
+def test_blocks_learned_from_ratings_are_refused(planted: PlantedSide,
+                                                split: TrainTestSplit) -> None:
+    """The leak: embeddings of a model that saw every rating (the test part too)."""
+    from recsys.features.blocks import embedding_block, pca_block
+
+    seen_all = RatingModel("bias", factors=4, epochs=1, validation_fraction=0.0).fit(
+        planted.ratings)
+    embedding, pca = embedding_block(seen_all), pca_block(seen_all, 2)
+    renamed = FeatureBlock.from_arrays("mine", embedding.movie_ids, embedding.values,
+                                       provenance=embedding.provenance)
+    for block in (embedding, pca, renamed):
+        model = RatingModel("bias", **FAST)
+        with pytest.raises(DataError, match=f"block '{block.name}' was learned from ratings, "
+                                            "which can include this split's test ratings"):
+            model.fit(split.train, side_features=[planted.genres, block])
+        assert not hasattr(model, "network_")
 
 
 def test_movies_without_features_stay_known_when_rated(planted: PlantedSide,

@@ -63,6 +63,22 @@ def test_bad_blocks() -> None:
         side.transform(blocks()[::-1], [1])
 
 
+def test_blocks_learned_from_ratings_are_refused() -> None:
+    genres, words = blocks()
+    by_name = FeatureBlock.from_arrays("embedding", [1, 2, 3], [[0.1], [0.2], [0.3]])
+    by_provenance = FeatureBlock.from_arrays("factors", [1, 2, 3], [[0.1], [0.2], [0.3]],
+                                             provenance={"learned_from_ratings": True})
+    through_side = FeatureBlock.from_arrays(  # made from a block that was learned from ratings
+        "mix", [1, 2, 3], [[0.1], [0.2], [0.3]],
+        provenance={"side_features": [{"name": "pca", "provenance": {}}]})
+    for block in (by_name, by_provenance, through_side):
+        with pytest.raises(DataError, match=f"block '{block.name}' was learned from ratings"):
+            SideFeatures.fit([genres, block], [1, 2, 3])
+    with pytest.raises(DataError, match=r"through mix <- pca\)"):
+        SideFeatures.fit([through_side], [1, 2, 3])
+    assert SideFeatures.fit([genres, words], [1, 2, 3]).names == ("genres", "words")
+
+
 def test_json_round_trip() -> None:
     side = SideFeatures.fit(blocks(), [1, 2, 3])
     again = SideFeatures.from_json(side.to_json(), side.means, side.scales)

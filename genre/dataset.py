@@ -17,8 +17,10 @@ Directory format
     and model output is ``genres[j]``.
 ``manifest.json``
     How the set was made: sources, label source, seed, split fractions, minimum genre
-    fraction, the genres dropped (with their counts), how many movies were dropped and
-    why, and the number of movies per split and per genre and split.
+    fraction, the genres dropped (with their counts), the TMDB genre names without a
+    MovieLens counterpart (``--labels tmdb``; with the number of movies carrying each),
+    how many movies were dropped and why, and the number of movies per split and per
+    genre and split.
 
 Movies are split (never ratings), with iterative stratification so rare genres appear
 in every part; the same seed and inputs give the same split.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +40,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from genre.labels import GenreVocabulary, genre_counts, rare_genres, tmdb_to_movielens
+from genre.labels import GenreVocabulary, genre_counts, rare_genres, tmdb_labels
 from genre.stratify import iterative_stratification
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, write_json_atomic
@@ -134,13 +137,14 @@ def build_labelled(
     Parameters
     ----------
     metadata : frame from :func:`genre.sources.read_metadata` (``movie_id, title,
-        overview, tmdb_genres, year``).
+        overview, tmdb_genres, year``; other columns are ignored).
     movies : the MovieLens movies frame (``movie_id, title, year, genres``), joined on
         ``movie_id``; needed for ``labels="movielens"``, used for titles and years
         otherwise.
     tags : MovieLens tags (``movie_id, tag``), or ``None`` for no tags.
     labels : ``"movielens"`` (genres of the MovieLens movies frame) or ``"tmdb"`` (the
-        TMDB genres mapped to MovieLens names, see :mod:`genre.labels`).
+        TMDB genres mapped to MovieLens names, see :func:`genre.labels.tmdb_labels`;
+        names without a MovieLens counterpart are dropped and counted in the manifest).
     min_genre_fraction : genres on fewer than this fraction of the labelled movies are
         dropped (and listed in the manifest); movies left without a genre are dropped.
     fractions : train, validation and test fractions of the movies.
@@ -190,12 +194,13 @@ def build_labelled(
     if labels == "movielens":
         if ml is None:
             raise DataError("--labels movielens needs the MovieLens movies frame.")
+        unmapped: Counter[str] = Counter()
         dropped["not_in_movielens"] = int((~in_ml).sum())
         meta = meta[in_ml].reset_index(drop=True)
         in_ml = pd.Series(True, index=meta.index)
         genre_lists = [tuple(ml.at[m, "genres"]) for m in meta["movie_id"]]
     else:
-        genre_lists = [tmdb_to_movielens(g) for g in meta["tmdb_genres"]]
+        genre_lists, unmapped = tmdb_labels(meta["tmdb_genres"])
         if not any(genre_lists):
             raise DataError("--labels tmdb: no movie has TMDB genres in the metadata; use a "
                             "metadata store with TMDB genres or --labels movielens.")
@@ -248,6 +253,7 @@ def build_labelled(
         "genres": list(vocab.genres),
         "dropped_genres": {g: int(all_counts[g]) for g in rare if g not in kept_set},
         "genre_counts_before_filter": {g: int(c) for g, c in sorted(all_counts.items())},
+        "unmapped_tmdb_genres": {g: int(c) for g, c in sorted(unmapped.items())},
         "n_input_movies": int(n_in),
         "dropped_movies": dropped,
         "n_movies": len(frame),

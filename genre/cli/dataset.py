@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if m["dropped_genres"]:
         dropped = ", ".join(f"{g} ({c})" for g, c in m["dropped_genres"].items())
         print(f"dropped genres below {args.min_genre_fraction:g} of movies: {dropped}")
+    if m["unmapped_tmdb_genres"]:
+        unmapped = ", ".join(f"{g} ({c})" for g, c in m["unmapped_tmdb_genres"].items())
+        print(f"TMDB genres without a MovieLens name, dropped: {unmapped}")
     reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in m["dropped_movies"].items()
                         if v)
     if reasons:

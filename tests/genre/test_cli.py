@@ -100,7 +100,7 @@ def test_empty_text_for_every_movie(tmp_path, movielens, capsys):
     frame["overview"] = ""
     frame.to_csv(path, index=False)
     _fails(capsys, ["dataset", "--metadata", str(path), "--out", str(tmp_path / "o")],
-           "every text is empty")
+           "the CSV has no overviews")
 
 
 def test_empty_tags_for_every_training_movie(tmp_path, metadata_csv, capsys):
@@ -144,7 +144,7 @@ def _real_store(path, records):
     return path
 
 
-def test_metadata_store_without_overviews(tmp_path, monkeypatch, capsys):
+def test_metadata_store_without_overviews(tmp_path, capsys):
     """A real store whose movies have no overviews (e.g. links registered, never fetched)."""
     store = _real_store(tmp_path / "metadata.sqlite", [
         {"movie_id": 1, "tmdb_id": 862, "title": "Toy Story", "overview": "",
@@ -152,9 +152,6 @@ def test_metadata_store_without_overviews(tmp_path, monkeypatch, capsys):
         {"movie_id": 2, "tmdb_id": 8844, "title": "Jumanji", "status": "missing"}])
     _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
            "the metadata store has no overviews")
-    monkeypatch.setitem(sys.modules, "recsys.metadata", None)   # store support not installed
-    _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
-           "pass a CSV")
     assert not (tmp_path / "o").exists()
 
 
@@ -167,7 +164,10 @@ def test_store_with_tmdb_genres(tmp_path, capsys):
          "genre_ids": (878,) if i % 2 else (10749, 10770)} for i in range(n)])
     out = tmp_path / "o"
     assert main(["dataset", "--metadata", str(store), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert "TMDB genres without a MovieLens name, dropped: TV Movie (20)" in capsys.readouterr().out
     assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
+    assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
+        "TV Movie": 20}
     frame = pd.read_parquet(out / "movies.parquet")
     assert len(frame) == n and set(frame["year"]) == {1995}
 
@@ -205,3 +205,18 @@ def test_same_seed_same_dataset_and_model(tmp_path, metadata_csv, capsys):
                         (model / "thresholds.json").read_text(),
                         (model / "metrics.json").read_text()))
     assert outputs[0] == outputs[1]
+
+
+def test_csv_genres_column_with_tmdb_names_and_labels_tmdb(tmp_path, movielens, capsys):
+    """The CSV reader is the store's: TMDB names in ``genres`` are TMDB genres."""
+    movies = movielens.movies.head(40)
+    path = tmp_path / "tmdbgenres.csv"
+    pd.DataFrame({"movieId": movies["movie_id"], "tmdbId": movies["tmdb_id"],
+                  "genres": ["Science Fiction" if i % 2 else "Romance|History"
+                             for i in range(40)],
+                  "overview": [f"story {i}" for i in range(40)]}).to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert main(["dataset", "--metadata", str(path), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
+    assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
+        "History": 20}

@@ -74,6 +74,11 @@ def test_dataset_explore_train_predict(tmp_path, dataset_dir, capsys):
                 "true genres" not in line]) == 2
     assert main(["predict", "--model", str(model), "--text", "love wedding heart"]) == 0
     assert "Romance" in capsys.readouterr().out.splitlines()[1]
+    # A bad -k is one error line and nothing on stdout (no header first).
+    for what in (["--text", "love"], ["--movie", "1"]):
+        assert main(["predict", "--model", str(model), *what, "-k", "50"]) == 2
+        printed = capsys.readouterr()
+        assert printed.out == "" and "-k must be between 1 and" in printed.err
 
 
 def test_svm_predict_says_scores(tmp_path, dataset_dir, capsys):
@@ -220,3 +225,16 @@ def test_csv_genres_column_with_tmdb_names_and_labels_tmdb(tmp_path, movielens, 
     assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
     assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
         "History": 20}
+
+
+def test_predict_with_a_rating_model_directory(tmp_path, capsys):
+    """A ``recsys train`` directory also holds model.keras: it is not a fused genre model."""
+    from recsys.models.persistence import save_model
+    from recsys.models.rating_model import RatingModel
+    from tests.recsys.models.synthetic import planted_ratings
+
+    rating = save_model(RatingModel("bias", factors=4, epochs=1, seed=0).fit(
+        planted_ratings(n_users=20, n_movies=15)), tmp_path / "rating-model")
+    assert (rating / "model.keras").is_file()
+    _fails(capsys, ["predict", "--model", str(rating), "--text", "a ghost story"],
+           "is not a genre model directory")

@@ -11,6 +11,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre dataset`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "dataset",
         help="build the labelled movie set (movie id, text, genres, train/val/test)",
@@ -54,6 +55,7 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build and save the labelled set; return 0."""
     from genre.dataset import build_labelled, save_labelled
     from genre.sources import read_metadata
     from recsys.data import load_dataset

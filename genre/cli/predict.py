@@ -16,6 +16,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre predict`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "predict",
         help="top-k genres of a movie (by id) or of a text",
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the top-k genres of a movie or a text (text or fused model); return 0."""
     from genre.dataset import load_labelled
     from genre.model_dir import load_model
     from genre.text_features import movie_texts

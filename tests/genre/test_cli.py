@@ -238,3 +238,14 @@ def test_predict_with_a_rating_model_directory(tmp_path, capsys):
     assert (rating / "model.keras").is_file()
     _fails(capsys, ["predict", "--model", str(rating), "--text", "a ghost story"],
            "is not a genre model directory")
+
+
+def test_every_command_has_documented_register_and_run():
+    import importlib
+
+    from genre.cli import COMMANDS
+
+    for name in COMMANDS:
+        module = importlib.import_module(name)
+        for function in (module.register, module.run):
+            assert (function.__doc__ or "").strip(), f"{name}.{function.__name__}"

@@ -23,6 +23,13 @@ training part). Adam; ``EarlyStopping`` (best weights restored) and
 ``ReduceLROnPlateau`` watch the loss on the validation part. Initialisers, dropout and
 the shuffling are seeded, so the same data and seed give the same model.
 
+What the blocks saw: the model's weights, block statistics, early stopping and
+thresholds use the training and validation movies only, but the blocks themselves are
+built by ``recsys features build`` for every movie. An ``overview_w2v`` block built with
+``--word-vectors train`` comes from a Word2Vec fitted on all overviews, test movies
+included (unsupervised, no labels: transductive, see :mod:`recsys.features.text`); one
+built from a pretrained file did not see them.
+
 The course project's single-modality MLPs (poster VGG16 features -> 1024-256-N;
 mean word2vec -> MLP) are the same model with one block and ``units=(1024, 256)``:
 :data:`DEFAULTS` ``["mlp"]``.

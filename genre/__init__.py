@@ -17,4 +17,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+# Nothing is re-exported here: ``genre --help`` imports this package and must stay fast,
+# and the submodules pull in pandas, scikit-learn and TensorFlow. Import what you need
+# from them (``genre.dataset``, ``genre.classical``, ``genre.fusion``, ...).
 __all__: list[str] = []

@@ -17,17 +17,31 @@ Directory format
     and model output is ``genres[j]``.
 ``manifest.json``
     How the set was made: sources, label source, seed, split fractions, minimum genre
-    fraction, the genres dropped (with their counts), how many movies were dropped and
-    why, and the number of movies per split and per genre and split.
+    fraction, the genres dropped (with their counts over all labelled movies), the
+    genre counts of the training part the filter used, the TMDB genre names without a
+    MovieLens counterpart (``--labels tmdb``; with the number of movies carrying each),
+    how many movies were dropped and why, and the number of movies per split and per
+    genre and split.
 
-Movies are split (never ratings), with iterative stratification so rare genres appear
-in every part; the same seed and inputs give the same split.
+Choices
+-------
+- Movies are split (never ratings), with iterative stratification on every genre so
+  rare genres appear in every part; the same seed and inputs give the same split.
+- The split comes *before* the genre-frequency filter: a genre is kept when it is on at
+  least ``min_genre_fraction`` of the *training* movies, so the label vocabulary uses
+  training data only (validation and test labels are never counted).
+- Movies whose only genres are dropped ones (in any part) are dropped too;
+  ``dropped_movies.only_dropped_genres`` in the manifest counts them, next to the
+  movies without overview (``no_overview``), without any genre (``no_genre``;
+  ``(no genres listed)`` is no genre) and, for MovieLens labels, not in MovieLens
+  (``not_in_movielens``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +51,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from genre.labels import GenreVocabulary, genre_counts, rare_genres, tmdb_to_movielens
+from genre.labels import NO_GENRES, GenreVocabulary, genre_counts, rare_genres, tmdb_labels
 from genre.stratify import iterative_stratification
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, write_json_atomic
@@ -134,14 +148,15 @@ def build_labelled(
     Parameters
     ----------
     metadata : frame from :func:`genre.sources.read_metadata` (``movie_id, title,
-        overview, tmdb_genres, year``).
+        overview, tmdb_genres, year``; other columns are ignored).
     movies : the MovieLens movies frame (``movie_id, title, year, genres``), joined on
         ``movie_id``; needed for ``labels="movielens"``, used for titles and years
         otherwise.
     tags : MovieLens tags (``movie_id, tag``), or ``None`` for no tags.
     labels : ``"movielens"`` (genres of the MovieLens movies frame) or ``"tmdb"`` (the
-        TMDB genres mapped to MovieLens names, see :mod:`genre.labels`).
-    min_genre_fraction : genres on fewer than this fraction of the labelled movies are
+        TMDB genres mapped to MovieLens names, see :func:`genre.labels.tmdb_labels`;
+        names without a MovieLens counterpart are dropped and counted in the manifest).
+    min_genre_fraction : genres on fewer than this fraction of the *training* movies are
         dropped (and listed in the manifest); movies left without a genre are dropped.
     fractions : train, validation and test fractions of the movies.
     seed : seed of the stratified split.
@@ -190,12 +205,13 @@ def build_labelled(
     if labels == "movielens":
         if ml is None:
             raise DataError("--labels movielens needs the MovieLens movies frame.")
+        unmapped: Counter[str] = Counter()
         dropped["not_in_movielens"] = int((~in_ml).sum())
         meta = meta[in_ml].reset_index(drop=True)
         in_ml = pd.Series(True, index=meta.index)
         genre_lists = [tuple(ml.at[m, "genres"]) for m in meta["movie_id"]]
     else:
-        genre_lists = [tmdb_to_movielens(g) for g in meta["tmdb_genres"]]
+        genre_lists, unmapped = tmdb_labels(meta["tmdb_genres"])
         if not any(genre_lists):
             raise DataError("--labels tmdb: no movie has TMDB genres in the metadata; use a "
                             "metadata store with TMDB genres or --labels movielens.")
@@ -204,22 +220,33 @@ def build_labelled(
     years = [ml.at[m, "year"] if ok and ml is not None and pd.notna(ml.at[m, "year"]) else y
              for m, y, ok in zip(meta["movie_id"], meta["year"], in_ml, strict=True)]
 
-    labelled = [bool(g) for g in genre_lists]
+    labelled = [any(g != NO_GENRES for g in lst) for lst in genre_lists]
     dropped["no_genre"] = int(len(labelled) - sum(labelled))
     keep_rows = np.flatnonzero(labelled)
-    genre_lists = [genre_lists[i] for i in keep_rows]
+    genre_lists = [tuple(g for g in genre_lists[i] if g != NO_GENRES) for i in keep_rows]
+    if not genre_lists:
+        raise DataError("no movie has a genre label: check the labels source (--labels).")
+    if len(genre_lists) < 3:
+        raise DataError(f"only {len(genre_lists)} labelled movies; at least 3 are needed to "
+                        "make train, validation and test parts.")
     all_counts = genre_counts(genre_lists)
-    kept, rare = rare_genres(genre_lists, min_genre_fraction)
+    # Split first, stratified on every genre, so that the frequency filter below sees
+    # the training part only.
+    parts = iterative_stratification(GenreVocabulary(sorted(all_counts)).encode(genre_lists),
+                                     fractions, seed=seed)
+    _check_parts(parts, len(parts), fractions)
+    train_lists = [g for g, p in zip(genre_lists, parts, strict=True) if p == 0]
+    train_counts = genre_counts(train_lists)
+    kept, _ = rare_genres(train_lists, min_genre_fraction)
     vocab = GenreVocabulary(kept)
     kept_set = set(kept)
     filtered = [tuple(g for g in kept if g in set(lst)) for lst in genre_lists]
     has_kept = np.array([bool(g) for g in filtered])
     dropped["only_dropped_genres"] = int((~has_kept).sum())
     rows = keep_rows[has_kept]
+    parts = parts[has_kept]
     filtered = [g for g, ok in zip(filtered, has_kept, strict=True) if ok]
-    if len(rows) < 3:
-        raise DataError(f"only {len(rows)} labelled movies remain; at least 3 are needed to "
-                        "make train, validation and test parts.")
+    _check_parts(parts, len(rows), fractions)
 
     tag_map = movie_tags(tags) if tags is not None else {}
     frame = pd.DataFrame({
@@ -230,13 +257,7 @@ def build_labelled(
         "tags": [tag_map.get(int(m), ()) for m in meta["movie_id"].to_numpy()[rows]],
         "genres": filtered,
     })
-    Y = vocab.encode(frame["genres"])
-    parts = iterative_stratification(Y, fractions, seed=seed)
     frame["split"] = np.asarray(SPLITS, dtype=object)[parts]
-    for index, name in enumerate(SPLITS):
-        if not (parts == index).any():
-            raise DataError(f"the {name} part is empty with {len(frame)} movies and fractions "
-                            f"{list(fractions)}; use more movies or larger fractions.")
     frame = frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -246,8 +267,12 @@ def build_labelled(
         "fractions": dict(zip(SPLITS, map(float, fractions), strict=True)),
         "min_genre_fraction": float(min_genre_fraction),
         "genres": list(vocab.genres),
-        "dropped_genres": {g: int(all_counts[g]) for g in rare if g not in kept_set},
+        "dropped_genres": {g: int(c) for g, c in sorted(all_counts.items())
+                           if g not in kept_set},
         "genre_counts_before_filter": {g: int(c) for g, c in sorted(all_counts.items())},
+        "train_genre_counts_before_filter": {g: int(c) for g, c in sorted(train_counts.items())},
+        "n_train_before_filter": len(train_lists),
+        "unmapped_tmdb_genres": {g: int(c) for g, c in sorted(unmapped.items())},
         "n_input_movies": int(n_in),
         "dropped_movies": dropped,
         "n_movies": len(frame),
@@ -260,6 +285,13 @@ def build_labelled(
         },
     }
     return LabelledSet(frame, vocab, manifest)
+
+
+def _check_parts(parts: NDArray[np.int_], n: int, fractions: Sequence[float]) -> None:
+    for index, name in enumerate(SPLITS):
+        if not (parts == index).any():
+            raise DataError(f"the {name} part is empty with {n} movies and fractions "
+                            f"{list(fractions)}; use more movies or larger fractions.")
 
 
 def save_labelled(data: LabelledSet, out: str | os.PathLike[str]) -> Path:

@@ -23,6 +23,13 @@ training part). Adam; ``EarlyStopping`` (best weights restored) and
 ``ReduceLROnPlateau`` watch the loss on the validation part. Initialisers, dropout and
 the shuffling are seeded, so the same data and seed give the same model.
 
+What the blocks saw: the model's weights, block statistics, early stopping and
+thresholds use the training and validation movies only, but the blocks themselves are
+built by ``recsys features build`` for every movie. An ``overview_w2v`` block built with
+``--word-vectors train`` comes from a Word2Vec fitted on all overviews, test movies
+included (unsupervised, no labels: transductive, see :mod:`recsys.features.text`); one
+built from a pretrained file did not see them.
+
 The course project's single-modality MLPs (poster VGG16 features -> 1024-256-N;
 mean word2vec -> MLP) are the same model with one block and ``units=(1024, 256)``:
 :data:`DEFAULTS` ``["mlp"]``.
@@ -46,12 +53,16 @@ import keras  # noqa: E402
 
 __all__ = [
     "DEFAULTS",
+    "MIN_DELTA",
     "FusionClassifier",
     "WeightedBinaryCrossentropy",
     "balanced_class_weights",
     "block_statistics",
     "build_fusion_network",
 ]
+
+#: Smallest fall of the validation loss that counts as an improvement for early stopping.
+MIN_DELTA = 1e-4
 
 #: Default hyper-parameters of ``--model fusion`` and ``--model mlp`` (the seeds' MLP).
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -272,7 +283,8 @@ class FusionClassifier:
     dims_ : dict block -> dimension
     statistics_ : dict block -> (mean, variance) of the training rows
     history_ : list of :class:`EpochRecord`
-    best_epoch_ : epoch (1-based) whose weights were kept
+    best_epoch_ : epoch (1-based) whose weights EarlyStopping restored: the last epoch
+        whose validation loss fell more than :data:`MIN_DELTA` below the best before it
     n_genres_ : int
 
     Examples
@@ -363,9 +375,11 @@ class FusionClassifier:
         train = (tf.data.Dataset.from_tensor_slices((network_inputs(X), y))
                  .shuffle(len(y), seed=self.seed, reshuffle_each_iteration=True)
                  .batch(int(self.batch_size)))
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=int(self.patience), min_delta=MIN_DELTA,
+            restore_best_weights=True)
         callbacks = [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(self.patience),
-                                          min_delta=1e-4, restore_best_weights=True),
+            early_stopping,
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                               patience=max(1, int(self.patience) // 3),
                                               min_lr=1e-5),
@@ -381,7 +395,9 @@ class FusionClassifier:
                         float(logs.get("learning_rate", [self.learning_rate] * len(
                             logs["loss"]))[i]))
             for i in range(len(logs["loss"]))]
-        self.best_epoch_ = int(np.argmin([r.val_loss for r in self.history_])) + 1
+        # The epoch whose weights EarlyStopping restored: the last one whose validation
+        # loss fell by more than MIN_DELTA below the best so far (not the argmin).
+        self.best_epoch_ = int(early_stopping.best_epoch) + 1
         return self
 
     def _check_fitted(self) -> None:

@@ -125,7 +125,7 @@ def run_fusion_experiment(
     report["validation"] = {k: validation[k] for k in metrics.METRIC_NAMES}
     report["coverage"] = {s: parts[s].coverage() for s in SPLITS}
     report["training"] = {"epochs_run": len(clf.history_), "best_epoch": clf.best_epoch_,
-                          "best_val_loss": min(r.val_loss for r in clf.history_),
+                          "best_val_loss": clf.history_[clf.best_epoch_ - 1].val_loss,
                           "history": [r.__dict__ for r in clf.history_]}
     config = {"model": model, "blocks": chosen.names, "dims": chosen.dims,
               "params": clf.get_params(), "threshold_by": threshold_by,

@@ -44,8 +44,21 @@ KINDS = ("fusion", "mlp")
 
 
 def is_fused_model_dir(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` looks like a fused model directory (has ``model.keras``)."""
-    return (Path(path).expanduser() / "model.keras").is_file()
+    """Whether ``path`` is a fused genre model directory.
+
+    It must hold every file of :data:`FILES`, and its ``config.json`` must name a fused
+    model kind (``"model": "fusion"`` or ``"mlp"``); a ``model.keras`` alone (e.g. a
+    ``recsys train`` rating-model directory) is not enough. A ``config.json`` that is
+    not JSON still counts, so that :func:`load_fused_model` reports the damage.
+    """
+    root = Path(path).expanduser()
+    if not all((root / name).is_file() for name in FILES):
+        return False
+    try:
+        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return isinstance(config, dict) and config.get("model") in KINDS
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,15 +3,18 @@
 :class:`GenreVocabulary` plays the part of scikit-learn's ``MultiLabelBinarizer`` but its
 order is fixed when the labelled set is built and saved beside every model, so a
 column of ``Y`` means the same genre everywhere. :func:`rare_genres` finds the genres
-below a minimum fraction of movies, and :func:`tmdb_to_movielens` maps TMDB genre
-names onto MovieLens names.
+below a minimum fraction of movies, and :func:`tmdb_labels` turns TMDB genre names
+into MovieLens labels.
 
 TMDB -> MovieLens
-    ``Science Fiction`` -> ``Sci-Fi``, ``Family`` -> ``Children``, ``Music`` ->
-    ``Musical``; names MovieLens also uses map to themselves. ``TV Movie``,
-    ``History`` and ``Foreign`` have no MovieLens counterpart and are dropped, so a
-    model trained on TMDB labels has the same vocabulary as one trained on MovieLens
-    labels and the two can be compared.
+    The table and the rule are :mod:`recsys.metadata.genres`' (one rule for the whole
+    package): ``Science Fiction`` -> ``Sci-Fi``, ``Family`` -> ``Children``, ``Music``
+    -> ``Musical``; names MovieLens also uses map to themselves. ``TV Movie``,
+    ``History``, ``Foreign`` and unknown names (``"genre <id>"`` in the store) have no
+    MovieLens counterpart and are dropped -- :func:`tmdb_labels` counts them, and
+    ``genre dataset`` records the counts in its manifest -- so a model trained on TMDB
+    labels has the same vocabulary as one trained on MovieLens labels and the two can be
+    compared.
 """
 
 from __future__ import annotations
@@ -25,66 +28,48 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsys.errors import DataError
+from recsys.metadata.genres import TMDB_TO_MOVIELENS, to_movielens_genres
 
 __all__ = [
     "NO_GENRES",
-    "TMDB_GENRE_IDS",
-    "TMDB_TO_MOVIELENS",
     "GenreVocabulary",
     "genre_counts",
     "rare_genres",
-    "tmdb_ids_to_names",
-    "tmdb_to_movielens",
+    "tmdb_labels",
 ]
 
 #: The MovieLens placeholder for a movie without genres; never a label.
 NO_GENRES = "(no genres listed)"
 
-#: TMDB's movie genre ids (10769 "Foreign" is no longer listed by the API but old
-#: records still carry it).
-TMDB_GENRE_IDS: dict[int, str] = {
-    28: "Action", 12: "Adventure", 16: "Animation", 35: "Comedy", 80: "Crime",
-    99: "Documentary", 18: "Drama", 10751: "Family", 14: "Fantasy", 36: "History",
-    27: "Horror", 10402: "Music", 9648: "Mystery", 10749: "Romance",
-    878: "Science Fiction", 10770: "TV Movie", 53: "Thriller", 10752: "War",
-    37: "Western", 10769: "Foreign",
-}
+def tmdb_labels(
+    tmdb_genre_lists: Iterable[Iterable[str]],
+) -> tuple[list[tuple[str, ...]], Counter[str]]:
+    """MovieLens genre labels of movies from their TMDB genre names.
 
-#: TMDB genre name -> MovieLens genre name; ``None`` means the genre is dropped.
-TMDB_TO_MOVIELENS: dict[str, str | None] = {
-    "Action": "Action", "Adventure": "Adventure", "Animation": "Animation",
-    "Comedy": "Comedy", "Crime": "Crime", "Documentary": "Documentary",
-    "Drama": "Drama", "Fantasy": "Fantasy", "Horror": "Horror", "Mystery": "Mystery",
-    "Romance": "Romance", "Thriller": "Thriller", "War": "War", "Western": "Western",
-    "Science Fiction": "Sci-Fi", "Family": "Children", "Music": "Musical",
-    "TV Movie": None, "History": None, "Foreign": None,
-}
+    Uses :func:`recsys.metadata.genres.to_movielens_genres`, the one TMDB -> MovieLens
+    rule of the package: names without a MovieLens counterpart (``History``, ``TV
+    Movie``, ``Foreign``, and names TMDB added later, which the metadata store keeps as
+    ``"genre <id>"``) are dropped. The second result says how many movies lost each
+    dropped name, so the caller can report it.
 
+    Returns
+    -------
+    labels : one tuple of MovieLens genre names per movie.
+    unmapped : dropped TMDB name -> number of movies that carried it.
 
-def tmdb_ids_to_names(ids: Iterable[int]) -> tuple[str, ...]:
-    """TMDB genre names of TMDB genre ids (unknown ids are skipped).
-
-    >>> tmdb_ids_to_names([878, 28, 1])
-    ('Science Fiction', 'Action')
+    Examples
+    --------
+    >>> labels, unmapped = tmdb_labels([("Science Fiction", "History"), ("genre 1", "Drama")])
+    >>> labels, dict(unmapped)
+    ([('Sci-Fi',), ('Drama',)], {'History': 1, 'genre 1': 1})
     """
-    return tuple(TMDB_GENRE_IDS[int(i)] for i in ids if int(i) in TMDB_GENRE_IDS)
-
-
-def tmdb_to_movielens(names: Iterable[str]) -> tuple[str, ...]:
-    """Map TMDB genre names to MovieLens names, dropping those without a counterpart.
-
-    Names that are neither TMDB nor MovieLens genres are kept as they are, so a
-    store with newer TMDB genres does not silently lose labels.
-
-    >>> tmdb_to_movielens(["Science Fiction", "Family", "TV Movie", "Drama"])
-    ('Sci-Fi', 'Children', 'Drama')
-    """
-    out: list[str] = []
-    for name in names:
-        mapped = TMDB_TO_MOVIELENS.get(name, name)
-        if mapped is not None and mapped not in out:
-            out.append(mapped)
-    return tuple(out)
+    labels: list[tuple[str, ...]] = []
+    unmapped: Counter[str] = Counter()
+    for names in tmdb_genre_lists:
+        names = tuple(names)
+        labels.append(to_movielens_genres(names))
+        unmapped.update(n for n in set(names) if TMDB_TO_MOVIELENS.get(n) is None)
+    return labels, unmapped
 
 
 def genre_counts(genre_lists: Iterable[Iterable[str]]) -> Counter[str]:

@@ -11,6 +11,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre ablate`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "ablate",
         help="which feature blocks help: the fused model on each block set",
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train the fused model on each block subset, write the table and chart; return 0."""
     from genre.block_inputs import LABEL_BLOCKS, load_block_inputs, parse_block_names
     from genre.dataset import load_labelled
     from recsys.features import FeatureStore

@@ -11,6 +11,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre dataset`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "dataset",
         help="build the labelled movie set (movie id, text, genres, train/val/test)",
@@ -26,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="genre labels: MovieLens genres (default) or TMDB genres "
                              "mapped to MovieLens names")
     parser.add_argument("--min-genre-fraction", type=float, default=0.05, metavar="F",
-                        help="drop genres on fewer than this fraction of movies "
-                             "(default 0.05)")
+                        help="drop genres on fewer than this fraction of the training "
+                             "movies (default 0.05)")
     parser.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST",
                         help="fractions of movies per part (default 0.8,0.1,0.1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
@@ -54,6 +55,7 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build and save the labelled set; return 0."""
     from genre.dataset import build_labelled, save_labelled
     from genre.sources import read_metadata
     from recsys.data import load_dataset
@@ -76,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
           f"({', '.join(data.genres)})")
     if m["dropped_genres"]:
         dropped = ", ".join(f"{g} ({c})" for g, c in m["dropped_genres"].items())
-        print(f"dropped genres below {args.min_genre_fraction:g} of movies: {dropped}")
+        print(f"dropped genres below {args.min_genre_fraction:g} of the training movies: "
+              f"{dropped}")
+    if m["unmapped_tmdb_genres"]:
+        unmapped = ", ".join(f"{g} ({c})" for g, c in m["unmapped_tmdb_genres"].items())
+        print(f"TMDB genres without a MovieLens name, dropped: {unmapped}")
     reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in m["dropped_movies"].items()
                         if v)
     if reasons:

@@ -8,6 +8,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre explore`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "explore",
         help="genre counts, co-occurrence heatmap, co-clustering and decades",
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write genre counts, co-occurrence, co-clusters, decades (CSV + PNG); return 0."""
     import pandas as pd
 
     from genre import plots

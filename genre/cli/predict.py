@@ -16,6 +16,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre predict`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "predict",
         help="top-k genres of a movie (by id) or of a text",
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the top-k genres of a movie or a text (text or fused model); return 0."""
     from genre.dataset import load_labelled
     from genre.model_dir import load_model
     from genre.text_features import movie_texts
@@ -77,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
         row = rows.iloc[0]
         truth = tuple(row["genres"])
         label = f"movie {args.movie}: {row['title']} [{row['split']}]"
+    ranked = model.top_k(texts, args.k)[0]   # checks -k before anything is printed
     kind = "probability" if model.score_kind == "probability" else "SVM decision score"
     print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
-    for genre, score, passed in model.top_k(texts, args.k)[0]:
+    for genre, score, passed in ranked:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
     if truth is not None:
         print(f"  true genres: {', '.join(truth)}")
@@ -120,11 +123,12 @@ def run_fused(args: argparse.Namespace) -> int:
                 row = rows.iloc[0]
                 label += f": {row['title']} [{row['split']}]"
                 truth = tuple(row["genres"])
+    ranked = model.top_k(inputs, args.k)[0]   # checks -k before anything is printed
     absent = [n for n in model.blocks if n not in present]
     print(f"{label}  (scores: probability; * = above the genre's validation threshold; "
           f"blocks present: {', '.join(present)}"
           + (f"; absent: {', '.join(absent)}" if absent else "") + ")")
-    for genre, score, passed in model.top_k(inputs, args.k)[0]:
+    for genre, score, passed in ranked:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
     if truth is not None:
         print(f"  true genres: {', '.join(truth)}")

@@ -16,6 +16,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``genre train`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "train",
         help="train a genre classifier: text (nb, svm, logreg) or feature blocks "
@@ -151,6 +152,7 @@ def build_grid(args: argparse.Namespace) -> dict[str, list]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train, tune on validation and save a text or fused genre model; return 0."""
     if args.model in ("fusion", "mlp"):
         return run_feature_model(args)
     if args.features is None:

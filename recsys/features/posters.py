@@ -23,7 +23,6 @@ Weights (:class:`CNNSpec` ``weights``)
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from recsys.checksum import sha256_file
 from recsys.errors import DataError
 from recsys.fileio import atomic_write
 from recsys.paths import cache_dir
@@ -54,15 +54,6 @@ BACKBONES: dict[str, tuple[str, str, int, int]] = {
     "inception_v3": ("InceptionV3", "inception_v3", 75, 2048),
 }
 _POOLINGS = ("avg", "flatten")
-_READ_CHUNK = 1 << 20
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_READ_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -120,7 +111,7 @@ class CNNSpec:
                 raise DataError(f"CNN weights file {weights!r} does not exist; pass "
                                 "--cnn-weights imagenet (needs internet), none (random) or "
                                 "the path of a weights file for this backbone.")
-            wid = f"file-{_sha256(path)[:16]}"
+            wid = f"file-{sha256_file(path)[:16]}"
             object.__setattr__(self, "weights", str(path.resolve()))
         object.__setattr__(self, "_weights_id", wid)
 
@@ -365,7 +356,7 @@ def extract_poster_features(
         if not path.is_file():
             report.failures.append((index, str(path), "missing file"))
             continue
-        sha = _sha256(path)
+        sha = sha256_file(path)
         hit = store.get(sha)
         if hit is not None:
             values[index], mask[index] = hit, True

@@ -7,6 +7,13 @@ format), or from a gensim ``Word2Vec`` trained on the overviews themselves
 (:func:`train_word2vec`, seeded and single-threaded so the same corpus and seed give the
 same vectors).
 
+Trained vectors are transductive: ``recsys features build --word-vectors train`` fits
+Word2Vec on the overviews of *every* movie in the store, validation and test movies
+included. This is unsupervised (no ratings, no genres) and the usual practice for word
+embeddings, but a model evaluated on those movies has seen their words' co-occurrences;
+for a strictly inductive evaluation use a pretrained file (GoogleNews, GloVe), whose
+vectors never saw the overviews.
+
 A movie's vector is the mean of the vectors of its known tokens (:func:`mean_vectors`).
 A movie with no known token gets no vector: its mask is False (never a silent row of
 zeros), and :class:`TextVectorReport` says how many tokens and movies were out of

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from recsys.checksum import sha256_file
 from recsys.errors import RecsysError
 from recsys.metadata.client import TMDBClient
 from recsys.paths import cache_dir
@@ -97,15 +98,6 @@ def check_image(source: str | os.PathLike[str] | bytes, *, full: bool = True) ->
         return size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise PosterError(f"not a complete image ({type(error).__name__}: {error})") from None
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_poster(data: bytes, target: str | os.PathLike[str]) -> PosterFile:

@@ -35,6 +35,7 @@ import recsys
 from recsys.data.vocab import Vocabulary
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
+from recsys.jsonutil import jsonable
 from recsys.models.baselines import BiasBaseline
 from recsys.models.networks import NetworkSpec
 from recsys.models.side_features import SideFeatures
@@ -62,8 +63,8 @@ def save_model(model: Any, directory: str | os.PathLike[str],
         meta = {
             "format": FORMAT,
             "recsys_version": recsys.__version__,
-            "params": _jsonable(model.get_params()),
-            "spec": _jsonable(model.spec_.__dict__),
+            "params": jsonable(model.get_params()),
+            "spec": jsonable(model.spec_.__dict__),
             "rating_scale": list(model.rating_scale_),
             "global_mean": model.global_mean_,
             "n_train": int(model.n_train_),
@@ -182,13 +183,3 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
         raise ModelDirError(f"{str(path)!r}: the vocabularies do not match the network; "
                             "the directory was altered. Retrain the model.")
     return model
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from recsys.errors import DataError
 from recsys.fileio import write_json_atomic
+from recsys.jsonutil import jsonable
 
 __all__ = ["EpochLog", "TrainingResult", "evaluate_rmse", "predict_network", "train_network"]
 
@@ -135,7 +136,7 @@ class _Checkpointer:
             state = json.loads(self.state_file.read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        if state.get("run") != _jsonable(self.run):
+        if state.get("run") != jsonable(self.run):
             raise DataError(
                 f"the checkpoint directory {str(self.directory)!r} holds another training "
                 "run (different data, model or options); delete it or pass another "
@@ -148,7 +149,7 @@ class _Checkpointer:
 
     def save(self, epoch: int, state: dict[str, Any]) -> None:
         self.manager.save(checkpoint_number=epoch)
-        write_json_atomic(self.state_file, {"run": _jsonable(self.run), "epoch": epoch,
+        write_json_atomic(self.state_file, {"run": jsonable(self.run), "epoch": epoch,
                                             **state})
 
 
@@ -159,10 +160,6 @@ def _crc32(*parts: Arrays | None) -> int:
         for array in arrays or ():
             crc = zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"), crc)
     return crc
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def train_network(

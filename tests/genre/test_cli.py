@@ -74,6 +74,11 @@ def test_dataset_explore_train_predict(tmp_path, dataset_dir, capsys):
                 "true genres" not in line]) == 2
     assert main(["predict", "--model", str(model), "--text", "love wedding heart"]) == 0
     assert "Romance" in capsys.readouterr().out.splitlines()[1]
+    # A bad -k is one error line and nothing on stdout (no header first).
+    for what in (["--text", "love"], ["--movie", "1"]):
+        assert main(["predict", "--model", str(model), *what, "-k", "50"]) == 2
+        printed = capsys.readouterr()
+        assert printed.out == "" and "-k must be between 1 and" in printed.err
 
 
 def test_svm_predict_says_scores(tmp_path, dataset_dir, capsys):
@@ -100,7 +105,7 @@ def test_empty_text_for_every_movie(tmp_path, movielens, capsys):
     frame["overview"] = ""
     frame.to_csv(path, index=False)
     _fails(capsys, ["dataset", "--metadata", str(path), "--out", str(tmp_path / "o")],
-           "every text is empty")
+           "the CSV has no overviews")
 
 
 def test_empty_tags_for_every_training_movie(tmp_path, metadata_csv, capsys):
@@ -144,7 +149,7 @@ def _real_store(path, records):
     return path
 
 
-def test_metadata_store_without_overviews(tmp_path, monkeypatch, capsys):
+def test_metadata_store_without_overviews(tmp_path, capsys):
     """A real store whose movies have no overviews (e.g. links registered, never fetched)."""
     store = _real_store(tmp_path / "metadata.sqlite", [
         {"movie_id": 1, "tmdb_id": 862, "title": "Toy Story", "overview": "",
@@ -152,9 +157,6 @@ def test_metadata_store_without_overviews(tmp_path, monkeypatch, capsys):
         {"movie_id": 2, "tmdb_id": 8844, "title": "Jumanji", "status": "missing"}])
     _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
            "the metadata store has no overviews")
-    monkeypatch.setitem(sys.modules, "recsys.metadata", None)   # store support not installed
-    _fails(capsys, ["dataset", "--metadata", str(store), "--out", str(tmp_path / "o")],
-           "pass a CSV")
     assert not (tmp_path / "o").exists()
 
 
@@ -167,7 +169,10 @@ def test_store_with_tmdb_genres(tmp_path, capsys):
          "genre_ids": (878,) if i % 2 else (10749, 10770)} for i in range(n)])
     out = tmp_path / "o"
     assert main(["dataset", "--metadata", str(store), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert "TMDB genres without a MovieLens name, dropped: TV Movie (20)" in capsys.readouterr().out
     assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
+    assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
+        "TV Movie": 20}
     frame = pd.read_parquet(out / "movies.parquet")
     assert len(frame) == n and set(frame["year"]) == {1995}
 
@@ -205,3 +210,42 @@ def test_same_seed_same_dataset_and_model(tmp_path, metadata_csv, capsys):
                         (model / "thresholds.json").read_text(),
                         (model / "metrics.json").read_text()))
     assert outputs[0] == outputs[1]
+
+
+def test_csv_genres_column_with_tmdb_names_and_labels_tmdb(tmp_path, movielens, capsys):
+    """The CSV reader is the store's: TMDB names in ``genres`` are TMDB genres."""
+    movies = movielens.movies.head(40)
+    path = tmp_path / "tmdbgenres.csv"
+    pd.DataFrame({"movieId": movies["movie_id"], "tmdbId": movies["tmdb_id"],
+                  "genres": ["Science Fiction" if i % 2 else "Romance|History"
+                             for i in range(40)],
+                  "overview": [f"story {i}" for i in range(40)]}).to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert main(["dataset", "--metadata", str(path), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
+    assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
+        "History": 20}
+
+
+def test_predict_with_a_rating_model_directory(tmp_path, capsys):
+    """A ``recsys train`` directory also holds model.keras: it is not a fused genre model."""
+    from recsys.models.persistence import save_model
+    from recsys.models.rating_model import RatingModel
+    from tests.recsys.models.synthetic import planted_ratings
+
+    rating = save_model(RatingModel("bias", factors=4, epochs=1, seed=0).fit(
+        planted_ratings(n_users=20, n_movies=15)), tmp_path / "rating-model")
+    assert (rating / "model.keras").is_file()
+    _fails(capsys, ["predict", "--model", str(rating), "--text", "a ghost story"],
+           "is not a genre model directory")
+
+
+def test_every_command_has_documented_register_and_run():
+    import importlib
+
+    from genre.cli import COMMANDS
+
+    for name in COMMANDS:
+        module = importlib.import_module(name)
+        for function in (module.register, module.run):
+            assert (function.__doc__ or "").strip(), f"{name}.{function.__name__}"

@@ -25,13 +25,20 @@ def test_build_drops_rare_genres_empty_overviews_and_splits_movies(built, metada
     frame, manifest = built.frame, built.manifest
     raw = pd.read_csv(metadata_csv, keep_default_na=False)
     assert manifest["dropped_movies"]["no_overview"] == int((raw["overview"] == "").sum()) > 0
-    # Every kept genre is on >= 10% of the labelled movies; dropped ones are listed.
+    # Every kept genre is on >= 10% of the *training* movies (counted before the filter,
+    # after the split); the others are dropped and listed with their overall counts.
+    train_counts = manifest["train_genre_counts_before_filter"]
+    n_train = manifest["n_train_before_filter"]
+    for genre, count in train_counts.items():
+        assert (genre in built.genres) == (count / n_train >= 0.1)
     counts = manifest["genre_counts_before_filter"]
+    assert manifest["dropped_genres"] == {g: c for g, c in counts.items()
+                                          if g not in built.genres}
+    assert built.Y("train").sum(axis=0).tolist() == [train_counts[g] for g in built.genres]
+    # Here the training part decides differently from all movies (no look at val/test).
     n_labelled = (manifest["n_input_movies"] - manifest["dropped_movies"]["no_overview"]
                   - manifest["dropped_movies"]["no_genre"])
-    for genre, count in counts.items():
-        assert (genre in built.genres) == (count / n_labelled >= 0.1)
-    assert set(manifest["dropped_genres"]) == set(counts) - set(built.genres)
+    assert any((g in built.genres) != (c / n_labelled >= 0.1) for g, c in counts.items())
     assert list(built.genres) == sorted(built.genres)
     # Every movie once, with at least one kept genre, in one part; every genre in every part.
     assert frame["movie_id"].is_unique
@@ -100,7 +107,12 @@ def test_build_errors(movielens):
     meta["overview"] = ["x", "y", "z"]
     with pytest.raises(DataError, match="no movie has TMDB genres"):
         build_labelled(meta, movielens.movies, labels="tmdb")
+    six = pd.DataFrame({"movie_id": range(1, 7), "title": "", "year": pd.NA,
+                        "overview": list("abcdef"), "tmdb_genres": [()] * 6})
     with pytest.raises(DataError, match="drops every genre"):
-        build_labelled(meta, movielens.movies, min_genre_fraction=0.99)
+        build_labelled(six, movielens.movies, min_genre_fraction=0.99,
+                       fractions=(0.5, 0.25, 0.25))
+    with pytest.raises(DataError, match="the val part is empty"):
+        build_labelled(meta, movielens.movies)
     with pytest.raises(DataError, match="fractions"):
         build_labelled(meta, movielens.movies, fractions=(0.9, 0.2, 0.1))

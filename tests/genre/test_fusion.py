@@ -65,6 +65,34 @@ def test_learns_from_both_blocks(fitted) -> None:
     assert clf.history_[0].val_loss > min(r.val_loss for r in clf.history_)
 
 
+def _best_epoch_with_min_delta(val_losses: list[float], min_delta: float) -> int:
+    """EarlyStopping's rule by hand: an epoch improves when it beats the best by min_delta."""
+    best, best_epoch = np.inf, 1
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best - min_delta:
+            best, best_epoch = loss, epoch
+    return best_epoch
+
+
+def test_best_epoch_is_the_one_early_stopping_restored(monkeypatch) -> None:
+    """With a large min_delta the restored epoch is not the argmin of the validation loss;
+    best_epoch_ names the restored one (its weights give that epoch's validation loss)."""
+    import genre.fusion
+    from genre.fusion import network_inputs
+
+    monkeypatch.setattr(genre.fusion, "MIN_DELTA", 0.02)
+    X, Y = synthetic()
+    X_val, Y_val = X.take(slice(200, 250)), Y[200:250]
+    clf = FusionClassifier(seed=0, **{**FAST, "learning_rate": 0.003, "patience": 8}).fit(
+        X.take(slice(0, 200)), Y[:200], X_val, Y_val)
+    losses = [r.val_loss for r in clf.history_]
+    assert clf.best_epoch_ == _best_epoch_with_min_delta(losses, 0.02)
+    assert clf.best_epoch_ != int(np.argmin(losses)) + 1
+    restored = clf.network_.evaluate(network_inputs(X_val), Y_val.astype(np.float32),
+                                     batch_size=len(Y_val), verbose=0)
+    assert restored == pytest.approx(losses[clf.best_epoch_ - 1], rel=1e-4)
+
+
 def test_masked_block_still_gives_predictions_and_is_ignored(fitted) -> None:
     clf, X, _ = fitted
     test = X.take(slice(250, 300))

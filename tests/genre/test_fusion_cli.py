@@ -83,6 +83,9 @@ def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     assert "blocks present: overview_w2v; absent: poster" in printed
     assert "true genres" in printed and printed.count("  * ") + printed.count("    ") >= 2
     _fails(capsys, ["predict", "--model", str(out), "--text", "ghost blood"], "--movie ID")
+    assert main(["predict", "--model", str(out), "--movie", str(no_poster), "-k", "50"]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and "-k must be between 1 and" in printed.err
     _fails(capsys, ["predict", "--model", str(out), "--movie", "999999"],
            "movie 999999 has none of the blocks")
 

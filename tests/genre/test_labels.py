@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genre.labels import (
-    GenreVocabulary,
-    rare_genres,
-    tmdb_ids_to_names,
-    tmdb_to_movielens,
-)
+from genre.labels import GenreVocabulary, rare_genres, tmdb_labels
 from recsys.errors import DataError
+from recsys.metadata.genres import TMDB_MOVIE_GENRES, genre_names
 
 
 def test_encode_decode_round_trip_in_the_fixed_order():
@@ -53,16 +49,19 @@ def test_rare_genres_uses_the_fraction_of_movies():
         rare_genres(lists, 1.5)
 
 
-def test_tmdb_mapping():
-    assert tmdb_to_movielens(["Science Fiction", "Family", "Music", "TV Movie", "History",
-                              "Foreign", "Drama", "Drama"]) == ("Sci-Fi", "Children",
-                                                                "Musical", "Drama")
-    assert tmdb_ids_to_names([878, 10751, 10769, 424242]) == ("Science Fiction", "Family",
-                                                              "Foreign")
+def test_tmdb_labels_use_the_one_mapping_and_count_what_they_drop():
+    labels, unmapped = tmdb_labels([
+        ("Science Fiction", "Family", "Music", "TV Movie", "Drama", "Drama"),
+        ("History", "Foreign"),
+        genre_names([878, 424242]),          # the store's name for an unknown id
+        (),
+    ])
+    assert labels == [("Sci-Fi", "Children", "Musical", "Drama"), (), ("Sci-Fi",), ()]
+    assert unmapped == {"TV Movie": 1, "History": 1, "Foreign": 1, "genre 424242": 1}
     # Mapped names all exist in MovieLens' vocabulary.
     from recsys.data import load_dataset
 
     movielens_genres = {g for gs in load_dataset().movies["genres"] for g in gs}
-    mapped = set(tmdb_to_movielens(tmdb_ids_to_names(range(100000))))
-    assert mapped <= movielens_genres
+    mapped = {g for lst in tmdb_labels([tuple(TMDB_MOVIE_GENRES.values())])[0] for g in lst}
+    assert mapped <= movielens_genres and len(mapped) == len(TMDB_MOVIE_GENRES) - 3
     assert np.all([isinstance(g, str) for g in mapped])

@@ -307,7 +307,9 @@ class _Cache:
     def put(self, sha: str, value: NDArray[np.float32]) -> None:
         if not self.enabled:
             return
-        with atomic_write(self._file(sha), "wb") as handle:
+        file = self._file(sha)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(file, "wb") as handle:
             np.save(handle, np.asarray(value, dtype=np.float32))
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "atomic_write",
     "check_replaceable",
     "check_writable_dir",
+    "check_writable_file",
     "write_json_atomic",
 ]
 
@@ -65,7 +66,8 @@ def check_writable_dir(
 
     Examples
     --------
-    >>> check_writable_dir("runs/bias", what="model", marker="recsys_model.json")
+    >>> check_writable_dir("runs/bias", what="model",
+    ...                    marker="recsys_model.json")  # doctest: +SKIP
     PosixPath('runs/bias')
     """
     target = Path(path).expanduser()
@@ -155,6 +157,36 @@ def check_replaceable(
         )
 
 
+def check_writable_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
+    """Check, before any work, that the file ``path`` can be written by :func:`atomic_write`.
+
+    Its folder must already exist (output files never create folders) and ``path``
+    must not be a directory.
+
+    Raises
+    ------
+    DataError
+        If the folder is missing or ``path`` is a directory.
+
+    Examples
+    --------
+    >>> check_writable_file("/nonexistent/x.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.errors.DataError: cannot write the file '/nonexistent/x.csv': the folder ...
+    """
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise DataError(
+            f"cannot write the {what} {str(target)!r}: the folder {str(target.parent)!r} does "
+            "not exist; create it first or choose another path."
+        )
+    if target.is_dir():
+        raise DataError(f"cannot write the {what} {str(target)!r}: it is a directory; give a "
+                        "file name.")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_write(
     path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8"
@@ -176,14 +208,7 @@ def atomic_write(
     >>> with atomic_write("out.txt") as f:  # doctest: +SKIP
     ...     f.write("done")
     """
-    target = Path(path).expanduser()
-    if not target.parent.is_dir():
-        raise DataError(
-            f"cannot write {str(target)!r}: the folder {str(target.parent)!r} does not "
-            "exist; create it first or choose another path."
-        )
-    if target.is_dir():
-        raise DataError(f"cannot write {str(target)!r}: it is a directory; give a file name.")
+    target = check_writable_file(path)
     binary = "b" in mode
     with _naming(target):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",

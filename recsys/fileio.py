@@ -138,9 +138,10 @@ def check_replaceable(
             continue
         source = source.resolve()
         if source == resolved or resolved in source.parents:
+            relation = "is" if source == resolved else "holds"
             raise DataError(
-                f"refusing to replace {str(target)!r} with the {what}: it holds the input "
-                f"{str(item)!r}. Choose another --out."
+                f"refusing to replace {str(target)!r} with the {what}: it {relation} the "
+                f"input {str(item)!r}. Choose another --out."
             )
     if not target.is_dir():
         return

@@ -123,6 +123,7 @@ def test_a_folder_holding_an_input_is_refused(command, which, inputs, capsys):
     target = {"csv-folder": csv.parent, "dataset": dataset, "features": features}[which]
     before = _tree(target.parent)
     code, out, err = invoke(main, [*_argv(command, inputs), "--out", str(target)], capsys)
+    relation = "holds" if which == "csv-folder" else "is"
     assert_one_line_error(code, err, f"refusing to replace {str(target)!r} with the "
-                                     f"{WHAT[command][0]}: it holds the input")
+                                     f"{WHAT[command][0]}: it {relation} the input")
     assert out == "" and _tree(target.parent) == before

@@ -118,9 +118,10 @@ def test_a_folder_holding_an_input_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "model.json").write_text("looks like an output, but it is the input")
-    for target in (data, tmp_path):
-        with pytest.raises(DataError, match="it holds the input"):
-            check_writable_dir(target, marker="model.json", inputs=[data / "model.json"])
+    for target, relation in ((data / "model.json", "is"), (data, "holds"),
+                             (tmp_path, "holds")):
+        with pytest.raises(DataError, match=f"it {relation} the input"):
+            check_replaceable(target, marker="model.json", inputs=[data / "model.json"])
     # an input that does not exist (a dataset name, say) cannot be destroyed
     check_writable_dir(tmp_path / "out", marker="model.json", inputs=["ml-latest-small", None])
 

@@ -142,7 +142,7 @@ def test_out_is_never_the_current_directory_or_the_model(
     code, stdout, err = invoke(main, ["analyze", "--model", str(model), "--out", target],
                                capsys)
     reason = {".": "it is the current directory", "..": "it is a parent of the current "
-              "directory", "model": "it holds the input"}[where]
+              "directory", "model": "it is the input"}[where]
     assert_one_line_error(code, err, f"refusing to replace {target!r} with the report: "
                                      f"{reason}")
     assert stdout == "" and _tree(tmp_path) == before

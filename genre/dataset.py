@@ -58,6 +58,7 @@ from recsys.fileio import atomic_directory, write_json_atomic
 
 __all__ = [
     "COLUMNS",
+    "MARKER",
     "SPLITS",
     "LabelledSet",
     "build_labelled",
@@ -71,6 +72,9 @@ SPLITS = ("train", "val", "test")
 #: Columns of ``movies.parquet``.
 COLUMNS = ("movie_id", "title", "year", "overview", "tags", "genres", "split")
 FORMAT_VERSION = 1
+#: The files that mark a directory as a labelled set ``save_labelled`` may replace
+#: (all three: a feature store also has a manifest.json, a model a genres.json).
+MARKER = ("manifest.json", "movies.parquet", "genres.json")
 
 Split = Literal["train", "val", "test"]
 
@@ -298,10 +302,17 @@ def save_labelled(data: LabelledSet, out: str | os.PathLike[str]) -> Path:
     """Write the set as ``movies.parquet``, ``genres.json`` and ``manifest.json`` atomically.
 
     Returns the directory path. An existing directory is replaced only once the new
-    one is complete.
+    one is complete, and only if it is a labelled set (it has the :data:`MARKER` files)
+    or empty.
+
+    Raises
+    ------
+    DataError
+        If ``out`` is a non-empty directory that is not a labelled set, or the current
+        directory.
     """
     target = Path(out).expanduser()
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, marker=MARKER, what="labelled set") as tmp:
         frame = data.frame.copy()
         frame["genres"] = [list(g) for g in frame["genres"]]
         frame["tags"] = [list(t) for t in frame["tags"]]

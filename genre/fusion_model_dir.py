@@ -33,6 +33,7 @@ from genre.block_inputs import BlockInputs
 from genre.fusion import predict_network
 from genre.labels import GenreVocabulary
 from genre.metrics import json_float
+from genre.model_dir import MARKER
 from recsys.errors import DataError, ModelDirError
 from recsys.fileio import atomic_directory, write_json_atomic
 
@@ -122,7 +123,14 @@ class FusedModel:
 def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: GenreVocabulary,
                      thresholds: NDArray[np.float64], *, config: dict[str, Any],
                      metrics: dict[str, Any]) -> Path:
-    """Write a fused model directory (see the module docstring) atomically."""
+    """Write a fused model directory (see the module docstring) atomically.
+
+    Raises
+    ------
+    DataError
+        If ``out`` is a non-empty directory that is not a genre model directory
+        (:data:`genre.model_dir.MARKER`), or the current directory.
+    """
     import keras
     import tensorflow as tf
 
@@ -130,7 +138,7 @@ def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: Genr
     full_config = {"format_version": FORMAT_VERSION, **config,
                    "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
                                 "numpy": np.__version__}}
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         network.save(tmp / "model.keras")
         vocabulary.to_json(tmp / "genres.json")
         write_json_atomic(tmp / "thresholds.json", {

@@ -38,10 +38,13 @@ from genre.text_features import TEXT_FIELDS
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, write_json_atomic
 
-__all__ = ["FILES", "SavedModel", "load_model", "save_model"]
+__all__ = ["FILES", "MARKER", "SavedModel", "load_model", "save_model"]
 
 FILES = ("model.joblib", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
+#: The files that mark a directory as a genre model directory (text or fused) that
+#: ``genre train`` may replace; a folder without them is never overwritten.
+MARKER = ("config.json", "genres.json", "thresholds.json")
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +99,14 @@ def save_model(
     metrics: dict[str, Any],
     search: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write a model directory (see the module docstring) atomically; return its path."""
+    """Write a model directory (see the module docstring) atomically; return its path.
+
+    Raises
+    ------
+    DataError
+        If ``out`` is a non-empty directory that is not a genre model directory
+        (:data:`MARKER`), or the current directory.
+    """
     import joblib
     import sklearn
 
@@ -105,7 +115,7 @@ def save_model(
                    "score_kind": estimator.score_kind_,
                    "versions": {"scikit-learn": sklearn.__version__,
                                 "numpy": np.__version__}}
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         joblib.dump(estimator, tmp / "model.joblib")
         vocabulary.to_json(tmp / "genres.json")
         write_json_atomic(tmp / "thresholds.json", {

@@ -12,29 +12,63 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from recsys.errors import DataError
 
 __all__ = [
+    "Marker",
     "atomic_directory",
     "atomic_write",
+    "check_replaceable",
     "check_writable_dir",
+    "check_writable_file",
     "write_json_atomic",
 ]
 
 
-def check_writable_dir(path: str | os.PathLike[str], *, what: str = "output") -> Path:
-    """Check that ``path`` (a directory to create or replace) can be written.
+Marker = str | Sequence[str]
 
-    The nearest existing ancestor must be a writable directory.
+
+def check_writable_dir(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "output",
+    marker: Marker | None = None,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> Path:
+    """Check, before any work, that ``path`` (a directory to create or replace) can be written.
+
+    The nearest existing ancestor must be a directory in which a folder can really be
+    created (tried, then removed). With ``marker``, ``path`` is a directory the writer
+    replaces as a whole (:func:`atomic_directory`), so it must also be safe to replace
+    (see :func:`check_replaceable`).
+
+    Parameters
+    ----------
+    path : the output directory (``--out``).
+    what : what is written there, for the messages (``"model"``, ``"report"``).
+    marker : the file (or files, all of them) that every output of this writer holds;
+        an existing non-empty directory without it is someone else's and is refused.
+    inputs : paths the command reads; a target that is or contains one is refused.
+
+    Returns
+    -------
+    Path of the target (``~`` expanded).
 
     Raises
     ------
     DataError
-        If ``path`` is an existing file, or no ancestor can be written.
+        If ``path`` is an existing file, no ancestor can be written, or (with ``marker``)
+        the directory is not safe to replace.
+
+    Examples
+    --------
+    >>> check_writable_dir("runs/bias", what="model",
+    ...                    marker="recsys_model.json")  # doctest: +SKIP
+    PosixPath('runs/bias')
     """
     target = Path(path).expanduser()
     if target.exists() and not target.is_dir():
@@ -42,14 +76,115 @@ def check_writable_dir(path: str | os.PathLike[str], *, what: str = "output") ->
             f"{what} path {str(target)!r} is a file, expected a directory: "
             "choose another path or remove the file."
         )
+    if marker is not None:
+        check_replaceable(target, what=what, marker=marker, inputs=inputs)
     probe = target
     while not probe.exists():
         probe = probe.parent
+    problem = None
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        problem = "is not writable"
+    else:
+        try:  # os.access trusts permission bits; /proc, read-only mounts, root squash...
+            os.rmdir(tempfile.mkdtemp(prefix=".recsys-probe.", dir=probe))
+        except OSError as error:
+            problem = f"is not writable ({error.strerror})"
+    if problem is not None:
         raise DataError(
-            f"cannot write the {what} directory {str(target)!r}: {str(probe)!r} is not "
-            "writable. Choose a writable location with --out."
+            f"cannot write the {what} directory {str(target)!r}: {str(probe)!r} {problem}. "
+            "Choose a writable location with --out."
         )
+    return target
+
+
+def check_replaceable(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "output",
+    marker: Marker,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> None:
+    """Refuse to replace a directory that is not a previous output of the same writer.
+
+    ``path`` may be replaced when it does not exist, is empty, or holds ``marker`` (a
+    file name, or several that must all be there). Never replaced: the current directory
+    or one of its parents, and a directory that is or contains one of ``inputs``.
+
+    Raises
+    ------
+    DataError
+        Naming what is there and how to proceed (another ``--out``, or remove it).
+
+    Examples
+    --------
+    >>> check_replaceable("runs/report", what="report", marker="report.html")  # doctest: +SKIP
+    """
+    target = Path(path).expanduser()
+    resolved = target.resolve()
+    with contextlib.suppress(OSError):
+        here = Path.cwd().resolve()
+        if resolved == here or resolved in here.parents:
+            which = ("the current directory" if resolved == here
+                     else "a parent of the current directory")
+            raise DataError(
+                f"refusing to replace {str(target)!r} with the {what}: it is {which}. "
+                "Give --out a new folder, e.g. --out runs/NAME."
+            )
+    for item in inputs:
+        if item is None or str(item) == "":
+            continue
+        source = Path(item).expanduser()
+        if not source.exists():  # e.g. a dataset name, not a path
+            continue
+        source = source.resolve()
+        if source == resolved or resolved in source.parents:
+            relation = "is" if source == resolved else "holds"
+            raise DataError(
+                f"refusing to replace {str(target)!r} with the {what}: it {relation} the "
+                f"input {str(item)!r}. Choose another --out."
+            )
+    if not target.is_dir():
+        return
+    entries = sorted(os.listdir(target))
+    names = (marker,) if isinstance(marker, str) else tuple(marker)
+    missing = [n for n in names if not (target / n).is_file()]
+    if entries and missing:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3
+                                         else "")
+        raise DataError(
+            f"the {what} directory {str(target)!r} already exists and is not a previous "
+            f"{what} (no {', '.join(missing)}; it holds {shown}); choose another --out or "
+            "remove that folder yourself."
+        )
+
+
+def check_writable_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
+    """Check, before any work, that the file ``path`` can be written by :func:`atomic_write`.
+
+    Its folder must already exist (output files never create folders) and ``path``
+    must not be a directory.
+
+    Raises
+    ------
+    DataError
+        If the folder is missing or ``path`` is a directory.
+
+    Examples
+    --------
+    >>> check_writable_file("/nonexistent/x.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.errors.DataError: cannot write the file '/nonexistent/x.csv': the folder ...
+    """
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise DataError(
+            f"cannot write the {what} {str(target)!r}: the folder {str(target.parent)!r} does "
+            "not exist; create it first or choose another path."
+        )
+    if target.is_dir():
+        raise DataError(f"cannot write the {what} {str(target)!r}: it is a directory; give a "
+                        "file name.")
     return target
 
 
@@ -59,24 +194,35 @@ def atomic_write(
 ) -> Iterator[Any]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
 
-    On an exception the temporary file is removed and ``path`` is left as it was.
+    On an exception the temporary file is removed and ``path`` is left as it was. The
+    folder of ``path`` must exist: a missing folder is an error, never created (commands
+    that create folders for their outputs say so and create them themselves). Errors
+    name ``path``, never the temporary file.
+
+    Raises
+    ------
+    DataError
+        If the folder of ``path`` does not exist or ``path`` is a directory.
 
     Examples
     --------
     >>> with atomic_write("out.txt") as f:  # doctest: +SKIP
     ...     f.write("done")
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = check_writable_file(path)
     binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with _naming(target):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                   dir=target.parent)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
     try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
+        with _naming(target, tmp), os.fdopen(
+                fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        with _naming(target, tmp):
+            os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -100,32 +246,86 @@ def _json_default(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_directory(
+    path: str | os.PathLike[str], *, marker: Marker, what: str = "output"
+) -> Iterator[Path]:
     """Yield a fresh temporary directory that replaces ``path`` when the block succeeds.
 
-    If ``path`` already exists it is replaced as a whole (the old one is removed only
-    after the new one is in place). If the block raises, ``path`` is untouched and the
-    temporary directory is deleted.
+    Missing parent folders of ``path`` are created. An existing ``path`` is replaced as
+    a whole (the old one is removed only after the new one is in place), but only if it
+    is safe to (:func:`check_replaceable`): empty, or a previous output of this writer,
+    recognised by ``marker``, the file (or files) the block must write. If the block
+    raises, ``path`` is untouched and the temporary directory is deleted. Errors name
+    ``path``, never the temporary directory.
+
+    Parameters
+    ----------
+    path : the directory to create or replace.
+    marker : file name(s) every output of this writer holds (e.g. ``"report.html"``).
+    what : what the directory is, for the messages.
+
+    Raises
+    ------
+    DataError
+        If ``path`` is not safe to replace (see :func:`check_replaceable`).
+    RuntimeError
+        If the block did not write ``marker`` (a bug in the writer).
+
+    Examples
+    --------
+    >>> with atomic_directory("runs/report", marker="report.html") as tmp:  # doctest: +SKIP
+    ...     (tmp / "report.html").write_text("<html></html>")
     """
     target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    names = (marker,) if isinstance(marker, str) else tuple(marker)
+    check_replaceable(target, what=what, marker=names)
+    with _naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                    dir=target.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
     try:
-        yield tmp
-        _fsync_tree(tmp)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
-                                        dir=target.parent))
-            old.rmdir()
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        with _naming(target, tmp):
+            yield tmp
+            unwritten = [n for n in names if not (tmp / n).is_file()]
+            if unwritten:
+                raise RuntimeError(f"the {what} written to {str(target)!r} lacks its marker "
+                                   f"{', '.join(unwritten)}; the writer must create it.")
+            _fsync_tree(tmp)
+            check_replaceable(target, what=what, marker=names)  # nothing changed meanwhile
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
+                                            dir=target.parent))
+                old.rmdir()
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def _naming(target: Path, tmp: str | os.PathLike[str] | None = None) -> Iterator[None]:
+    """Re-raise an ``OSError`` about the temporary ``tmp`` (or none) as one about ``target``.
+
+    The user named ``target``; the temporary sibling is an implementation detail.
+    """
+    try:
+        yield
+    except OSError as error:
+        name = None if error.filename is None else os.fspath(error.filename)
+        if tmp is not None and name is not None and name.startswith(os.fspath(tmp)):
+            name = os.fspath(target) + name[len(os.fspath(tmp)):]
+        elif tmp is None or name is None:
+            name = os.fspath(target)
+        else:
+            raise
+        if error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, name) from None
 
 
 def _umask() -> int:

@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-tags", action="store_true",
                         help="do not attach the MovieLens tags")
     parser.add_argument("--out", default="genre-dataset", metavar="DIR",
-                        help="output directory (default ./genre-dataset)")
+                        help="output directory (default ./genre-dataset); an existing one "
+                             "is replaced only if it is a labelled set")
     parser.set_defaults(func=run)
 
 
@@ -56,13 +57,14 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Build and save the labelled set; return 0."""
-    from genre.dataset import build_labelled, save_labelled
+    from genre.dataset import MARKER, build_labelled, save_labelled
     from genre.sources import read_metadata
     from recsys.data import load_dataset
     from recsys.fileio import check_writable_dir
 
     fractions = parse_fractions(args.split)
-    out = check_writable_dir(args.out)
+    out = check_writable_dir(args.out, what="labelled set", marker=MARKER,
+                             inputs=[args.metadata, args.movielens])
     metadata = read_metadata(args.metadata)
     movielens = load_dataset(args.movielens)
     tags = None if args.no_tags else movielens.read_tags()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["register", "run"]
+__all__ = ["MARKER", "register", "run"]
+
+#: The file that marks a directory as a ``genre explore`` output it may replace.
+MARKER = "coclusters.csv"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--clusters", type=int, default=4,
                         help="number of genre groups for spectral co-clustering (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the co-clustering")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output directory (an existing one is replaced only if it is "
+                             "a 'genre explore' output)")
     parser.set_defaults(func=run)
 
 
@@ -34,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from genre.dataset import SPLITS, load_labelled
     from recsys.fileio import atomic_directory, check_writable_dir
 
-    out = check_writable_dir(args.out)
+    out = check_writable_dir(args.out, what="genre exploration", marker=MARKER,
+                             inputs=[args.dataset])
     data = load_labelled(args.dataset)
     genres = list(data.genres)
     Y = data.Y()
@@ -50,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
     cluster_table = pd.DataFrame({"genre": [genres[j] for j in order],
                                   "cluster": [i for i, g in enumerate(groups) for _ in g]})
     decades = genres_by_decade(data.frame, genres)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, marker=MARKER, what="genre exploration") as tmp:
         counts.to_csv(tmp / "genre_counts.csv", index=False)
         matrix.to_csv(tmp / "cooccurrence.csv")
         reordered.to_csv(tmp / "cooccurrence_coclustered.csv")
-        cluster_table.to_csv(tmp / "coclusters.csv", index=False)
+        cluster_table.to_csv(tmp / MARKER, index=False)
         decades.to_csv(tmp / "genres_by_decade.csv")
         n = len(data.frame)
         plots.bar_chart(counts.set_index("genre")["movies"], tmp / "genre_counts.png",

@@ -57,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ngram-max", default=None, metavar="LIST",
                         help="comma-separated largest n-gram sizes (default 1,2)")
     add_network_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="model directory")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="model directory (an existing one is replaced only if it is a "
+                             "genre model directory)")
     parser.add_argument("--quiet", action="store_true",
                         help="no per-grid-point / per-epoch lines")
     parser.set_defaults(func=run)
@@ -167,11 +169,12 @@ def run(args: argparse.Namespace) -> int:
 
     from genre.dataset import load_labelled
     from genre.experiment import run_text_experiment
-    from genre.model_dir import save_model
+    from genre.model_dir import MARKER, save_model
     from recsys.fileio import check_writable_dir
 
     grid = build_grid(args)
-    out = check_writable_dir(args.out, what="model")
+    out = check_writable_dir(args.out, what="genre model", marker=MARKER,
+                             inputs=[args.dataset])
     data = load_labelled(args.dataset)
 
     def show(row: dict) -> None:
@@ -232,10 +235,11 @@ def run_feature_model(args: argparse.Namespace) -> int:
             raise UsageError(f"--{option.replace('_', '-')} applies to the text models, not "
                              f"--model {args.model}.")
     params = network_params(args)
-    out_dir = args.out
+    from genre.model_dir import MARKER
     from recsys.fileio import check_writable_dir
 
-    out = check_writable_dir(out_dir, what="model")
+    out = check_writable_dir(args.out, what="genre model", marker=MARKER,
+                             inputs=[args.dataset, args.features])
     from genre.block_inputs import LABEL_BLOCKS, load_block_inputs, parse_block_names
     from genre.dataset import load_labelled
     from recsys.features import FeatureStore

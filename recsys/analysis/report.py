@@ -43,23 +43,21 @@ def check_scatter_pairs(pairs: Sequence[tuple[int, int]], n_components: int) -> 
                             f"components from 1 to {n_components}, e.g. 1,2.")
 
 
-def check_report_dir(path: str | os.PathLike[str]) -> Path:
+def check_report_dir(path: str | os.PathLike[str], *,
+                     inputs: Sequence[str | os.PathLike[str]] = ()) -> Path:
     """Check that ``path`` can receive a report: writable, and not some other directory.
 
     An existing non-empty directory is replaced only if it is a previous report (it has
-    ``report.html``), so a mistyped ``--out`` never wipes a model or a dataset.
+    ``report.html``), so a mistyped ``--out`` never wipes a model or a dataset; nor is
+    the current directory, or a directory holding one of ``inputs`` (the model).
 
     Raises
     ------
     DataError
         If the location is not writable, is a file, or is a non-empty directory that is
-        not a report.
+        not a report (see :func:`recsys.fileio.check_writable_dir`).
     """
-    target = check_writable_dir(path, what="report")
-    if target.is_dir() and any(target.iterdir()) and not (target / REPORT_MARKER).is_file():
-        raise DataError(f"{str(target)!r} exists and is not a recsys analysis report; choose "
-                        "a new --out directory (an old report there would be replaced).")
-    return target
+    return check_writable_dir(path, what="report", marker=REPORT_MARKER, inputs=inputs)
 
 
 def write_report(analysis: MovieAnalysis, directory: str | os.PathLike[str], *,
@@ -116,7 +114,7 @@ def write_report(analysis: MovieAnalysis, directory: str | os.PathLike[str], *,
 
     files = ["movies.csv", "crosstab.csv", "analysis.json", *sorted(images)]
     page = render_html(analysis, images, scatter_files, files)
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, marker=REPORT_MARKER, what="report") as tmp:
         analysis.movies_frame().to_csv(tmp / "movies.csv", index=False, float_format="%.6g",
                                        lineterminator="\n")
         analysis.crosstab.to_csv(tmp / "crosstab.csv", float_format="%g", lineterminator="\n")

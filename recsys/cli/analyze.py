@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model).expanduser()
     from recsys.analysis.report import check_report_dir
 
-    out = check_report_dir(args.out or model_dir.parent / f"{model_dir.name}-analysis")
+    out = check_report_dir(args.out or model_dir.parent / f"{model_dir.name}-analysis",
+                           inputs=[model_dir])
 
     from recsys._tensorflow import quiet_import
 

@@ -62,7 +62,9 @@ def register(subparsers: Any) -> None:
                        help="the feature store (default runs/features)")
     build.add_argument("--seed", type=int, default=0,
                        help="seed of Word2Vec and of random CNN weights (default 0)")
-    build.add_argument("--quiet", action="store_true", help="no progress lines")
+    build.add_argument("--quiet", action="store_true",
+                       help="print nothing but errors (Keras itself still says 'Downloading "
+                            "data from ...' when it fetches ImageNet weights the first time)")
 
     model = build.add_argument_group("embedding, pca")
     model.add_argument("--model", metavar="DIR", help="rating model directory (recsys train)")
@@ -167,6 +169,12 @@ def _check_inputs(args: argparse.Namespace, names: list[str]) -> None:
         raise UsageError(f"--posters {args.posters!r} is not a folder of <movieId>.jpg files.")
 
 
+def _say(args: argparse.Namespace, text: str) -> None:
+    """Print an information line, unless --quiet (which leaves only errors)."""
+    if not args.quiet:
+        print(text, flush=True)
+
+
 def _build(args: argparse.Namespace) -> int:
     from recsys.features.posters import CNNSpec
     from recsys.features.store import FeatureStore
@@ -190,15 +198,15 @@ def _build(args: argparse.Namespace) -> int:
             from recsys.features.blocks import embedding_block
 
             block = embedding_block(model, source=args.model)
-            print(f"embedding: {block.coverage} movies x {block.dim} "
-                  f"({block.provenance['content']})", flush=True)
+            _say(args, f"embedding: {block.coverage} movies x {block.dim} "
+                       f"({block.provenance['content']})")
         elif name == "pca":
             from recsys.features.blocks import pca_block
 
             block = pca_block(model, args.pca_components, source=args.model)
             ratio = sum(block.provenance["explained_variance_ratio"])
-            print(f"pca: {block.coverage} movies x {block.dim} factors, "
-                  f"{ratio:.1%} of the embedding variance", flush=True)
+            _say(args, f"pca: {block.coverage} movies x {block.dim} factors, "
+                       f"{ratio:.1%} of the embedding variance")
         elif name == "poster":
             block = _poster(args, metadata, spec)
         elif name == "overview_w2v":
@@ -207,7 +215,7 @@ def _build(args: argparse.Namespace) -> int:
             block = _genres(args)
         blocks.append(block)
     store = FeatureStore.write(out, blocks)
-    print(f"wrote {', '.join(names)} to {store.path} (blocks: {', '.join(store.names)})")
+    _say(args, f"wrote {', '.join(names)} to {store.path} (blocks: {', '.join(store.names)})")
     return 0
 
 
@@ -265,16 +273,16 @@ def _poster(args: argparse.Namespace, metadata: Any, spec: Any) -> Any:
         where = f"--posters {args.posters!r}" if args.posters else f"the store {args.metadata!r}"
         raise DataError(f"no poster files in {where}; import posters with `recsys metadata "
                         "import --posters-dir DIR` or pass --posters DIR of <movieId>.jpg.")
-    print(f"poster: {spec.backbone} include_top=False, weights {spec.weights_id}, "
-          f"{spec.pooling} pooling, {spec.image_size}x{spec.image_size}, "
-          f"{sum(p is not None for p in paths)} posters", flush=True)
+    _say(args, f"poster: {spec.backbone} include_top=False, weights {spec.weights_id}, "
+               f"{spec.pooling} pooling, {spec.image_size}x{spec.image_size}, "
+               f"{sum(p is not None for p in paths)} posters")
     block, report = poster_block(ids, paths, spec, batch_size=args.batch_size,
                                  cache=not args.no_cache, progress=not args.quiet)
-    print(f"poster: {report.summary()}", flush=True)
+    _say(args, f"poster: {report.summary()}")
     for movie_id, path, reason in report.failures[:10]:
-        print(f"  skipped movie {movie_id}: {reason} ({path})")
+        _say(args, f"  skipped movie {movie_id}: {reason} ({path})")
     if report.n_failed > 10:
-        print(f"  ... and {report.n_failed - 10} more (listed in the block's provenance)")
+        _say(args, f"  ... and {report.n_failed - 10} more (listed in the block's provenance)")
     if block.coverage == 0:
         raise DataError("no poster could be read; every poster is missing or damaged.")
     return block
@@ -301,13 +309,13 @@ def _overview(args: argparse.Namespace, metadata: Any) -> Any:
     binary = {"auto": None, "binary": True, "text": False}[args.word_vectors_format]
     source = "Word2Vec trained on the overviews" if args.word_vectors == "train" else (
         args.word_vectors)
-    print(f"overview_w2v: word vectors from {source}", flush=True)
+    _say(args, f"overview_w2v: word vectors from {source}")
     block, report = overview_block(
         metadata["movie_id"].to_numpy(), overviews, word_vectors=args.word_vectors,
         binary=binary, extra_texts=extra, vector_size=args.w2v_dim, window=args.w2v_window,
         min_count=args.w2v_min_count, epochs=args.w2v_epochs, seed=args.seed,
         limit=args.word_vectors_limit)
-    print(f"overview_w2v: {block.dim}-d; {report.summary()}", flush=True)
+    _say(args, f"overview_w2v: {block.dim}-d; {report.summary()}")
     if block.coverage == 0:
         raise DataError("no overview has a known word; the word vectors do not fit the "
                         "overviews (another language?).")
@@ -320,8 +328,8 @@ def _genres(args: argparse.Namespace) -> Any:
 
     dataset = load_dataset(args.dataset or args.data)
     block = genres_block(dataset.movies, source=dataset.name)
-    print(f"genres: {block.coverage}/{len(block.movie_ids)} movies with a genre, "
-          f"{block.dim} genres", flush=True)
+    _say(args, f"genres: {block.coverage}/{len(block.movie_ids)} movies with a genre, "
+               f"{block.dim} genres")
     return block
 
 

@@ -3,7 +3,9 @@
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds
 a parser and sets ``func`` (a callable taking the parsed namespace and returning an
 exit code). Errors the user can fix (:class:`~recsys.errors.RecsysError`, bad
-arguments, unreadable files) are printed on one line and exit with code 2.
+arguments, unreadable or unwritable files) are printed on one line and exit with code 2.
+When the reader of stdout goes away (``recsys analyze --json | head``) the command stops
+quietly with code 1, as the Python documentation's note on SIGPIPE recommends.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from recsys.errors import RecsysError
 __all__ = ["OneLineParser", "UsageError", "run_cli"]
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 1
 
 
 class UsageError(RecsysError):
@@ -55,7 +58,12 @@ def run_cli(
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int | None] = args.func
     try:
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except RecsysError as error:
         _fail(f"{parser.prog} {args.command}: error: {error}")
     except FileNotFoundError as error:
@@ -65,6 +73,9 @@ def run_cli(
             f"{parser.prog} {args.command}: error: permission denied: {error.filename} "
             "(choose a location you can write)"
         )
+    except OSError as error:  # a full disk, a read-only file system, a busy device...
+        where = f": {error.filename}" if error.filename else ""
+        _fail(f"{parser.prog} {args.command}: error: {error.strerror or error}{where}")
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
@@ -73,6 +84,16 @@ def run_cli(
 
 def _fail(message: str) -> None:
     print(" ".join(message.split()), file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured)
+        pass
 
 
 def env_flag(name: str) -> bool:

@@ -21,11 +21,15 @@ rejected API key.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from recsys.cli.framework import UsageError
+from recsys.errors import DataError
+from recsys.fileio import check_writable_file
 
 __all__ = ["register", "run"]
 
@@ -132,7 +136,8 @@ def register(subparsers: Any) -> None:
                     "with TMDB and MovieLens genre names.")
     popular.add_argument("--pages", type=_positive_int, default=1, metavar="N",
                          help="pages to fetch, 1..500 (default 1)")
-    popular.add_argument("--csv", metavar="OUT", help="also write the list to a CSV file")
+    popular.add_argument("--csv", metavar="OUT",
+                         help="also write the list to a CSV file (its folder must exist)")
     popular.add_argument("--show", type=_positive_int, default=10, metavar="K",
                          help="print the first K movies (default 10)")
     _store_option(popular)
@@ -178,7 +183,8 @@ def register(subparsers: Any) -> None:
 
     export = actions.add_parser("export", help="write the store as one CSV keyed by movie id",
                                 description="Write every stored movie as one CSV row.")
-    export.add_argument("--csv", required=True, metavar="OUT", help="the CSV to write")
+    export.add_argument("--csv", required=True, metavar="OUT",
+                        help="the CSV to write (its folder must exist)")
     export.add_argument("--dataset", metavar="NAME",
                         help="one row per movie of this MovieLens dataset (pending ones too)")
     _store_option(export)
@@ -256,6 +262,8 @@ def _popular(args: argparse.Namespace) -> int:
 
     if args.pages < 1:
         raise UsageError("--pages must be at least 1.")
+    if args.csv:
+        check_writable_file(args.csv, what="CSV")
     with _client(args) as client, MetadataStore(_store_path(args)) as store:
         frame = fetch_popular(client, store, args.pages, progress=not args.quiet)
     print(f"{len(frame)} popular movies from {args.pages} page(s)")
@@ -297,16 +305,38 @@ def _import(args: argparse.Namespace) -> int:
         if not args.posters_dir:
             raise UsageError("--copy-posters needs --posters-dir (the folder to copy from).")
         copy_to = args.copy_posters or default_posters_dir()
-    with MetadataStore(_store_path(args)) as store:
-        report = import_metadata(store, args.csv, posters_dir=args.posters_dir,
-                                 posters_index=args.posters_index, copy_posters_to=copy_to,
-                                 overwrite=args.overwrite, progress=not args.quiet)
-        coverage = store.coverage()
-        where = store.path
+    # Inputs first: a failed import must not leave an empty store that looks valid.
+    for value in (args.csv, args.posters_index):
+        if value and not Path(value).expanduser().is_file():
+            raise FileNotFoundError(2, "no such file", value)
+    if args.posters_dir and not Path(args.posters_dir).expanduser().is_dir():
+        raise DataError(f"--posters-dir {args.posters_dir!r} is not a folder; give the folder "
+                        "holding <movieId>.jpg files.")
+    store_path = Path(_store_path(args)).expanduser()
+    created = not store_path.exists()
+    try:
+        with MetadataStore(store_path) as store:
+            report = import_metadata(store, args.csv, posters_dir=args.posters_dir,
+                                     posters_index=args.posters_index,
+                                     copy_posters_to=copy_to, overwrite=args.overwrite,
+                                     progress=not args.quiet)
+            coverage = store.coverage()
+            where = store.path
+    except BaseException:
+        if created:  # the run made the store: take it away with the failure
+            _remove_store(store_path)
+        raise
     print(report.summary())
     print(_coverage_line(coverage))
     print(f"store: {where}")
     return 0
+
+
+def _remove_store(path: Path) -> None:
+    """Delete an SQLite store and its journal files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -328,6 +358,7 @@ def _export(args: argparse.Namespace) -> int:
     from recsys.metadata.frame import join_movies
     from recsys.metadata.store import MetadataStore
 
+    check_writable_file(args.csv, what="CSV")
     with MetadataStore(_store_path(args), readonly=True) as store:
         frame = store.to_frame()
     if args.dataset:

@@ -47,12 +47,13 @@ def _load(directory: str) -> Any:
     return RatingModel.load(directory)
 
 
-def _title(model: Any, movie_id: int) -> str:
+def _title(model: Any, movie_id: int) -> str | None:
+    """The movie's title, or ``None`` when the model's catalogue does not know it."""
     if model.movies_ is not None:
         match = model.movies_.loc[model.movies_["movie_id"] == movie_id, "title"]
         if len(match) and isinstance(match.iloc[0], str):
-            return match.iloc[0]
-    return f"movie {movie_id}"
+            return str(match.iloc[0])
+    return None
 
 
 def _print_frame(frame: Any, as_json: bool, note: str = "") -> None:
@@ -76,8 +77,9 @@ def run_predict(args: argparse.Namespace) -> int:
     low, high = model.rating_scale_
     for row in frame.itertuples():
         note = f"  [{row.fallback}]" if row.fallback else ""
-        print(f"user {row.user_id} -> {row.title} (movie {row.movie_id}): "
-              f"{row.prediction:.2f} on {low:g}-{high:g}{note}")
+        movie = (f"{row.title} (movie {row.movie_id})" if isinstance(row.title, str)
+                 else f"movie {row.movie_id}")
+        print(f"user {row.user_id} -> {movie}: {row.prediction:.2f} on {low:g}-{high:g}{note}")
     return 0
 
 
@@ -96,5 +98,6 @@ def run_similar(args: argparse.Namespace) -> int:
     """Print the most similar movies."""
     model = _load(args.model)
     frame = model.similar_movies(args.movie, args.k)
-    _print_frame(frame, args.json, f"movies closest to {_title(model, args.movie)}:")
+    _print_frame(frame, args.json,
+                 f"movies closest to {_title(model, args.movie) or f'movie {args.movie}'}:")
     return 0

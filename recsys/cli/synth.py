@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="standard deviation of the rating noise (default 0.5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", required=True, metavar="DIR",
-                        help="directory to write (replaced atomically if it exists)")
+                        help="directory to write; an existing one is replaced (atomically) "
+                             "only if it is a previous 'recsys synth' output")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(func=run)
 

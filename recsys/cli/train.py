@@ -157,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
         strategy = make_strategy(args.distribute)
     dataset, split = load_data_and_split(args)
     blocks = _side_blocks(args)
-    out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model")
+    from recsys.models.persistence import MARKER  # refuse a foreign --out before training
+
+    out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model",
+                             marker=MARKER)
     rating_scale = parse_rating_scale(args.rating_scale)
 
     from recsys._tensorflow import quiet_import

@@ -124,7 +124,7 @@ def _load(directory: Path) -> pd.DataFrame | None:
 
 def _store(directory: Path, frame: pd.DataFrame, fingerprint: dict[str, Any]) -> None:
     names = [c for c in _COLUMNS if c in frame.columns]
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, marker="columns.json", what="columnar cache") as tmp:
         for name in names:
             np.save(tmp / f"{name}.npy",
                     np.ascontiguousarray(frame[name].to_numpy(dtype=_COLUMNS[name])),

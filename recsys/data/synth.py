@@ -34,7 +34,11 @@ from numpy.typing import NDArray
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
 
-__all__ = ["GENRES", "SynthSpec", "planted_truth", "sample_pairs", "write_synthetic"]
+__all__ = ["GENRES", "MARKER", "SynthSpec", "planted_truth", "sample_pairs",
+           "write_synthetic"]
+
+#: The file that marks a directory as a synthetic dataset ``write_synthetic`` may replace.
+MARKER = "synth.json"
 
 #: The genre names of the MovieLens releases, used for the synthetic catalogue.
 GENRES = ("Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary",
@@ -251,7 +255,8 @@ def write_synthetic(spec: SynthSpec, out: str | os.PathLike[str],
     Raises
     ------
     DataError
-        Impossible sizes (see :meth:`SynthSpec.check`) or an unwritable ``out``.
+        Impossible sizes (see :meth:`SynthSpec.check`), an unwritable ``out``, or an
+        ``out`` that is a non-empty directory but no synthetic dataset (no ``synth.json``).
 
     Examples
     --------
@@ -263,14 +268,14 @@ def write_synthetic(spec: SynthSpec, out: str | os.PathLike[str],
     import pyarrow.csv as pacsv
 
     spec.check()
-    target = check_writable_dir(out, what="synthetic dataset")
+    target = check_writable_dir(out, what="synthetic dataset", marker=MARKER)
     truth = planted_truth(spec)
     codes = sample_pairs(spec, truth)
     first = _rng(spec, 7).integers(_T0, _T1 - 400 * 86_400, spec.n_users)
     text = _rating_text(spec)
     low, _, step = spec.scale
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, marker=MARKER, what="synthetic dataset") as tmp:
         with open(tmp / "ratings.csv", "wb") as handle:
             handle.write(b"userId,movieId,rating,timestamp\n")
             for chunk, start in enumerate(range(0, len(codes), _CHUNK)):
@@ -300,6 +305,6 @@ def write_synthetic(spec: SynthSpec, out: str | os.PathLike[str],
             pacsv.write_csv(movies_table, handle,
                             pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         np.savez(tmp / "planted.npz", **truth)
-        write_json_atomic(tmp / "synth.json", {"format": "recsys-synthetic/1",
+        write_json_atomic(tmp / MARKER, {"format": "recsys-synthetic/1",
                                                **{k: v for k, v in spec.__dict__.items()}})
     return target

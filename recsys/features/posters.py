@@ -8,10 +8,12 @@ numbers for VGG16) or ``pooling="flatten"`` (the last feature map flattened: 7 x
 Images are read, decoded, resized and passed through the backbone's
 ``preprocess_input`` by a ``tf.data`` pipeline, one batch at a time, so only a batch
 of images is ever in memory. Formats TensorFlow cannot decode (WebP) are decoded with
-Pillow instead. A file that is missing or does not decode is skipped, reported and
-masked. Every feature vector is cached on disk under
-``recsys.paths.cache_dir("features", "posters", ...)``, keyed by the image's SHA-256 and
-the backbone, weights, pooling and image size, so a second run only reads the cache.
+Pillow instead, and so are JPEGs without their end-of-image marker (truncated files,
+which TensorFlow's decoder reports with a C++ log line on stderr). A file that is
+missing or does not decode is skipped, reported and masked. Every feature vector is
+cached on disk under ``recsys.paths.cache_dir("features", "posters", ...)``, keyed by the
+image's SHA-256 and the backbone, weights, pooling and image size, so a second run only
+reads the cache.
 
 Weights (:class:`CNNSpec` ``weights``)
     ``"imagenet"``: downloaded by Keras on first use (to ``~/.keras/models``, e.g.
@@ -54,6 +56,21 @@ BACKBONES: dict[str, tuple[str, str, int, int]] = {
     "inception_v3": ("InceptionV3", "inception_v3", 75, 2048),
 }
 _POOLINGS = ("avg", "flatten")
+
+
+def _truncated_jpeg(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a JPEG whose end-of-image marker (FF D9) is missing.
+
+    Only the first two and the last 64 bytes are read (a few bytes of padding after the
+    marker are tolerated).
+    """
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"\xff\xd8":
+            return False
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(2, size - 64))
+        return b"\xff\xd9" not in handle.read()
+
 
 
 @dataclass(frozen=True)
@@ -298,7 +315,9 @@ class _Cache:
     def put(self, sha: str, value: NDArray[np.float32]) -> None:
         if not self.enabled:
             return
-        with atomic_write(self._file(sha), "wb") as handle:
+        file = self._file(sha)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(file, "wb") as handle:
             np.save(handle, np.asarray(value, dtype=np.float32))
 
 
@@ -403,20 +422,24 @@ def _compute(todo: list[tuple[int, str, str]], spec: CNNSpec, batch_size: int,
             store.put(sha, row)
             report.n_computed += 1
 
-    pipeline = (tf.data.Dataset.from_tensor_slices(
-        (np.arange(len(todo), dtype=np.int64), [p for _, p, _ in todo]))
-        .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .ignore_errors()
-        .batch(batch_size)
-        .prefetch(1))
+    # Truncated JPEGs go straight to Pillow: TensorFlow would log a C++ line for each.
+    whole = [position for position, (_, path, _) in enumerate(todo)
+             if not _truncated_jpeg(path)]
     seen = np.zeros(len(todo), dtype=bool)
-    for positions, images in pipeline:
-        positions = positions.numpy()
-        seen[positions] = True
-        before = report.n_computed
-        run(positions, images)
-        bar.advance(len(positions), done=report.n_computed - before)
-    # TensorFlow could not decode these (e.g. WebP, or damaged files): try Pillow.
+    if whole:
+        pipeline = (tf.data.Dataset.from_tensor_slices(
+            (np.asarray(whole, dtype=np.int64), [todo[i][1] for i in whole]))
+            .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .ignore_errors()
+            .batch(batch_size)
+            .prefetch(1))
+        for positions, images in pipeline:
+            positions = positions.numpy()
+            seen[positions] = True
+            before = report.n_computed
+            run(positions, images)
+            bar.advance(len(positions), done=report.n_computed - before)
+    # Not decoded by TensorFlow (e.g. WebP, damaged or truncated files): try Pillow.
     retry = np.flatnonzero(~seen)
     for start in range(0, len(retry), batch_size):
         chunk = retry[start:start + batch_size]

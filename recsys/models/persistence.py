@@ -16,7 +16,9 @@ A model with side features also lists its blocks (names, dimensions, columns,
 provenance) under ``side_features`` in ``recsys_model.json``; the standardised
 side-feature table itself is a non-trainable weight of the network.
 
-It is written atomically (built in a temporary sibling, then renamed into place).
+It is written atomically (built in a temporary sibling, then renamed into place). An
+existing directory is replaced only if it is empty or a model directory (it has
+``recsys_model.json``), never someone else's folder.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ from recsys.models.networks import NetworkSpec
 from recsys.models.side_features import SideFeatures
 from recsys.models.training import EpochLog, TrainingResult
 
-__all__ = ["FORMAT", "load_model", "save_model"]
+__all__ = ["FORMAT", "MARKER", "load_model", "save_model"]
 
 FORMAT = "recsys-rating-model/1"
+#: The file that marks a directory as a model directory ``save_model`` may replace.
+MARKER = "recsys_model.json"
 _FILES = ("model.keras", "recsys_model.json", "arrays.npz")
 
 
@@ -54,11 +58,12 @@ def save_model(model: Any, directory: str | os.PathLike[str],
     Raises
     ------
     DataError
-        If ``directory`` cannot be written.
+        If ``directory`` cannot be written, or is a non-empty directory that is not a
+        model directory (see :func:`recsys.fileio.check_replaceable`).
     """
     model._check_fitted()
-    target = check_writable_dir(directory, what="model")
-    with atomic_directory(target) as tmp:
+    target = check_writable_dir(directory, what="model", marker=MARKER)
+    with atomic_directory(target, marker=MARKER, what="model") as tmp:
         model.network_.save(tmp / "model.keras")
         meta = {
             "format": FORMAT,
@@ -78,7 +83,7 @@ def save_model(model: Any, directory: str | os.PathLike[str],
             meta["side_features"] = side.to_json()
             side_arrays = {"side_means": side.means, "side_scales": side.scales,
                            "movie_warm": model.movie_warm_}
-        write_json_atomic(tmp / "recsys_model.json", meta)
+        write_json_atomic(tmp / MARKER, meta)
         seen = model.seen_
         np.savez(
             tmp / "arrays.npz",

@@ -498,10 +498,14 @@ class RatingModel:
 
         Raises
         ------
+        DataError
+            If ``k`` is below 1.
         UnknownIdError
             If the movie has no embedding (it was not in the training data).
         """
         self._check_fitted()
+        if k < 1:
+            raise DataError(f"k must be at least 1, got {k}.")
         index = int(self.movie_vocab_.index([movie_id], missing="negative")[0])
         if index < 0:
             where = ("training data or side features" if self.side_features_ is not None
@@ -512,7 +516,7 @@ class RatingModel:
         norms = np.linalg.norm(table, axis=1)
         cosine = table @ table[index] / np.maximum(norms * norms[index], 1e-12)
         cosine[index] = -np.inf
-        k = max(0, min(k, len(cosine) - 1))
+        k = min(k, len(cosine) - 1)  # every other movie at most
         top = np.argpartition(-cosine, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -cosine[top]))]
         frame = pd.DataFrame({"rank": np.arange(1, len(top) + 1),

@@ -84,7 +84,7 @@ def _model_without_embeddings(source: Path, target: Path) -> Path:
     ("scatter-text", "give two component numbers"),
     ("out-is-file", "is a file, expected a directory"),
     ("out-under-file", "is not writable"),
-    ("out-not-report", "is not a recsys analysis report"),
+    ("out-not-report", "is not a previous report"),
 ])
 def test_bad_input(case: str, fragment: str, model_dirs: dict[str, Path], tmp_path: Path,
                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,3 +128,31 @@ def test_bad_input(case: str, fragment: str, model_dirs: dict[str, Path], tmp_pa
     assert_one_line_error(code, err, fragment)
     assert stdout == ""
     assert _tree(tmp_path / "out") == before  # no report, no temporary directory left behind
+
+
+@pytest.mark.parametrize("where", [".", "..", "model"])
+def test_out_is_never_the_current_directory_or_the_model(
+        where: str, model_dirs: dict[str, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    model = shutil.copytree(model_dirs["bias"], tmp_path / "model")
+    (model / "report.html").write_text("a stray report file does not make it a report")
+    monkeypatch.chdir(model if where != "model" else tmp_path)
+    target = str(model) if where == "model" else where
+    before = _tree(tmp_path)
+    code, stdout, err = invoke(main, ["analyze", "--model", str(model), "--out", target],
+                               capsys)
+    reason = {".": "it is the current directory", "..": "it is a parent of the current "
+              "directory", "model": "it is the input"}[where]
+    assert_one_line_error(code, err, f"refusing to replace {target!r} with the report: "
+                                     f"{reason}")
+    assert stdout == "" and _tree(tmp_path) == before
+
+
+def test_an_unwritable_out_names_the_users_path(model_dirs: dict[str, Path],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path("/proc").is_dir():
+        pytest.skip("no /proc")
+    code, _, err = invoke(main, ["analyze", "--model", str(model_dirs["bias"]), "--out",
+                                 "/proc/rep"], capsys)
+    assert_one_line_error(code, err, "cannot write the report directory '/proc/rep'")
+    assert ".tmp" not in err

@@ -95,7 +95,7 @@ def test_refuses_to_replace_a_directory_that_is_not_a_report(
         tmp_path: Path) -> None:
     analysis, original = reports["bias"]
     before = _files(model_dirs["bias"])
-    with pytest.raises(DataError, match="is not a recsys analysis report"):
+    with pytest.raises(DataError, match="is not a previous report"):
         write_report(analysis, model_dirs["bias"])
     assert _files(model_dirs["bias"]) == before
     # an old report is replaced as a whole

@@ -16,8 +16,8 @@ from tests.conftest import REPO
 from tests.recsys.cli.helpers import assert_one_line_error, invoke
 
 
-def build(store: Path, *args: str) -> list[str]:
-    return ["features", "build", "--quiet", "--out", str(store), *args]
+def build(store: Path, *args: str, quiet: bool = True) -> list[str]:
+    return ["features", "build", *(["--quiet"] if quiet else []), "--out", str(store), *args]
 
 
 def test_build_every_block_and_info(tmp_path, rating_model_dir, metadata_store,
@@ -27,7 +27,7 @@ def test_build_every_block_and_info(tmp_path, rating_model_dir, metadata_store,
         out, "--blocks", "embedding,pca,poster,overview_w2v,genres",
         "--model", str(rating_model_dir), "--pca-components", "4",
         "--metadata", str(metadata_store), "--cnn-weights", "none", "--image-size", "32",
-        "--word-vectors", str(word_vectors_file)), capsys)
+        "--word-vectors", str(word_vectors_file), quiet=False), capsys)
     assert code == 0, err
     assert "skipped movie 104: not a decodable image" in printed
     assert "skipped movie 106: missing file" in printed
@@ -55,7 +55,7 @@ def test_build_every_block_and_info(tmp_path, rating_model_dir, metadata_store,
     # rebuilding one block replaces it and keeps the others; the cache serves posters
     code, printed, err = invoke(main, build(
         out, "--blocks", "poster", "--metadata", str(metadata_store), "--cnn-weights",
-        "none", "--image-size", "32"), capsys)
+        "none", "--image-size", "32", quiet=False), capsys)
     assert code == 0, err
     assert "0 computed, 4 from the cache" in printed
     again = FeatureStore(out)

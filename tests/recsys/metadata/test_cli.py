@@ -204,3 +204,61 @@ def test_cli_poster_sizes_match_the_client():
     from recsys.metadata.client import POSTER_SIZES
 
     assert _POSTER_SIZES == POSTER_SIZES
+
+
+def _small_csv(path, text="movieId,tmdbId,title,overview\n1,862,Toy Story,Toys.\n"):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("no-movie-id", "has no movieId (or movie_id) column"),
+    ("posters-missing", "--posters-dir"),
+    ("posters-index-missing", "no such file"),
+])
+def test_a_failed_import_leaves_no_store_behind(capsys, tmp_path, case, message):
+    csv = _small_csv(tmp_path / "small.csv")
+    extra = []
+    if case == "no-movie-id":
+        _small_csv(csv, "id,title\n1,Toy Story\n")
+    elif case == "posters-missing":
+        extra = ["--posters-dir", str(tmp_path / "no-posters")]
+    else:
+        (tmp_path / "posters").mkdir()
+        extra = ["--posters-dir", str(tmp_path / "posters"), "--posters-index",
+                 str(tmp_path / "nope.csv")]
+    store = tmp_path / "st2.sqlite"
+    code, out, err = recsys(capsys, "import", "--csv", str(csv), "--store", str(store),
+                            "--quiet", *extra)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("st2")) == []
+    code, _, err = recsys(capsys, "status", "--store", str(store))
+    assert code == 2 and "no metadata store" in err
+
+
+def test_a_failed_import_keeps_an_existing_store(capsys, tmp_path):
+    store = tmp_path / "m.sqlite"
+    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
+                          "--store", str(store), "--quiet")
+    assert code == 0, err
+    before = load_metadata(store)
+    bad = _small_csv(tmp_path / "bad.csv", "id,title\n2,Jumanji\n")
+    code, _, err = recsys(capsys, "import", "--csv", str(bad), "--store", str(store))
+    assert code == 2 and "has no movieId" in err
+    pd.testing.assert_frame_equal(load_metadata(store), before)
+
+
+@pytest.mark.parametrize("action", ["export", "popular"])
+def test_a_csv_in_a_missing_folder_is_one_line_and_no_folder_is_made(
+        capsys, tmp_path, action, with_key):
+    store = tmp_path / "m.sqlite"
+    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
+                          "--store", str(store), "--quiet")
+    assert code == 0, err
+    target = tmp_path / "nonexistentdir" / "x.csv"
+    argv = ["--pages", "1", "--api-base", "http://127.0.0.1:9/3"] if action == "popular" else []
+    code, out, err = recsys(capsys, action, "--csv", str(target), "--store", str(store), *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert (f"cannot write the CSV {str(target)!r}: the folder "
+            f"{str(target.parent)!r} does not exist") in err
+    assert not target.parent.exists()

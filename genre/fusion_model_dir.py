@@ -32,10 +32,9 @@ from numpy.typing import NDArray
 from genre.block_inputs import BlockInputs
 from genre.fusion import predict_network
 from genre.labels import GenreVocabulary
-from genre.metrics import json_float
-from genre.model_dir import MARKER
+from genre.model_dir import MARKER, read_common_files, write_common_files
 from recsys.errors import DataError, ModelDirError
-from recsys.fileio import atomic_directory, write_json_atomic
+from recsys.fileio import atomic_directory
 
 __all__ = ["FILES", "FusedModel", "is_fused_model_dir", "load_fused_model", "save_fused_model"]
 
@@ -140,14 +139,8 @@ def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: Genr
                                 "numpy": np.__version__}}
     with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         network.save(tmp / "model.keras")
-        vocabulary.to_json(tmp / "genres.json")
-        write_json_atomic(tmp / "thresholds.json", {
-            "threshold_by": config.get("threshold_by"), "score_kind": "probability",
-            "thresholds": {g: json_float(t)
-                           for g, t in zip(vocabulary.genres, thresholds, strict=True)},
-        })
-        write_json_atomic(tmp / "config.json", full_config)
-        write_json_atomic(tmp / "metrics.json", metrics)
+        write_common_files(tmp, vocabulary, thresholds, threshold_by=config.get("threshold_by"),
+                           score_kind="probability", config=full_config, metrics=metrics)
     return target
 
 
@@ -160,35 +153,22 @@ def load_fused_model(path: str | os.PathLike[str]) -> FusedModel:
         Not a fused model directory, damaged files, or files that disagree (genres,
         blocks).
     """
+    import keras
+
     import genre.fusion  # noqa: F401  (registers the custom loss with Keras)
 
     root = Path(path).expanduser()
-    hint = "train one with: genre train --model fusion --features DIR --dataset DIR --out DIR"
-    if not root.is_dir():
-        raise ModelDirError(f"{str(root)!r} is not a genre model directory; {hint}.")
-    missing = [n for n in FILES if not (root / n).is_file()]
-    if missing:
-        raise ModelDirError(f"{str(root)!r} is not a fused genre model directory (missing "
-                            f"{', '.join(missing)}); {hint}.")
-    import keras
-
-    try:
-        vocabulary = GenreVocabulary.from_json(root / "genres.json")
-        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
-        saved = json.loads((root / "thresholds.json").read_text(encoding="utf-8"))
-        network = keras.saving.load_model(root / "model.keras", compile=False)
-    except Exception as error:
-        raise ModelDirError(f"{str(root)!r}: a model file is damaged or from an "
-                            f"incompatible version ({type(error).__name__}: "
-                            f"{str(error)[:200]}); retrain the model.") from None
+    vocabulary, config, table, network = read_common_files(
+        root, FILES, what="fused genre model",
+        load_model_file=lambda r: keras.saving.load_model(r / "model.keras", compile=False),
+        hint="train one with: genre train --model fusion --features DIR --dataset DIR "
+             "--out DIR")
     if config.get("model") not in KINDS or not config.get("blocks"):
         raise ModelDirError(f"{str(root / 'config.json')!r} does not describe a fused model "
                             "(model fusion or mlp with blocks); retrain the model.")
-    table = saved.get("thresholds", {}) if isinstance(saved, dict) else {}
-    if list(table) != list(vocabulary.genres) or int(network.output_shape[-1]) != len(
-            vocabulary):
-        raise ModelDirError(f"{str(root)!r}: thresholds.json, genres.json and the network "
-                            "disagree on the genres; retrain the model.")
+    if int(network.output_shape[-1]) != len(vocabulary):
+        raise ModelDirError(f"{str(root)!r}: genres.json and the network disagree on the "
+                            "genres; retrain the model.")
     inputs = set(network.input) if isinstance(network.input, dict) else set()
     if inputs and inputs != {n for b in config["blocks"] for n in (b, f"{b}_mask")}:
         raise ModelDirError(f"{str(root)!r}: config.json and the network disagree on the "

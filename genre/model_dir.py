@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,13 +39,15 @@ from genre.text_features import TEXT_FIELDS
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, write_json_atomic
 
-__all__ = ["FILES", "MARKER", "SavedModel", "load_model", "save_model"]
+__all__ = ["FILES", "MARKER", "SavedModel", "load_model", "read_common_files", "save_model",
+           "write_common_files"]
 
 FILES = ("model.joblib", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
 #: The files that mark a directory as a genre model directory (text or fused) that
 #: ``genre train`` may replace; a folder without them is never overwritten.
 MARKER = ("config.json", "genres.json", "thresholds.json")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +92,59 @@ class SavedModel:
                  for j in idx] for row, idx in zip(scores, order, strict=True)]
 
 
+def write_common_files(folder: Path, vocabulary: GenreVocabulary,
+                       thresholds: NDArray[np.float64], *, threshold_by: str | None,
+                       score_kind: str, config: dict[str, Any],
+                       metrics: dict[str, Any]) -> None:
+    """Write the files every genre model directory has (text or fused):
+    ``genres.json``, ``thresholds.json``, ``config.json`` and ``metrics.json``."""
+    vocabulary.to_json(folder / "genres.json")
+    write_json_atomic(folder / "thresholds.json", {
+        "threshold_by": threshold_by, "score_kind": score_kind,
+        "thresholds": {g: json_float(t)
+                       for g, t in zip(vocabulary.genres, thresholds, strict=True)},
+    })
+    write_json_atomic(folder / "config.json", config)
+    write_json_atomic(folder / "metrics.json", metrics)
+
+
+def read_common_files(root: Path, files: tuple[str, ...], *, what: str, hint: str,
+                      load_model_file: Callable[[Path], T]
+                      ) -> tuple[GenreVocabulary, dict[str, Any], dict[str, Any], T]:
+    """Check a model directory and read its common files and its model file.
+
+    Returns
+    -------
+    ``(vocabulary, config, thresholds table {genre: value}, model)``; the thresholds
+    table is checked against the genre order.
+
+    Raises
+    ------
+    ModelDirError
+        Missing directory or files, damaged files, thresholds for other genres.
+    """
+    if not root.is_dir():
+        raise ModelDirError(f"{str(root)!r} is not a genre model directory; {hint}.")
+    missing = [n for n in files if not (root / n).is_file()]
+    if missing:
+        raise ModelDirError(f"{str(root)!r} is not a {what} directory (missing "
+                            f"{', '.join(missing)}); {hint}.")
+    try:
+        vocabulary = GenreVocabulary.from_json(root / "genres.json")
+        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+        saved = json.loads((root / "thresholds.json").read_text(encoding="utf-8"))
+        model = load_model_file(root)
+    except Exception as error:
+        raise ModelDirError(f"{str(root)!r}: a model file is damaged or from an "
+                            f"incompatible version ({type(error).__name__}: "
+                            f"{str(error)[:200]}); retrain the model.") from None
+    table = saved.get("thresholds", {}) if isinstance(saved, dict) else {}
+    if list(table) != list(vocabulary.genres):
+        raise ModelDirError(f"{str(root)!r}: thresholds.json and genres.json disagree on "
+                            "the genres; retrain the model.")
+    return vocabulary, config, table, model
+
+
 def save_model(
     out: str | os.PathLike[str],
     estimator: GenreTextClassifier,
@@ -117,15 +173,9 @@ def save_model(
                                 "numpy": np.__version__}}
     with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         joblib.dump(estimator, tmp / "model.joblib")
-        vocabulary.to_json(tmp / "genres.json")
-        write_json_atomic(tmp / "thresholds.json", {
-            "threshold_by": config.get("threshold_by"),
-            "score_kind": estimator.score_kind_,
-            "thresholds": {g: json_float(t)
-                           for g, t in zip(vocabulary.genres, thresholds, strict=True)},
-        })
-        write_json_atomic(tmp / "config.json", full_config)
-        write_json_atomic(tmp / "metrics.json", metrics)
+        write_common_files(tmp, vocabulary, thresholds, threshold_by=config.get("threshold_by"),
+                           score_kind=estimator.score_kind_, config=full_config,
+                           metrics=metrics)
         write_json_atomic(tmp / "search.json", search or [])
     return target
 
@@ -144,29 +194,15 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
     import joblib
 
     root = Path(path).expanduser()
-    hint = "train one with: genre train --dataset DIR --out MODEL_DIR"
-    if not root.is_dir():
-        raise ModelDirError(f"{str(root)!r} is not a genre model directory; {hint}.")
-    missing = [n for n in FILES if not (root / n).is_file()]
-    if missing:
-        raise ModelDirError(f"{str(root)!r} is not a genre model directory (missing "
-                            f"{', '.join(missing)}); {hint}.")
-    try:
-        vocabulary = GenreVocabulary.from_json(root / "genres.json")
-        config = json.loads((root / "config.json").read_text(encoding="utf-8"))
-        saved = json.loads((root / "thresholds.json").read_text(encoding="utf-8"))
-        estimator = joblib.load(root / "model.joblib")
-    except Exception as error:
-        raise ModelDirError(f"{str(root)!r}: a model file is damaged or from an "
-                            f"incompatible version ({type(error).__name__}: {error}); "
-                            "retrain the model.") from None
+    vocabulary, config, table, estimator = read_common_files(
+        root, FILES, what="genre model", load_model_file=lambda r: joblib.load(r / "model.joblib"),
+        hint="train one with: genre train --dataset DIR --out MODEL_DIR")
     if not isinstance(estimator, GenreTextClassifier) or not hasattr(estimator, "pipeline_"):
         raise ModelDirError(f"{str(root / 'model.joblib')!r} does not hold a fitted "
                             "GenreTextClassifier; retrain the model.")
-    table = saved.get("thresholds", {}) if isinstance(saved, dict) else {}
-    if list(table) != list(vocabulary.genres) or estimator.n_genres_ != len(vocabulary):
-        raise ModelDirError(f"{str(root)!r}: thresholds.json, genres.json and the model "
-                            "disagree on the genres; retrain the model.")
+    if estimator.n_genres_ != len(vocabulary):
+        raise ModelDirError(f"{str(root)!r}: genres.json and the model disagree on the "
+                            "genres; retrain the model.")
     if config.get("text") not in TEXT_FIELDS:
         raise ModelDirError(f"{str(root / 'config.json')!r} has no valid text field; "
                             "retrain the model.")

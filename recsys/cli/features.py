@@ -159,12 +159,20 @@ def _check_inputs(args: argparse.Namespace, names: list[str]) -> None:
         if not args.word_vectors:
             raise UsageError("the overview_w2v block needs --word-vectors FILE or "
                              "--word-vectors train.")
-        if args.word_vectors != "train" and not Path(args.word_vectors).expanduser().is_file():
-            raise FileNotFoundError(2, "no such file", args.word_vectors)
-    for option in ("metadata", "model"):
+        if args.word_vectors != "train":
+            vectors = Path(args.word_vectors).expanduser()
+            if vectors.is_dir():
+                raise UsageError(f"--word-vectors {args.word_vectors!r} is a folder; give the "
+                                 "word-vector file itself (word2vec format), or 'train'.")
+            if not vectors.is_file():
+                raise UsageError(f"--word-vectors {args.word_vectors!r}: no such file; give a "
+                                 "word2vec-format file, or 'train' to learn vectors from the "
+                                 "overviews.")
+    for option, what in (("metadata", "a metadata store or CSV"),
+                         ("model", "a rating model folder from `recsys train --out DIR`")):
         value = getattr(args, option)
         if value and not Path(value).expanduser().exists():
-            raise FileNotFoundError(2, "no such file", value)
+            raise UsageError(f"--{option} {value!r}: no such file or folder; give {what}.")
     if args.posters and not Path(args.posters).expanduser().is_dir():
         raise UsageError(f"--posters {args.posters!r} is not a folder of <movieId>.jpg files.")
 
@@ -178,11 +186,15 @@ def _say(args: argparse.Namespace, text: str) -> None:
 def _build(args: argparse.Namespace) -> int:
     from recsys.features.posters import CNNSpec
     from recsys.features.store import FeatureStore
-    from recsys.fileio import check_writable_dir
+    from recsys.fileio import check_replaceable, check_writable_dir
 
     names = _parse_blocks(args.blocks)
     _check_inputs(args, names)
+    check_replaceable(args.out, what="feature store", marker="manifest.json",
+                      inputs=(args.model, args.metadata, args.posters, args.word_vectors))
     out = check_writable_dir(args.out, what="feature store")
+    if (out / "manifest.json").is_file():
+        FeatureStore(out)  # blocks are added to an existing store: it must be one
     spec = None
     if "poster" in names:
         spec = CNNSpec(backbone=args.backbone, weights=args.cnn_weights, pooling=args.pooling,

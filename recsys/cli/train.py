@@ -76,8 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     side.add_argument("--features", metavar="DIR", help="a feature store directory")
     side.add_argument("--blocks", metavar="LIST",
                       help="comma-separated content blocks of the store to use (default: "
-                           "all of them). Blocks learned from ratings (embedding, pca) are "
-                           "refused: they may have seen the test part")
+                           "every block not learned from ratings; the output names the "
+                           "ones left out). Blocks learned from ratings (embedding, pca) "
+                           "are refused: they may have seen the test part")
     side.add_argument("--side-l2", type=float, default=0.01,
                       help="L2 penalty on the side-feature projections (default 0.01)")
     side.add_argument("--id-dropout", type=float,
@@ -202,6 +203,13 @@ def run(args: argparse.Namespace) -> int:
                                   for b in blocks)
             print(f"side features: {described}; validation by {model.validation_split}",
                   flush=True)
+            from recsys.features.store import FeatureStore
+
+            left_out = [n for n in FeatureStore(args.features).names
+                        if n not in {b.name for b in blocks}]
+            if args.blocks is None and left_out:
+                print(f"side features: left out {', '.join(left_out)} (learned from ratings; "
+                      "they may have seen the test ratings)", flush=True)
     _say_resume(checkpoint_dir, args.json)
     started = time.perf_counter()
     model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies,

@@ -154,7 +154,12 @@ class FeatureStore:
         except json.JSONDecodeError as error:
             raise DataError(f"{str(manifest)!r} is damaged ({error}); rebuild the store.") \
                 from None
-        if self.manifest.get("format") != FORMAT:
+        found = self.manifest.get("format") if isinstance(self.manifest, dict) else None
+        if not (isinstance(found, str) and found.startswith(FORMAT.split("/")[0] + "/")):
+            raise DataError(f"{str(self.path)!r} is not a feature store (its manifest.json "
+                            "was written by something else); give the folder of `recsys "
+                            "features build --out DIR`.")
+        if found != FORMAT:
             raise DataError(f"{str(self.path)!r} has format {self.manifest.get('format')!r}, "
                             f"expected {FORMAT!r}; rebuild it with this version.")
 

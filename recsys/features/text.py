@@ -22,6 +22,7 @@ vocabulary.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import zlib
@@ -141,16 +142,34 @@ def load_word_vectors(path: str | os.PathLike[str], *, binary: bool | None = Non
     except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as error:
         kind = "binary" if binary else "text"
         other = "--word-vectors-format text" if binary else "--word-vectors-format binary"
+        cause = f"{type(error).__name__}: {str(error)[:120]}"
+        if not binary and not isinstance(error, UnicodeDecodeError) and _has_word2vec_header(file):
+            raise DataError(
+                f"{str(file)!r} is a damaged word2vec text file ({cause}): its header is "
+                "there but a line does not hold a word and the announced number of values "
+                "(a truncated or edited file?); download it again."
+            ) from None
         raise DataError(
-            f"{str(file)!r} is not a {kind} word2vec-format file "
-            f"({type(error).__name__}: {str(error)[:120]}); a GloVe file needs the "
-            f"'<count> <dim>' header line of the word2vec text format, or try {other}."
+            f"{str(file)!r} is not a {kind} word2vec-format file ({cause}); a GloVe file "
+            f"needs the '<count> <dim>' header line of the word2vec text format, or try "
+            f"{other}."
         ) from None
     if len(vectors) == 0 or vectors.vector_size == 0:
         raise DataError(f"{str(file)!r} holds no word vectors; check the file.")
     if not np.isfinite(vectors.vectors).all():
         raise DataError(f"{str(file)!r} holds NaN or infinite numbers; the file is damaged.")
     return vectors
+
+
+def _has_word2vec_header(file: Path) -> bool:
+    """Whether the first line of a (possibly gzipped) text file is ``"<count> <dim>"``."""
+    opener: Any = gzip.open if file.name.lower().endswith(".gz") else open
+    try:
+        with opener(file, "rt", encoding="utf-8", errors="replace") as handle:
+            parts = handle.readline().split()
+    except (OSError, EOFError):
+        return False
+    return len(parts) == 2 and all(part.isdigit() for part in parts)
 
 
 def _stable_hash(text: str) -> int:

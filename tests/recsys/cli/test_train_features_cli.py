@@ -77,11 +77,13 @@ def test_default_blocks_leave_out_rating_embeddings(inputs: tuple[Path, Path], t
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     data, store = inputs
     out = tmp_path / "model"
-    code, _, err = invoke(main, ["train", "--data", str(data), "--features", str(store),
-                                 "--model", "dot", *FAST, "--quiet", "--out", str(out)], capsys)
+    code, printed, err = invoke(main, ["train", "--data", str(data), "--features", str(store),
+                                       "--model", "dot", *FAST, "--quiet", "--out", str(out)],
+                                capsys)
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert [b["name"] for b in metrics["side_features"]["blocks"]] == ["genres", "traits"]
+    assert "side features: left out embedding, svd (learned from ratings" in printed
     # random split: validation by ratings, genre mean reported, few or no cold movies
     assert metrics["side_features"]["validation_split"] == "ratings"
     assert "genre_mean" in metrics["baselines"] and "cold_start" in metrics

@@ -117,7 +117,11 @@ def test_console_entry_point_one_line(tmp_path) -> None:
     (["--blocks", "overview_w2v", "--metadata", "{meta}", "--word-vectors", "{bad}"],
      "not a text word2vec-format file"),
     (["--blocks", "embedding", "--model", "{tmp}"], "is not a recsys model directory"),
-    (["--blocks", "embedding", "--model", "{tmp}/none"], "no such file"),
+    (["--blocks", "embedding", "--model", "{tmp}/none"], "--model '"),
+    (["--blocks", "overview_w2v", "--metadata", "{meta}", "--word-vectors", "{tmp}"],
+     "--word-vectors '"),
+    (["--blocks", "overview_w2v", "--metadata", "{meta}", "--word-vectors", "{trunc}"],
+     "damaged word2vec text file"),
     (["--blocks", "poster", "--metadata", "{meta}", "--cnn-weights", "{tmp}/vgg.h5"],
      "does not exist"),
     (["--blocks", "poster", "--posters", "{tmp}/none"], "not a folder"),
@@ -130,11 +134,37 @@ def test_console_entry_point_one_line(tmp_path) -> None:
 def test_bad_input(args, fragment, tmp_path, metadata_store, rating_model_dir, capsys) -> None:
     bad = tmp_path / "glove.txt"
     bad.write_text("space 1 0 0\nlove 0 1 0\n")     # GloVe without the word2vec header
+    trunc = tmp_path / "truncated.txt"
+    trunc.write_text("2 3\nspace 1 0 0\nlove 0 1\n")  # header, then a cut last line
     csv = tmp_path / "plain.csv"
     csv.write_text("movieId,tmdbId,title,overview\n1,862,Toy Story,Toys.\n")
     values = {"meta": str(metadata_store), "tmp": str(tmp_path), "bad": str(bad),
+              "trunc": str(trunc),
               "model": str(rating_model_dir), "csv": str(csv)}
     out = tmp_path / "features"
     code, _, err = invoke(main, build(out, *[a.format(**values) for a in args]), capsys)
     assert_one_line_error(code, err, fragment)
     assert not out.exists()
+
+
+def test_out_must_be_new_empty_or_a_feature_store(tmp_path, capsys) -> None:
+    posters = tmp_path / "posters"
+    posters.mkdir()
+    (posters / "1.jpg").write_bytes(b"not touched")
+    code, _, err = invoke(main, build(posters, "--blocks", "genres"), capsys)
+    assert_one_line_error(code, err, "is not a previous feature store")
+    assert sorted(p.name for p in posters.iterdir()) == ["1.jpg"]
+
+    other = tmp_path / "dataset"
+    other.mkdir()
+    (other / "manifest.json").write_text('{"kind": "genre-dataset"}')
+    code, _, err = invoke(main, build(other, "--blocks", "genres"), capsys)
+    assert_one_line_error(code, err, "is not a feature store")
+    assert sorted(p.name for p in other.iterdir()) == ["manifest.json"]
+    code, _, err = invoke(main, ["features", "info", str(other)], capsys)
+    assert_one_line_error(code, err, "is not a feature store")
+
+    store = tmp_path / "store"
+    assert invoke(main, build(store, "--blocks", "genres"), capsys)[0] == 0
+    assert invoke(main, build(store, "--blocks", "genres"), capsys)[0] == 0  # rebuilt in place
+    assert FeatureStore(store).names == ["genres"]

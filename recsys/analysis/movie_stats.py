@@ -1,8 +1,8 @@
 """Per-movie facts from a fitted model: catalogue data and training rating statistics.
 
 Counts and means come from the model's training interactions (``model.seen_``): the
-ratings the network was fitted on, i.e. the training part of the split minus the share
-held out for early stopping. They are not counts over the whole dataset.
+training part of the split (the share held out for early stopping included) whose user
+and movie the model knows. They are not counts over the whole dataset.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ __all__ = [
 ]
 
 #: One sentence for reports saying where the counts come from.
-STATS_NOTE = ("n_ratings and mean_rating count the training ratings the model was fitted on "
-              "(the training part of the split without the early-stopping share), not the "
-              "whole dataset.")
+STATS_NOTE = ("n_ratings and mean_rating count the training ratings of the model's split "
+              "(the early-stopping share included), not the whole dataset.")
 
 
 def _user_of_interaction(model: Any) -> NDArray[np.int64]:

@@ -114,6 +114,8 @@ class RatingModel:
     rating_scale_ : (low, high)
     training_ : TrainingResult
     movies_ : DataFrame or None, the movie catalogue given to ``fit`` (titles, genres)
+    seen_ : who rated what in the training data given to ``fit`` (early-stopping share
+        included), for ``recommend`` and the analysis
     side_features_ : SideFeatures or None, the side-feature layout and standardisation
     movie_warm_ : ndarray of bool, shape (n_movies,), whether each movie of the
         vocabulary had training ratings (False: a cold-start movie known by its features)
@@ -319,7 +321,14 @@ class RatingModel:
         self.baseline_ = BiasBaseline().fit(u, m, r, n_users=len(self.user_vocab_),
                                             n_movies=len(self.movie_vocab_))
         self.global_mean_ = float(r.mean())
-        self.seen_ = _Interactions.from_arrays(u, m, r, len(self.user_vocab_))
+        # who rated what: the whole training part (the early-stopping share included), so
+        # recommendations leave out every movie the user rated in training
+        seen_u = self.user_vocab_.index(ratings["user_id"], missing="negative")
+        seen_m = self.movie_vocab_.index(ratings["movie_id"], missing="negative")
+        known = (seen_u >= 0) & (seen_m >= 0)
+        self.seen_ = _Interactions.from_arrays(
+            seen_u[known], seen_m[known], ratings["rating"].to_numpy(dtype=np.float32)[known],
+            len(self.user_vocab_))
         self.movie_warm_ = np.bincount(m, minlength=len(self.movie_vocab_)) > 0
         self.movies_ = movies
 

@@ -93,6 +93,18 @@ def test_recommendations_are_sorted_unseen_and_k_long(fitted: RatingModel, user:
     assert all(counts[fitted.movie_vocab_.index(recs["movie_id"])] >= min_ratings)
 
 
+def test_recommend_leaves_out_every_training_rating_early_stopping_share_included(
+        fitted: RatingModel, data, tmp_path: Path) -> None:
+    train = data[0]
+    assert fitted.n_validation_ > 0  # some training ratings were held out for stopping
+    fitted.save(tmp_path / "m")
+    for model in (fitted, RatingModel.load(tmp_path / "m")):
+        for user in train["user_id"].unique()[:20]:
+            rated = set(train.loc[train["user_id"] == user, "movie_id"].tolist())
+            recs = model.recommend(int(user), k=len(model.movie_vocab_))
+            assert not rated & set(recs["movie_id"].tolist())
+
+
 def test_similar_movies(fitted: RatingModel) -> None:
     similar = fitted.similar_movies(100, 5)
     assert 100 not in similar["movie_id"].tolist() and len(similar) == 5

@@ -262,3 +262,63 @@ def test_a_csv_in_a_missing_folder_is_one_line_and_no_folder_is_made(
     assert (f"cannot write the CSV {str(target)!r}: the folder "
             f"{str(target.parent)!r} does not exist") in err
     assert not target.parent.exists()
+
+
+def _store_with_a_poster(capsys, tmp_path):
+    """A store made by import, pointing at posters/1.jpg; returns (store, poster)."""
+    from tests.recsys.metadata.fake_tmdb import make_jpeg
+
+    (tmp_path / "posters").mkdir()
+    poster = tmp_path / "posters" / "1.jpg"
+    poster.write_bytes(make_jpeg(1))
+    store = tmp_path / "m.sqlite"
+    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
+                          "--posters-dir", str(poster.parent), "--store", str(store), "--quiet")
+    assert code == 0, err
+    assert load_metadata(store).loc[0, "poster_file"] == str(poster)
+    return store, poster
+
+
+@pytest.mark.parametrize(("action", "target", "message"), [
+    ("export", "m.sqlite", "it is the input"),
+    ("export", "m.sqlite-wal", "it is the input"),
+    ("export", "m.sqlite-shm", "it is the input"),
+    ("export", "m.sqlite-journal", "it is the input"),
+    ("export", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
+    ("popular", "m.sqlite", "it is the input"),
+    ("popular", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
+])
+def test_a_csv_never_overwrites_the_store_or_another_file(capsys, tmp_path, with_key, action,
+                                                          target, message):
+    store, _ = _store_with_a_poster(capsys, tmp_path)
+    frame = load_metadata(store)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    argv = ["--pages", "1", "--api-base", "http://127.0.0.1:9/3"] if action == "popular" else []
+    code, out, err = recsys(capsys, action, "--csv", str(tmp_path / target), "--store",
+                            str(store), *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err, err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    pd.testing.assert_frame_equal(load_metadata(store), frame)
+    code, out, err = recsys(capsys, "status", "--store", str(store))
+    assert code == 0 and "movies 1: ok 1" in out, err
+
+
+def test_export_never_overwrites_a_file_of_its_dataset(capsys, tmp_path):
+    store, _ = _store_with_a_poster(capsys, tmp_path)
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    files = {"movies.csv": "movieId,title,genres\n1,Toy Story (1995),Comedy\n",
+             "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
+             "links.csv": "movieId,imdbId,tmdbId\n1,0114709,862\n"}
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    code, _, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
+                          str(folder / "movies.csv"), "--store", str(store))
+    assert code == 2 and err.count("\n") == 1
+    assert f"it is the input {str(folder / 'movies.csv')!r}" in err
+    assert {n: (folder / n).read_text(encoding="utf-8") for n in files} == files
+    # The same folder is a fine place for a new CSV.
+    code, out, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
+                            str(folder / "meta.csv"), "--store", str(store))
+    assert code == 0 and "wrote 1 movies" in out, err

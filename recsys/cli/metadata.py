@@ -160,12 +160,17 @@ def register(subparsers: Any) -> None:
         "import", help="load a metadata CSV and a posters folder into the store",
         description="Load a metadata CSV (movieId, tmdbId, title, overview, genres, ...) "
                     "and a folder of <movieId>.jpg posters into the store, checking each "
-                    "poster decodes and matches posters_index.csv when there is one.")
+                    "poster decodes and matches posters_index.csv when there is one. Only "
+                    "files in --posters-dir are read.")
     imp.add_argument("--csv", required=True, metavar="FILE", help="the metadata CSV")
     imp.add_argument("--posters-dir", metavar="DIR", help="folder of <movieId>.jpg posters")
     imp.add_argument("--posters-index", metavar="FILE",
-                     help="posters index with sha256 (default: posters_index.csv in the "
-                          "folder or its parent)")
+                     help="posters index (movieId, path, sha256) to check the posters "
+                          "against; needs --posters-dir: each entry's file is looked up there "
+                          "by file name (the folder in its path is ignored) and an entry "
+                          "whose file is not there counts as missing (default: "
+                          "posters_index.csv in the folder, or in its parent when it lists "
+                          "that folder's files)")
     imp.add_argument("--copy-posters", metavar="DIR", nargs="?", const="",
                      help="copy posters into DIR (default: <cache>/metadata/posters) "
                           "instead of pointing at them where they are")
@@ -304,6 +309,9 @@ def _import(args: argparse.Namespace) -> int:
     from recsys.metadata.store import MetadataStore
 
     copy_to = None
+    if args.posters_index and not args.posters_dir:
+        raise UsageError("--posters-index needs --posters-dir (the folder whose posters it "
+                         "describes).")
     if args.copy_posters is not None:
         if not args.posters_dir:
             raise UsageError("--copy-posters needs --posters-dir (the folder to copy from).")

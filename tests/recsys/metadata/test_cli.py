@@ -118,6 +118,8 @@ def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
     (["popular", "--pages", "501"], "--pages must be between 1 and 500"),
     (["import", "--csv", "/nonexistent/x.csv"], "no such file"),
     (["import", "--csv", "x.csv", "--copy-posters"], "--copy-posters needs --posters-dir"),
+    (["import", "--csv", "x.csv", "--posters-index", "i.csv"],
+     "--posters-index needs --posters-dir"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, with_key, argv, message):
     store = [] if "--store" in argv else ["--store", str(tmp_path / "s.sqlite")]
@@ -322,3 +324,31 @@ def test_export_never_overwrites_a_file_of_its_dataset(capsys, tmp_path):
     code, out, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
                             str(folder / "meta.csv"), "--store", str(store))
     assert code == 0 and "wrote 1 movies" in out, err
+
+
+@pytest.mark.shared_data
+def test_import_reads_the_posters_folder_given_not_the_one_the_index_names(
+        capsys, tmp_path, shared_data):
+    index = shared_data / "posters" / "posters_index.csv"
+    images = shared_data / "posters" / "images"
+    raw = pd.read_csv(shared_data / "tmdb-overviews" / "movies_enriched.csv", dtype=str,
+                      keep_default_na=False)
+    # 1 and 4 are in pbad (4 corrupt), 9 is indexed but not in pbad, 2 is not indexed.
+    raw[raw["movieId"].isin(["1", "2", "9"])].to_csv(tmp_path / "small.csv", index=False)
+    folder = tmp_path / "pbad"
+    folder.mkdir()
+    (folder / "1.jpg").write_bytes((images / "1.jpg").read_bytes())
+    (folder / "4.jpg").write_bytes((images / "4.jpg").read_bytes()[:500])  # corrupt
+    store = tmp_path / "pb2.sqlite"
+    code, out, err = recsys(capsys, "import", "--csv", str(tmp_path / "small.csv"),
+                            "--posters-dir", str(folder), "--posters-index", str(index),
+                            "--store", str(store), "--quiet")
+    assert code == 0, err
+    assert "1 posters in" in out and "rejected 1 posters" in out
+    assert "1 movies listed in the posters index have no poster in the posters folder" in out
+    meta = load_metadata(store).set_index("movie_id")
+    assert meta.loc[1, "poster_file"] == str(folder / "1.jpg")
+    assert meta.loc[4, "poster_status"] == "failed" and "sha256" in meta.loc[4, "detail"]
+    assert sorted(meta.index) == [1, 2, 4, 9]  # 4: a poster-only row, rejected
+    assert meta.loc[9, "poster_file"] is None  # not /work/shared/data/posters/images/9.jpg
+    assert [f for f in meta["poster_file"] if f] == [str(folder / "1.jpg")]

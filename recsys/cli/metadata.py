@@ -256,8 +256,11 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"recsys metadata fetch: {report.stopped}", file=sys.stderr)
         return 1
     if report.failed or report.posters_failed:
+        cause = report.common_failure()
+        because = f" (most common error: {client.scrub(cause)})" if cause else ""
         print(f"recsys metadata fetch: {report.failed} movies and {report.posters_failed} "
-              "posters failed; run the same command again to retry them.", file=sys.stderr)
+              f"posters failed{because}; run the same command again to retry them.",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -85,8 +85,18 @@ def test_failures_give_exit_1_and_a_hint(capsys, tmp_path, fake_tmdb, with_key):
     code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
                             "--store", str(tmp_path / "m.sqlite"), "--no-posters",
                             *server_args(fake_tmdb))
-    assert code == 1 and "1 failed" in out
-    assert "run the same command again" in err
+    assert code == 1 and "1 failed" in out and err.count("\n") == 1
+    assert ("1 movies and 0 posters failed (most common error: HTTP 500 Internal Server Error "
+            "(fault 500)); run the same command again") in err
+
+
+def test_an_unreachable_server_is_named_in_the_failure_line(capsys, tmp_path, with_key):
+    code, _, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
+                          "--store", str(tmp_path / "m.sqlite"), "--no-posters", "--quiet",
+                          "--api-base", "http://127.0.0.1:9/3", "--retries", "0")
+    assert code == 1 and err.count("\n") == 1 and API_KEY not in err
+    assert "12 movies and 0 posters failed (most common error: connection refused to " \
+           "127.0.0.1:9); run the same command again to retry them." in err
 
 
 def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
@@ -165,6 +175,7 @@ def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monk
         root.setLevel(old_level)
     # The faults did produce URL-bearing failures, and the debug log has request lines.
     assert outputs[0][0] == 1 and outputs[1][0] == 1
+    assert "most common error: poster w185/poster949.jpg did not decode" in outputs[0][2]
     log = (work / "debug.log").read_text(encoding="utf-8")
     assert "/3/movie/862?api_key=***" in log
     details = " ".join(str(d) for d in load_metadata(work / "cache" / "metadata" /

@@ -158,16 +158,38 @@ def check_replaceable(
         )
 
 
-def check_writable_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
+def check_writable_file(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "file",
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    suffix: str | None = None,
+) -> Path:
     """Check, before any work, that the file ``path`` can be written by :func:`atomic_write`.
 
-    Its folder must already exist (output files never create folders) and ``path``
-    must not be a directory.
+    Its folder must already exist (output files never create folders), ``path`` must
+    not be a directory, and it must not be one of the files the command reads.
+
+    Parameters
+    ----------
+    path : the output file.
+    what : what is written there, for the messages (``"CSV"``).
+    inputs : files the command reads (existing or not yet, e.g. a database's journal);
+        a target that is one of them (same path after resolving links, or the same file
+        through a hard link) is refused.
+    suffix : the extension outputs of this kind have (``".csv"``, compared without
+        regard to case); an existing file with another extension is never overwritten.
+        A new file may have any name.
+
+    Returns
+    -------
+    Path of the target (``~`` expanded).
 
     Raises
     ------
     DataError
-        If the folder is missing or ``path`` is a directory.
+        If the folder is missing, ``path`` is a directory, is one of ``inputs``, or
+        (with ``suffix``) is an existing file with another extension.
 
     Examples
     --------
@@ -185,7 +207,26 @@ def check_writable_file(path: str | os.PathLike[str], *, what: str = "file") -> 
     if target.is_dir():
         raise DataError(f"cannot write the {what} {str(target)!r}: it is a directory; give a "
                         "file name.")
+    for item in inputs:
+        if item is not None and str(item) != "" and _same_file(target, Path(item).expanduser()):
+            raise DataError(
+                f"refusing to overwrite {str(target)!r} with the {what}: it is the input "
+                f"{str(item)!r}. Give another path."
+            )
+    if suffix is not None and target.exists() and target.suffix.lower() != suffix.lower():
+        raise DataError(
+            f"refusing to overwrite {str(target)!r} with the {what}: it exists and is not a "
+            f"{suffix} file. Give a {suffix} path."
+        )
     return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same file (either may not exist yet)."""
+    with contextlib.suppress(OSError):
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
 
 
 @contextlib.contextmanager

@@ -137,7 +137,8 @@ def register(subparsers: Any) -> None:
     popular.add_argument("--pages", type=_positive_int, default=1, metavar="N",
                          help="pages to fetch, 1..500 (default 1)")
     popular.add_argument("--csv", metavar="OUT",
-                         help="also write the list to a CSV file (its folder must exist)")
+                         help="also write the list to a CSV file (its folder must exist; an "
+                              "existing file is replaced only if its name ends in .csv)")
     popular.add_argument("--show", type=_positive_int, default=10, metavar="K",
                          help="print the first K movies (default 10)")
     _store_option(popular)
@@ -159,12 +160,17 @@ def register(subparsers: Any) -> None:
         "import", help="load a metadata CSV and a posters folder into the store",
         description="Load a metadata CSV (movieId, tmdbId, title, overview, genres, ...) "
                     "and a folder of <movieId>.jpg posters into the store, checking each "
-                    "poster decodes and matches posters_index.csv when there is one.")
+                    "poster decodes and matches posters_index.csv when there is one. Only "
+                    "files in --posters-dir are read.")
     imp.add_argument("--csv", required=True, metavar="FILE", help="the metadata CSV")
     imp.add_argument("--posters-dir", metavar="DIR", help="folder of <movieId>.jpg posters")
     imp.add_argument("--posters-index", metavar="FILE",
-                     help="posters index with sha256 (default: posters_index.csv in the "
-                          "folder or its parent)")
+                     help="posters index (movieId, path, sha256) to check the posters "
+                          "against; needs --posters-dir: each entry's file is looked up there "
+                          "by file name (the folder in its path is ignored) and an entry "
+                          "whose file is not there counts as missing (default: "
+                          "posters_index.csv in the folder, or in its parent when it lists "
+                          "that folder's files)")
     imp.add_argument("--copy-posters", metavar="DIR", nargs="?", const="",
                      help="copy posters into DIR (default: <cache>/metadata/posters) "
                           "instead of pointing at them where they are")
@@ -184,7 +190,8 @@ def register(subparsers: Any) -> None:
     export = actions.add_parser("export", help="write the store as one CSV keyed by movie id",
                                 description="Write every stored movie as one CSV row.")
     export.add_argument("--csv", required=True, metavar="OUT",
-                        help="the CSV to write (its folder must exist)")
+                        help="the CSV to write (its folder must exist; an existing file is "
+                             "replaced only if its name ends in .csv and it is not the store)")
     export.add_argument("--dataset", metavar="NAME",
                         help="one row per movie of this MovieLens dataset (pending ones too)")
     _store_option(export)
@@ -249,8 +256,11 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"recsys metadata fetch: {report.stopped}", file=sys.stderr)
         return 1
     if report.failed or report.posters_failed:
+        cause = report.common_failure()
+        because = f" (most common error: {client.scrub(cause)})" if cause else ""
         print(f"recsys metadata fetch: {report.failed} movies and {report.posters_failed} "
-              "posters failed; run the same command again to retry them.", file=sys.stderr)
+              f"posters failed{because}; run the same command again to retry them.",
+              file=sys.stderr)
         return 1
     return 0
 
@@ -263,7 +273,8 @@ def _popular(args: argparse.Namespace) -> int:
     if args.pages < 1:
         raise UsageError("--pages must be at least 1.")
     if args.csv:
-        check_writable_file(args.csv, what="CSV")
+        check_writable_file(args.csv, what="CSV", inputs=_store_files(_store_path(args)),
+                            suffix=".csv")
     with _client(args) as client, MetadataStore(_store_path(args)) as store:
         frame = fetch_popular(client, store, args.pages, progress=not args.quiet)
     print(f"{len(frame)} popular movies from {args.pages} page(s)")
@@ -301,6 +312,9 @@ def _import(args: argparse.Namespace) -> int:
     from recsys.metadata.store import MetadataStore
 
     copy_to = None
+    if args.posters_index and not args.posters_dir:
+        raise UsageError("--posters-index needs --posters-dir (the folder whose posters it "
+                         "describes).")
     if args.copy_posters is not None:
         if not args.posters_dir:
             raise UsageError("--copy-posters needs --posters-dir (the folder to copy from).")
@@ -332,11 +346,27 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+_SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _store_files(path: Any) -> list[Path]:
+    """The SQLite store at ``path`` and its journal files (which may not exist)."""
+    return [Path(f"{Path(path).expanduser()}{suffix}") for suffix in _SQLITE_SUFFIXES]
+
+
+def _dataset_files(spec: str | None) -> list[Path]:
+    """The files a ``--dataset`` path names (a .zip, or the files of a folder)."""
+    path = Path(spec).expanduser() if spec else None
+    if path is None or not path.exists():  # a dataset name such as "ml-25m", or nothing
+        return []
+    return [path, *(p for p in path.iterdir() if p.is_file())] if path.is_dir() else [path]
+
+
 def _remove_store(path: Path) -> None:
     """Delete an SQLite store and its journal files."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for file in _store_files(path):
         with contextlib.suppress(FileNotFoundError):
-            Path(f"{path}{suffix}").unlink()
+            file.unlink()
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -358,8 +388,11 @@ def _export(args: argparse.Namespace) -> int:
     from recsys.metadata.frame import join_movies
     from recsys.metadata.store import MetadataStore
 
-    check_writable_file(args.csv, what="CSV")
-    with MetadataStore(_store_path(args), readonly=True) as store:
+    store_path = _store_path(args)
+    check_writable_file(args.csv, what="CSV",
+                        inputs=(*_store_files(store_path), *_dataset_files(args.dataset)),
+                        suffix=".csv")
+    with MetadataStore(store_path, readonly=True) as store:
         frame = store.to_frame()
     if args.dataset:
         from recsys.data import load_dataset

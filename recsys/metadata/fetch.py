@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +38,14 @@ from recsys.metadata.posters import (
     poster_filename,
     remove_stale_parts,
 )
+from recsys.metadata.redact import scrub
 from recsys.metadata.search import pick_match, search_query
 from recsys.metadata.store import MetadataStore
 from recsys.progress import Progress
 
 __all__ = [
     "FetchReport",
+    "failure_cause",
     "fetch_metadata",
     "links_from_movies",
     "movie_record",
@@ -78,6 +82,48 @@ class FetchReport:
         if self.skipped:
             text += f"; {self.skipped} left for the next run (--limit)"
         return text
+
+    def common_failure(self) -> str | None:
+        """The most common cause among this run's failures (``None`` without failures).
+
+        Each failure message is reduced to its cause (:func:`failure_cause`), so the 12
+        connection errors of 12 movies count as one cause; on a tie the latest wins.
+        Any ``api_key=`` value is scrubbed (the client already removed its key).
+        """
+        if not self.failures:
+            return None
+        counts = Counter(failure_cause(m) for m in self.failures)
+        best = max(counts.values())
+        return next(c for c in map(failure_cause, reversed(self.failures)) if counts[c] == best)
+
+
+_CONNECTION = re.compile(r"host='([^']*)', port=(\d+)")
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+_REQUEST_PREFIX = re.compile(r"^(?:TMDB .*? failed(?: after \d+ attempts)?: )")
+_URL = re.compile(r"(?:https?://\S+|/\S*\?\S*)")
+
+
+def failure_cause(message: str) -> str:
+    """A short cause of a failed request, without movie ids or URLs.
+
+    Examples
+    --------
+    >>> failure_cause("TMDB GET /movie/862 failed: connection failed (HTTPConnectionPool("
+    ...               "host='127.0.0.1', port=9): Max retries exceeded with url: "
+    ...               "/3/movie/862?api_key=*** (Caused by NewConnectionError('...: Failed to "
+    ...               "establish a new connection: [Errno 111] Connection refused')))")
+    'connection refused to 127.0.0.1:9'
+    >>> failure_cause("TMDB GET /movie/862 failed after 3 attempts: HTTP 500 Internal Server Error")
+    'HTTP 500 Internal Server Error'
+    """
+    text = _REQUEST_PREFIX.sub("", scrub(message)).strip()
+    if text.startswith("connection failed"):
+        host = _CONNECTION.search(text)
+        reason = _ERRNO.search(text)
+        what = reason.group(1).strip().lower() if reason else "connection failed"
+        return f"{what} to {host.group(1)}:{host.group(2)}" if host else what
+    text = _URL.sub("URL", text)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def read_links(path: str | os.PathLike[str]) -> pd.DataFrame:

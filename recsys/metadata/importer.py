@@ -7,9 +7,12 @@ Offline users (and tests) get the same store an online fetch builds. Accepted CS
 - this package's own export (:func:`recsys.metadata.export.write_metadata_csv`), with
   the canonical column names and ``|``-separated lists.
 
-Posters are ``<movieId>.jpg`` files. When a ``posters_index.csv`` (``movieId, path,
-sha256, ...``) sits in the folder or its parent, each file's SHA-256 is checked against
-it; every poster must also decode as an image.
+Posters are ``<movieId>.jpg`` files in one folder; only files in that folder are read.
+With a posters index (``movieId, path, sha256, ...``: given, or ``posters_index.csv`` in
+the folder or in its parent), each entry's file is looked up in the folder by the file
+name of its ``path`` and must match its SHA-256; an entry whose file is not in the
+folder counts as missing. Every poster must also decode as an image
+(see :func:`attach_posters`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -52,6 +55,7 @@ class ImportReport:
     kept: int = 0
     posters: int = 0
     posters_rejected: int = 0
+    posters_missing: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -63,6 +67,9 @@ class ImportReport:
             text += f"; kept {self.kept} movies already fetched (--overwrite replaces them)"
         if self.posters_rejected:
             text += f"; rejected {self.posters_rejected} posters (see 'detail' in the store)"
+        if self.posters_missing:
+            text += (f"; {self.posters_missing} movies listed in the posters index have no "
+                     "poster in the posters folder")
         return text
 
 
@@ -184,53 +191,93 @@ def _set_status(row: dict[str, Any], record: Mapping[str, str], source: str) -> 
 
 
 def _find_index(folder: Path) -> Path | None:
-    for candidate in (folder / "posters_index.csv", folder.parent / "posters_index.csv"):
-        if candidate.is_file():
-            return candidate
+    """``posters_index.csv`` in ``folder``, or in its parent when it lists ``folder``'s files.
+
+    An index in the parent describes the folder its ``path`` entries point into (the
+    shared layout: ``posters/posters_index.csv`` with ``images/<movieId>.jpg``); it is
+    not applied to a sibling folder of other posters.
+    """
+    own = folder / "posters_index.csv"
+    if own.is_file():
+        return own
+    parent = folder.parent / "posters_index.csv"
+    if parent.is_file():
+        table = _read_index(parent)
+        where = {(parent.parent / p).parent.resolve() for p in table["path"] if p}
+        if folder.resolve() in where:
+            return parent
     return None
+
+
+def _read_index(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read the posters index {str(path)!r} "
+                        f"({type(error).__name__}); expected columns movieId, path, "
+                        "sha256.") from None
+    if "movieId" not in table.columns or "path" not in table.columns:
+        raise DataError(f"{str(path)!r} is not a posters index: expected columns "
+                        "movieId, path, sha256.")
+    return table
 
 
 def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                    index: str | os.PathLike[str] | None = None,
                    copy_to: str | os.PathLike[str] | None = None,
-                   progress: bool = False) -> tuple[pd.DataFrame, int, int]:
-    """Point each movie of ``frame`` at its ``<movieId>.jpg`` in ``posters_dir``.
+                   progress: bool = False) -> tuple[pd.DataFrame, int, int, int]:
+    """Point each movie of ``frame`` at its poster file in ``posters_dir``.
 
-    When an index with ``sha256`` is found (``index`` or ``posters_index.csv`` in the
-    folder or its parent), each poster must match its checksum and pass Pillow's
-    structure check; posters without a checksum must decode completely. Rejected
-    posters get ``poster_status`` ``"failed"`` and a ``detail``. Posters of movies the
-    frame lacks are added as rows with status ``"missing"`` (no TMDB metadata).
+    Only files in ``posters_dir`` are ever read or stored. Without an index, a movie's
+    poster is ``<movieId>.jpg`` (or ``.jpeg``, ``.png``, ``.webp``) there and must decode
+    completely. An index (``index``, else ``posters_index.csv`` in the folder, or in its
+    parent when its paths point into the folder) is a table ``movieId, path, sha256``:
+    each entry names its poster by the file name of ``path``, looked up in
+    ``posters_dir`` whatever folder ``path`` mentions; that file must match the
+    ``sha256`` (then Pillow's structure check suffices: the checksum vouches for the
+    bytes) or, without a checksum, decode completely. An entry whose file is not in
+    ``posters_dir`` counts as missing (the movie gets no poster); movies the index does
+    not list are looked up as without an index. Rejected posters get ``poster_status``
+    ``"failed"`` and a ``detail``. Posters of movies the frame lacks are added as rows
+    with status ``"missing"`` (no TMDB metadata).
 
     Parameters
     ----------
+    frame : the canonical metadata frame (:func:`read_metadata_csv`).
+    posters_dir : the folder of poster files.
+    index : a posters index; its entries are resolved inside ``posters_dir``.
     copy_to : copy accepted posters (atomically) into this folder and point there;
         otherwise the store points at the files where they are.
 
     Returns
     -------
-    (frame, accepted, rejected): the frame with poster columns set (and poster-only
-    rows added), and the poster counts.
+    (frame, accepted, rejected, missing): the frame with poster columns set (and
+    poster-only rows added), the counts of accepted and rejected posters, and the
+    count of the frame's movies the index lists whose file is not in ``posters_dir``
+    (index entries of movies neither in ``frame`` nor in the folder are not counted).
 
     Raises
     ------
     DataError
-        If ``posters_dir`` is not a directory.
+        If ``posters_dir`` is not a directory or the index is not a posters index.
+
+    Examples
+    --------
+    >>> frame, ok, bad, missing = attach_posters(
+    ...     read_metadata_csv("movies.csv"), "posters/images",
+    ...     index="posters/posters_index.csv")  # doctest: +SKIP
     """
     folder = Path(posters_dir).expanduser().absolute()
     if not folder.is_dir():
         raise DataError(f"the posters folder {str(folder)!r} is not a directory; give the "
                         "folder holding <movieId>.jpg files.")
     index_path = Path(index).expanduser() if index is not None else _find_index(folder)
-    expected: dict[int, tuple[Path, str | None]] = {}
+    expected: dict[int, tuple[Path | None, str | None]] = {}
     described: dict[int, dict[str, Any]] = {}
     if index_path is not None:
-        table = pd.read_csv(index_path, dtype=str, keep_default_na=False)
-        if "movieId" not in table.columns or "path" not in table.columns:
-            raise DataError(f"{str(index_path)!r} is not a posters index: expected columns "
-                            "movieId, path, sha256.")
-        for rec in table.to_dict("records"):
-            expected[int(rec["movieId"])] = ((index_path.parent / rec["path"]).absolute(),
+        for rec in _read_index(index_path).to_dict("records"):
+            name = PurePath(rec["path"].replace("\\", "/")).name if rec["path"] else ""
+            expected[int(rec["movieId"])] = (folder / name if name else None,
                                              rec.get("sha256") or None)
             described[int(rec["movieId"])] = rec
     target = Path(copy_to).expanduser().absolute() if copy_to is not None else None
@@ -240,7 +287,8 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
     known = {int(r["movie_id"]) for r in rows}
     on_disk = {int(p.stem) for p in folder.iterdir()
                if p.stem.isdigit() and p.suffix.lower() in _POSTER_EXTENSIONS}
-    for movie_id in sorted((set(expected) | on_disk) - known):
+    listed = {m for m, (file, _) in expected.items() if file is not None and file.is_file()}
+    for movie_id in sorted((listed | (on_disk - set(expected))) - known):
         rec = described.get(movie_id, {})
         imdb = str(rec.get("imdbId") or "").strip()
         rows.append({"movie_id": movie_id, "title": rec.get("title") or None,
@@ -249,18 +297,22 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                      "movielens_genres": parse_genres(rec.get("genres")),
                      "status": "missing", "source": frame_source(frame),
                      "detail": "poster only: the movie is not in the imported CSV"})
-    accepted = rejected = 0
+    accepted = rejected = missing = 0
     with Progress(len(rows), "import posters", enabled=progress) as bar:
         for row in rows:
             bar.advance()
             movie_id = int(row["movie_id"])
-            found = expected.get(movie_id, (None, None))
-            file, sha = found
-            if file is None or not file.is_file():
+            if movie_id in expected:
+                file, sha = expected[movie_id]
+                if file is None or not file.is_file():
+                    missing += 1
+                    continue
+            else:
+                sha = None
                 file = next((folder / f"{movie_id}{ext}" for ext in _POSTER_EXTENSIONS
                              if (folder / f"{movie_id}{ext}").is_file()), None)
-            if file is None:
-                continue
+                if file is None:
+                    continue
             problem = None
             try:
                 digest = sha256_file(file)
@@ -279,7 +331,7 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                 file = write_poster(file.read_bytes(), target / f"{movie_id}{file.suffix}").path
             row.update(poster_status="ok", poster_file=str(file), poster_sha256=digest)
             accepted += 1
-    return make_frame(rows), accepted, rejected
+    return make_frame(rows), accepted, rejected, missing
 
 
 def frame_source(frame: pd.DataFrame) -> str:
@@ -298,7 +350,9 @@ def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
 
     Movies the store already holds with status ``ok`` are kept unless ``overwrite``;
     re-importing the same file changes nothing and never duplicates (rows are keyed on
-    ``movie_id``). Rows are committed in batches of ``batch``.
+    ``movie_id``). Rows are committed in batches of ``batch``. Posters are read from
+    ``posters_dir`` only; ``posters_index`` entries are resolved inside it (see
+    :func:`attach_posters`) and need ``posters_dir``.
 
     Returns
     -------
@@ -307,13 +361,17 @@ def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
     Raises
     ------
     DataError
-        See :func:`read_metadata_csv` and :func:`attach_posters`.
+        See :func:`read_metadata_csv` and :func:`attach_posters`; also when
+        ``posters_index`` is given without ``posters_dir``.
     """
+    if posters_index is not None and posters_dir is None:
+        raise DataError("a posters index needs the posters folder it describes: give "
+                        "--posters-dir (the index's entries are looked up there).")
     started = time.monotonic()
     frame = read_metadata_csv(csv_path)
     report = ImportReport(rows=len(frame))
     if posters_dir is not None:
-        frame, report.posters, report.posters_rejected = attach_posters(
+        frame, report.posters, report.posters_rejected, report.posters_missing = attach_posters(
             frame, posters_dir, index=posters_index, copy_to=copy_posters_to,
             progress=progress)
         report.poster_only = len(frame) - report.rows

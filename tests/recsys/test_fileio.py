@@ -14,6 +14,7 @@ from recsys.fileio import (
     atomic_write,
     check_replaceable,
     check_writable_dir,
+    check_writable_file,
 )
 
 
@@ -160,3 +161,30 @@ def test_a_file_in_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
                                         "first"), atomic_write(target) as handle:
         handle.write("x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_an_input_is_refused(tmp_path: Path) -> None:
+    store = tmp_path / "m.sqlite"
+    store.write_bytes(b"db")
+    inputs = [None, "", store, tmp_path / "m.sqlite-wal"]  # the journal does not exist yet
+    (tmp_path / "link.sqlite").symlink_to(store)
+    os.link(store, tmp_path / "hard.sqlite")
+    (tmp_path / "sub").mkdir()
+    for target in (store, tmp_path / "link.sqlite", tmp_path / "hard.sqlite",
+                   tmp_path / "sub" / ".." / "m.sqlite-wal"):
+        with pytest.raises(DataError, match=r"refusing to overwrite .* with the CSV: it is the "
+                                            r"input '.*m\.sqlite(-wal)?'\. Give another path"):
+            check_writable_file(target, what="CSV", inputs=inputs)
+    assert check_writable_file(tmp_path / "out.csv", inputs=inputs) == tmp_path / "out.csv"
+    assert store.read_bytes() == b"db" and not (tmp_path / "m.sqlite-wal").exists()
+
+
+def test_an_existing_file_of_another_kind_is_not_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "1.jpg").write_bytes(b"jpeg")
+    (tmp_path / "old.CSV").write_text("a\n")
+    with pytest.raises(DataError, match=r"'.*1\.jpg' with the CSV: it exists and is not a "
+                                        r"\.csv file\. Give a \.csv path\."):
+        check_writable_file(tmp_path / "1.jpg", what="CSV", suffix=".csv")
+    assert check_writable_file(tmp_path / "1.jpg") == tmp_path / "1.jpg"  # no suffix rule
+    assert check_writable_file(tmp_path / "old.CSV", suffix=".csv") == tmp_path / "old.CSV"
+    assert check_writable_file(tmp_path / "new.txt", suffix=".csv") == tmp_path / "new.txt"

@@ -85,8 +85,18 @@ def test_failures_give_exit_1_and_a_hint(capsys, tmp_path, fake_tmdb, with_key):
     code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
                             "--store", str(tmp_path / "m.sqlite"), "--no-posters",
                             *server_args(fake_tmdb))
-    assert code == 1 and "1 failed" in out
-    assert "run the same command again" in err
+    assert code == 1 and "1 failed" in out and err.count("\n") == 1
+    assert ("1 movies and 0 posters failed (most common error: HTTP 500 Internal Server Error "
+            "(fault 500)); run the same command again") in err
+
+
+def test_an_unreachable_server_is_named_in_the_failure_line(capsys, tmp_path, with_key):
+    code, _, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
+                          "--store", str(tmp_path / "m.sqlite"), "--no-posters", "--quiet",
+                          "--api-base", "http://127.0.0.1:9/3", "--retries", "0")
+    assert code == 1 and err.count("\n") == 1 and API_KEY not in err
+    assert "12 movies and 0 posters failed (most common error: connection refused to " \
+           "127.0.0.1:9); run the same command again to retry them." in err
 
 
 def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
@@ -118,6 +128,8 @@ def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
     (["popular", "--pages", "501"], "--pages must be between 1 and 500"),
     (["import", "--csv", "/nonexistent/x.csv"], "no such file"),
     (["import", "--csv", "x.csv", "--copy-posters"], "--copy-posters needs --posters-dir"),
+    (["import", "--csv", "x.csv", "--posters-index", "i.csv"],
+     "--posters-index needs --posters-dir"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, with_key, argv, message):
     store = [] if "--store" in argv else ["--store", str(tmp_path / "s.sqlite")]
@@ -163,6 +175,7 @@ def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monk
         root.setLevel(old_level)
     # The faults did produce URL-bearing failures, and the debug log has request lines.
     assert outputs[0][0] == 1 and outputs[1][0] == 1
+    assert "most common error: poster w185/poster949.jpg did not decode" in outputs[0][2]
     log = (work / "debug.log").read_text(encoding="utf-8")
     assert "/3/movie/862?api_key=***" in log
     details = " ".join(str(d) for d in load_metadata(work / "cache" / "metadata" /
@@ -262,3 +275,91 @@ def test_a_csv_in_a_missing_folder_is_one_line_and_no_folder_is_made(
     assert (f"cannot write the CSV {str(target)!r}: the folder "
             f"{str(target.parent)!r} does not exist") in err
     assert not target.parent.exists()
+
+
+def _store_with_a_poster(capsys, tmp_path):
+    """A store made by import, pointing at posters/1.jpg; returns (store, poster)."""
+    from tests.recsys.metadata.fake_tmdb import make_jpeg
+
+    (tmp_path / "posters").mkdir()
+    poster = tmp_path / "posters" / "1.jpg"
+    poster.write_bytes(make_jpeg(1))
+    store = tmp_path / "m.sqlite"
+    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
+                          "--posters-dir", str(poster.parent), "--store", str(store), "--quiet")
+    assert code == 0, err
+    assert load_metadata(store).loc[0, "poster_file"] == str(poster)
+    return store, poster
+
+
+@pytest.mark.parametrize(("action", "target", "message"), [
+    ("export", "m.sqlite", "it is the input"),
+    ("export", "m.sqlite-wal", "it is the input"),
+    ("export", "m.sqlite-shm", "it is the input"),
+    ("export", "m.sqlite-journal", "it is the input"),
+    ("export", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
+    ("popular", "m.sqlite", "it is the input"),
+    ("popular", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
+])
+def test_a_csv_never_overwrites_the_store_or_another_file(capsys, tmp_path, with_key, action,
+                                                          target, message):
+    store, _ = _store_with_a_poster(capsys, tmp_path)
+    frame = load_metadata(store)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    argv = ["--pages", "1", "--api-base", "http://127.0.0.1:9/3"] if action == "popular" else []
+    code, out, err = recsys(capsys, action, "--csv", str(tmp_path / target), "--store",
+                            str(store), *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err, err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    pd.testing.assert_frame_equal(load_metadata(store), frame)
+    code, out, err = recsys(capsys, "status", "--store", str(store))
+    assert code == 0 and "movies 1: ok 1" in out, err
+
+
+def test_export_never_overwrites_a_file_of_its_dataset(capsys, tmp_path):
+    store, _ = _store_with_a_poster(capsys, tmp_path)
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    files = {"movies.csv": "movieId,title,genres\n1,Toy Story (1995),Comedy\n",
+             "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
+             "links.csv": "movieId,imdbId,tmdbId\n1,0114709,862\n"}
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    code, _, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
+                          str(folder / "movies.csv"), "--store", str(store))
+    assert code == 2 and err.count("\n") == 1
+    assert f"it is the input {str(folder / 'movies.csv')!r}" in err
+    assert {n: (folder / n).read_text(encoding="utf-8") for n in files} == files
+    # The same folder is a fine place for a new CSV.
+    code, out, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
+                            str(folder / "meta.csv"), "--store", str(store))
+    assert code == 0 and "wrote 1 movies" in out, err
+
+
+@pytest.mark.shared_data
+def test_import_reads_the_posters_folder_given_not_the_one_the_index_names(
+        capsys, tmp_path, shared_data):
+    index = shared_data / "posters" / "posters_index.csv"
+    images = shared_data / "posters" / "images"
+    raw = pd.read_csv(shared_data / "tmdb-overviews" / "movies_enriched.csv", dtype=str,
+                      keep_default_na=False)
+    # 1 and 4 are in pbad (4 corrupt), 9 is indexed but not in pbad, 2 is not indexed.
+    raw[raw["movieId"].isin(["1", "2", "9"])].to_csv(tmp_path / "small.csv", index=False)
+    folder = tmp_path / "pbad"
+    folder.mkdir()
+    (folder / "1.jpg").write_bytes((images / "1.jpg").read_bytes())
+    (folder / "4.jpg").write_bytes((images / "4.jpg").read_bytes()[:500])  # corrupt
+    store = tmp_path / "pb2.sqlite"
+    code, out, err = recsys(capsys, "import", "--csv", str(tmp_path / "small.csv"),
+                            "--posters-dir", str(folder), "--posters-index", str(index),
+                            "--store", str(store), "--quiet")
+    assert code == 0, err
+    assert "1 posters in" in out and "rejected 1 posters" in out
+    assert "1 movies listed in the posters index have no poster in the posters folder" in out
+    meta = load_metadata(store).set_index("movie_id")
+    assert meta.loc[1, "poster_file"] == str(folder / "1.jpg")
+    assert meta.loc[4, "poster_status"] == "failed" and "sha256" in meta.loc[4, "detail"]
+    assert sorted(meta.index) == [1, 2, 4, 9]  # 4: a poster-only row, rejected
+    assert meta.loc[9, "poster_file"] is None  # not /work/shared/data/posters/images/9.jpg
+    assert [f for f in meta["poster_file"] if f] == [str(folder / "1.jpg")]

@@ -10,7 +10,14 @@ from PIL import Image
 
 from recsys.errors import DataError
 from recsys.metadata.client import TMDBAuthError, TMDBClient
-from recsys.metadata.fetch import fetch_metadata, links_from_movies, read_links, store_lock
+from recsys.metadata.fetch import (
+    FetchReport,
+    failure_cause,
+    fetch_metadata,
+    links_from_movies,
+    read_links,
+    store_lock,
+)
 from recsys.metadata.ratelimit import RetryPolicy
 from recsys.metadata.store import MetadataStore
 from tests.recsys.metadata.conftest import API_KEY, LINKS, write_links
@@ -244,3 +251,26 @@ def test_imported_movies_count_as_done_unless_refreshed(fake_tmdb, tmp_path):
         assert row["source"] == "tmdb" and row["overview"] == make_movie(862)["overview"]
         assert row["tmdb_genres"] == ("Science Fiction", "Family")
         assert row["movielens_genres"] == ("Comedy",)  # links.csv knows none: kept
+
+
+def _refused(movie: int) -> str:
+    return (f"TMDB GET /movie/{movie} failed: connection failed (HTTPConnectionPool("
+            f"host='127.0.0.1', port=9): Max retries exceeded with url: /3/movie/{movie}"
+            "?api_key=*** (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', "
+            "port=9): Failed to establish a new connection: [Errno 111] Connection "
+            "refused\")))")
+
+
+def test_the_most_common_failure_cause_is_reported_without_ids_or_keys():
+    assert FetchReport().common_failure() is None
+    report = FetchReport(failures=[
+        _refused(862), "TMDB GET /movie/1 failed after 3 attempts: HTTP 500 Internal Error",
+        _refused(8844), "TMDB GET /movie/2 failed after 3 attempts: HTTP 500 Internal Error",
+        _refused(15602)])
+    assert report.common_failure() == "connection refused to 127.0.0.1:9"
+    report.failures = report.failures[:4]  # a tie: the latest cause
+    assert report.common_failure() == "HTTP 500 Internal Error"
+    leaky = "TMDB GET /search/movie failed: ValueError: bad page http://x/3?api_key=s3cr3t&q=1"
+    assert failure_cause(leaky) == "ValueError: bad page URL"
+    assert failure_cause("TMDB GET /x failed: connection failed (odd)") == "connection failed"
+    assert "s3cr3t" not in failure_cause("TMDB GET /x failed: HTTP 400 (api_key=s3cr3t)")

@@ -148,3 +148,68 @@ def test_import_of_the_shared_metadata_and_posters(shared_data, tmp_path):
     toy = meta.set_index("movie_id").loc[1]
     assert toy["tmdb_id"] == 862 and toy["poster_file"] == str(images / "1.jpg")
     assert toy["poster_sha256"] == index.set_index("movieId").loc["1", "sha256"]
+
+
+def test_index_entries_are_read_from_the_posters_folder_given(tmp_path):
+    """An index describing another folder judges the files of the folder given, by name."""
+    (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
+    indexed = make_folder(tmp_path)  # posters/images + posters/posters_index.csv
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "1.jpg").write_bytes(make_jpeg(1))  # the indexed bytes: accepted
+    (other / "9.jpg").write_bytes(make_jpeg(9)[:200])  # corrupt copy: sha256 differs
+    # 2 is indexed (with a wrong checksum) but not in `other`: missing, not taken from images/
+    with MetadataStore(tmp_path / "s.sqlite") as store:
+        report = import_metadata(store, tmp_path / "m.csv", posters_dir=other,
+                                 posters_index=indexed.parent / "posters_index.csv",
+                                 progress=False)
+        frame = store.to_frame().set_index("movie_id")
+    assert (report.posters, report.posters_rejected, report.posters_missing) == (1, 1, 1)
+    assert "1 movies listed in the posters index have no poster in the posters folder" in (
+        report.summary())
+    assert frame.loc[1, "poster_file"] == str(other / "1.jpg")
+    assert frame.loc[9, "poster_status"] == "failed" and "sha256" in frame.loc[9, "detail"]
+    assert frame.loc[2, "poster_file"] is None and frame.loc[2, "poster_status"] is None
+    assert not any(str(indexed) in str(f) for f in frame["poster_file"])
+    assert report.poster_only == 1  # 9, whose (corrupt) file is there
+
+
+def test_a_parent_index_is_not_applied_to_a_sibling_folder(tmp_path):
+    (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
+    indexed = make_folder(tmp_path)
+    mine = indexed.parent / "mine"  # posters/mine beside posters/images
+    mine.mkdir()
+    (mine / "2.jpg").write_bytes(make_jpeg(5))  # not the indexed bytes, but a good image
+    (mine / "3.jpg").write_bytes(make_jpeg(3)[:300])  # truncated: the full decode catches it
+    with MetadataStore(tmp_path / "s.sqlite") as store:
+        report = import_metadata(store, tmp_path / "m.csv", posters_dir=mine, progress=False)
+        frame = store.to_frame().set_index("movie_id")
+    assert (report.posters, report.posters_rejected, report.posters_missing) == (1, 1, 0)
+    assert frame.loc[2, "poster_file"] == str(mine / "2.jpg")
+    assert frame.loc[3, "poster_status"] == "failed" and "image" in frame.loc[3, "detail"]
+    assert report.poster_only == 0 and len(frame) == 4  # the index's 9 is not in `mine`
+
+
+def test_index_entries_without_a_checksum_must_decode(tmp_path):
+    (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "1.jpg").write_bytes(make_jpeg(1))
+    (folder / "2.jpg").write_bytes(make_jpeg(2)[:300])
+    (folder / "posters_index.csv").write_text("movieId,path\n1,1.jpg\n2,x/2.jpg\n3,3.jpg\n",
+                                              encoding="utf-8")
+    with MetadataStore(tmp_path / "s.sqlite") as store:
+        report = import_metadata(store, tmp_path / "m.csv", posters_dir=folder,
+                                 progress=False)
+        frame = store.to_frame().set_index("movie_id")
+    assert (report.posters, report.posters_rejected, report.posters_missing) == (1, 1, 1)
+    assert frame.loc[2, "poster_status"] == "failed" and "image" in frame.loc[2, "detail"]
+
+
+def test_an_index_needs_the_posters_folder(tmp_path):
+    (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
+    make_folder(tmp_path)
+    with MetadataStore(tmp_path / "s.sqlite") as store, pytest.raises(
+            DataError, match="a posters index needs the posters folder"):
+        import_metadata(store, tmp_path / "m.csv",
+                        posters_index=tmp_path / "posters" / "posters_index.csv")

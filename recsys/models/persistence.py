@@ -159,7 +159,7 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
         spec["dropout"] = tuple(spec["dropout"])
         spec["rating_range"] = tuple(spec["rating_range"])
         model.spec_ = NetworkSpec(**spec)
-        model.network_ = keras.saving.load_model(path / "model.keras", compile=False)
+        model.network_ = _load_network(path / "model.keras", model.spec_)
         model.rating_scale_ = tuple(meta["rating_scale"])
         model.global_mean_ = float(meta["global_mean"])
         model.n_train_ = int(meta["n_train"])
@@ -179,6 +179,8 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
                 movies["genres"] = [tuple(g.split("|")) if isinstance(g, str) and g else ()
                                     for g in movies["genres"]]
             model.movies_ = movies
+    except ModelDirError:
+        raise
     except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
         raise ModelDirError(f"{str(path)!r} is damaged or incomplete ({type(error).__name__}: "
                             f"{error}); retrain the model.") from None
@@ -188,3 +190,36 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
         raise ModelDirError(f"{str(path)!r}: the vocabularies do not match the network; "
                             "the directory was altered. Retrain the model.")
     return model
+
+
+def _load_network(file: Path, spec: NetworkSpec) -> keras.Model:
+    """The Keras network of a model directory, checked against its spec.
+
+    Raises
+    ------
+    ModelDirError
+        If ``model.keras`` cannot be read, or holds a network other than the one
+        ``recsys_model.json`` describes (other layers or table shapes).
+    """
+    try:
+        network = keras.saving.load_model(file, compile=False)
+    except Exception as error:  # Keras raises many kinds of error for a bad file
+        detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        raise ModelDirError(f"{str(file)!r} is damaged or not a Keras model file ({detail}); "
+                            "retrain the model.") from None
+    expected = {"user_embedding": (spec.n_users, spec.factors),
+                "movie_embedding": (spec.n_movies, spec.factors)}
+    if spec.kind == "bias":
+        expected |= {"user_bias": (spec.n_users, 1), "movie_bias": (spec.n_movies, 1)}
+    if spec.kind == "mlp":
+        expected |= {"hidden": (2 * spec.factors, spec.hidden), "out": (spec.hidden, 1)}
+    found = {layer.name: tuple(layer.weights[0].shape) for layer in network.layers
+             if layer.weights}
+    wrong = [name for name, shape in expected.items() if found.get(name) != shape]
+    if wrong or network.name != f"{spec.kind}_rating_model":
+        what = (f"layer {wrong[0]!r} is {'missing' if wrong[0] not in found else found[wrong[0]]}"
+                f", expected {expected[wrong[0]]}" if wrong else f"network {network.name!r}")
+        raise ModelDirError(f"{str(file)!r} does not hold the {spec.kind} network its "
+                            f"recsys_model.json describes ({what}); the directory was "
+                            "altered. Retrain the model.")
+    return network

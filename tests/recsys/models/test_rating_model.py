@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -198,6 +199,15 @@ def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_p
     (tmp_path / "m2" / "recsys_model.json").write_text('{"format": "other/9"}')
     with pytest.raises(ModelDirError, match="expected 'recsys-rating-model/1'"):
         RatingModel.load(tmp_path / "m2")
+    # a Keras model of another shape in place of the network: refused, not half-working
+    fitted.save(tmp_path / "m3")
+    user = keras.Input(shape=(), dtype="int32", name="user")
+    movie = keras.Input(shape=(), dtype="int32", name="movie")
+    total = keras.layers.Add()([keras.ops.cast(user, "float32"),
+                                keras.ops.cast(movie, "float32")])
+    keras.Model({"user": user, "movie": movie}, total).save(tmp_path / "m3" / "model.keras")
+    with pytest.raises(ModelDirError, match=r"does not hold the .* network its recsys_model"):
+        RatingModel.load(tmp_path / "m3")
 
 
 def test_saving_over_an_existing_model_is_atomic(fitted: RatingModel, tmp_path: Path,

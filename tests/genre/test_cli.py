@@ -122,6 +122,23 @@ def test_min_genre_fraction_dropping_every_genre(tmp_path, metadata_csv, capsys)
                     "0.95", "--out", str(tmp_path / "o")], "drops every genre")
 
 
+def test_min_genre_fraction_keeping_one_genre_is_refused_and_nothing_written(
+        tmp_path, dataset_dir, metadata_csv, capsys):
+    manifest = json.loads((dataset_dir / "manifest.json").read_text())
+    n = manifest["n_train_before_filter"]
+    shares = sorted((c / n for c in manifest["train_genre_counts_before_filter"].values()),
+                    reverse=True)
+    between = (shares[0] + shares[1]) / 2   # keeps the most common genre only
+    out = tmp_path / "one"
+    _fails(capsys, ["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                    f"{between:.6f}", "--out", str(out)],
+           "a genre model needs at least 2 genres, received 1")
+    assert not out.exists()
+    assert "use a smaller --min-genre-fraction" in _fails(
+        capsys, ["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                 f"{between:.6f}", "--out", str(out)], "keeps too few genres")
+
+
 def test_genre_vocabulary_mismatch(tmp_path, dataset_dir, metadata_csv, capsys):
     model = tmp_path / "nb"
     assert main(["train", "--dataset", str(dataset_dir), "--model", "nb", *FAST,

@@ -125,7 +125,13 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--model", "fusion", "--blocks", "overview_w2v,tfidf"], "unknown block 'tfidf'"),
+    (["--model", "fusion", "--blocks", "overview_w2v,tfidf"],
+     "unknown block 'tfidf': the feature store has overview_w2v, poster, genres; `recsys "
+     "features build` cannot make a 'tfidf' block (it makes embedding, pca, poster, "
+     "overview_w2v, genres); choose blocks the store has."),
+    (["--model", "fusion", "--blocks", "pca"],
+     "unknown block 'pca': the feature store has overview_w2v, poster, genres; add it with "
+     "`recsys features build --blocks pca --out FEATURES_DIR`."),
     (["--model", "fusion", "--blocks", "genres"], "holds the genre labels"),
     (["--model", "mlp", "--blocks", "overview_w2v,poster"], "exactly one block"),
     (["--model", "fusion", "--blocks", "poster", "--C", "1"], "--C applies to the text"),

@@ -24,8 +24,8 @@ from genre.fusion_experiment import run_fusion_experiment
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, atomic_write, write_json_atomic
 
-__all__ = ["COLUMNS", "MARKER", "PRIOR_ROW", "AblationResult", "block_sets", "run_ablation",
-           "write_ablation"]
+__all__ = ["COLUMNS", "INTEGER_COLUMNS", "MARKER", "PRIOR_ROW", "AblationResult", "block_sets",
+           "run_ablation", "write_ablation"]
 
 #: The columns of ``ablation.csv``, in order (the first six are the required ones).
 COLUMNS = ("blocks", "micro_f1", "macro_f1", "samples_f1", "mean_roc_auc", "hamming_loss",
@@ -33,6 +33,8 @@ COLUMNS = ("blocks", "micro_f1", "macro_f1", "samples_f1", "mean_roc_auc", "hamm
            "best_val_loss", "epochs_run", "best_epoch")
 #: The files that mark a directory as an ablation output ``write_ablation`` may replace.
 MARKER = ("ablation.csv", "ablation.json")
+#: Columns holding counts (integers; empty on the prior row where they do not apply).
+INTEGER_COLUMNS = ("n_blocks", "epochs_run", "best_epoch")
 #: Label of the benchmark row.
 PRIOR_ROW = "prior benchmark (no features)"
 _SEPARATOR = "+"
@@ -139,6 +141,8 @@ def run_ablation(
     rows.append({"blocks": PRIOR_ROW, **{k: prior[k] for k in COLUMNS[1:8]},
                  "n_blocks": 0})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
+    # Counts stay integers; the prior row has none (missing, written as an empty cell).
+    table = table.astype({c: "Int64" for c in INTEGER_COLUMNS})
     config = {"sets": [list(s) for s in chosen], "threshold_by": threshold_by,
               "params": params_used, "counts": data.counts(),
               "genres": list(data.genres),
@@ -174,8 +178,8 @@ def write_ablation(result: AblationResult, out: str | os.PathLike[str], *,
     with atomic_directory(folder, marker=MARKER, what="ablation") as tmp:
         with atomic_write(tmp / names["csv"]) as handle:
             table.to_csv(handle, index=False, float_format="%.6f")
-        write_json_atomic(tmp / names["json"], {"config": result.config,
-                                                "table": table.to_dict(orient="records"),
+        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        write_json_atomic(tmp / names["json"], {"config": result.config, "table": records,
                                                 "reports": result.reports})
         with atomic_write(tmp / names["md"]) as handle:
             handle.write(markdown_table(table) + "\n")

@@ -3,7 +3,9 @@ small labelled set and a feature store built with ``recsys features build``."""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -119,8 +121,21 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     assert np.isfinite(table.iloc[:, 1:6].to_numpy(dtype=float)).all()
     assert table["mean_roc_auc"].iloc[-1] == 0.5
     assert (out / "ablation.png").stat().st_size > 10_000
-    saved = json.loads((out / "ablation.json").read_text())
+    rows = list(csv.DictReader((out / "ablation.csv").open()))
+    for row in rows[:-1]:   # counts are written as integers ...
+        assert all(re.fullmatch(r"[1-9]\d*", row[c]) for c in ("n_blocks", "epochs_run",
+                                                                 "best_epoch")), row
+    # ... and the prior row has none
+    assert (rows[-1]["n_blocks"], rows[-1]["epochs_run"], rows[-1]["best_epoch"]) == (
+        "0", "", "")
+
+    def no_constants(name):
+        raise AssertionError(f"ablation.json holds {name}, which is not JSON")
+
+    saved = json.loads((out / "ablation.json").read_text(), parse_constant=no_constants)
     assert set(saved["reports"]) == set(table["blocks"][:-1])
+    assert saved["table"][-1]["epochs_run"] is None
+    assert isinstance(saved["table"][0]["epochs_run"], int)
     assert (out / "ablation.md").read_text().startswith("| blocks | micro_f1")
 
 

@@ -22,15 +22,19 @@ from genre.block_inputs import BlockInputs
 from genre.dataset import LabelledSet
 from genre.fusion_experiment import run_fusion_experiment
 from recsys.errors import DataError
-from recsys.fileio import atomic_write, write_json_atomic
+from recsys.fileio import atomic_directory, atomic_write, write_json_atomic
 
-__all__ = ["COLUMNS", "PRIOR_ROW", "AblationResult", "block_sets", "run_ablation",
-           "write_ablation"]
+__all__ = ["COLUMNS", "INTEGER_COLUMNS", "MARKER", "PRIOR_ROW", "AblationResult", "block_sets",
+           "run_ablation", "write_ablation"]
 
 #: The columns of ``ablation.csv``, in order (the first six are the required ones).
 COLUMNS = ("blocks", "micro_f1", "macro_f1", "samples_f1", "mean_roc_auc", "hamming_loss",
            "weighted_f1", "top1_accuracy", "n_blocks", "val_micro_f1", "val_macro_f1",
            "best_val_loss", "epochs_run", "best_epoch")
+#: The files that mark a directory as an ablation output ``write_ablation`` may replace.
+MARKER = ("ablation.csv", "ablation.json")
+#: Columns holding counts (integers; empty on the prior row where they do not apply).
+INTEGER_COLUMNS = ("n_blocks", "epochs_run", "best_epoch")
 #: Label of the benchmark row.
 PRIOR_ROW = "prior benchmark (no features)"
 _SEPARATOR = "+"
@@ -137,6 +141,8 @@ def run_ablation(
     rows.append({"blocks": PRIOR_ROW, **{k: prior[k] for k in COLUMNS[1:8]},
                  "n_blocks": 0})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
+    # Counts stay integers; the prior row has none (missing, written as an empty cell).
+    table = table.astype({c: "Int64" for c in INTEGER_COLUMNS})
     config = {"sets": [list(s) for s in chosen], "threshold_by": threshold_by,
               "params": params_used, "counts": data.counts(),
               "genres": list(data.genres),
@@ -147,31 +153,41 @@ def run_ablation(
 def write_ablation(result: AblationResult, out: str | os.PathLike[str], *,
                    title: str = "Fused genre model: test F1 by feature blocks") -> dict[str, Path]:
     """Write ``ablation.csv``, ``ablation.json`` (reports and config), ``ablation.md`` and
-    ``ablation.png`` (bar chart of test micro- and macro-F1) into ``out``.
+    ``ablation.png`` (bar chart of test micro- and macro-F1) as the directory ``out``.
+
+    The directory is written as a whole (:func:`recsys.fileio.atomic_directory`): an
+    existing ``out`` is replaced only if it is empty or a previous ablation output (it
+    holds the :data:`MARKER` files).
 
     Returns
     -------
     dict of file kind -> path
+
+    Raises
+    ------
+    DataError
+        If ``out`` is a non-empty directory that is not an ablation output, the current
+        directory or one of its parents.
     """
     from genre.plots import ablation_chart
 
     folder = Path(out).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    names = {"csv": "ablation.csv", "json": "ablation.json", "md": "ablation.md",
+             "png": "ablation.png"}
     table = result.table
-    paths = {"csv": folder / "ablation.csv", "json": folder / "ablation.json",
-             "md": folder / "ablation.md", "png": folder / "ablation.png"}
-    with atomic_write(paths["csv"]) as handle:
-        table.to_csv(handle, index=False, float_format="%.6f")
-    write_json_atomic(paths["json"], {"config": result.config,
-                                      "table": table.to_dict(orient="records"),
-                                      "reports": result.reports})
-    with atomic_write(paths["md"]) as handle:
-        handle.write(markdown_table(table) + "\n")
-    runs = table[table["n_blocks"] > 0]
-    prior = table[table["n_blocks"] == 0]
-    ablation_chart(runs, paths["png"], title=title,
-                   baseline=prior.iloc[0] if len(prior) else None)
-    return paths
+    with atomic_directory(folder, marker=MARKER, what="ablation") as tmp:
+        with atomic_write(tmp / names["csv"]) as handle:
+            table.to_csv(handle, index=False, float_format="%.6f")
+        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        write_json_atomic(tmp / names["json"], {"config": result.config, "table": records,
+                                                "reports": result.reports})
+        with atomic_write(tmp / names["md"]) as handle:
+            handle.write(markdown_table(table) + "\n")
+        runs = table[table["n_blocks"] > 0]
+        prior = table[table["n_blocks"] == 0]
+        ablation_chart(runs, tmp / names["png"], title=title,
+                       baseline=prior.iloc[0] if len(prior) else None)
+    return {kind: folder / name for kind, name in names.items()}
 
 
 def markdown_table(table: pd.DataFrame) -> str:

@@ -153,9 +153,18 @@ def parse_block_names(text: str | Sequence[str], available: Sequence[str], *,
                             "choose other blocks with --blocks.")
         if name not in available:
             raise DataError(f"unknown block {name!r}: the feature store has "
-                            f"{', '.join(available) or 'no blocks'}; add it with `recsys "
-                            f"features build --blocks {name}`.")
+                            f"{', '.join(available) or 'no blocks'}; {_how_to_add(name)}.")
     return names
+
+
+def _how_to_add(name: str) -> str:
+    """How to get block ``name``: ``recsys features build`` only makes its known blocks."""
+    from recsys.features.blocks import BLOCK_NAMES
+
+    if name in BLOCK_NAMES:
+        return f"add it with `recsys features build --blocks {name} --out FEATURES_DIR`"
+    return (f"`recsys features build` cannot make a {name!r} block (it makes "
+            f"{', '.join(BLOCK_NAMES)}); choose blocks the store has")
 
 
 def load_block_inputs(store: Any, names: Sequence[str], movie_ids: ArrayLike, *,

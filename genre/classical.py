@@ -36,6 +36,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from genre.labels import check_training_labels
 from genre.text_features import make_vectorizer
 from recsys.errors import DataError, NotFittedError
 
@@ -128,15 +129,16 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         ------
         DataError
             Texts and labels of different lengths, every text empty, a vocabulary
-            left empty by ``min_df`` / ``max_df``, or labels that are not binary.
+            left empty by ``min_df`` / ``max_df``, labels that are not binary, fewer
+            than 2 genres or a genre on every (or no) training movie
+            (:func:`genre.labels.check_training_labels`).
         """
         texts = _texts(X)
         labels = np.asarray(Y)
-        if labels.ndim != 2 or labels.shape[0] != len(texts) or labels.shape[1] < 1:
+        if labels.ndim != 2 or labels.shape[0] != len(texts):
             raise DataError(f"expected labels of shape ({len(texts)}, n_genres), received "
                             f"{labels.shape}.")
-        if not np.isin(labels, (0, 1)).all():
-            raise DataError("labels must be 0/1; encode genres with GenreVocabulary.encode.")
+        labels = check_training_labels(labels)
         if not any(t.strip() for t in texts):
             raise DataError("every training text is empty; choose a text field the movies "
                             "have (--text overview) or fetch the overviews first.")

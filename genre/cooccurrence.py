@@ -9,6 +9,7 @@ groups as "boxes" along the diagonal of the heatmap.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,10 +44,13 @@ class Coclusters:
     labels : ndarray of shape (n_genres,), the cluster of each genre.
     order : ndarray of shape (n_genres,), genre indices grouped by cluster (clusters in
         order of their largest genre, genres by decreasing count within a cluster).
+    note : ``None``, or one line saying why there are fewer groups than asked (k-means
+        found fewer distinct clusters, e.g. genres that always occur together).
     """
 
     labels: NDArray[np.int64]
     order: NDArray[np.int64]
+    note: str | None = None
 
     def groups(self, genres: Sequence[str]) -> list[list[str]]:
         """The genre names of each cluster, in display order."""
@@ -69,6 +73,12 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
     n_clusters : number of genre groups, between 2 and ``n_genres``.
     seed : random state of the k-means step.
 
+    Returns
+    -------
+    Coclusters; when k-means cannot find ``n_clusters`` distinct groups (on a small set,
+    genres with the same co-occurrence rows), scikit-learn's ``ConvergenceWarning`` is
+    caught and explained in ``note`` instead.
+
     Raises
     ------
     DataError
@@ -82,6 +92,7 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
     [['a', 'b'], ['c', 'd']]
     """
     from sklearn.cluster import SpectralCoclustering
+    from sklearn.exceptions import ConvergenceWarning
 
     c = np.asarray(C, dtype=float)
     k = c.shape[0]
@@ -92,14 +103,31 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
                         f"received {n_clusters}.")
     if np.any(c.sum(axis=1) == 0):
         raise DataError("a genre never occurs, so it cannot be clustered; rebuild the set.")
-    model = SpectralCoclustering(n_clusters=n_clusters, random_state=seed).fit(c)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = SpectralCoclustering(n_clusters=n_clusters, random_state=seed).fit(c)
+    converged = True
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            converged = False
+        else:   # not ours to hide
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
     labels = np.asarray(model.row_labels_, dtype=np.int64)
+    found = len(set(labels.tolist()))
+    note = None
+    if not converged or found < n_clusters:
+        fix = f"use --clusters {found} or fewer, or more movies" if found >= 2 else (
+            "use more movies")
+        note = (f"co-clustering found {found} distinct genre group(s), not the {n_clusters} "
+                "asked: some genres occur with the same genres in the same proportions "
+                f"(common on a small set); {fix}")
     counts = np.diag(c)
     cluster_rank = sorted(set(labels.tolist()), key=lambda lab: -counts[labels == lab].max())
     rank = {lab: i for i, lab in enumerate(cluster_rank)}
     order = np.array(sorted(range(k), key=lambda j: (rank[labels[j]], -counts[j], j)),
                      dtype=np.int64)
-    return Coclusters(labels, order)
+    return Coclusters(labels, order, note)
 
 
 def genres_by_decade(frame: pd.DataFrame, genres: Sequence[str]) -> pd.DataFrame:

@@ -51,7 +51,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from genre.labels import NO_GENRES, GenreVocabulary, genre_counts, rare_genres, tmdb_labels
+from genre.labels import (
+    NO_GENRES,
+    GenreVocabulary,
+    check_training_labels,
+    genre_counts,
+    rare_genres,
+    tmdb_labels,
+)
 from genre.stratify import iterative_stratification
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, write_json_atomic
@@ -174,7 +181,9 @@ def build_labelled(
     ------
     DataError
         No overview at all, no movie with labels, bad fractions, every genre dropped,
-        or a split part that would be empty.
+        a split part that would be empty, or a set no genre model can learn from:
+        fewer than 2 genres kept, or a kept genre on every training movie (see
+        :func:`genre.labels.check_training_labels`).
 
     Examples
     --------
@@ -251,6 +260,12 @@ def build_labelled(
     parts = parts[has_kept]
     filtered = [g for g, ok in zip(filtered, has_kept, strict=True) if ok]
     _check_parts(parts, len(rows), fractions)
+    # Movies left with dropped genres only are gone, so a kept genre may now be on every
+    # training movie (or be the only one): a set a genre model cannot learn from.
+    check_training_labels(
+        vocab.encode([g for g, p in zip(filtered, parts, strict=True) if p == 0]), kept,
+        fix=f"--min-genre-fraction {min_genre_fraction:g} keeps too few genres; use a "
+            "smaller --min-genre-fraction")
 
     tag_map = movie_tags(tags) if tags is not None else {}
     frame = pd.DataFrame({

@@ -6,7 +6,10 @@ Trivial benchmarks (no text at all)
     "always predict" for genres where that maximises F1, by accuracy "never predict"
     for genres on fewer than half the movies). Its ROC-AUC is 0.5 and its top-k
     genres are the k most frequent ones.
-    ``all_negative``: the same scores, no genre ever predicted (thresholds ``+inf``).
+    ``all_negative``: no genre ever predicted (thresholds ``+inf``). It has no scores,
+    so it ranks nothing: its ranking metrics (``mean_roc_auc``, ``top1_accuracy``,
+    ``top3_precision`` and each genre's ``roc_auc``) are ``None`` (JSON ``null``, shown
+    as ``-``), not the prior's ranking; its report says so in ``note``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from numpy.typing import ArrayLike, NDArray
 from genre import metrics
 from recsys.errors import DataError
 
-__all__ = ["benchmark_reports", "prior_scores", "score_on_test"]
+__all__ = ["RANKING_METRICS", "benchmark_reports", "prior_scores", "score_on_test"]
+
+#: The summary metrics that only depend on how the scores rank genres and movies.
+RANKING_METRICS = ("mean_roc_auc", "top1_accuracy", "top3_precision")
 
 
 def prior_scores(Y_train: ArrayLike, n: int) -> NDArray[np.float64]:
@@ -48,9 +54,17 @@ def benchmark_reports(
     test_scores = prior_scores(Y_train, len(y_test))
     thresholds = metrics.select_thresholds(y_val, val_scores, threshold_by)
     never = np.full(len(genres), np.inf)
+    negative = metrics.multilabel_report(y_test, test_scores, never, genres)
+    for name in RANKING_METRICS:
+        negative[name] = None
+    for row in negative["per_genre"]:
+        row["roc_auc"] = None
+    negative["note"] = ("predicts no genre and has no scores: its ranking metrics "
+                        f"({', '.join(RANKING_METRICS)}, per-genre roc_auc) are undefined "
+                        "(null)")
     return {
         "prior": metrics.multilabel_report(y_test, test_scores, thresholds, genres),
-        "all_negative": metrics.multilabel_report(y_test, test_scores, never, genres),
+        "all_negative": negative,
     }
 
 

@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from genre.block_inputs import BlockInputs
+from genre.labels import check_training_labels
 from recsys._tensorflow import quiet_import
 from recsys.errors import DataError, NotFittedError
 
@@ -342,8 +343,9 @@ class FusionClassifier:
         Raises
         ------
         DataError
-            Bad hyper-parameters, mismatched shapes or blocks, or a block absent from
-            every training movie.
+            Bad hyper-parameters, mismatched shapes or blocks, a block absent from
+            every training movie, fewer than 2 genres or a genre on every (or no)
+            training movie (:func:`genre.labels.check_training_labels`).
         """
         self._check_params()
         import tensorflow as tf
@@ -359,6 +361,7 @@ class FusionClassifier:
                             f"{X_val.names}.")
         if len(y) == 0 or len(y_val) == 0:
             raise DataError("the training and the validation parts must both have movies.")
+        check_training_labels(y)
         self.blocks_ = X.names
         self.dims_ = X.dims
         self.n_genres_ = int(y.shape[1])

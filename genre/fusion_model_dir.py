@@ -12,10 +12,24 @@ Layout (written atomically)
     chosen on validation data.
 ``config.json``
     Model kind, blocks and their dimensions, the feature store and labelled set used,
-    hyper-parameters, each block's provenance, library versions.
+    hyper-parameters, each block's provenance (as the feature store recorded it at
+    training time), library versions.
 ``metrics.json``
     Test metrics beside the trivial benchmarks, validation metrics, block coverage and
     the training history (see :func:`genre.fusion_experiment.run_fusion_experiment`).
+
+Scoring a movie from another feature store
+    A block is only the same input if it was made the same way: a 50-d Word2Vec trained
+    on the overviews is not the 50-d GloVe the model learned from, though it has the
+    width. :meth:`FusedModel.scores` compares each block's provenance in the store with
+    the one saved at training time (:func:`provenance_differences`) and refuses a block
+    that differs. Ignored in the comparison: the build's statistics, which depend on
+    which movies the store happened to cover and on its cache, not on what a vector
+    means (:data:`VOLATILE_PROVENANCE_KEYS`: counts of texts, tokens, images, failures,
+    seconds); and the folder part of paths (:data:`PATH_PROVENANCE_KEYS`: the word
+    vector file and the rating-model directory are compared by their file/folder name,
+    so a store rebuilt from the same files moved elsewhere is accepted). Everything
+    else counts: model, weights, corpus, settings, seeds, dimensions, side features.
 """
 
 from __future__ import annotations
@@ -36,11 +50,62 @@ from genre.model_dir import MARKER, read_common_files, write_common_files
 from recsys.errors import DataError, ModelDirError
 from recsys.fileio import atomic_directory
 
-__all__ = ["FILES", "FusedModel", "is_fused_model_dir", "load_fused_model", "save_fused_model"]
+__all__ = ["FILES", "PATH_PROVENANCE_KEYS", "VOLATILE_PROVENANCE_KEYS", "FusedModel",
+           "is_fused_model_dir", "load_fused_model", "provenance_differences",
+           "save_fused_model"]
 
 FILES = ("model.keras", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
 KINDS = ("fusion", "mlp")
+#: Provenance keys that describe one build run (coverage counts, cache use, timing),
+#: not what the block's vectors mean; left out when provenances are compared.
+VOLATILE_PROVENANCE_KEYS = frozenset({
+    "seconds", "n_cached", "n_computed", "n_images", "n_failed", "failures",
+    "n_texts", "n_empty", "n_no_known_token", "n_present", "n_tokens", "n_oov_tokens",
+    "token_oov_rate",
+})
+#: Provenance keys holding a file or folder path: compared by its last part only.
+PATH_PROVENANCE_KEYS = frozenset({"word_vectors", "model_dir"})
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (Path(str(v)).name if k in PATH_PROVENANCE_KEYS and isinstance(v, str)
+                    else _comparable(v))
+                for k, v in value.items() if k not in VOLATILE_PROVENANCE_KEYS}
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def provenance_differences(trained: dict[str, Any] | None, current: dict[str, Any] | None
+                           ) -> dict[str, tuple[Any, Any]]:
+    """The provenance keys on which two versions of a block differ.
+
+    Statistics of the build (:data:`VOLATILE_PROVENANCE_KEYS`) are ignored at every
+    level, and paths (:data:`PATH_PROVENANCE_KEYS`) are compared by their last part.
+
+    Returns
+    -------
+    dict of key -> ``(value at training time, value now)``; a missing key is ``None``.
+
+    Examples
+    --------
+    >>> glove = {"word_vectors": "/data/glove.6B.50d.txt", "dim": 50, "n_texts": 9}
+    >>> provenance_differences(glove, {**glove, "word_vectors": "/elsewhere/glove.6B.50d.txt",
+    ...                                "n_texts": 4})
+    {}
+    >>> provenance_differences(glove, {"word_vectors": "trained", "dim": 50, "epochs": 20})
+    {'epochs': (None, 20), 'word_vectors': ('glove.6B.50d.txt', 'trained')}
+    """
+    old, new = _comparable(dict(trained or {})), _comparable(dict(current or {}))
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)}
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = "(absent)" if value is None else repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def is_fused_model_dir(path: str | os.PathLike[str]) -> bool:
@@ -91,8 +156,11 @@ class FusedModel:
         Raises
         ------
         DataError
-            If a block is missing or has another dimension than at training time.
+            If a block is missing, has another dimension than at training time, or was
+            made differently (its provenance differs from the one saved at training
+            time; see the module docstring).
         """
+        self.check_provenance(inputs)
         chosen = inputs.select(self.blocks)
         for name, dim in chosen.dims.items():
             if dim != int(self.config["dims"][name]):
@@ -100,6 +168,34 @@ class FusedModel:
                                 f"trained on {self.config['dims'][name]}; use the feature "
                                 "store it was trained with.")
         return predict_network(self.network, chosen)
+
+    def check_provenance(self, inputs: BlockInputs) -> None:
+        """Refuse blocks of ``inputs`` made differently from those the model learned from.
+
+        Blocks whose provenance ``inputs`` does not carry, and models whose
+        ``config.json`` has no ``provenance``, are not checked.
+
+        Raises
+        ------
+        DataError
+            Naming the block and the provenance keys that differ.
+        """
+        saved = self.config.get("provenance")
+        if not isinstance(saved, dict):
+            return
+        for name in self.blocks:
+            if name not in inputs.provenance or name not in saved:
+                continue
+            diff = provenance_differences(saved[name], inputs.provenance[name])
+            if diff:
+                # Keys both versions have first: a changed value says more than a new key.
+                keys = sorted(diff, key=lambda k: (None in diff[k], k))
+                detail = "; ".join(f"{k}: trained on {_short(diff[k][0])}, received "
+                                   f"{_short(diff[k][1])}" for k in keys[:2])
+                raise DataError(
+                    f"block {name!r} was made differently from the one the model was "
+                    f"trained on (provenance differs in {', '.join(keys)}; {detail}); use "
+                    "the feature store the model was trained with, or retrain on this one.")
 
     def top_k(self, inputs: BlockInputs, k: int = 3) -> list[list[tuple[str, float, bool]]]:
         """For each movie the ``k`` best genres as ``(genre, probability, above_threshold)``.

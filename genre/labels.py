@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from recsys.errors import DataError
 from recsys.metadata.genres import TMDB_TO_MOVIELENS, to_movielens_genres
@@ -33,6 +33,7 @@ from recsys.metadata.genres import TMDB_TO_MOVIELENS, to_movielens_genres
 __all__ = [
     "NO_GENRES",
     "GenreVocabulary",
+    "check_training_labels",
     "genre_counts",
     "rare_genres",
     "tmdb_labels",
@@ -119,6 +120,63 @@ def rare_genres(
             f"{top!r}, is on {top_count / n:.3f} of {n} movies); use a smaller fraction."
         )
     return kept, dropped
+
+
+def check_training_labels(Y: ArrayLike, genres: Sequence[str] | None = None, *,
+                          fix: str = "use a labelled set built with more genres "
+                                     "(genre dataset --min-genre-fraction)"
+                          ) -> NDArray[np.uint8]:
+    """Check that a training label matrix gives a genre model something to learn.
+
+    The one check every genre model runs in ``fit`` (and ``genre dataset`` before it
+    writes a set): a 0/1 matrix with at least 2 genre columns, each genre on some but
+    not all of the training movies. A genre on every (or no) training movie has one
+    class only; scikit-learn's one-vs-rest then fits a constant and a single column
+    becomes a binary problem with two score columns.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_movies, n_genres), binary.
+    genres : the genre names of the columns, for the messages.
+    fix : how the user can fix it, appended to the message.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n_movies, n_genres).
+
+    Raises
+    ------
+    DataError
+        Not a 2-d 0/1 matrix, fewer than 2 genres, or a genre on every or no movie.
+
+    Examples
+    --------
+    >>> check_training_labels([[1, 0], [0, 1], [1, 1]], ["Drama", "War"]).shape
+    (3, 2)
+    >>> check_training_labels([[1, 0], [1, 1]], ["Drama", "War"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    recsys.errors.DataError: genre 'Drama' is on every one of the 2 training movies, ...
+    """
+    y = np.asarray(Y)
+    if y.ndim != 2 or y.shape[0] == 0:
+        raise DataError(f"expected training labels of shape (n_movies, n_genres) with at "
+                        f"least one movie, received shape {y.shape}.")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError("labels must be 0/1; encode genres with GenreVocabulary.encode.")
+    names = list(genres) if genres is not None else [f"column {j}" for j in range(y.shape[1])]
+    if len(names) != y.shape[1]:
+        raise DataError(f"expected {y.shape[1]} genre names, received {len(names)}.")
+    if y.shape[1] < 2:
+        raise DataError(f"a genre model needs at least 2 genres, received {y.shape[1]} "
+                        f"({', '.join(names) or 'none'}); {fix}.")
+    counts = y.sum(axis=0)
+    n = y.shape[0]
+    for j, count in enumerate(counts):
+        if count == n or count == 0:
+            which = "every one" if count == n else "none"
+            raise DataError(f"genre {names[j]!r} is on {which} of the {n} training movies, "
+                            f"so there is nothing to learn for it; {fix}.")
+    return y.astype(np.uint8)
 
 
 class GenreVocabulary:

@@ -326,7 +326,11 @@ def multilabel_report(
     -------
     dict with the keys of :data:`METRIC_NAMES` (floats; ``mean_roc_auc`` is ``None`` when
     no genre has both classes) and ``per_genre``: a list of ``{genre, support,
-    precision, recall, f1, roc_auc, accuracy, threshold}`` rows.
+    precision, recall, f1, roc_auc, accuracy, threshold, predicted}`` rows. JSON has no
+    infinity, so ``threshold`` is a number for a genre predicted when its score reaches
+    it (``predicted: "by_threshold"``) and ``None`` (JSON ``null``) for a genre
+    predicted on every movie (``predicted: "always"``, threshold ``-inf``) or on none
+    (``predicted: "never"``, threshold ``+inf``).
 
     Examples
     --------
@@ -362,7 +366,10 @@ def multilabel_report(
         {"genre": g, "support": int(support[j]), "precision": float(precision[j]),
          "recall": float(recall[j]), "f1": float(f1_[j]),
          "roc_auc": None if np.isnan(auc[j]) else float(auc[j]),
-         "accuracy": float(accuracy[j]), "threshold": json_float(t[j])}
+         "accuracy": float(accuracy[j]),
+         "threshold": float(t[j]) if np.isfinite(t[j]) else None,
+         "predicted": ("by_threshold" if np.isfinite(t[j])
+                       else "always" if t[j] < 0 else "never")}
         for j, g in enumerate(genres)
     ]
     return report

@@ -18,6 +18,10 @@ Layout (written atomically: a reader never sees half a directory)
     The validation metrics of every grid point.
 ``metrics.json``
     Test metrics beside the trivial benchmarks (see :func:`genre.evaluate.score_on_test`).
+    Per genre, ``threshold`` is a number, or ``null`` when the genre is predicted on
+    every movie or on none (``predicted``: ``"always"`` / ``"never"``; see
+    :func:`genre.metrics.multilabel_report`). The ``all_negative`` benchmark ranks
+    nothing: its ranking metrics are ``null`` (see :mod:`genre.evaluate`).
 """
 
 from __future__ import annotations

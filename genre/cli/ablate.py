@@ -35,13 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-genre thresholds maximise this on validation (default f1)")
     parser.add_argument("--seed", type=int, default=0, help="one seed for every run")
     add_network_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output directory (an existing one is replaced only if it is "
+                             "a 'genre ablate' output)")
     parser.add_argument("--quiet", action="store_true", help="no per-run lines")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train the fused model on each block subset, write the table and chart; return 0."""
+    from genre.ablation import MARKER
     from genre.block_inputs import LABEL_BLOCKS, load_block_inputs, parse_block_names
     from genre.dataset import load_labelled
     from recsys.features import FeatureStore
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     params = network_params(args)
     params["verbose"] = False
-    out = check_writable_dir(args.out, what="ablation output")
+    out = check_writable_dir(args.out, what="ablation", marker=MARKER,
+                             inputs=[args.dataset, args.features])
     data = load_labelled(args.dataset)
     store = FeatureStore(args.features)
     names = (parse_block_names(args.blocks, store.names) if args.blocks is not None

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                       title="Genre co-occurrence (movies with both genres)")
         plots.heatmap(reordered.to_numpy(), list(reordered.index),
                       tmp / "cooccurrence_coclustered.png",
-                      title=f"Co-occurrence, spectral co-clustering ({args.clusters} groups)",
+                      title=f"Co-occurrence, spectral co-clustering ({len(groups)} groups)",
                       groups=[len(g) for g in groups])
         plots.decade_heatmap(decades, tmp / "genres_by_decade.png",
                              title="Genres by release decade")
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
                       counts.sort_values("movies", ascending=False)
                       .head(3)[["genre", "movies"]].itertuples(index=False)))
     print("co-clustered genre groups: " + " | ".join(", ".join(g) for g in groups))
+    if clusters.note:
+        print(f"note: {clusters.note}.")
     print(f"wrote {out} (genre_counts, cooccurrence, cooccurrence_coclustered, coclusters, "
           "genres_by_decade: .csv and .png)")
     return 0

@@ -110,14 +110,18 @@ def run_fused(args: argparse.Namespace) -> int:
     if not present:
         raise UnknownIdError(f"movie {args.movie} has none of the blocks "
                              f"{', '.join(model.blocks)} in {features!r}; check the id.")
+    model.check_provenance(inputs)
     label, truth = f"movie {args.movie}", None
     dataset = args.dataset or model.config.get("dataset")
     if dataset:
         try:
             data = load_labelled(dataset)
         except RecsysError:
-            data = None
+            if args.dataset is not None:   # named by the user: say what is wrong
+                raise
+            data = None                    # the training set is gone: no true genres
         if data is not None:
+            model.vocabulary.check_same(data.vocabulary, what=f"the labelled set {dataset!r}")
             rows = data.frame[data.frame["movie_id"] == args.movie]
             if not rows.empty:
                 row = rows.iloc[0]

@@ -88,3 +88,16 @@ def test_bad_inputs():
         GenreTextClassifier(model="forest").fit(texts, Y)
     with pytest.raises(DataError, match="single string"):
         GenreTextClassifier(min_df=1).fit(texts, Y).scores("one text")
+
+
+@pytest.mark.parametrize("model", ["nb", "svm", "logreg"])
+def test_fit_refuses_one_genre_or_a_genre_on_every_movie(model, recwarn):
+    texts, Y = _data()
+    clf = GenreTextClassifier(model=model, min_df=1, max_df=1.0)
+    with pytest.raises(DataError, match="at least 2 genres, received 1"):
+        clf.fit(texts, Y[:, :1])
+    constant = Y.copy()
+    constant[:, 1] = 1
+    with pytest.raises(DataError, match="genre 'column 1' is on every one of the 90 training"):
+        clf.fit(texts, constant)
+    assert not [w for w in recwarn if "sklearn" in str(w.filename)]

@@ -122,6 +122,23 @@ def test_min_genre_fraction_dropping_every_genre(tmp_path, metadata_csv, capsys)
                     "0.95", "--out", str(tmp_path / "o")], "drops every genre")
 
 
+def test_min_genre_fraction_keeping_one_genre_is_refused_and_nothing_written(
+        tmp_path, dataset_dir, metadata_csv, capsys):
+    manifest = json.loads((dataset_dir / "manifest.json").read_text())
+    n = manifest["n_train_before_filter"]
+    shares = sorted((c / n for c in manifest["train_genre_counts_before_filter"].values()),
+                    reverse=True)
+    between = (shares[0] + shares[1]) / 2   # keeps the most common genre only
+    out = tmp_path / "one"
+    _fails(capsys, ["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                    f"{between:.6f}", "--out", str(out)],
+           "a genre model needs at least 2 genres, received 1")
+    assert not out.exists()
+    assert "use a smaller --min-genre-fraction" in _fails(
+        capsys, ["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
+                 f"{between:.6f}", "--out", str(out)], "keeps too few genres")
+
+
 def test_genre_vocabulary_mismatch(tmp_path, dataset_dir, metadata_csv, capsys):
     model = tmp_path / "nb"
     assert main(["train", "--dataset", str(dataset_dir), "--model", "nb", *FAST,
@@ -249,3 +266,26 @@ def test_every_command_has_documented_register_and_run():
         module = importlib.import_module(name)
         for function in (module.register, module.run):
             assert (function.__doc__ or "").strip(), f"{name}.{function.__name__}"
+
+
+def test_explore_on_a_tiny_set_prints_a_note_not_a_warning(tmp_path, capsys, recwarn):
+    from genre.dataset import LabelledSet, save_labelled
+    from genre.labels import GenreVocabulary
+
+    # Comedy and Drama always come together: no 4 distinct groups among 4 genres.
+    genres = [("Comedy", "Drama")] * 4 + [("War",)] * 3 + [("Horror", "War")] * 2 + [
+        ("Horror",)] * 3
+    n = len(genres)
+    frame = pd.DataFrame({"movie_id": range(1, n + 1), "title": [f"M{i}" for i in range(n)],
+                          "year": pd.array([1990 + i for i in range(n)], dtype="Int64"),
+                          "overview": "words", "tags": [()] * n, "genres": genres,
+                          "split": ["train"] * (n - 4) + ["val", "val", "test", "test"]})
+    data = save_labelled(LabelledSet(frame, GenreVocabulary(["Comedy", "Drama", "Horror",
+                                                             "War"])), tmp_path / "tiny")
+    assert main(["explore", "--dataset", str(data), "--clusters", "4",
+                 "--out", str(tmp_path / "ex")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    notes = [line for line in captured.out.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "distinct genre group(s), not the 4 asked" in notes[0]
+    assert not [w for w in recwarn if "sklearn" in str(w.filename)]

@@ -47,3 +47,21 @@ def test_genres_by_decade_counts():
     assert table.loc["1950s"].tolist() == [2, 1, 2]
     assert table.loc["2000s"].tolist() == [0, 1, 1]
     assert table.loc["unknown", "movies"] == 1
+
+
+def test_fewer_groups_than_asked_give_a_note_not_a_warning():
+    import warnings
+
+    # Genres 1 and 2 occur with the same genres in the same proportions: k-means on
+    # four points finds only three distinct ones.
+    C = np.array([[3, 3, 3, 2], [3, 4, 4, 3], [3, 4, 4, 3], [2, 3, 3, 3]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # any warning that leaks fails the test
+        result = cocluster(C, 4)
+    found = len(set(result.labels.tolist()))
+    assert found < 4 and len(result.groups(list("abcd"))) == found
+    assert result.note == (f"co-clustering found {found} distinct genre group(s), not the 4 "
+                           "asked: some genres occur with the same genres in the same "
+                           "proportions (common on a small set); use --clusters "
+                           f"{found} or fewer, or more movies")
+    assert cocluster(C, 2).note is None

@@ -116,3 +116,26 @@ def test_build_errors(movielens):
         build_labelled(meta, movielens.movies)
     with pytest.raises(DataError, match="fractions"):
         build_labelled(meta, movielens.movies, fractions=(0.9, 0.2, 0.1))
+
+
+def _one_genre_everywhere(n=12):
+    """Every movie is Drama; every other one is also Comedy; movie 1 is War only."""
+    meta = pd.DataFrame({"movie_id": range(1, n + 1), "title": "", "year": pd.NA,
+                         "overview": [f"text {i}" for i in range(n)], "tmdb_genres": [()] * n})
+    ml = pd.DataFrame({"movie_id": range(1, n + 1), "title": [f"M{i}" for i in range(n)],
+                       "year": [1995] * n,
+                       "genres": [("War",)] + [("Drama", "Comedy") if i % 2 else ("Drama",)
+                                               for i in range(1, n)]})
+    return meta, ml
+
+
+def test_build_refuses_a_set_no_genre_model_can_learn_from():
+    meta, ml = _one_genre_everywhere()
+    # War (one movie) is dropped with its movie: Drama is then on every training movie.
+    with pytest.raises(DataError, match=r"genre 'Drama' is on every one of the \d+ training "
+                                        r"movies.*use a smaller --min-genre-fraction"):
+        build_labelled(meta, ml, min_genre_fraction=0.2, fractions=(0.5, 0.25, 0.25))
+    # Only Drama reaches the fraction: one genre is not a multi-label problem.
+    with pytest.raises(DataError, match=r"at least 2 genres, received 1 \(Drama\); "
+                                        r"--min-genre-fraction 0.6 keeps too few genres"):
+        build_labelled(meta, ml, min_genre_fraction=0.6, fractions=(0.5, 0.25, 0.25))

@@ -3,7 +3,9 @@ small labelled set and a feature store built with ``recsys features build``."""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -119,13 +121,32 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     assert np.isfinite(table.iloc[:, 1:6].to_numpy(dtype=float)).all()
     assert table["mean_roc_auc"].iloc[-1] == 0.5
     assert (out / "ablation.png").stat().st_size > 10_000
-    saved = json.loads((out / "ablation.json").read_text())
+    rows = list(csv.DictReader((out / "ablation.csv").open()))
+    for row in rows[:-1]:   # counts are written as integers ...
+        assert all(re.fullmatch(r"[1-9]\d*", row[c]) for c in ("n_blocks", "epochs_run",
+                                                                 "best_epoch")), row
+    # ... and the prior row has none
+    assert (rows[-1]["n_blocks"], rows[-1]["epochs_run"], rows[-1]["best_epoch"]) == (
+        "0", "", "")
+
+    def no_constants(name):
+        raise AssertionError(f"ablation.json holds {name}, which is not JSON")
+
+    saved = json.loads((out / "ablation.json").read_text(), parse_constant=no_constants)
     assert set(saved["reports"]) == set(table["blocks"][:-1])
+    assert saved["table"][-1]["epochs_run"] is None
+    assert isinstance(saved["table"][0]["epochs_run"], int)
     assert (out / "ablation.md").read_text().startswith("| blocks | micro_f1")
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--model", "fusion", "--blocks", "overview_w2v,tfidf"], "unknown block 'tfidf'"),
+    (["--model", "fusion", "--blocks", "overview_w2v,tfidf"],
+     "unknown block 'tfidf': the feature store has overview_w2v, poster, genres; `recsys "
+     "features build` cannot make a 'tfidf' block (it makes embedding, pca, poster, "
+     "overview_w2v, genres); choose blocks the store has."),
+    (["--model", "fusion", "--blocks", "pca"],
+     "unknown block 'pca': the feature store has overview_w2v, poster, genres; add it with "
+     "`recsys features build --blocks pca --out FEATURES_DIR`."),
     (["--model", "fusion", "--blocks", "genres"], "holds the genre labels"),
     (["--model", "mlp", "--blocks", "overview_w2v,poster"], "exactly one block"),
     (["--model", "fusion", "--blocks", "poster", "--C", "1"], "--C applies to the text"),
@@ -152,3 +173,82 @@ def test_features_option_mix_ups(tmp_path, inputs, capsys):
     _fails(capsys, ["ablate", "--dataset", str(tmp_path / "nope"), "--features",
                     str(features), "--out", str(tmp_path / "a")], "not a labelled-set")
     assert not (tmp_path / "m").exists() and not (tmp_path / "a").exists()
+
+
+@pytest.fixture(scope="module")
+def glove_model(tmp_path_factory, inputs):
+    """An mlp trained on a store whose overview_w2v says it came from a GloVe file."""
+    from recsys.features import FeatureBlock, FeatureStore
+
+    dataset, features = inputs
+    root = tmp_path_factory.mktemp("provenance")
+    block = FeatureStore(features)["overview_w2v"]
+    glove = {"content": "mean word vector of the overview tokens",
+             "word_vectors": "/data/word-vectors/glove.6B.16d.txt", "binary": False,
+             "limit": None, "dim": block.dim, "n_texts": 240, "n_present": 230}
+    store = root / "glove-store"
+    FeatureStore.write(store, [FeatureBlock(block.name, block.movie_ids, block.values,
+                                            block.mask, glove, block.columns)])
+    model = root / "mlp"
+    assert main(["train", "--dataset", str(dataset), "--features", str(store), "--model",
+                 "mlp", "--units", "8", "--epochs", "2", "--quiet", "--out", str(model)]) == 0
+    return root, block, glove, model
+
+
+def test_fused_predict_refuses_a_labelled_set_with_other_genres(tmp_path, inputs, glove_model,
+                                                                capsys):
+    dataset, _ = inputs
+    _, _, _, model = glove_model
+    manifest = json.loads((Path(dataset) / "manifest.json").read_text())
+    other = tmp_path / "other"
+    assert main(["dataset", "--metadata", str(Path(dataset).parent / "meta.csv"),
+                 "--min-genre-fraction", "0.2", "--out", str(other)]) == 0
+    kept = json.loads((other / "genres.json").read_text())["genres"]
+    missing = [g for g in manifest["genres"] if g not in kept]
+    assert missing
+    movie = str(pd.read_parquet(other / "movies.parquet")["movie_id"].iloc[0])
+    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--dataset",
+                    str(other)], f"genre vocabulary mismatch with the labelled set "
+                                 f"{str(other)!r}")
+    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--dataset",
+                    str(other)], f"missing {missing}")
+    assert main(["predict", "--model", str(model), "--movie", movie]) == 0
+    assert "true genres" in capsys.readouterr().out
+    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--dataset",
+                    str(tmp_path / "nope")], "not a labelled-set directory")
+
+
+def test_fused_predict_refuses_a_block_made_differently(inputs, glove_model, capsys):
+    from recsys.features import FeatureBlock, FeatureStore
+
+    root, block, glove, model = glove_model
+    config = json.loads((model / "config.json").read_text())
+    assert config["provenance"]["overview_w2v"]["word_vectors"].endswith("glove.6B.16d.txt")
+    movie = str(int(block.movie_ids[block.mask][0]))
+
+    def store(name, provenance):
+        path = root / name
+        FeatureStore.write(path, [FeatureBlock(block.name, block.movie_ids, block.values,
+                                               block.mask, provenance, block.columns)])
+        return str(path)
+
+    # Same width, other source: a Word2Vec trained here.
+    trained = store("w2v-store", {"content": glove["content"], "word_vectors": "trained",
+                                  "algorithm": "gensim Word2Vec skip-gram", "epochs": 20,
+                                  "dim": block.dim, "n_texts": 240})
+    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--features",
+                    trained], "block 'overview_w2v' was made differently from the one the "
+                              "model was trained on (provenance differs in word_vectors, "
+                              "algorithm, binary, epochs; word_vectors: trained on "
+                              "'glove.6B.16d.txt', received 'trained';")
+    # Another GloVe file of the same width.
+    other = store("other-glove", {**glove, "word_vectors": "/data/other.16d.txt"})
+    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--features", other],
+           "provenance differs in word_vectors; word_vectors: trained on "
+           "'glove.6B.16d.txt', received 'other.16d.txt')")
+    # The same file moved, and a build that covered other movies: the same block.
+    moved = store("moved", {**glove, "word_vectors": "/mnt/vectors/glove.6B.16d.txt",
+                            "n_texts": 12, "n_present": 11})
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--movie", movie, "--features", moved]) == 0
+    assert "true genres" in capsys.readouterr().out

@@ -65,3 +65,18 @@ def test_tmdb_labels_use_the_one_mapping_and_count_what_they_drop():
     mapped = {g for lst in tmdb_labels([tuple(TMDB_MOVIE_GENRES.values())])[0] for g in lst}
     assert mapped <= movielens_genres and len(mapped) == len(TMDB_MOVIE_GENRES) - 3
     assert np.all([isinstance(g, str) for g in mapped])
+
+
+def test_check_training_labels_refuses_what_no_model_can_learn():
+    from genre.labels import check_training_labels
+
+    good = np.array([[1, 0], [0, 1], [1, 1]])
+    assert check_training_labels(good, ["A", "B"]).tolist() == good.tolist()
+    with pytest.raises(DataError, match=r"at least 2 genres, received 1 \(Drama\); do X\."):
+        check_training_labels([[1], [0]], ["Drama"], fix="do X")
+    with pytest.raises(DataError, match="genre 'A' is on every one of the 3 training movies"):
+        check_training_labels([[1, 0], [1, 1], [1, 0]], ["A", "B"])
+    with pytest.raises(DataError, match="genre 'B' is on none of the 3 training movies"):
+        check_training_labels([[1, 0], [0, 0], [1, 0]], ["A", "B"])
+    with pytest.raises(DataError, match="0/1"):
+        check_training_labels([[2, 0], [0, 1]])

@@ -162,7 +162,13 @@ def test_report_keys_and_bad_shapes():
     S = np.array([[0.8, 0.3], [0.2, 0.6], [0.7, 0.1]])
     report = metrics.multilabel_report(Y, S, [0.5, np.inf], ["Comedy", "Drama"])
     assert set(metrics.METRIC_NAMES) <= set(report)
-    assert report["per_genre"][1]["threshold"] == "inf"
+    assert report["per_genre"][1]["threshold"] is None
+    assert report["per_genre"][1]["predicted"] == "never"
+    assert report["per_genre"][0]["threshold"] == 0.5
+    assert report["per_genre"][0]["predicted"] == "by_threshold"
+    always = metrics.multilabel_report(Y, S, [-np.inf, 0.5], ["Comedy", "Drama"])
+    assert (always["per_genre"][0]["threshold"], always["per_genre"][0]["predicted"]) == (
+        None, "always")
     assert report["per_genre"][1]["recall"] == 0.0
     assert report["hamming_loss"] == pytest.approx(2 / 6)
     with pytest.raises(DataError, match="same 2-d shape"):

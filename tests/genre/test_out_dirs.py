@@ -1,4 +1,5 @@
-"""``genre dataset``, ``explore`` and ``train --out`` never replace someone else's folder.
+"""``genre dataset``, ``explore``, ``train`` and ``ablate --out`` never replace someone
+else's folder.
 
 Each command swaps in a complete output directory; the folder named by ``--out`` must be
 new, empty or a previous output of the same kind (it holds the command's marker files).
@@ -44,13 +45,16 @@ def _argv(command: str, inputs) -> list[str]:
             "explore": ["explore", "--dataset", str(dataset), "--clusters", "2"],
             "train-text": ["train", "--dataset", str(dataset), *TEXT],
             "train-fusion": ["train", "--dataset", str(dataset), "--features", str(features),
-                             *NET]}[command]
+                             *NET],
+            "ablate": ["ablate", "--dataset", str(dataset), "--features", str(features),
+                       *NET[2:]]}[command]
 
 
 WHAT = {"dataset": ("labelled set", "manifest.json, movies.parquet, genres.json"),
         "explore": ("genre exploration", "coclusters.csv"),
         "train-text": ("genre model", "config.json, genres.json, thresholds.json"),
-        "train-fusion": ("genre model", "config.json, genres.json, thresholds.json")}
+        "train-fusion": ("genre model", "config.json, genres.json, thresholds.json"),
+        "ablate": ("ablation", "ablation.csv, ablation.json")}
 COMMANDS = sorted(WHAT)
 
 
@@ -117,7 +121,8 @@ def test_the_current_directory_is_refused(command, inputs, tmp_path, capsys, mon
 
 @pytest.mark.parametrize(("command", "which"), [
     ("dataset", "csv-folder"), ("explore", "dataset"), ("train-text", "dataset"),
-    ("train-fusion", "dataset"), ("train-fusion", "features")])
+    ("train-fusion", "dataset"), ("train-fusion", "features"), ("ablate", "dataset"),
+    ("ablate", "features")])
 def test_a_folder_holding_an_input_is_refused(command, which, inputs, capsys):
     csv, dataset, features = inputs
     target = {"csv-folder": csv.parent, "dataset": dataset, "features": features}[which]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -53,11 +55,19 @@ def test_benchmarks():
     genres = ["a", "b", "c", "d"]
     reports = benchmark_reports(Y[:200], Y[200:250], Y[250:], genres, "accuracy")
     prior, negative = reports["prior"], reports["all_negative"]
-    assert prior["mean_roc_auc"] == negative["mean_roc_auc"] == 0.5
+    assert prior["mean_roc_auc"] == 0.5
     assert negative["micro_f1"] == 0.0
     assert negative["hamming_loss"] == pytest.approx(Y[250:].mean())
+    # All-negative ranks nothing: no ranking metric, rather than the prior's.
+    assert negative["mean_roc_auc"] is negative["top1_accuracy"] is None
+    assert negative["top3_precision"] is None and "undefined" in negative["note"]
+    assert {r["roc_auc"] for r in negative["per_genre"]} == {None}
+    assert {(r["threshold"], r["predicted"]) for r in negative["per_genre"]} == {
+        (None, "never")}
     # By accuracy the prior benchmark predicts only the genre on most movies.
-    assert [r["threshold"] for r in prior["per_genre"]][:3] == ["inf"] * 3
+    assert [(r["threshold"], r["predicted"]) for r in prior["per_genre"]] == [
+        (None, "never")] * 3 + [(None, "always")]
+    json.loads(json.dumps(reports, allow_nan=False))   # strict JSON: no inf, no NaN
     # Its top-1 is the most frequent training genre.
     assert prior["top1_accuracy"] == pytest.approx(Y[250:, 3].mean())
     assert prior_scores(Y[:200], 2).shape == (2, 4)

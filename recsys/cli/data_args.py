@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,8 @@ def parse_rating_scale(text: str | None) -> tuple[float, float] | None:
         low, high = (float(p) for p in parts)
     except ValueError:
         raise DataError(f"--rating-scale {text!r}: give two numbers, e.g. 0.5,5.") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise DataError(f"--rating-scale {text!r}: give two finite numbers, e.g. 0.5,5.")
     if not low < high:
         raise DataError(f"--rating-scale {text!r}: the low end must be below the high end.")
     return low, high

@@ -83,9 +83,15 @@ def read_ratings_file(
         missing rating, non-integer id.
     """
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise DataError(f"{str(file)!r} is a folder, not a ratings file; give the file, or "
+                        "use --data for a MovieLens folder.")
     if not file.is_file():
         raise DataError(f"no such ratings file: {str(file)!r}.")
     sep = sep.encode().decode("unicode_escape") if "\\" in sep else sep
+    if not sep:
+        raise DataError("--sep is empty; give the field separator, e.g. --sep , or "
+                        "--sep '\\t' for tabs.")
     first = _first_line(file)
     if first is None:
         raise DataError(f"{str(file)!r} is empty: it has no ratings.")

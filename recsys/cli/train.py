@@ -210,7 +210,6 @@ def run(args: argparse.Namespace) -> int:
             if args.blocks is None and left_out:
                 print(f"side features: left out {', '.join(left_out)} (learned from ratings; "
                       "they may have seen the test ratings)", flush=True)
-    _say_resume(checkpoint_dir, args.json)
     started = time.perf_counter()
     model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies,
               strategy=strategy, checkpoint_dir=checkpoint_dir, precision=precision,
@@ -261,15 +260,6 @@ def _check_scale_options(args: argparse.Namespace) -> Any:
     if args.distribute == "multiworker":
         return cluster_role()
     return ClusterRole()
-
-
-def _say_resume(checkpoint_dir: Path | None, quiet: bool) -> None:
-    state = checkpoint_dir / "state.json" if checkpoint_dir is not None else None
-    if state is None or quiet or not state.is_file():
-        return
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        epoch = int(json.loads(state.read_text())["epoch"])
-        print(f"recsys train: resuming after epoch {epoch} from {checkpoint_dir}", flush=True)
 
 
 def _checkpoint_dir(args: argparse.Namespace, out: Path, role: Any) -> Path | None:

@@ -374,6 +374,7 @@ class RatingModel:
             epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
             patience=int(params["patience"]), seed=int(self.seed), clip=self.rating_scale_,
             on_epoch=self._print_epoch if self.verbose else None,
+            on_resume=self._print_resume if self.verbose else None,
             strategy=strategy, checkpoint_dir=checkpoint_dir, run_id=run_id,
         )
         if strategy is not None:  # a plain copy, free of the strategy's mirrored variables
@@ -409,6 +410,10 @@ class RatingModel:
             unseen = ~np.isin(ids, np.unique(ids[~val_mask]))
             val_mask &= ~unseen
         return val_mask if val_mask.any() else None
+
+    @staticmethod
+    def _print_resume(epoch: int, directory: object) -> None:
+        print(f"resuming after epoch {epoch} from {directory}", flush=True)
 
     def _print_epoch(self, log: EpochLog) -> None:
         val = f"  val_rmse {log.val_rmse:.4f}" if log.val_rmse is not None else ""

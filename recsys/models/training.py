@@ -132,25 +132,45 @@ class _Checkpointer:
         """The saved state (and variables restored), or ``None`` to start afresh."""
         if not self.state_file.is_file():
             return None
+        fix = "delete it or pass another --checkpoint-dir"
         try:
             state = json.loads(self.state_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-        if state.get("run") != jsonable(self.run):
+            epoch = int(state["epoch"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{str(self.state_file)!r} is damaged ({type(error).__name__}); "
+                            f"{fix} to start afresh.") from None
+        saved, wanted = state.get("run"), jsonable(self.run)
+        if saved != wanted:
+            differ = _differences(saved, wanted)
             raise DataError(
                 f"the checkpoint directory {str(self.directory)!r} holds another training "
-                "run (different data, model or options); delete it or pass another "
-                "--checkpoint-dir.")
-        path = f"{self.directory / 'epoch'}-{state['epoch']}"
+                f"run (different {', '.join(differ[:4]) or 'settings'}); {fix}, or run "
+                "the same command as before to resume it.")
+        path = f"{self.directory / 'epoch'}-{epoch}"
         if not tf.io.gfile.exists(path + ".index"):
             return None
-        self.checkpoint.read(path).assert_existing_objects_matched()
+        try:
+            self.checkpoint.read(path).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
+            detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise DataError(f"the checkpoint {path!r} is damaged ({detail}); {fix} to start "
+                            "afresh.") from None
         return state
 
     def save(self, epoch: int, state: dict[str, Any]) -> None:
         self.manager.save(checkpoint_number=epoch)
         write_json_atomic(self.state_file, {"run": jsonable(self.run), "epoch": epoch,
                                             **state})
+
+
+def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ between two run descriptions."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        names: list[str] = []
+        for key in sorted(set(saved) | set(wanted), key=str):
+            names += _differences(saved.get(key), wanted.get(key), f"{prefix}{key}.")
+        return names
+    return [] if saved == wanted else [prefix.rstrip(".") or "run"]
 
 
 def _crc32(*parts: Arrays | None) -> int:
@@ -174,6 +194,7 @@ def train_network(
     seed: int = 0,
     clip: tuple[float, float] | None = None,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    on_resume: Callable[[int, Path], None] | None = None,
     strategy: tf.distribute.Strategy | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     run_id: dict[str, Any] | None = None,
@@ -191,6 +212,8 @@ def train_network(
         worker of a cluster draws the same permutation).
     clip : rating range to clip validation predictions to.
     on_epoch : called with an :class:`EpochLog` after every epoch (progress output).
+    on_resume : called with the last completed epoch and the checkpoint directory when
+        training resumes from a checkpoint.
     strategy : a ``tf.distribute`` strategy under whose scope ``network`` and
         ``optimizer`` were created; ``None`` for the default (one device).
     checkpoint_dir : save a checkpoint after every epoch here and resume from the
@@ -282,6 +305,8 @@ def train_network(
             result.stopped_early = bool(state["stopped_early"])
             best_rmse = float(state["best_rmse"])
             waited, first = int(state["waited"]), int(state["epoch"]) + 1
+            if on_resume is not None:
+                on_resume(int(state["epoch"]), Path(checkpoint_dir))
             if state.get("done"):
                 first = epochs + 1
     start = time.perf_counter()

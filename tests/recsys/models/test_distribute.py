@@ -225,11 +225,11 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
                   batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
     assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 2
-    with pytest.raises(DataError, match="holds another training run"):
+    with pytest.raises(DataError, match=r"holds another training run \(different run\)"):
         train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
                       batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "b"})
     other_data = (arrays[0], arrays[1], arrays[2][::-1].copy())
-    with pytest.raises(DataError, match="holds another training run"):
+    with pytest.raises(DataError, match=r"another training run \(different data_crc32\)"):
         train_network(build_network_with_policy(spec), LazyAdam(0.01), other_data, epochs=2,
                       batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
     # the same run resumes: nothing left to train, the restored epochs are reported
@@ -261,3 +261,25 @@ def test_precision_choices() -> None:
     assert resolve_policy("float16", has_gpu=False) == "mixed_float16"
     with pytest.raises(DataError, match="unknown --mixed-precision"):
         resolve_policy("int8", has_gpu=False)
+
+
+def test_a_damaged_checkpoint_is_named_not_a_traceback(tmp_path: Path) -> None:
+    spec = NetworkSpec("bias", n_users=5, n_movies=4, factors=2)
+    arrays = (np.array([0, 1, 2, 3, 4], np.int32), np.array([0, 1, 2, 3, 0], np.int32),
+              np.array([1, 2, 3, 4, 5], np.float32))
+
+    def run() -> object:
+        return train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays,
+                             epochs=3, batch_size=2, checkpoint_dir=tmp_path,
+                             run_id={"run": "a"})
+
+    train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=3,
+                  batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+    state = tmp_path / "state.json"
+    data = next(tmp_path.glob("epoch-3.data-*"))
+    data.write_bytes(data.read_bytes()[:10])
+    with pytest.raises(DataError, match=r"the checkpoint .*epoch-3' is damaged .*delete it"):
+        run()
+    state.write_text("{")
+    with pytest.raises(DataError, match=r"state.json' is damaged .*delete it"):
+        run()

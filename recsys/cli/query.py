@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from recsys.errors import DataError
+
 __all__ = ["register"]
 
 
@@ -87,6 +89,12 @@ def run_recommend(args: argparse.Namespace) -> int:
     """Print the top-k recommendations."""
     model = _load(args.model)
     frame = model.recommend(args.user, args.k, min_ratings=args.min_ratings)
+    if frame.empty and args.min_ratings > 0:
+        import numpy as np
+
+        most = int(np.bincount(model.seen_.movies).max()) if len(model.seen_.movies) else 0
+        raise DataError(f"no movie the user has not rated has {args.min_ratings} training "
+                        f"ratings (the most-rated movie has {most}); lower --min-ratings.")
     note = f"user {args.user}: top {len(frame)} movies"
     if len(frame) and frame["fallback"].iloc[0]:
         note += f" [{frame['fallback'].iloc[0]}]"

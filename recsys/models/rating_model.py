@@ -539,7 +539,8 @@ class RatingModel:
         return self._with_titles(frame)
 
     def _with_titles(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if self.movies_ is not None and "title" in self.movies_.columns:
+        if self.movies_ is not None and "title" in self.movies_.columns and (
+                self.movies_["title"].notna().any()):
             titles = self.movies_.drop_duplicates("movie_id").set_index("movie_id")["title"]
             frame.insert(2, "title", titles.reindex(frame["movie_id"]).to_numpy())
         return frame

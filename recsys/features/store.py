@@ -173,9 +173,13 @@ class FeatureStore:
 
     def __getitem__(self, name: str) -> FeatureBlock:
         if name not in self:
+            from recsys.features.blocks import BLOCK_NAMES  # blocks imports this module
+
+            fix = (f"Build it with `recsys features build --blocks {name} --out {self.path}`."
+                   if name in BLOCK_NAMES else
+                   f"`recsys features build` makes only {', '.join(BLOCK_NAMES)}.")
             raise DataError(f"feature store {str(self.path)!r} has no block {name!r}; it has "
-                            f"{', '.join(self.names) or 'none'}. Build it with `recsys "
-                            f"features build --blocks {name} --out {self.path}`.")
+                            f"{', '.join(self.names) or 'none'}. {fix}")
         info = self.manifest["blocks"][name]
         try:
             with np.load(self.path / info["file"], allow_pickle=False) as data:

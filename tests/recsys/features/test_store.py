@@ -58,5 +58,7 @@ def test_not_a_store_and_missing_block(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a feature store"):
         FeatureStore(tmp_path)
     FeatureStore.write(tmp_path / "f", [FeatureBlock.from_arrays("a", [1], [[1.0]])])
-    with pytest.raises(DataError, match="has no block 'poster'"):
+    with pytest.raises(DataError, match=r"has no block 'poster'.*features build --blocks poster"):
         FeatureStore(tmp_path / "f")["poster"]
+    with pytest.raises(DataError, match=r"has no block 'tfidf'.*makes only embedding, pca"):
+        FeatureStore(tmp_path / "f")["tfidf"]

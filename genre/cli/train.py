@@ -190,6 +190,13 @@ def run(args: argparse.Namespace) -> int:
     counts = data.counts()
     print(f"{args.model} on {args.features} of {args.text}: {n_points} grid points, "
           f"train {counts['train']}, val {counts['val']}, test {counts['test']}")
+    from genre.text_features import movie_texts
+
+    with_text = sum(bool(t.strip()) for t in movie_texts(data.part("train"), args.text))
+    if 0 < with_text < counts["train"] / 2:
+        print(f"note: only {with_text:,} of {counts['train']:,} training movies have "
+              f"--text {args.text}; the others look alike to the model (e.g. --text "
+              "overview+tags uses both).", flush=True)
     result = run_text_experiment(
         data, model=args.model, features=args.features, text=args.text,
         class_weight=None if args.class_weight == "none" else args.class_weight,

@@ -117,6 +117,19 @@ def test_empty_tags_for_every_training_movie(tmp_path, metadata_csv, capsys):
     assert not (tmp_path / "m").exists()
 
 
+def test_sparse_text_field_is_noted(tmp_path, dataset_dir, capsys):
+    frame = pd.read_parquet(next(dataset_dir.glob("*.parquet")))
+    tagged = sum(len(t) > 0 for t in frame["tags"])
+    assert 0 < tagged < len(frame) / 2  # the fixture: MovieLens tags on few movies
+    assert main(["train", "--dataset", str(dataset_dir), "--text", "tags", "--model", "nb",
+                 *FAST, "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "note: only " in out and "training movies have --text tags" in out
+    assert main(["train", "--dataset", str(dataset_dir), "--model", "nb", *FAST,
+                 "--out", str(tmp_path / "m2")]) == 0
+    assert "note: only" not in capsys.readouterr().out
+
+
 def test_min_genre_fraction_dropping_every_genre(tmp_path, metadata_csv, capsys):
     _fails(capsys, ["dataset", "--metadata", str(metadata_csv), "--min-genre-fraction",
                     "0.95", "--out", str(tmp_path / "o")], "drops every genre")

@@ -87,11 +87,12 @@ def main() -> int:
     table.to_csv(args.out / "results.csv", index=False)
     shown = table.copy()
     for c in COLUMNS:
-        shown[c] = shown[c].map(lambda v: f"{v:.4f}")
+        shown[c] = shown[c].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.4f}")
     header = (f"Test part ({counts['test']} movies; train {counts['train']}, val "
               f"{counts['val']}), {len(data.genres)} MovieLens genres on >= "
-              f"{args.min_genre_fraction:g} of movies, seed {args.seed}, thresholds by "
-              f"{args.threshold_by} on validation.\n\n")
+              f"{args.min_genre_fraction:g} of the training movies, seed {args.seed}, "
+              f"thresholds by {args.threshold_by} on validation. The all-negative benchmark "
+              "scores nothing, so its ranking metrics (ROC-AUC, top-k) are undefined (-).\n\n")
     (args.out / "results.md").write_text(header + _markdown(shown) + "\n", encoding="utf-8")
     print(f"wrote {args.out / 'results.csv'} and {args.out / 'results.md'}")
     return 0

@@ -73,7 +73,7 @@ def _model_without_embeddings(source: Path, target: Path) -> Path:
 
 @pytest.mark.parametrize(("case", "fragment"), [
     ("not-a-model", "is not a recsys model directory"),
-    ("no-embeddings", "has no movie embeddings"),
+    ("no-embeddings", "layer 'user_embedding' is missing"),
     ("missing", "no model directory at"),
     ("components", "only 8 factors; choose 1 to 8 components"),
     ("components-vs-movies", "--components 5 needs at least 6 analysed movies"),

@@ -93,7 +93,7 @@ def run_recommend(args: argparse.Namespace) -> int:
         import numpy as np
 
         most = int(np.bincount(model.seen_.movies).max()) if len(model.seen_.movies) else 0
-        raise DataError(f"no movie the user has not rated has {args.min_ratings} training "
+        raise DataError(f"no movie the user has not rated has at least {args.min_ratings} training "
                         f"ratings (the most-rated movie has {most}); lower --min-ratings.")
     note = f"user {args.user}: top {len(frame)} movies"
     if len(frame) and frame["fallback"].iloc[0]:

@@ -136,7 +136,8 @@ class TemporalSplit(Splitter):
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
         if "timestamp" not in dataset.ratings.columns:
             raise DataError(f"split {self.name!r} needs timestamps, and {dataset.name} has "
-                            "none; name a timestamp column with --columns or use random:F.")
+                            "none (a header column named timestamp, or 'timestamp' in "
+                            "--columns for a file without a header); or use random:F.")
         n = len(dataset.ratings)
         order = np.argsort(dataset.ratings["timestamp"].to_numpy(), kind="stable")
         test = np.zeros(n, dtype=bool)

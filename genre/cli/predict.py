@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     ranked = model.top_k(texts, args.k)[0]   # checks -k before anything is printed
     kind = "probability" if model.score_kind == "probability" else "SVM decision score"
     print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
+    vectorizer = model.estimator.pipeline_.named_steps["vectorizer"]
+    if vectorizer.transform(texts).nnz == 0:
+        print("  note: none of the words is in the model's vocabulary, so these scores "
+              "are the model's baseline for an empty text.")
     for genre, score, passed in ranked:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
     if truth is not None:

@@ -73,7 +73,10 @@ def test_dataset_explore_train_predict(tmp_path, dataset_dir, capsys):
     assert len([line for line in out.splitlines() if line.startswith("  ") and
                 "true genres" not in line]) == 2
     assert main(["predict", "--model", str(model), "--text", "love wedding heart"]) == 0
-    assert "Romance" in capsys.readouterr().out.splitlines()[1]
+    out = capsys.readouterr().out
+    assert "Romance" in out.splitlines()[1] and "note:" not in out
+    assert main(["predict", "--model", str(model), "--text", "zzzqqq xyzzy"]) == 0
+    assert "note: none of the words is in the model's vocabulary" in capsys.readouterr().out
     # A bad -k is one error line and nothing on stdout (no header first).
     for what in (["--text", "love"], ["--movie", "1"]):
         assert main(["predict", "--model", str(model), *what, "-k", "50"]) == 2

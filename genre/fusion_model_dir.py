@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from genre.block_inputs import BlockInputs
 from genre.fusion import predict_network
 from genre.labels import GenreVocabulary
-from genre.model_dir import MARKER, read_common_files, write_common_files
+from genre.model_dir import MARKER, check_k, read_common_files, top_k_genres, write_common_files
 from recsys.errors import DataError, ModelDirError
 from recsys.fileio import atomic_directory
 
@@ -205,14 +205,8 @@ class FusedModel:
         ModelDirError
             If ``k`` is not between 1 and the number of genres.
         """
-        n = len(self.vocabulary)
-        if not 1 <= k <= n:
-            raise ModelDirError(f"-k must be between 1 and {n} (the model's genres), "
-                                f"received {k}.")
-        scores = self.scores(inputs)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return [[(self.vocabulary.genres[j], float(row[j]), bool(row[j] >= self.thresholds[j]))
-                 for j in idx] for row, idx in zip(scores, order, strict=True)]
+        check_k(k, self.vocabulary)
+        return top_k_genres(self.scores(inputs), self.vocabulary, self.thresholds, k)
 
 
 def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: GenreVocabulary,

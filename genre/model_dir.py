@@ -43,8 +43,8 @@ from genre.text_features import TEXT_FIELDS
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, write_json_atomic
 
-__all__ = ["FILES", "MARKER", "SavedModel", "load_model", "read_common_files", "save_model",
-           "write_common_files"]
+__all__ = ["FILES", "MARKER", "SavedModel", "check_k", "load_model", "read_common_files",
+           "save_model", "top_k_genres", "write_common_files"]
 
 FILES = ("model.joblib", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
@@ -86,14 +86,38 @@ class SavedModel:
         ModelDirError
             If ``k`` is not between 1 and the number of genres.
         """
-        n = len(self.vocabulary)
-        if not 1 <= k <= n:
-            raise ModelDirError(f"-k must be between 1 and {n} (the model's genres), "
-                                f"received {k}.")
-        scores = self.estimator.scores(texts)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return [[(self.vocabulary.genres[j], float(row[j]), bool(row[j] >= self.thresholds[j]))
-                 for j in idx] for row, idx in zip(scores, order, strict=True)]
+        check_k(k, self.vocabulary)
+        return top_k_genres(self.estimator.scores(texts), self.vocabulary, self.thresholds, k)
+
+
+def check_k(k: int, vocabulary: GenreVocabulary) -> None:
+    """Refuse a ``k`` outside ``1 .. len(vocabulary)`` (before any scoring or printing).
+
+    Raises
+    ------
+    ModelDirError
+        If ``k`` is not between 1 and the number of genres.
+    """
+    n = len(vocabulary)
+    if not 1 <= k <= n:
+        raise ModelDirError(f"-k must be between 1 and {n} (the model's genres), received {k}.")
+
+
+def top_k_genres(scores: NDArray[np.float64], vocabulary: GenreVocabulary,
+                 thresholds: NDArray[np.float64], k: int) -> list[list[tuple[str, float, bool]]]:
+    """For each row of ``scores`` (n, n_genres), the ``k`` best ``(genre, score, above)``.
+
+    ``above`` says whether the score reaches the genre's threshold. Ties keep genre order.
+
+    Examples
+    --------
+    >>> top_k_genres(np.array([[0.2, 0.9]]), GenreVocabulary(["Drama", "War"]),
+    ...              np.array([0.5, 0.5]), 1)
+    [[('War', 0.9, True)]]
+    """
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return [[(vocabulary.genres[j], float(row[j]), bool(row[j] >= thresholds[j]))
+             for j in idx] for row, idx in zip(scores, order, strict=True)]
 
 
 def write_common_files(folder: Path, vocabulary: GenreVocabulary,

@@ -24,8 +24,8 @@ from numpy.typing import ArrayLike, NDArray
 from recsys.errors import DataError
 from recsys.features.lineage import made_from_genre_labels
 
-__all__ = ["LABEL_BLOCKS", "BlockInputs", "label_lineage", "load_block_inputs",
-           "parse_block_names"]
+__all__ = ["LABEL_BLOCKS", "BlockInputs", "choose_blocks", "label_lineage",
+           "load_block_inputs", "parse_block_names"]
 
 #: Blocks that hold the genre labels themselves: never inputs of a genre model.
 LABEL_BLOCKS = frozenset({"genres"})
@@ -154,6 +154,32 @@ def parse_block_names(text: str | Sequence[str], available: Sequence[str], *,
         if name not in available:
             raise DataError(f"unknown block {name!r}: the feature store has "
                             f"{', '.join(available) or 'no blocks'}; {_how_to_add(name)}.")
+    return names
+
+
+def choose_blocks(store: Any, text: str | None) -> list[str]:
+    """The input blocks a genre model takes from ``store``: those ``--blocks`` names
+    (checked by :func:`parse_block_names`), or by default every block not made from the
+    genre labels.
+
+    Raises
+    ------
+    DataError
+        From :func:`parse_block_names`, or when the store has no usable block.
+    """
+    saved = {n: info.get("provenance") for n, info in
+             store.describe().get("blocks", {}).items()}
+    if text is not None:
+        return parse_block_names(text, store.names, provenance=saved)
+    chains = {n: label_lineage(n, saved.get(n)) for n in store.names}
+    names = [n for n, chain in chains.items() if chain is None]
+    if not names:
+        derived = [n for n, chain in chains.items() if chain is not None and len(chain) > 1]
+        if derived:  # raises, showing how the first of them comes from the labels
+            parse_block_names(derived, store.names, provenance=saved)
+        raise DataError(f"the feature store {str(store.path)!r} has no input block, only the "
+                        f"genre labels ({', '.join(store.names) or 'nothing'}); build others "
+                        "with `recsys features build`.")
     return names
 
 

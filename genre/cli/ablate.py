@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from genre.cli.train import add_network_arguments, network_params
-from recsys.cli.framework import UsageError
 
 __all__ = ["register", "run"]
 
@@ -45,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train the fused model on each block subset, write the table and chart; return 0."""
     from genre.ablation import MARKER
-    from genre.block_inputs import LABEL_BLOCKS, load_block_inputs, parse_block_names
+    from genre.block_inputs import choose_blocks, load_block_inputs
     from genre.dataset import load_labelled
     from recsys.features import FeatureStore
     from recsys.fileio import check_writable_dir
@@ -56,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
                              inputs=[args.dataset, args.features])
     data = load_labelled(args.dataset)
     store = FeatureStore(args.features)
-    names = (parse_block_names(args.blocks, store.names) if args.blocks is not None
-             else [n for n in store.names if n not in LABEL_BLOCKS])
-    if not names:
-        raise UsageError(f"the feature store {args.features!r} has no input block (only "
-                         "labels); build some with 'recsys features build'.")
+    names = choose_blocks(store, args.blocks)
     inputs = load_block_inputs(store, names, data.frame["movie_id"])
 
     from recsys._tensorflow import quiet_import

@@ -247,14 +247,13 @@ def run_feature_model(args: argparse.Namespace) -> int:
 
     out = check_writable_dir(args.out, what="genre model", marker=MARKER,
                              inputs=[args.dataset, args.features])
-    from genre.block_inputs import LABEL_BLOCKS, load_block_inputs, parse_block_names
+    from genre.block_inputs import choose_blocks, load_block_inputs
     from genre.dataset import load_labelled
     from recsys.features import FeatureStore
 
     data = load_labelled(args.dataset)
     store = FeatureStore(args.features)
-    names = (parse_block_names(args.blocks, store.names) if args.blocks is not None
-             else [n for n in store.names if n not in LABEL_BLOCKS])
+    names = choose_blocks(store, args.blocks)
     if args.model == "mlp" and len(names) != 1:
         raise UsageError(f"--model mlp takes exactly one block (received {len(names)}: "
                          f"{', '.join(names)}); pass --blocks NAME or use --model fusion.")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre.block_inputs import load_block_inputs, parse_block_names
+from genre.block_inputs import choose_blocks, load_block_inputs, parse_block_names
 from genre.cli import main as genre_main
 from recsys.cli import main as recsys_main
 from recsys.errors import DataError
@@ -59,6 +59,22 @@ def test_load_block_inputs_reads_the_provenance_of_the_store(tmp_path: Path) -> 
         load_block_inputs(store, ["poster", "embedding"], ids)
     inputs = load_block_inputs(store.path, ["pca", "poster"], ids)
     assert inputs.names == ["pca", "poster"] and inputs.coverage() == {"pca": 3, "poster": 3}
+
+
+def test_choose_blocks_default_leaves_out_label_blocks_and_what_was_made_from_them(
+        tmp_path: Path) -> None:
+    ids = np.array([1, 2, 3])
+    store = FeatureStore.write(tmp_path / "store", [
+        FeatureBlock.from_arrays(name, ids, np.ones((3, 2)), provenance=PROVENANCE[name])
+        for name in NAMES])
+    assert choose_blocks(store, None) == ["pca", "poster"]
+    assert choose_blocks(store, "poster") == ["poster"]
+    with pytest.raises(DataError, match="'embedding' was made from the genre labels"):
+        choose_blocks(store, "embedding")
+    only_labels = FeatureStore.write(tmp_path / "labels", [
+        FeatureBlock.from_arrays("genres", ids, np.ones((3, 2)), provenance=GENRES)])
+    with pytest.raises(DataError, match=r"has no input block, only the genre labels \(genres\)"):
+        choose_blocks(only_labels, None)
 
 
 @pytest.fixture(scope="module")

@@ -289,7 +289,7 @@ class RatingModel:
                             "validation movies can only be scored through them; pass "
                             "side_features (--features) or use validation_split='ratings'.")
         rng = np.random.default_rng(self.seed)
-        fit_part, val_part = ratings, validation
+        fit_part, val_part, val_mask = ratings, validation, None
         if val_part is None and self.validation_fraction > 0:
             val_mask = self._validation_mask(ratings, rng)
             if val_mask is not None:
@@ -315,31 +315,35 @@ class RatingModel:
         else:
             self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
         self.rating_scale_ = (low, high)
-        u = self.user_vocab_.index(fit_part["user_id"])
-        m = self.movie_vocab_.index(fit_part["movie_id"])
-        r = fit_part["rating"].to_numpy(dtype=np.float32)
+        # every training rating is indexed once: the fitting part, the carved validation
+        # part and who-rated-what are slices of these
+        all_u = self.user_vocab_.index(ratings["user_id"], missing="negative")
+        all_m = self.movie_vocab_.index(ratings["movie_id"], missing="negative")
+        all_r = ratings["rating"].to_numpy(dtype=np.float32)
+        fit_rows = slice(None) if val_mask is None else ~val_mask
+        u, m, r = all_u[fit_rows], all_m[fit_rows], all_r[fit_rows]
         self.baseline_ = BiasBaseline().fit(u, m, r, n_users=len(self.user_vocab_),
                                             n_movies=len(self.movie_vocab_))
         self.global_mean_ = float(r.mean())
         # who rated what: the whole training part (the early-stopping share included), so
         # recommendations leave out every movie the user rated in training
-        seen_u = self.user_vocab_.index(ratings["user_id"], missing="negative")
-        seen_m = self.movie_vocab_.index(ratings["movie_id"], missing="negative")
-        known = (seen_u >= 0) & (seen_m >= 0)
-        self.seen_ = _Interactions.from_arrays(
-            seen_u[known], seen_m[known], ratings["rating"].to_numpy(dtype=np.float32)[known],
-            len(self.user_vocab_))
+        known = (all_u >= 0) & (all_m >= 0)
+        self.seen_ = _Interactions.from_arrays(all_u[known], all_m[known], all_r[known],
+                                               len(self.user_vocab_))
         self.movie_warm_ = np.bincount(m, minlength=len(self.movie_vocab_)) > 0
         self.movies_ = movies
 
         validation_arrays = None
         if val_part is not None and len(val_part):
-            vu = self.user_vocab_.index(val_part["user_id"], missing="negative")
-            vm = self.movie_vocab_.index(val_part["movie_id"], missing="negative")
+            if val_mask is not None:
+                vu, vm, vr = all_u[val_mask], all_m[val_mask], all_r[val_mask]
+            else:
+                vu = self.user_vocab_.index(val_part["user_id"], missing="negative")
+                vm = self.movie_vocab_.index(val_part["movie_id"], missing="negative")
+                vr = val_part["rating"].to_numpy(dtype=np.float32)
             keep = (vu >= 0) & (vm >= 0)
             if keep.any():
-                validation_arrays = (vu[keep], vm[keep],
-                                     val_part["rating"].to_numpy(dtype=np.float32)[keep])
+                validation_arrays = (vu[keep], vm[keep], vr[keep])
         self.n_validation_ = 0 if validation_arrays is None else len(validation_arrays[0])
         #: validation ratings the network cannot score (user unseen in the fitting part)
         self.n_validation_dropped_ = (0 if val_part is None or validation is not None

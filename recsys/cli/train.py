@@ -105,8 +105,9 @@ def _dropout(text: str) -> tuple[float, float]:
     return before, after
 
 
-def _side_blocks(args: argparse.Namespace) -> list[Any] | None:
-    """The feature blocks named by ``--features``/``--blocks`` (``None`` without them).
+def _side_blocks(args: argparse.Namespace) -> tuple[list[Any] | None, list[str]]:
+    """The feature blocks named by ``--features``/``--blocks`` (``None`` without them), and
+    the names of the store's blocks left out of the default.
 
     Blocks learned from ratings (``embedding``, ``pca``, or so says their provenance) are
     left out of the default and refused when named: they can have seen the test ratings.
@@ -115,7 +116,7 @@ def _side_blocks(args: argparse.Namespace) -> list[Any] | None:
         if args.blocks is not None:
             raise DataError("--blocks needs --features DIR (the feature store to read "
                             "them from).")
-        return None
+        return None, []
     from recsys.features.lineage import check_side_feature_block, learned_from_ratings
     from recsys.features.store import FeatureStore
 
@@ -136,7 +137,7 @@ def _side_blocks(args: argparse.Namespace) -> list[Any] | None:
         for name in names:
             if name in provenance:  # unknown names fail below, in store.blocks
                 check_side_feature_block(name, provenance[name])
-    return store.blocks(names)
+    return store.blocks(names), [n for n in store.names if n not in names]
 
 
 def _validation_split(args: argparse.Namespace, split_name: str,
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         quiet_import()
         strategy = make_strategy(args.distribute)
     dataset, split = load_data_and_split(args)
-    blocks = _side_blocks(args)
+    blocks, left_out = _side_blocks(args)
     from recsys.models.persistence import MARKER  # refuse a foreign --out before training
 
     out = check_writable_dir(args.out or f"runs/{dataset.name}-{args.model}", what="model",
@@ -203,11 +204,7 @@ def run(args: argparse.Namespace) -> int:
                                   for b in blocks)
             print(f"side features: {described}; validation by {model.validation_split}",
                   flush=True)
-            from recsys.features.store import FeatureStore
-
-            left_out = [n for n in FeatureStore(args.features).names
-                        if n not in {b.name for b in blocks}]
-            if args.blocks is None and left_out:
+            if left_out and args.blocks is None:
                 print(f"side features: left out {', '.join(left_out)} (learned from ratings; "
                       "they may have seen the test ratings)", flush=True)
     started = time.perf_counter()

@@ -26,7 +26,7 @@ import numpy as np
 
 from recsys.models.layers import DotScore, IdGate, Offset, RowL2Embedding, SigmoidRange
 
-__all__ = ["KINDS", "NetworkSpec", "build_network", "set_side_tables"]
+__all__ = ["KINDS", "NetworkSpec", "build_network", "set_side_tables", "table_shapes"]
 
 #: The model kinds, in the order of the lesson they come from.
 KINDS = ("dot", "bias", "mlp")
@@ -140,6 +140,24 @@ def build_network(spec: NetworkSpec) -> keras.Model:
     if spec.output == "sigmoid":
         score = SigmoidRange(*spec.rating_range, name="sigmoid_range")(score)
     return keras.Model({"user": user, "movie": movie}, score, name=f"{spec.kind}_rating_model")
+
+
+def table_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
+    """The named layers :func:`build_network` makes for ``spec``, with the shape of each
+    one's first weight (its table or kernel): what a saved network is checked against.
+
+    Examples
+    --------
+    >>> table_shapes(NetworkSpec("dot", n_users=3, n_movies=4, factors=2))
+    {'user_embedding': (3, 2), 'movie_embedding': (4, 2)}
+    """
+    shapes: dict[str, tuple[int, ...]] = {"user_embedding": (spec.n_users, spec.factors),
+                                          "movie_embedding": (spec.n_movies, spec.factors)}
+    if spec.kind == "bias":
+        shapes |= {"user_bias": (spec.n_users, 1), "movie_bias": (spec.n_movies, 1)}
+    if spec.kind == "mlp":
+        shapes |= {"hidden": (2 * spec.factors, spec.hidden), "out": (spec.hidden, 1)}
+    return shapes
 
 
 def _side_inputs(spec: NetworkSpec, movie: keras.KerasTensor) -> tuple[keras.KerasTensor,

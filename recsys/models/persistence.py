@@ -39,7 +39,7 @@ from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
 from recsys.jsonutil import jsonable
 from recsys.models.baselines import BiasBaseline
-from recsys.models.networks import NetworkSpec
+from recsys.models.networks import NetworkSpec, table_shapes
 from recsys.models.side_features import SideFeatures
 from recsys.models.training import EpochLog, TrainingResult
 
@@ -207,12 +207,7 @@ def _load_network(file: Path, spec: NetworkSpec) -> keras.Model:
         detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
         raise ModelDirError(f"{str(file)!r} is damaged or not a Keras model file ({detail}); "
                             "retrain the model.") from None
-    expected = {"user_embedding": (spec.n_users, spec.factors),
-                "movie_embedding": (spec.n_movies, spec.factors)}
-    if spec.kind == "bias":
-        expected |= {"user_bias": (spec.n_users, 1), "movie_bias": (spec.n_movies, 1)}
-    if spec.kind == "mlp":
-        expected |= {"hidden": (2 * spec.factors, spec.hidden), "out": (spec.hidden, 1)}
+    expected = table_shapes(spec)
     found = {layer.name: tuple(layer.weights[0].shape) for layer in network.layers
              if layer.weights}
     wrong = [name for name, shape in expected.items() if found.get(name) != shape]

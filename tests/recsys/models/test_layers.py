@@ -93,3 +93,16 @@ def test_keras_round_trip(kind: str, output: str, tmp_path: Path) -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError, match="unknown model kind"):
         build_network(NetworkSpec("svd", 1, 1))
+
+
+@pytest.mark.parametrize("kind", ["dot", "bias", "mlp"])
+@pytest.mark.parametrize("side_dim", [0, 3])
+def test_table_shapes_match_the_built_network(kind: str, side_dim: int) -> None:
+    from recsys.models.networks import table_shapes
+
+    spec = NetworkSpec(kind, n_users=5, n_movies=7, factors=4, hidden=6, side_dim=side_dim)
+    net = build_network(spec)
+    built = {layer.name: tuple(layer.weights[0].shape) for layer in net.layers
+             if layer.weights}
+    expected = table_shapes(spec)
+    assert {name: built.get(name) for name in expected} == expected

@@ -96,7 +96,7 @@ def build_network(spec: NetworkSpec) -> keras.Model:
     Examples
     --------
     >>> net = build_network(NetworkSpec("bias", n_users=3, n_movies=4, factors=2))
-    >>> [w.shape for w in net.get_layer("movie_embedding").weights]
+    >>> [tuple(w.shape) for w in net.get_layer("movie_embedding").weights]
     [(4, 2)]
     """
     if spec.kind not in KINDS:

@@ -19,6 +19,11 @@ COMMANDS = [
 ]
 
 
+#: Commands that answer quickly from a saved model: ``recsys predict ...`` imports only
+#: their module (no pandas or training stack through the other command modules).
+LIGHT_COMMANDS = {name: "recsys.cli.query" for name in ("predict", "recommend", "similar")}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` console script."""
     return run_cli(
@@ -26,4 +31,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Train and query embedding-based rating models on MovieLens.",
         COMMANDS,
         argv,
+        light_commands=LIGHT_COMMANDS,
     )

@@ -14,11 +14,11 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from recsys.errors import RecsysError
 
-__all__ = ["OneLineParser", "UsageError", "run_cli"]
+__all__ = ["OneLineParser", "UsageError", "add_backend_argument", "run_cli"]
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 1
@@ -33,6 +33,14 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--backend`` (the Keras backend the command's models run on)."""
+    parser.add_argument(
+        "--backend", metavar="NAME",
+        help="Keras backend: tensorflow (default), jax or torch; sets KERAS_BACKEND "
+             "(default: the KERAS_BACKEND environment variable, else tensorflow)")
 
 
 def build_parser(
@@ -52,12 +60,27 @@ def run_cli(
     description: str,
     command_modules: Sequence[str],
     argv: Sequence[str] | None = None,
+    *,
+    light_commands: Mapping[str, str] | None = None,
 ) -> int:
-    """Parse ``argv``, run the chosen command and turn user errors into exit code 2."""
+    """Parse ``argv``, run the chosen command and turn user errors into exit code 2.
+
+    ``light_commands`` maps command names to the module that defines them: when ``argv``
+    starts with one, only that module is imported to build the parser, so a quick
+    command does not pay for the imports of the others (``recsys predict`` does not
+    load pandas through ``recsys train``'s module). Help and errors are unchanged.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if light_commands and argv and argv[0] in light_commands:
+        command_modules = [light_commands[argv[0]]]
     parser = build_parser(prog, description, command_modules)
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int | None] = args.func
     try:
+        if hasattr(args, "backend"):  # before the command imports Keras
+            from recsys.backend import select_backend
+
+            select_backend(args.backend)
         code = int(func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return code
@@ -79,7 +102,35 @@ def run_cli(
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not is_device_out_of_memory(error):
+            raise
+        _fail(f"{parser.prog} {args.command}: error: the device ran out of memory "
+              f"({type(error).__name__}); use a smaller --batch-size (or fewer factors).")
     return EXIT_USAGE
+
+
+def is_device_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is a backend's accelerator out-of-memory error.
+
+    TensorFlow raises ``ResourceExhaustedError``, JAX an ``XlaRuntimeError`` whose text
+    starts with ``RESOURCE_EXHAUSTED``, PyTorch ``torch.OutOfMemoryError``.
+
+    Examples
+    --------
+    >>> is_device_out_of_memory(RuntimeError("RESOURCE_EXHAUSTED: Out of memory while "
+    ...                                      "trying to allocate 1.0GiB"))
+    True
+    >>> is_device_out_of_memory(ValueError("bad value"))
+    False
+    """
+    name = type(error).__name__
+    if name in ("ResourceExhaustedError", "OutOfMemoryError"):
+        return True
+    text = str(error)[:2000]
+    return "RESOURCE_EXHAUSTED" in text or "CUDA out of memory" in text or (
+        "out of memory" in text.lower() and name in ("XlaRuntimeError", "RuntimeError",
+                                                     "JaxRuntimeError"))
 
 
 def _fail(message: str) -> None:

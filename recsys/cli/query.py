@@ -1,14 +1,23 @@
-"""``recsys predict``, ``recsys recommend`` and ``recsys similar`` on a saved model."""
+"""``recsys predict``, ``recsys recommend`` and ``recsys similar`` on a saved model.
+
+They answer from the model's saved arrays with numpy (:mod:`recsys.models.scoring`)
+and never import Keras or a backend (hence no ``--backend`` option). ``recsys predict``
+does not import pandas either, unless asked for ``--json``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from recsys.errors import DataError
 
 __all__ = ["register"]
+
+#: Users scored per matrix product by ``recsys recommend --all-users``.
+BATCH_USERS = 1024
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,11 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     predict.set_defaults(func=run_predict)
 
     recommend = subparsers.add_parser(
-        "recommend", help="top-N movies for a user",
+        "recommend", help="top-N movies for a user (or for every user)",
         description="Recommend the movies with the highest predicted rating that the user "
-                    "has not rated in the training data.")
+                    "has not rated in the training data. With --all-users or --users, "
+                    "write the top-k of many users as CSV (user_id,rank,movie_id,score) "
+                    "or, with --json, as JSON lines (one object per user).")
     recommend.add_argument("--model", required=True, metavar="DIR", help="a trained model")
-    recommend.add_argument("--user", required=True, type=int, help="user id")
+    who = recommend.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", type=int, help="user id")
+    who.add_argument("--all-users", action="store_true",
+                     help="every user the model was trained on")
+    who.add_argument("--users", metavar="FILE",
+                     help="a file of user ids, one per line (blank lines are skipped)")
     recommend.add_argument("-k", type=int, default=10, help="how many (default 10)")
     recommend.add_argument("--min-ratings", type=int, default=0,
                            help="only movies with at least this many training ratings")
@@ -69,24 +85,35 @@ def _print_frame(frame: Any, as_json: bool, note: str = "") -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Print the predicted rating(s)."""
-    model = _load(args.model)
-    frame = model.predict_frame([args.user] * len(args.movie), args.movie)
-    frame.insert(2, "title", [_title(model, int(m)) for m in frame["movie_id"]])
+    """Print the predicted rating(s): numpy only (pandas only for ``--json``)."""
+    from recsys.models.persistence import load_scorer, load_titles
+
+    scorer = load_scorer(args.model)
+    columns = scorer.predict([args.user] * len(args.movie), args.movie)
+    known = load_titles(args.model)
+    titles = [known.get(int(m)) for m in columns["movie_id"]]
     if args.json:
+        import pandas as pd
+
+        frame = pd.DataFrame(columns)
+        frame.insert(2, "title", titles)
         _print_frame(frame, True)
         return 0
-    low, high = model.rating_scale_
-    for row in frame.itertuples():
-        note = f"  [{row.fallback}]" if row.fallback else ""
-        movie = (f"{row.title} (movie {row.movie_id})" if isinstance(row.title, str)
-                 else f"movie {row.movie_id}")
-        print(f"user {row.user_id} -> {movie}: {row.prediction:.2f} on {low:g}-{high:g}{note}")
+    low, high = scorer.rating_scale
+    for user, movie, title, prediction, fallback in zip(
+            columns["user_id"].tolist(), columns["movie_id"].tolist(), titles,
+            columns["prediction"].tolist(), columns["fallback"], strict=True):
+        note = f"  [{fallback}]" if fallback else ""
+        name = f"{title} (movie {movie})" if isinstance(title, str) else f"movie {movie}"
+        print(f"user {user} -> {name}: {prediction:.2f} on {low:g}-{high:g}{note}")
     return 0
 
 
 def run_recommend(args: argparse.Namespace) -> int:
-    """Print the top-k recommendations."""
+    """Print the top-k recommendations (of one user, or as CSV / JSON lines of many)."""
+    if args.user is None:
+        users = None if args.all_users else _read_user_ids(args.users)
+        return _recommend_batch(_load(args.model), users, args)
     model = _load(args.model)
     frame = model.recommend(args.user, args.k, min_ratings=args.min_ratings)
     if frame.empty and args.min_ratings > 0:
@@ -99,6 +126,59 @@ def run_recommend(args: argparse.Namespace) -> int:
     if len(frame) and frame["fallback"].iloc[0]:
         note += f" [{frame['fallback'].iloc[0]}]"
     _print_frame(frame, args.json, note)
+    return 0
+
+
+def _read_user_ids(file: str) -> list[int]:
+    """The user ids of ``--users FILE``, one per line."""
+    with open(file, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    users = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            users.append(int(text))
+        except ValueError:
+            raise DataError(f"{file} line {number}: {text[:40]!r} is not a user id; give "
+                            "one integer user id per line.") from None
+    if not users:
+        raise DataError(f"{file} holds no user ids; give one integer user id per line.")
+    return users
+
+
+def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespace) -> int:
+    """``--all-users`` / ``--users``: the top-k of each user, CSV or JSON lines on stdout,
+    written block by block as the users are scored."""
+    if args.k < 1:
+        raise DataError(f"k must be at least 1, got {args.k}.")
+    out = sys.stdout
+    if not args.json:
+        out.write("user_id,rank,movie_id,score\n")
+    block: list[str] = []
+    unknown = 0
+    for user, movies, scores, fallback in model.recommend_all(
+            users, args.k, min_ratings=args.min_ratings, block=BATCH_USERS):
+        unknown += bool(fallback)
+        if args.json:
+            block.append(json.dumps({
+                "user_id": user, "movie_ids": movies.tolist(),
+                "scores": [round(s, 6) for s in scores.tolist()],
+                **({"fallback": fallback} if fallback else {})}))
+        else:
+            block.extend(f"{user},{rank},{movie},{score:.4f}" for rank, (movie, score)
+                         in enumerate(zip(movies.tolist(), scores.tolist(), strict=True), 1))
+        if len(block) >= 8192:
+            out.write("\n".join(block) + "\n")
+            block.clear()
+    if block:
+        out.write("\n".join(block) + "\n")
+    if unknown:
+        from recsys.models.scoring import FALLBACK_USER
+
+        print(f"recsys recommend: note: {unknown:,} user(s) unknown to the model got the "
+              f"{FALLBACK_USER.split(': ', 1)[1]}", file=sys.stderr)
     return 0
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from recsys.cli.data_args import add_data_arguments, load_data_and_split, parse_rating_scale
+from recsys.cli.framework import add_backend_argument
 from recsys.errors import DataError
 from recsys.fileio import check_writable_dir
+from recsys.models.scoring import FALLBACK_COLD
 
 __all__ = ["register", "run"]
 
-_FALLBACK_COLD = "cold-start movie: side features"  # RatingModel's FALLBACK_COLD (no TF import)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,11 +54,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                           "(default 0.05; never the test part)")
     fit.add_argument("--seed", type=int, default=0, help="seed of split and model (default 0)")
     scale = parser.add_argument_group(
-        "scale (see `recsys.models.distribute` for a two-machine TF_CONFIG example)")
+        "backend and scale (see `recsys.models.distribute` for a two-machine TF_CONFIG "
+        "example)")
+    add_backend_argument(scale)
     scale.add_argument("--distribute", choices=("mirrored", "multiworker"),
-                       help="mirrored: all local GPUs (tf.distribute.MirroredStrategy); "
-                            "multiworker: several machines configured by TF_CONFIG "
-                            "(MultiWorkerMirroredStrategy); --batch-size is the global batch")
+                       help="mirrored: all local devices (tf.distribute.MirroredStrategy on "
+                            "tensorflow, a device mesh on jax); multiworker: several "
+                            "machines configured by TF_CONFIG (tensorflow only); "
+                            "--batch-size is the global batch")
+    scale.add_argument("--updates", choices=("lazy", "dense"), default="lazy",
+                       help="Adam on embedding tables: lazy (only the rows a batch looked "
+                            "up, the default) or dense (Keras' Adam)")
     scale.add_argument("--checkpoint-dir", metavar="DIR",
                        help="save a checkpoint every epoch and resume from it when the same "
                             "command is run again (default with multiworker: "
@@ -150,12 +157,22 @@ def _validation_split(args: argparse.Namespace, split_name: str,
 def run(args: argparse.Namespace) -> int:
     """Train, evaluate, save and print the summary table."""
     role = _check_scale_options(args)
+    from recsys.backend import active_backend, device_info, import_keras
+
+    backend = active_backend()
+    if args.distribute == "multiworker" and backend != "tensorflow":
+        raise DataError(f"--distribute multiworker needs --backend tensorflow (it uses "
+                        f"tf.distribute and TF_CONFIG), not {backend}; on {backend} use "
+                        "--distribute mirrored for all local devices.")
+    if args.distribute and backend == "torch":
+        raise DataError("--distribute needs --backend tensorflow or jax; torch trains on "
+                        "one device.")
     strategy = None
-    if args.distribute:  # first: the multi-worker strategy configures the TF runtime
-        from recsys._tensorflow import quiet_import
+    if args.distribute and backend == "tensorflow":
+        # first: the multi-worker strategy configures the TF runtime
         from recsys.models.distribute import make_strategy
 
-        quiet_import()
+        import_keras()
         strategy = make_strategy(args.distribute)
     dataset, split = load_data_and_split(args)
     blocks, left_out = _side_blocks(args)
@@ -165,16 +182,12 @@ def run(args: argparse.Namespace) -> int:
                              marker=MARKER)
     rating_scale = parse_rating_scale(args.rating_scale)
 
-    from recsys._tensorflow import quiet_import
-
-    quiet_import()
-    import keras
-    import tensorflow as tf
-
+    device = device_info()  # imports the backend quietly: before anything imports Keras
+    from recsys.models.options import TrainingOptions
     from recsys.models.precision import resolve_policy
 
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    precision = resolve_policy(args.mixed_precision, has_gpu=has_gpu)
+    has_gpu = device.kind == "GPU"
+    precision = resolve_policy(args.mixed_precision, has_gpu=has_gpu, backend=backend)
     if precision != "float32" and not has_gpu and not args.json:
         print(f"recsys train: note: no GPU, so {precision} runs on the CPU, where it is "
               "rarely faster than float32.", flush=True)
@@ -183,7 +196,6 @@ def run(args: argparse.Namespace) -> int:
     from recsys.evaluation import evaluate_model
     from recsys.models.rating_model import RatingModel
 
-    keras.utils.set_random_seed(args.seed)
     model = RatingModel(
         args.model, factors=args.factors, l2=args.l2, bias_l2=args.bias_l2,
         dropout=_dropout(args.dropout) if args.dropout else None, hidden=args.hidden,
@@ -208,15 +220,17 @@ def run(args: argparse.Namespace) -> int:
                 print(f"side features: left out {', '.join(left_out)} (learned from ratings; "
                       "they may have seen the test ratings)", flush=True)
     started = time.perf_counter()
+    options = TrainingOptions(distribute=args.distribute, strategy=strategy,
+                              checkpoint_dir=checkpoint_dir, precision=precision,
+                              updates=args.updates)
     model.fit(split.train, rating_scale=rating_scale, movies=dataset.movies,
-              strategy=strategy, checkpoint_dir=checkpoint_dir, precision=precision,
-              side_features=blocks)
+              side_features=blocks, options=options)
     fit_seconds = time.perf_counter() - started
     by_movies = split.name.startswith("movies:")
     report = evaluate_model(model, split.train, split.test,
                             movies=dataset.movies if (blocks or by_movies) else None)
     metrics = _metrics(args, dataset.name, dataset.spec, split.name, len(split.train), model,
-                       report, fit_seconds)
+                       report, fit_seconds, device.to_json())
     if blocks:
         metrics["side_features"] = {"store": str(args.features),
                                     **model.describe()["side_features"],
@@ -226,7 +240,9 @@ def run(args: argparse.Namespace) -> int:
     if "cold_start" in report:
         metrics["cold_start"] = report["cold_start"]
     metrics.update({"distribute": args.distribute or "none", "precision": precision,
-                    "replicas": strategy.num_replicas_in_sync if strategy else 1,
+                    "updates": args.updates,
+                    "replicas": (strategy.num_replicas_in_sync if strategy else
+                                 device.count if args.distribute else 1),
                     "worker": role.name})
     from recsys.models.persistence import save_model
 
@@ -271,9 +287,13 @@ def _checkpoint_dir(args: argparse.Namespace, out: Path, role: Any) -> Path | No
 
 
 def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, n_train: int,
-             model: Any, report: dict[str, Any], fit_seconds: float) -> dict[str, Any]:
-    import tensorflow as tf
+             model: Any, report: dict[str, Any], fit_seconds: float,
+             device: dict[str, Any]) -> dict[str, Any]:
+    import importlib.metadata
 
+    import keras
+
+    backend = device["backend"]
     training = model.training_
     epochs = training.epochs_run
     steady = [h.ratings_per_second for h in training.history[1:]]
@@ -301,8 +321,8 @@ def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, n_tr
         "stopped_early": training.stopped_early,
         "fit_seconds": fit_seconds,
         "params": model.describe()["params"],
-        "device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU",
-        "versions": {"tensorflow": tf.__version__, "keras": __import__("keras").__version__,
+        **device,
+        "versions": {backend: importlib.metadata.version(backend), "keras": keras.__version__,
                      "python": platform.python_version()},
     }
 
@@ -334,11 +354,12 @@ def _table(m: dict[str, Any], out: Any) -> str:
     steady = m["steady_ratings_per_second"]
     lines.append("")
     lines.append(f"  training: {m['epochs_run']} epochs (best {m['best_epoch']}) in "
-                 f"{m['train_seconds']:.2f} s on {m['device']}, "
+                 f"{m['train_seconds']:.2f} s on {m['backend']} {m['device']} "
+                 f"({m['device_name']}), "
                  f"{m['ratings_per_second']:,.0f} ratings/s"
                  + (f" ({steady:,.0f}/s per epoch after the first)" if steady else ""))
     fallbacks = dict(m["test_fallbacks"])
-    by_features = fallbacks.pop(_FALLBACK_COLD, 0)
+    by_features = fallbacks.pop(FALLBACK_COLD, 0)
     if by_features:
         lines.append(f"  {by_features:,} test ratings of cold-start movies scored from their "
                      "side features")

@@ -1,29 +1,35 @@
-"""Rating models: baselines and the Keras ``dot``, ``bias`` and ``mlp`` networks."""
+"""Rating models: baselines and the Keras ``dot``, ``bias`` and ``mlp`` networks.
+
+The Keras names below are imported on first use, so that importing
+:mod:`recsys.models.rating_model` to answer queries from a saved model does not load
+Keras or a backend.
+"""
 
 from __future__ import annotations
 
-from recsys._tensorflow import quiet_import
+import importlib
+from typing import Any
 
-quiet_import()
+_LAZY = {
+    "DotScore": "recsys.models.layers",
+    "IdGate": "recsys.models.layers",
+    "Offset": "recsys.models.layers",
+    "RowL2Embedding": "recsys.models.layers",
+    "SigmoidRange": "recsys.models.layers",
+    "KINDS": "recsys.models.networks",
+    "NetworkSpec": "recsys.models.networks",
+    "build_network": "recsys.models.networks",
+    "LazyAdam": "recsys.models.optimizers",
+}
 
-from recsys.models.layers import (  # noqa: E402
-    DotScore,
-    IdGate,
-    Offset,
-    RowL2Embedding,
-    SigmoidRange,
-)
-from recsys.models.networks import KINDS, NetworkSpec, build_network  # noqa: E402
-from recsys.models.optimizers import LazyAdam  # noqa: E402
+__all__ = sorted(_LAZY)
 
-__all__ = [
-    "KINDS",
-    "DotScore",
-    "IdGate",
-    "LazyAdam",
-    "NetworkSpec",
-    "Offset",
-    "RowL2Embedding",
-    "SigmoidRange",
-    "build_network",
-]
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        if _LAZY[name] != "recsys.models.networks" or name != "KINDS":
+            from recsys.backend import import_keras
+
+            import_keras()
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'recsys.models' has no attribute {name!r}")

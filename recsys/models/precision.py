@@ -4,7 +4,7 @@
 choice                 policy
 =====================  ========================================================
 ``auto``               ``mixed_float16`` when TensorFlow sees a GPU, else
-                       ``mixed_bfloat16``
+                       ``mixed_bfloat16`` (JAX and PyTorch GPUs, CPUs)
 ``float16``            ``mixed_float16``: float16 maths, float32 variables, with
                        dynamic loss scaling (:class:`SparseLossScaleOptimizer`)
 ``bfloat16``           ``mixed_bfloat16``: bfloat16 maths, float32 variables (no
@@ -34,8 +34,12 @@ __all__ = ["CHOICES", "build_network_with_policy", "resolve_policy"]
 CHOICES = ("auto", "float16", "bfloat16")
 
 
-def resolve_policy(choice: str | None, *, has_gpu: bool) -> str:
+def resolve_policy(choice: str | None, *, has_gpu: bool, backend: str = "tensorflow") -> str:
     """The Keras dtype policy name for a ``--mixed-precision`` choice.
+
+    ``auto`` is ``mixed_float16`` on a GPU under TensorFlow (its sparse loss scaling keeps
+    the row-wise updates), ``mixed_bfloat16`` on a GPU under JAX and PyTorch (no loss
+    scaling in the compiled step; bfloat16 has float32's range) and on a CPU.
 
     Raises
     ------
@@ -50,7 +54,7 @@ def resolve_policy(choice: str | None, *, has_gpu: bool) -> str:
     if choice is None or choice == "float32":
         return "float32"
     if choice == "auto":
-        return "mixed_float16" if has_gpu else "mixed_bfloat16"
+        return "mixed_float16" if has_gpu and backend == "tensorflow" else "mixed_bfloat16"
     if choice in ("float16", "bfloat16"):
         return f"mixed_{choice}"
     if choice in ("mixed_float16", "mixed_bfloat16"):

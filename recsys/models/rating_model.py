@@ -27,13 +27,24 @@ from recsys.data.vocab import Vocabulary
 from recsys.errors import DataError, NotFittedError, RecsysError, UnknownIdError
 from recsys.features.store import FeatureBlock
 from recsys.models.baselines import BiasBaseline
-from recsys.models.networks import KINDS, NetworkSpec, set_side_tables
-from recsys.models.optimizers import LazyAdam, SparseLossScaleOptimizer
-from recsys.models.precision import build_network_with_policy
+from recsys.models.history import EpochLog, TrainingResult
+from recsys.models.options import TrainingOptions
+from recsys.models.scoring import (
+    FALLBACK_BOTH,
+    FALLBACK_COLD,
+    FALLBACK_MOVIE,
+    FALLBACK_USER,
+    ModelScorer,
+    NetworkTables,
+    TopKStream,
+)
 from recsys.models.side_features import SideFeatures
-from recsys.models.training import EpochLog, predict_network, train_network
+from recsys.models.spec import KINDS, NetworkSpec
 
-__all__ = ["DEFAULTS", "FALLBACK_COLD", "SIDE_DEFAULTS", "RatingModel"]
+Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
+
+__all__ = ["DEFAULTS", "FALLBACK_BOTH", "FALLBACK_COLD", "FALLBACK_MOVIE", "FALLBACK_USER",
+           "SIDE_DEFAULTS", "RatingModel"]
 
 #: Default hyper-parameters per model kind, chosen on validation data carved from the
 #: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
@@ -58,10 +69,6 @@ SIDE_DEFAULTS: dict[str, dict[str, Any]] = {
     "mlp": {"learning_rate": 0.001},
 }
 
-FALLBACK_USER = "unknown user: movie baseline (mean + movie bias)"
-FALLBACK_MOVIE = "unknown movie: user baseline (mean + user bias)"
-FALLBACK_BOTH = "unknown user and movie: global mean"
-FALLBACK_COLD = "cold-start movie: side features"
 VALIDATION_SPLITS = ("ratings", "movies")
 #: Largest side-feature table (float32, one row per movie) a model may hold in memory.
 MAX_SIDE_TABLE_BYTES = 1 << 30
@@ -229,10 +236,8 @@ class RatingModel:
         validation: pd.DataFrame | None = None,
         rating_scale: tuple[float, float] | None = None,
         movies: pd.DataFrame | None = None,
-        strategy: Any = None,
-        checkpoint_dir: str | None = None,
-        precision: str = "float32",
         side_features: Sequence[FeatureBlock] | None = None,
+        options: TrainingOptions | None = None,
     ) -> RatingModel:
         """Fit on a ratings frame (``user_id, movie_id, rating``); returns ``self``.
 
@@ -243,14 +248,6 @@ class RatingModel:
         validation : explicit validation ratings (never the test part).
         rating_scale : ``(low, high)``; inferred from ``ratings`` when omitted.
         movies : optional movie catalogue (``movie_id, title, ...``) kept for display.
-        strategy : a ``tf.distribute`` strategy to train under (see
-            :mod:`recsys.models.distribute`); the fitted network is copied out of it, so
-            prediction and saving work as usual.
-        checkpoint_dir : save a checkpoint every epoch and resume from one (see
-            :func:`~recsys.models.training.train_network`).
-        precision : a Keras dtype policy, ``"float32"``, ``"mixed_float16"`` (with
-            dynamic loss scaling) or ``"mixed_bfloat16"`` (see
-            :mod:`recsys.models.precision`).
         side_features : optional feature blocks (e.g. ``FeatureStore(dir).blocks([...])``)
             to add to the movie side. They are standardised with statistics of the
             training movies; every movie with at least one block joins the vocabulary,
@@ -258,6 +255,10 @@ class RatingModel:
             Movies with neither ratings nor features stay unknown (baseline fallback).
             Blocks learned from ratings (``embedding``, ``pca``, or any block whose
             provenance says so) are refused: they can have seen the test ratings.
+        options : where and how to train: distribution, checkpoints, precision,
+            optimizer updates (:class:`~recsys.models.options.TrainingOptions`; the
+            Keras backend is the one :mod:`recsys.backend` selected). They never change
+            the hyper-parameters.
 
         Raises
         ------
@@ -266,10 +267,39 @@ class RatingModel:
             side-feature blocks learned from ratings, or side-feature blocks that cover
             none of the training movies.
         """
+        options = options or TrainingOptions()
         blocks = list(side_features) if side_features is not None else None
         if blocks:
             SideFeatures.check_sources(blocks)  # no block learned from ratings: a leak
         params = self._resolved(side=bool(blocks))
+        low, high = self._rating_scale(ratings, rating_scale)
+        if self.validation_split == "movies" and not blocks and validation is None:
+            raise DataError("validation_split='movies' needs side features: held-out "
+                            "validation movies can only be scored through them; pass "
+                            "side_features (--features) or use validation_split='ratings'.")
+        val_mask = None
+        if validation is None and self.validation_fraction > 0:
+            val_mask = self._validation_mask(ratings, np.random.default_rng(self.seed))
+        fit_part = ratings if val_mask is None else ratings[~val_mask]
+        self._fit_vocabularies(fit_part, blocks)
+        self.rating_scale_ = (low, high)
+        train_arrays, validation_arrays = self._index(ratings, val_mask, validation)
+        self.movies_ = movies
+        spec = self._spec(params)
+        network, optimizer = self._build(spec, blocks, params, options)
+        self.training_ = self._train(network, optimizer, train_arrays, validation_arrays,
+                                     params, options)
+        last = self.training_.history[-1]
+        if not np.isfinite(last.loss):
+            raise RecsysError(f"training diverged at epoch {last.epoch} (the loss is not a "
+                              "number); lower the learning rate or raise l2.")
+        self.n_train_ = len(train_arrays[0])
+        return self
+
+    @staticmethod
+    def _rating_scale(ratings: pd.DataFrame,
+                      rating_scale: tuple[float, float] | None) -> tuple[float, float]:
+        """The rating scale given or inferred, checked against the training ratings."""
         if len(ratings) == 0:
             raise DataError("cannot fit on zero ratings; give a non-empty training part.")
         values = ratings["rating"].to_numpy(dtype=np.float32)
@@ -284,37 +314,33 @@ class RatingModel:
         if values.min() < low or values.max() > high:
             raise DataError(f"training ratings span {values.min():g}..{values.max():g}, outside "
                             f"the rating scale {low:g}..{high:g}; fix --rating-scale.")
-        if self.validation_split == "movies" and not blocks and validation is None:
-            raise DataError("validation_split='movies' needs side features: held-out "
-                            "validation movies can only be scored through them; pass "
-                            "side_features (--features) or use validation_split='ratings'.")
-        rng = np.random.default_rng(self.seed)
-        fit_part, val_part, val_mask = ratings, validation, None
-        if val_part is None and self.validation_fraction > 0:
-            val_mask = self._validation_mask(ratings, rng)
-            if val_mask is not None:
-                fit_part, val_part = ratings[~val_mask], ratings[val_mask]
+        return low, high
 
+    def _fit_vocabularies(self, fit_part: pd.DataFrame,
+                          blocks: list[FeatureBlock] | None) -> None:
+        """User and movie vocabularies (training part only) and the side-feature layout."""
         self.user_vocab_ = Vocabulary(fit_part["user_id"], entity="user")
         self.side_features_ = None
-        if blocks:
-            self.side_features_ = SideFeatures.fit(blocks, fit_part["movie_id"].to_numpy())
-            self.movie_vocab_ = Vocabulary(np.concatenate([
-                fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]),
-                entity="movie")
-            side = self.side_features_
-            table_bytes = 4 * len(self.movie_vocab_) * side.dim
-            if table_bytes > MAX_SIDE_TABLE_BYTES:
-                sizes = ", ".join(f"{n} {d}-d" for n, d in zip(side.names, side.dims,
-                                                              strict=True))
-                raise DataError(
-                    f"the side-feature table would take {table_bytes / 2**20:,.1f} MiB "
-                    f"({len(self.movie_vocab_):,} movies x {side.dim:,} columns: {sizes}); "
-                    "use fewer or smaller blocks (e.g. pooled poster features, not "
-                    "flattened ones).")
-        else:
+        if not blocks:
             self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
-        self.rating_scale_ = (low, high)
+            return
+        self.side_features_ = side = SideFeatures.fit(blocks, fit_part["movie_id"].to_numpy())
+        self.movie_vocab_ = Vocabulary(np.concatenate([
+            fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]),
+            entity="movie")
+        table_bytes = 4 * len(self.movie_vocab_) * side.dim
+        if table_bytes > MAX_SIDE_TABLE_BYTES:
+            sizes = ", ".join(f"{n} {d}-d" for n, d in zip(side.names, side.dims, strict=True))
+            raise DataError(
+                f"the side-feature table would take {table_bytes / 2**20:,.1f} MiB "
+                f"({len(self.movie_vocab_):,} movies x {side.dim:,} columns: {sizes}); "
+                "use fewer or smaller blocks (e.g. pooled poster features, not "
+                "flattened ones).")
+
+    def _index(self, ratings: pd.DataFrame, val_mask: NDArray[np.bool_] | None,
+               validation: pd.DataFrame | None) -> tuple[Arrays, Arrays | None]:
+        """Index arrays of the fitting and validation parts; fits the baseline and
+        who-rated-what on the way."""
         # every training rating is indexed once: the fitting part, the carved validation
         # part and who-rated-what are slices of these
         all_u = self.user_vocab_.index(ratings["user_id"], missing="negative")
@@ -331,25 +357,29 @@ class RatingModel:
         self.seen_ = _Interactions.from_arrays(all_u[known], all_m[known], all_r[known],
                                                len(self.user_vocab_))
         self.movie_warm_ = np.bincount(m, minlength=len(self.movie_vocab_)) > 0
-        self.movies_ = movies
-
         validation_arrays = None
-        if val_part is not None and len(val_part):
-            if val_mask is not None:
-                vu, vm, vr = all_u[val_mask], all_m[val_mask], all_r[val_mask]
-            else:
-                vu = self.user_vocab_.index(val_part["user_id"], missing="negative")
-                vm = self.movie_vocab_.index(val_part["movie_id"], missing="negative")
-                vr = val_part["rating"].to_numpy(dtype=np.float32)
+        n_held_out = 0
+        if val_mask is not None:
+            vu, vm, vr = all_u[val_mask], all_m[val_mask], all_r[val_mask]
+            n_held_out = len(vu)
+        elif validation is not None and len(validation):
+            vu = self.user_vocab_.index(validation["user_id"], missing="negative")
+            vm = self.movie_vocab_.index(validation["movie_id"], missing="negative")
+            vr = validation["rating"].to_numpy(dtype=np.float32)
+        if val_mask is not None or (validation is not None and len(validation)):
             keep = (vu >= 0) & (vm >= 0)
             if keep.any():
                 validation_arrays = (vu[keep], vm[keep], vr[keep])
         self.n_validation_ = 0 if validation_arrays is None else len(validation_arrays[0])
         #: validation ratings the network cannot score (user unseen in the fitting part)
-        self.n_validation_dropped_ = (0 if val_part is None or validation is not None
-                                      else len(val_part) - self.n_validation_)
+        self.n_validation_dropped_ = (n_held_out - self.n_validation_ if val_mask is not None
+                                      else 0)
+        return (u, m, r), validation_arrays
 
-        spec = NetworkSpec(
+    def _spec(self, params: dict[str, Any]) -> NetworkSpec:
+        low, high = self.rating_scale_
+        side = self.side_features_
+        return NetworkSpec(
             kind=self.kind, n_users=len(self.user_vocab_), n_movies=len(self.movie_vocab_),
             factors=int(params["factors"]), l2=float(params["l2"]),
             bias_l2=float(params["bias_l2"]), dropout=params["dropout"],
@@ -357,40 +387,62 @@ class RatingModel:
             output=params["output"],
             rating_range=(low - 0.05 * (high - low), high + 0.05 * (high - low)),
             seed=int(self.seed),
-            **({"side_dim": self.side_features_.dim, "side_l2": float(self.side_l2),
-                "id_dropout": float(params["id_dropout"])} if self.side_features_ else {}),
+            **({"side_dim": side.dim, "side_l2": float(self.side_l2),
+                "id_dropout": float(params["id_dropout"])} if side is not None else {}),
         )
+
+    def _build(self, spec: NetworkSpec, blocks: list[FeatureBlock] | None,
+               params: dict[str, Any], options: TrainingOptions) -> tuple[Any, Any]:
+        """The Keras network and optimizer (under the TensorFlow strategy's scope)."""
+        from recsys.backend import import_keras
+
+        keras = import_keras()
+        from recsys.models.networks import set_side_tables
+        from recsys.models.optimizers import LazyAdam, SparseLossScaleOptimizer
+        from recsys.models.precision import build_network_with_policy
+
         self.spec_ = spec
+        if keras.backend.backend() == "tensorflow":  # elsewhere it would import TensorFlow
+            keras.utils.set_random_seed(int(self.seed))
+        strategy = options.strategy
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            self.network_ = build_network_with_policy(spec, precision)
+            network = build_network_with_policy(spec, options.precision)
             if self.side_features_ is not None and blocks:
-                set_side_tables(self.network_,
+                set_side_tables(network,
                                 self.side_features_.transform(blocks, self.movie_vocab_.ids),
                                 self.movie_warm_)
-            optimizer = LazyAdam(learning_rate=float(params["learning_rate"]))
-            if precision == "mixed_float16":
-                optimizer = SparseLossScaleOptimizer(optimizer)
+            optimizer = LazyAdam(learning_rate=float(params["learning_rate"]),
+                                 lazy=options.updates == "lazy")
+            if options.precision == "mixed_float16":
+                optimizer = (SparseLossScaleOptimizer(optimizer)
+                             if keras.backend.backend() == "tensorflow"
+                             else keras.optimizers.LossScaleOptimizer(optimizer))
+        return network, optimizer
+
+    def _train(self, network: Any, optimizer: Any, train: Arrays,
+               validation: Arrays | None, params: dict[str, Any],
+               options: TrainingOptions) -> TrainingResult:
+        from recsys.models.precision import build_network_with_policy
+        from recsys.models.training import train_network
+
         run_id = {"params": {k: v for k, v in params.items() if k != "verbose"},
-                  "spec": asdict(spec), "precision": precision,
-                  "n_validation": self.n_validation_}
-        self.training_ = train_network(
-            self.network_, optimizer, (u, m, r), validation_arrays,
+                  "spec": asdict(self.spec_), "precision": options.precision,
+                  "updates": options.updates, "n_validation": self.n_validation_}
+        result = train_network(
+            network, optimizer, train, validation,
             epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
             patience=int(params["patience"]), seed=int(self.seed), clip=self.rating_scale_,
             on_epoch=self._print_epoch if self.verbose else None,
             on_resume=self._print_resume if self.verbose else None,
-            strategy=strategy, checkpoint_dir=checkpoint_dir, run_id=run_id,
+            options=options, run_id=run_id,
         )
-        if strategy is not None:  # a plain copy, free of the strategy's mirrored variables
-            plain = build_network_with_policy(spec, precision)
-            plain.set_weights(self.network_.get_weights())
-            self.network_ = plain
-        last = self.training_.history[-1]
-        if not np.isfinite(last.loss):
-            raise RecsysError(f"training diverged at epoch {last.epoch} (the loss is not a "
-                              "number); lower the learning rate or raise l2.")
-        self.n_train_ = len(r)
-        return self
+        if options.strategy is not None:  # a plain copy, free of the mirrored variables
+            plain = build_network_with_policy(self.spec_, options.precision)
+            plain.set_weights(network.get_weights())
+            network = plain
+        self.network_ = network
+        self.precision_ = options.precision
+        return result
 
     def _validation_mask(self, ratings: pd.DataFrame,
                          rng: np.random.Generator) -> NDArray[np.bool_] | None:
@@ -424,13 +476,77 @@ class RatingModel:
         print(f"epoch {log.epoch:3d}/{self.epochs}  loss {log.loss:.4f}{val}  "
               f"{log.seconds:6.2f}s  {log.ratings_per_second:,.0f} ratings/s", flush=True)
 
+    # ------------------------------------------------------ network and its tables
+    @property
+    def network_(self) -> Any:
+        """The fitted Keras network. A loaded model reads it from its ``model.keras`` on
+        first use (importing Keras); predictions do not need it (see :meth:`_tables`)."""
+        state = self.__dict__
+        network = state.get("_keras_network")
+        if network is None:
+            file = state.get("_network_file")
+            if file is None:
+                raise AttributeError("'RatingModel' object has no attribute 'network_'")
+            from recsys.models.persistence import _load_network
+
+            network = state["_keras_network"] = _load_network(file, self.spec_)
+        return network
+
+    @network_.setter
+    def network_(self, network: Any) -> None:
+        self._attach_network(network=network)
+
+    @network_.deleter
+    def network_(self) -> None:
+        self._attach_network()
+
+    def _attach_network(self, *, network: Any = None, file: Any = None,
+                        tables: NetworkTables | None = None) -> None:
+        """Set the Keras network, or the ``model.keras`` to read it from on first use, and
+        the tables it scores with (``None``: read from the network when first needed).
+        Setting ``network_`` calls this, so a new network never scores with old tables."""
+        self.__dict__.update(_keras_network=network, _network_file=file,
+                             _network_tables=tables)
+
+    def _network_state(self) -> tuple[Any, Any]:
+        """``(network, file)``: the Keras network if it is in memory (else ``None``) and
+        the ``model.keras`` it was or can be loaded from (else ``None``)."""
+        return self.__dict__.get("_keras_network"), self.__dict__.get("_network_file")
+
+    def _tables(self, *, refresh: bool = False) -> NetworkTables:
+        """The numpy tables every prediction scores with
+        (:class:`~recsys.models.scoring.NetworkTables`).
+
+        Read from ``network_`` once, on first use, and kept until ``network_`` is set
+        again; a loaded model has them from its ``weights.npz``. After changing the
+        network's weights in place, pass ``refresh=True`` (or set ``network_`` again).
+        """
+        self._check_fitted()
+        tables = self.__dict__.get("_network_tables")
+        if tables is None or refresh:
+            tables = NetworkTables.from_network(self.network_)
+            self.__dict__["_network_tables"] = tables
+        return tables
+
+    def _scorer(self) -> ModelScorer:
+        """The tables with the vocabularies and the baseline, for :meth:`predict_frame`."""
+        base = self.baseline_
+        return ModelScorer(self._tables(), self.user_vocab_.ids, self.movie_vocab_.ids,
+                           (base.mean_, base.user_bias_, base.movie_bias_), self.movie_warm_,
+                           side=self.side_features_ is not None,
+                           rating_scale=self.rating_scale_)
+
     # -------------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
+        state = self.__dict__
+        if state.get("_keras_network") is None and state.get("_network_file") is None:
             raise NotFittedError("this RatingModel is not fitted; call fit(ratings) first.")
 
     def predict_frame(self, user_ids: ArrayLike, movie_ids: ArrayLike) -> pd.DataFrame:
         """Predictions for pairs of raw ids, with the fallback used for unknown ids.
+
+        Computed with numpy from the network's tables (no Keras; see
+        :mod:`recsys.models.scoring`).
 
         Returns
         -------
@@ -440,26 +556,7 @@ class RatingModel:
         its side features, otherwise which baseline stood in and why).
         """
         self._check_fitted()
-        users = np.asarray(user_ids, dtype=np.int64).ravel()
-        movies = np.asarray(movie_ids, dtype=np.int64).ravel()
-        if users.shape != movies.shape:
-            raise DataError(f"got {len(users)} user ids but {len(movies)} movie ids; "
-                            "give one movie per user.")
-        u = self.user_vocab_.index(users, missing="negative")
-        m = self.movie_vocab_.index(movies, missing="negative")
-        known = (u >= 0) & (m >= 0)
-        pred = self.baseline_.predict(u, m).astype(np.float32)
-        if known.any():
-            pred[known] = predict_network(self.network_, u[known], m[known])
-        fallback = np.full(len(users), "", dtype=object)
-        fallback[(u < 0) & (m >= 0)] = FALLBACK_USER
-        fallback[(u >= 0) & (m < 0)] = FALLBACK_MOVIE
-        fallback[(u < 0) & (m < 0)] = FALLBACK_BOTH
-        if self.side_features_ is not None:
-            fallback[known & ~self.movie_warm_[np.maximum(m, 0)]] = FALLBACK_COLD
-        return pd.DataFrame({"user_id": users, "movie_id": movies,
-                             "prediction": np.clip(pred, *self.rating_scale_),
-                             "fallback": fallback})
+        return pd.DataFrame(self._scorer().predict(user_ids, movie_ids))
 
     def predict(self, user_ids: ArrayLike, movie_ids: ArrayLike) -> NDArray[np.float32]:
         """Predicted ratings, ``ndarray of shape (n,)``, clipped to the rating scale.
@@ -476,7 +573,7 @@ class RatingModel:
         An unknown user gets the movies with the best baseline prediction
         (``mean + movie bias``), and the ``fallback`` column says so. ``min_ratings``
         keeps only movies with at least that many training ratings (a movie rated once
-        has a noisy embedding).
+        has a noisy embedding). The user's scores are one matrix-vector product.
 
         Returns
         -------
@@ -487,29 +584,77 @@ class RatingModel:
         if k < 1:
             raise DataError(f"k must be at least 1, got {k}.")
         u = int(self.user_vocab_.index([user_id], missing="negative")[0])
-        n_movies = len(self.movie_vocab_)
+        scores = self._tables().score_user(u) if u >= 0 else None
+        top, scores, reason = self._top_movies(u, scores, k, exclude_seen=exclude_seen,
+                                               allowed=self._allowed_movies(min_ratings))
+        frame = pd.DataFrame({
+            "rank": np.arange(1, len(top) + 1),
+            "movie_id": self.movie_vocab_.to_ids(top),
+            "score": scores,
+            "fallback": reason,
+        })
+        return self._with_titles(frame)
+
+    def recommend_all(self, user_ids: ArrayLike | None = None, k: int = 10, *,
+                      exclude_seen: bool = True, min_ratings: int = 0,
+                      block: int = 1024) -> TopKStream:
+        """:meth:`recommend` for many users (default: every user of the vocabulary),
+        scored in blocks of ``block`` users with one matrix product each.
+
+        Yields
+        ------
+        ``(user_id, movie_ids, scores, fallback)`` per user, in the order given: the
+        top-``k`` movie ids best first, their scores (clipped to the rating scale), and
+        the fallback as in :meth:`recommend` (``""`` for a known user).
+        """
+        self._check_fitted()
+        if k < 1:
+            raise DataError(f"k must be at least 1, got {k}.")
+        users = (self.user_vocab_.ids if user_ids is None
+                 else np.asarray(user_ids, dtype=np.int64).ravel())
+        index = self.user_vocab_.index(users, missing="negative")
+        allowed = self._allowed_movies(min_ratings)
+        tables = self._tables()
+        for start in range(0, len(users), block):
+            rows = index[start:start + block]
+            known = rows[rows >= 0]
+            matrix = tables.score_users(known) if len(known) else None
+            at = 0
+            for offset, u in enumerate(rows.tolist()):
+                scores = None
+                if u >= 0:
+                    scores, at = matrix[at], at + 1
+                top, best, reason = self._top_movies(u, scores, k, exclude_seen=exclude_seen,
+                                                     allowed=allowed)
+                yield (int(users[start + offset]), self.movie_vocab_.to_ids(top), best,
+                       reason)
+
+    def _allowed_movies(self, min_ratings: int) -> NDArray[np.bool_] | None:
+        """Which movies have at least ``min_ratings`` training ratings (``None``: all)."""
+        if min_ratings <= 0:
+            return None
+        return np.bincount(self.seen_.movies, minlength=len(self.movie_vocab_)) >= min_ratings
+
+    def _top_movies(self, u: int, scores: NDArray[np.float32] | None, k: int, *,
+                    exclude_seen: bool, allowed: NDArray[np.bool_] | None
+                    ) -> tuple[NDArray[np.int64], NDArray[np.float32], str]:
+        """The ``k`` best movie indices for user index ``u`` given its ``scores`` of every
+        movie (``u = -1``: an unknown user, ranked by the baseline), their clipped
+        scores, and the fallback."""
         if u < 0:
             scores = (self.baseline_.mean_ + self.baseline_.movie_bias_).astype(np.float32)
             reason = FALLBACK_USER
         else:
-            scores = predict_network(self.network_, np.full(n_movies, u, dtype=np.int32),
-                                     np.arange(n_movies, dtype=np.int32))
+            scores = np.array(scores, dtype=np.float32)
             reason = ""
             if exclude_seen:
                 scores[self.seen_.movies_of(u)] = -np.inf
-        if min_ratings > 0:
-            counts = np.bincount(self.seen_.movies, minlength=n_movies)
-            scores[counts < min_ratings] = -np.inf
+        if allowed is not None:
+            scores[~allowed] = -np.inf
         k = min(k, int(np.isfinite(scores).sum()))
         top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -scores[top]))]
-        frame = pd.DataFrame({
-            "rank": np.arange(1, len(top) + 1),
-            "movie_id": self.movie_vocab_.to_ids(top),
-            "score": np.clip(scores[top], *self.rating_scale_),
-            "fallback": reason,
-        })
-        return self._with_titles(frame)
+        return top, np.clip(scores[top], *self.rating_scale_), reason
 
     def similar_movies(self, movie_id: int, k: int = 10) -> pd.DataFrame:
         """The ``k`` movies whose embeddings have the highest cosine with ``movie_id``'s.
@@ -530,7 +675,7 @@ class RatingModel:
                      else "training data")
             raise UnknownIdError(f"movie {movie_id} has no embedding: it is not in the {where} "
                                  "of this model, so no similar movies can be computed.")
-        table = self.movie_factors()
+        table = self._tables().movie_factors()
         norms = np.linalg.norm(table, axis=1)
         cosine = table @ table[index] / np.maximum(norms * norms[index], 1e-12)
         cosine[index] = -np.inf
@@ -551,21 +696,13 @@ class RatingModel:
 
     # ------------------------------------------------------------ learned tables
     def movie_factors(self) -> NDArray[np.float32]:
-        """The movie embedding table, ``ndarray of shape (n_movies, factors)``.
+        """The movie embedding table, ``ndarray of shape (n_movies, factors)`` (a copy).
 
         Row ``i`` belongs to ``movie_vocab_.ids[i]``. With side features it is the
         effective movie vector the network uses, ``warm * E + side_factors(s)``.
         """
         self._check_fitted()
-        return self._movie_table("movie_embedding", "side_factors")
-
-    def _movie_table(self, id_layer: str, side_layer: str) -> NDArray[np.float32]:
-        table = np.asarray(self.network_.get_layer(id_layer).embeddings)
-        if self.side_features_ is None:
-            return table
-        side = np.asarray(self.network_.get_layer("side_table").embeddings)
-        kernel, bias = (np.asarray(w) for w in self.network_.get_layer(side_layer).weights)
-        return (table * self.movie_warm_[:, None] + side @ kernel + bias).astype(np.float32)
+        return self._tables().movie_factors().copy()
 
     def movie_embeddings(self) -> pd.DataFrame:
         """Movie embeddings indexed by movie id, columns ``f0 .. f{factors-1}``."""
@@ -576,22 +713,27 @@ class RatingModel:
     def user_embeddings(self) -> pd.DataFrame:
         """User embeddings indexed by user id, columns ``f0 .. f{factors-1}``."""
         self._check_fitted()
-        table = np.asarray(self.network_.get_layer("user_embedding").embeddings)
+        table = self._tables().user_factors().copy()
         return pd.DataFrame(table, index=pd.Index(self.user_vocab_.ids, name="user_id"),
                             columns=[f"f{i}" for i in range(table.shape[1])])
 
     def movie_biases(self) -> pd.Series | None:
-        """Learned movie biases indexed by movie id (``None`` for models without biases)."""
+        """Learned movie biases indexed by movie id (``None`` for models without biases).
+
+        With side features, the effective bias the network uses,
+        ``warm * B + side_bias(s)``.
+        """
         self._check_fitted()
-        if self.kind != "bias":
+        biases = self._tables().movie_biases()
+        if self.kind != "bias" or biases is None:
             return None
-        table = self._movie_table("movie_bias", "side_bias")[:, 0]
-        return pd.Series(table, index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
+        return pd.Series(biases.copy(), index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
                          name="bias")
 
     # ---------------------------------------------------------------- save / load
     def save(self, directory: str) -> None:
-        """Save the model (network, vocabularies, baseline, config) to a directory.
+        """Save the model (network, its numpy tables, vocabularies, baseline, config) to a
+        directory.
 
         The directory is written atomically: it appears complete or not at all.
         """
@@ -602,6 +744,9 @@ class RatingModel:
     @classmethod
     def load(cls, directory: str) -> RatingModel:
         """Load a model saved with :meth:`save`.
+
+        Predictions use the saved numpy tables; the Keras network (``network_``) is read
+        on first use.
 
         Raises
         ------

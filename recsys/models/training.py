@@ -1,166 +1,261 @@
-"""The training loop of the rating networks: whole epochs compiled into one graph.
+"""Training a rating network: one epoch driver, one compiled loop per Keras backend.
 
-Each epoch is one call of a ``tf.function`` that loops over mini-batches inside the
-graph (no Python between steps). The training arrays are converted to tensors once;
-an epoch only draws a seeded permutation of row numbers and gathers its batches from
-them (user, movie and rating packed in one ``(n, 3)`` tensor, one memory access per
-rating), so no copy of the ratings table is made per epoch. Early stopping watches the
-RMSE of a validation part carved from the training data, and the weights of the best
-epoch (kept in variables beside the network, copied in-graph) are restored at the end.
+:func:`train_network` runs the epochs, early stopping, best-weight keeping and
+per-epoch checkpoints; an :class:`EpochLoop` does the backend's work, with the training
+ratings resident on the device and every epoch compiled:
 
-Under a ``tf.distribute`` strategy (see :mod:`recsys.models.distribute`) every step runs
-through ``strategy.run``: each replica, on every worker, takes its own strided share of
-the global batch (all workers hold the same data and draw the same permutation), and
-the optimizer all-reduces the gradients, sparse ``IndexedSlices`` included. With a
-checkpoint directory, the network, the optimizer and the early-stopping state are saved
-after every epoch and a restarted run resumes after the last completed one.
+=============  ==============================================================================
+backend        loop (:mod:`recsys.models.loops`)
+=============  ==============================================================================
+tensorflow     one ``tf.function`` per epoch looping over batches inside the graph;
+               ``tf.distribute`` strategies; row-sparse ``LazyAdam`` (``IndexedSlices``)
+jax            one ``jax.jit`` per epoch: Keras' ``stateless_call`` and
+               ``optimizer.stateless_apply`` in a ``lax.fori_loop`` over the batches of a
+               device-side permutation; data parallel over local devices with a mesh
+jax/torch      masked dense ``LazyAdam`` (see :mod:`recsys.models.optimizers`)
+torch          tensors on the device, a Python loop of compiled-free steps (dispatch per
+               step; measured faster than ``torch.compile`` for these small graphs)
+=============  ==============================================================================
+
+Every loop draws a seeded permutation per epoch (same seed, same data: same result on
+one backend and device), takes the mean squared error of a batch plus the embeddings'
+row penalties as its objective, and reports the mean objective over the epoch.
+Early stopping watches the RMSE of a validation part carved from the training data;
+the weights of the best epoch are restored at the end.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import keras
 import numpy as np
-import tensorflow as tf
 from numpy.typing import NDArray
 
 from recsys.errors import DataError
 from recsys.fileio import write_json_atomic
 from recsys.jsonutil import jsonable
+from recsys.models.history import EpochLog, TrainingResult
+from recsys.models.options import TrainingOptions
 
-__all__ = ["EpochLog", "TrainingResult", "evaluate_rmse", "predict_network", "train_network"]
+__all__ = [
+    "Arrays",
+    "EpochLog",
+    "EpochLoop",
+    "TrainingResult",
+    "make_loop",
+    "packed_rows",
+    "predict_network",
+    "train_network",
+]
 
 PREDICT_BATCH = 1 << 16
-
-
-@dataclass(frozen=True)
-class EpochLog:
-    """What one epoch did: mean training loss (MSE plus penalties), validation RMSE."""
-
-    epoch: int
-    loss: float
-    val_rmse: float | None
-    seconds: float
-    ratings_per_second: float
-
-
-@dataclass
-class TrainingResult:
-    """The history of a training run and the epoch whose weights were kept."""
-
-    history: list[EpochLog] = field(default_factory=list)
-    best_epoch: int = 0
-    train_seconds: float = 0.0
-    stopped_early: bool = False
-
-    @property
-    def epochs_run(self) -> int:
-        """Number of epochs trained."""
-        return len(self.history)
-
 
 Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
 
-def _packed(arrays: Arrays) -> tf.Tensor:
-    """One ``(n, 3)`` int32 tensor: user, movie and the rating's float32 bits.
+def packed_rows(arrays: Arrays) -> NDArray[np.int32]:
+    """One ``(n, 3)`` int32 array: user, movie and the rating's float32 bits.
 
     A batch then gathers one 12-byte row per rating instead of reading three arrays at
     three random places: at 25M ratings those cache misses cost more than the packing.
+
+    Examples
+    --------
+    >>> rows = packed_rows((np.array([1]), np.array([2]), np.array([4.5])))
+    >>> rows[:, :2].tolist(), rows[:, 2].view(np.float32).tolist()
+    ([[1, 2]], [4.5])
     """
     users, movies, ratings = arrays
     packed = np.empty((len(users), 3), dtype=np.int32)
     packed[:, 0] = users
     packed[:, 1] = movies
     packed[:, 2] = np.asarray(ratings, dtype=np.float32).view(np.int32)
-    return tf.convert_to_tensor(packed)
+    return packed
 
 
-def predict_network(network: keras.Model, users: NDArray[np.int32],
+def predict_network(network: Any, users: NDArray[np.int32],
                     movies: NDArray[np.int32]) -> NDArray[np.float32]:
-    """Raw network outputs for index pairs, in large batches; ``shape (n,)``."""
+    """Raw outputs of a Keras rating network for index pairs, in large batches; ``(n,)``.
+
+    Works on every backend (``predict_on_batch``); the query path uses the numpy tables
+    of :mod:`recsys.models.scoring` instead.
+    """
     out = np.empty(len(users), dtype=np.float32)
     for start in range(0, len(users), PREDICT_BATCH):
         stop = start + PREDICT_BATCH
         batch = {"user": np.asarray(users[start:stop], dtype=np.int32),
                  "movie": np.asarray(movies[start:stop], dtype=np.int32)}
-        out[start:stop] = np.asarray(_predict_fn(network)(batch))
+        out[start:stop] = np.asarray(network.predict_on_batch(batch)).reshape(-1)
     return out
 
 
-def _predict_fn(network: keras.Model) -> Callable[[dict[str, NDArray[np.int32]]], tf.Tensor]:
-    fn = getattr(network, "_recsys_predict_fn", None)
-    if fn is None:
-        @tf.function(reduce_retracing=True)
-        def fn(batch: dict[str, tf.Tensor]) -> tf.Tensor:
-            return network(batch, training=False)
-        network._recsys_predict_fn = fn
-    return fn
+class EpochLoop(Protocol):
+    """What a backend's training loop does (one implementation per backend).
+
+    Attributes
+    ----------
+    n : training ratings.
+    steps : optimizer steps per epoch.
+    """
+
+    n: int
+    steps: int
+
+    def run_epoch(self, epoch: int) -> float:
+        """Train one epoch (permutation drawn from the seed and ``epoch``); mean objective."""
+
+    def validation_rmse(self) -> float | None:
+        """RMSE on the validation arrays (predictions clipped), ``None`` without them."""
+
+    def keep_best(self) -> None:
+        """Remember the current weights as the best so far."""
+
+    def restore_best(self) -> None:
+        """Put the remembered weights back."""
+
+    def finish(self) -> None:
+        """Leave the trained weights in the Keras network's variables."""
+
+    def state_arrays(self) -> list[NDArray[Any]]:
+        """Every array a checkpoint holds: weights, optimizer state, best weights."""
+
+    def load_state_arrays(self, arrays: list[NDArray[Any]]) -> None:
+        """Restore what :meth:`state_arrays` returned."""
 
 
-def evaluate_rmse(network: keras.Model, arrays: Arrays,
-                  clip: tuple[float, float] | None = None) -> float:
-    """RMSE of the network on index arrays (predictions clipped to ``clip``)."""
-    users, movies, ratings = arrays
-    pred = predict_network(network, users, movies)
+def make_loop(network: Any, optimizer: Any, train: Arrays, validation: Arrays | None, *,
+              batch_size: int, seed: int, clip: tuple[float, float] | None,
+              options: TrainingOptions) -> EpochLoop:
+    """The training loop of the active Keras backend for ``network`` and ``optimizer``."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        from recsys.models.loops.tf_loop import TensorFlowLoop
+
+        return TensorFlowLoop(network, optimizer, train, validation, batch_size=batch_size,
+                              seed=seed, clip=clip, strategy=options.strategy)
+    if options.distribute == "multiworker":
+        raise DataError("distribute='multiworker' needs the tensorflow backend (it uses "
+                        "tf.distribute and TF_CONFIG); use 'mirrored' for all local devices.")
+    if backend == "jax":
+        from recsys.models.loops.jax_loop import JaxLoop
+
+        return JaxLoop(network, optimizer, train, validation, batch_size=batch_size,
+                       seed=seed, clip=clip, data_parallel=options.distribute == "mirrored")
+    if backend == "torch":
+        if options.distribute is not None:
+            raise DataError("distribute needs the tensorflow or jax backend; the torch "
+                            "backend trains on one device.")
+        from recsys.models.loops.torch_loop import TorchLoop
+
+        return TorchLoop(network, optimizer, train, validation, batch_size=batch_size,
+                         seed=seed, clip=clip)
+    raise DataError(f"the {backend} Keras backend is not supported; use tensorflow, jax "
+                    "or torch.")
+
+
+def batch_edges(n: int, batch_size: int, replicas: int = 1) -> NDArray[np.int64]:
+    """Bounds of the batches of an epoch: batch ``i`` is ``order[edges[i]:edges[i + 1]]``.
+
+    Full batches, then the remainder (merged into the last full batch when too small to
+    give every replica a row).
+
+    Examples
+    --------
+    >>> batch_edges(10, 4).tolist(), batch_edges(9, 4, replicas=2).tolist()
+    ([0, 4, 8, 10], [0, 4, 9])
+    """
+    edges = np.append(np.arange(0, n, batch_size, dtype=np.int64), n)
+    if len(edges) > 2 and edges[-1] - edges[-2] < replicas:
+        edges = np.delete(edges, -2)
+    return edges
+
+
+def rmse(pred: NDArray[Any], target: NDArray[Any], clip: tuple[float, float] | None) -> float:
+    """Root mean squared error of predictions (clipped to ``clip``) against targets."""
+    pred = np.asarray(pred, dtype=np.float64)
     if clip is not None:
         pred = np.clip(pred, *clip)
-    return float(np.sqrt(np.mean((pred - np.asarray(ratings, dtype=np.float64)) ** 2)))
+    return float(np.sqrt(np.mean((pred - np.asarray(target, dtype=np.float64)) ** 2)))
 
 
-class _Checkpointer:
-    """Per-epoch checkpoints of one worker: network, optimizer, best weights and state."""
+class Checkpointer:
+    """Per-epoch checkpoints of one process: the loop's arrays and the driver's state.
 
-    def __init__(self, directory: Path, objects: dict[str, Any], run: dict[str, Any]) -> None:
+    ``state.json`` (written atomically, after the arrays) names the last complete epoch;
+    the arrays of epoch ``k`` are ``epoch-k.npz``, also written atomically, so a kill at
+    any instant leaves the previous complete checkpoint usable. The TensorFlow loop
+    overrides the array part with ``tf.train.Checkpoint`` (see its module).
+    """
+
+    def __init__(self, directory: Path, loop: EpochLoop, run: dict[str, Any]) -> None:
         self.directory = directory
+        self.loop = loop
         self.run = run
-        self.checkpoint = tf.train.Checkpoint(**objects)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
-                                                  max_to_keep=2, checkpoint_name="epoch")
         self.state_file = directory / "state.json"
+        self.fix = "delete it or pass another --checkpoint-dir"
 
     def restore(self) -> dict[str, Any] | None:
-        """The saved state (and variables restored), or ``None`` to start afresh."""
+        """The saved state (and the loop's arrays restored), or ``None`` to start afresh."""
         if not self.state_file.is_file():
             return None
-        fix = "delete it or pass another --checkpoint-dir"
         try:
             state = json.loads(self.state_file.read_text())
             epoch = int(state["epoch"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DataError(f"{str(self.state_file)!r} is damaged ({type(error).__name__}); "
-                            f"{fix} to start afresh.") from None
+                            f"{self.fix} to start afresh.") from None
         saved, wanted = state.get("run"), jsonable(self.run)
         if saved != wanted:
             differ = _differences(saved, wanted)
             raise DataError(
                 f"the checkpoint directory {str(self.directory)!r} holds another training "
-                f"run (different {', '.join(differ[:4]) or 'settings'}); {fix}, or run "
+                f"run (different {', '.join(differ[:4]) or 'settings'}); {self.fix}, or run "
                 "the same command as before to resume it.")
-        path = f"{self.directory / 'epoch'}-{epoch}"
-        if not tf.io.gfile.exists(path + ".index"):
+        if not self.restore_arrays(epoch):
             return None
-        try:
-            self.checkpoint.read(path).assert_existing_objects_matched()
-        except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
-            detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-            raise DataError(f"the checkpoint {path!r} is damaged ({detail}); {fix} to start "
-                            "afresh.") from None
         return state
 
     def save(self, epoch: int, state: dict[str, Any]) -> None:
-        self.manager.save(checkpoint_number=epoch)
+        """Save the loop's arrays for ``epoch``, then the driver's state."""
+        self.save_arrays(epoch)
         write_json_atomic(self.state_file, {"run": jsonable(self.run), "epoch": epoch,
                                             **state})
+
+    def save_arrays(self, epoch: int) -> None:
+        from recsys.fileio import atomic_write
+
+        arrays = self.loop.state_arrays()
+        with atomic_write(self.directory / f"epoch-{epoch}.npz", mode="wb",
+                          encoding=None) as handle:
+            np.savez(handle, *arrays)
+        for old in self.directory.glob("epoch-*.npz"):
+            if old.name not in (f"epoch-{epoch}.npz", f"epoch-{epoch - 1}.npz"):
+                old.unlink(missing_ok=True)
+
+    def restore_arrays(self, epoch: int) -> bool:
+        import zipfile
+
+        path = self.directory / f"epoch-{epoch}.npz"
+        if not path.is_file():
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+            self.loop.load_state_arrays(arrays)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise DataError(f"the checkpoint {str(path)!r} is damaged ({detail}); "
+                            f"{self.fix} to start afresh.") from None
+        return True
 
 
 def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
@@ -183,8 +278,8 @@ def _crc32(*parts: Arrays | None) -> int:
 
 
 def train_network(
-    network: keras.Model,
-    optimizer: keras.optimizers.Optimizer,
+    network: Any,
+    optimizer: Any,
     train: Arrays,
     validation: Arrays | None = None,
     *,
@@ -195,29 +290,30 @@ def train_network(
     clip: tuple[float, float] | None = None,
     on_epoch: Callable[[EpochLog], None] | None = None,
     on_resume: Callable[[int, Path], None] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
-    checkpoint_dir: str | os.PathLike[str] | None = None,
+    options: TrainingOptions | None = None,
     run_id: dict[str, Any] | None = None,
 ) -> TrainingResult:
     """Train ``network`` in place on ``train`` = ``(user_idx, movie_idx, rating)`` arrays.
 
     Parameters
     ----------
+    network : a Keras rating network (inputs ``user``, ``movie``; output ``(batch,)``).
+    optimizer : a Keras optimizer (not yet built), e.g.
+        :class:`~recsys.models.optimizers.LazyAdam`.
+    train : index arrays of shape ``(n,)`` each.
     validation : held-out arrays from the training data for early stopping, or
         ``None`` to train all ``epochs``.
-    batch_size : the global batch: rows per step over all replicas together (the last
+    batch_size : the global batch: rows per step over all devices together (the last
         batch of an epoch holds the remainder).
     patience : epochs without a better validation RMSE before stopping.
-    seed : seeds the per-epoch shuffles (stateless, so a run is reproducible, and every
-        worker of a cluster draws the same permutation).
+    seed : seeds the per-epoch shuffles (every worker of a cluster draws the same
+        permutation).
     clip : rating range to clip validation predictions to.
     on_epoch : called with an :class:`EpochLog` after every epoch (progress output).
     on_resume : called with the last completed epoch and the checkpoint directory when
         training resumes from a checkpoint.
-    strategy : a ``tf.distribute`` strategy under whose scope ``network`` and
-        ``optimizer`` were created; ``None`` for the default (one device).
-    checkpoint_dir : save a checkpoint after every epoch here and resume from the
-        last one found (see :mod:`recsys.models.distribute`); ``None`` for none.
+    options : backend-independent infrastructure options (distribution, checkpoints,
+        precision); see :class:`~recsys.models.options.TrainingOptions`.
     run_id : JSON-able description of the run (data size, hyper-parameters); a
         checkpoint of a different run is refused instead of resumed.
 
@@ -228,76 +324,23 @@ def train_network(
     Raises
     ------
     DataError
-        If ``checkpoint_dir`` holds a checkpoint of a different run.
+        If the checkpoint directory holds a checkpoint of a different run, or the
+        options do not fit the backend.
     """
-    strategy = strategy or tf.distribute.get_strategy()
-    replicas = strategy.num_replicas_in_sync
-    rows = _packed(train)
-    n = int(rows.shape[0])
-    if n < replicas:
-        raise DataError(f"{n} training ratings cannot feed {replicas} replicas; use more "
-                        "data or fewer devices.")
-    variables = network.trainable_variables
-    weights = network.weights
-    with strategy.scope():
-        optimizer.build(variables)
-        best = [tf.Variable(w.value, trainable=False, name=f"best_{i}")
-                for i, w in enumerate(weights)]
-    scaled_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
-    def step(idx: tf.Tensor) -> tf.Tensor:
-        context = tf.distribute.get_replica_context()
-        local = idx[context.replica_id_in_sync_group::replicas]
-        picked = tf.gather(rows, local)
-        batch = {"user": picked[:, 0], "movie": picked[:, 1]}
-        target = tf.bitcast(picked[:, 2], tf.float32)
-        with tf.GradientTape() as tape:
-            pred = network(batch, training=True)
-            # sum over this replica's rows / global batch: the all-reduced (summed)
-            # gradients are those of the mean over the global batch
-            loss = tf.reduce_sum(tf.square(tf.cast(pred, tf.float32) - target)) / tf.cast(
-                tf.shape(idx)[0], tf.float32)
-            penalty = (tf.add_n([tf.cast(x, tf.float32) for x in network.losses]) / replicas
-                       if network.losses else 0.0)
-            objective = loss + penalty
-            scaled = optimizer.scale_loss(objective) if scaled_loss else objective
-        grads = tape.gradient(scaled, variables)
-        optimizer.apply(grads, variables)
-        return objective
-
-    # batch i is order[bounds[i]:bounds[i + 1]]: full batches, then the remainder (merged
-    # into the last full batch when too small to give every replica a row)
-    edges = np.append(np.arange(0, n, batch_size, dtype=np.int64), n)
-    if len(edges) > 2 and edges[-1] - edges[-2] < replicas:
-        edges = np.delete(edges, -2)
-    steps = len(edges) - 1
-    bounds = tf.constant(edges, dtype=tf.int32)
-
-    @tf.function
-    def run_epoch(order: tf.Tensor) -> tf.Tensor:
-        total = tf.constant(0.0, dtype=tf.float32)
-        for i in tf.range(steps):
-            idx = order[bounds[i]:bounds[i + 1]]
-            per_replica = strategy.run(step, args=(idx,))
-            objective = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-            total += objective * tf.cast(tf.shape(idx)[0], tf.float32)
-        return total / n
-
-    @tf.function
-    def keep_best() -> None:
-        for b, w in zip(best, weights, strict=True):
-            b.assign(w.value)
-
+    options = options or TrainingOptions()
+    loop = make_loop(network, optimizer, train, validation, batch_size=batch_size,
+                     seed=seed, clip=clip, options=options)
+    n = loop.n
     result = TrainingResult()
     best_rmse, waited, first = math.inf, 0, 1
     checkpointer = None
-    if checkpoint_dir is not None:
-        objects = {"network": network, "optimizer": optimizer,
-                   **{f"best_{i}": b for i, b in enumerate(best)}}
-        checkpointer = _Checkpointer(Path(checkpoint_dir), objects,
-                                     {**(run_id or {}), "n": n, "steps": steps,
-                                      "seed": seed, "epochs": epochs,
-                                      "data_crc32": _crc32(train, validation)})
+    if options.checkpoint_dir is not None:
+        import keras
+
+        run = {**(run_id or {}), "n": n, "steps": loop.steps, "seed": seed, "epochs": epochs,
+               "backend": keras.backend.backend(),
+               "data_crc32": _crc32(train, validation)}
+        checkpointer = loop_checkpointer(loop, Path(options.checkpoint_dir), run)
         state = checkpointer.restore()
         if state is not None:
             result.history = [EpochLog(**h) for h in state["history"]]
@@ -306,16 +349,14 @@ def train_network(
             best_rmse = float(state["best_rmse"])
             waited, first = int(state["waited"]), int(state["epoch"]) + 1
             if on_resume is not None:
-                on_resume(int(state["epoch"]), Path(checkpoint_dir))
+                on_resume(int(state["epoch"]), Path(options.checkpoint_dir))
             if state.get("done"):
                 first = epochs + 1
     start = time.perf_counter()
     for epoch in range(first, epochs + 1):
         tick = time.perf_counter()
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int32), seed=tf.constant([seed, epoch], dtype=tf.int64))
-        loss = float(run_epoch(order))
-        val_rmse = evaluate_rmse(network, validation, clip) if validation is not None else None
+        loss = loop.run_epoch(epoch)
+        val_rmse = loop.validation_rmse()
         seconds = time.perf_counter() - tick
         log = EpochLog(epoch, loss, val_rmse, seconds, n / seconds)
         result.history.append(log)
@@ -328,7 +369,7 @@ def train_network(
             result.best_epoch = epoch
         elif val_rmse < best_rmse - 1e-5:
             best_rmse, waited, result.best_epoch = val_rmse, 0, epoch
-            keep_best()
+            loop.keep_best()
         else:
             waited += 1
             if waited >= patience:
@@ -341,8 +382,17 @@ def train_network(
         if done:
             break
     if result.best_epoch and result.best_epoch != result.epochs_run and math.isfinite(best_rmse):
-        for b, w in zip(best, weights, strict=True):
-            w.assign(b.read_value())
+        loop.restore_best()
+    loop.finish()
     result.train_seconds = (time.perf_counter() - start
                             + sum(h.seconds for h in result.history[:first - 1]))
     return result
+
+
+def loop_checkpointer(loop: EpochLoop, directory: Path, run: dict[str, Any]) -> Checkpointer:
+    """The checkpointer that fits ``loop`` (the loop's own, when it defines one)."""
+    make = getattr(loop, "checkpointer", None)
+    if make is not None:
+        return make(directory, run)  # type: ignore[no-any-return]
+    directory.mkdir(parents=True, exist_ok=True)
+    return Checkpointer(directory, loop, run)

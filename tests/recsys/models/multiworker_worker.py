@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from recsys.data import RandomSplit  # noqa: E402
 from recsys.data.dataset import Dataset  # noqa: E402
 from recsys.evaluation import rmse  # noqa: E402
+from recsys.models.options import TrainingOptions  # noqa: E402
 from recsys.models.rating_model import RatingModel  # noqa: E402
 from tests.recsys.models.synthetic import planted_movies, planted_ratings  # noqa: E402
 
@@ -30,7 +31,8 @@ def main(out: str) -> None:
     data = Dataset("planted", ratings, planted_movies(ratings), "planted")
     split = RandomSplit(0.15).split(data, seed=0)
     model = RatingModel("bias", factors=8, epochs=8, batch_size=512, learning_rate=0.03,
-                        patience=8, seed=2).fit(split.train, strategy=strategy)
+                        patience=8, seed=2).fit(
+        split.train, options=TrainingOptions(distribute="multiworker", strategy=strategy))
     test = split.test
     baseline = model.baseline_.predict(
         model.user_vocab_.index(test["user_id"], missing="negative"),

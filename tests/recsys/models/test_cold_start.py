@@ -15,6 +15,7 @@ from recsys.errors import DataError, UnknownIdError
 from recsys.evaluation import evaluate_model, rmse
 from recsys.features import FeatureBlock
 from recsys.models.networks import build_network
+from recsys.models.options import TrainingOptions
 from recsys.models.rating_model import (
     FALLBACK_COLD,
     FALLBACK_MOVIE,
@@ -28,6 +29,13 @@ KINDS = ["dot", "bias", "mlp"]
 FAST = {"factors": 8, "batch_size": 256, "learning_rate": 0.02, "epochs": 40, "patience": 4,
         "validation_fraction": 0.1, "validation_split": "movies"}
 UNKNOWN = 999_999  # neither rated nor in any feature block
+
+
+def mirrored_options() -> TrainingOptions:
+    """Options training under a one-device ``MirroredStrategy``."""
+    import tensorflow as tf
+
+    return TrainingOptions(distribute="mirrored", strategy=tf.distribute.MirroredStrategy())
 
 
 @pytest.fixture(scope="module")
@@ -303,19 +311,17 @@ def test_a_too_large_side_table_is_refused(planted: PlantedSide, split: TrainTes
 def test_side_features_under_a_strategy_and_mixed_precision(planted: PlantedSide,
                                                             split: TrainTestSplit,
                                                             tmp_path: Path) -> None:
-    import tensorflow as tf
-
     blocks = [planted.features]
     params = {**FAST, "epochs": 6, "seed": 0}
     test = split.test
     plain = RatingModel("bias", **params).fit(split.train, side_features=blocks)
     mirrored = RatingModel("bias", **params).fit(split.train, side_features=blocks,
-                                                 strategy=tf.distribute.MirroredStrategy())
+                                                 options=mirrored_options())
     expected = plain.predict(test["user_id"], test["movie_id"])
     np.testing.assert_allclose(mirrored.predict(test["user_id"], test["movie_id"]), expected,
                                atol=1e-4)
     mixed = RatingModel("bias", **params).fit(split.train, side_features=blocks,
-                                              precision="mixed_bfloat16")
+                                              options=TrainingOptions(precision="mixed_bfloat16"))
     cold = mixed.predict_frame(test["user_id"], test["movie_id"])
     assert set(cold["fallback"]) == {FALLBACK_COLD}
     assert rmse(test["rating"], cold["prediction"]) < 1.1 * rmse(test["rating"], expected)

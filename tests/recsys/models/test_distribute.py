@@ -24,6 +24,7 @@ from recsys.evaluation import rmse
 from recsys.models.distribute import cluster_role
 from recsys.models.networks import NetworkSpec
 from recsys.models.optimizers import LazyAdam
+from recsys.models.options import TrainingOptions
 from recsys.models.precision import build_network_with_policy, resolve_policy
 from recsys.models.rating_model import RatingModel
 from recsys.models.training import train_network
@@ -35,6 +36,16 @@ REPO = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("multiworker_worker.py")
 FAST = {"factors": 8, "epochs": 8, "batch_size": 512, "learning_rate": 0.03, "patience": 8,
         "seed": 2}
+
+
+def ck(directory: Path) -> TrainingOptions:
+    """Options with per-epoch checkpoints in ``directory``."""
+    return TrainingOptions(checkpoint_dir=directory)
+
+
+def mirrored_options() -> TrainingOptions:
+    """Options training under a one-device ``MirroredStrategy``."""
+    return TrainingOptions(distribute="mirrored", strategy=tf.distribute.MirroredStrategy())
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +144,7 @@ def test_cli_rejects_bad_scale_options(tmp_path: Path, capsys: pytest.CaptureFix
 def test_mirrored_strategy_on_one_device_matches_the_default(split) -> None:
     plain = RatingModel("bias", **FAST).fit(split.train)
     mirrored = RatingModel("bias", **FAST).fit(split.train,
-                                               strategy=tf.distribute.MirroredStrategy())
+                                               options=mirrored_options())
     test = split.test
     np.testing.assert_allclose(mirrored.predict(test["user_id"], test["movie_id"]),
                                plain.predict(test["user_id"], test["movie_id"]), atol=1e-4)
@@ -223,25 +234,25 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     arrays = (np.array([0, 1, 2, 3, 4], np.int32), np.array([0, 1, 2, 3, 0], np.int32),
               np.array([1, 2, 3, 4, 5], np.float32))
     train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
-                  batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+                  batch_size=2, options=ck(tmp_path), run_id={"run": "a"})
     assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 2
     with pytest.raises(DataError, match=r"holds another training run \(different run\)"):
         train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
-                      batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "b"})
+                      batch_size=2, options=ck(tmp_path), run_id={"run": "b"})
     other_data = (arrays[0], arrays[1], arrays[2][::-1].copy())
     with pytest.raises(DataError, match=r"another training run \(different data_crc32\)"):
         train_network(build_network_with_policy(spec), LazyAdam(0.01), other_data, epochs=2,
-                      batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+                      batch_size=2, options=ck(tmp_path), run_id={"run": "a"})
     # the same run resumes: nothing left to train, the restored epochs are reported
     again = train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=2,
-                          batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+                          batch_size=2, options=ck(tmp_path), run_id={"run": "a"})
     assert again.epochs_run == 2
 
 
 # ---------------------------------------------------------------------- precision
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_runs_and_learns(policy: str, split, tmp_path: Path) -> None:
-    model = RatingModel("bias", **FAST).fit(split.train, precision=policy)
+    model = RatingModel("bias", **FAST).fit(split.train, options=TrainingOptions(precision=policy))
     net = model.network_
     assert net.get_layer("user_embedding").compute_dtype == policy.split("_")[1]
     assert net.get_layer("user_embedding").embeddings.dtype == "float32"
@@ -259,6 +270,9 @@ def test_precision_choices() -> None:
     assert resolve_policy("auto", has_gpu=True) == "mixed_float16"
     assert resolve_policy("auto", has_gpu=False) == "mixed_bfloat16"
     assert resolve_policy("float16", has_gpu=False) == "mixed_float16"
+    # JAX and PyTorch train without loss scaling in their compiled steps: bfloat16
+    assert resolve_policy("auto", has_gpu=True, backend="jax") == "mixed_bfloat16"
+    assert resolve_policy("auto", has_gpu=True, backend="torch") == "mixed_bfloat16"
     with pytest.raises(DataError, match="unknown --mixed-precision"):
         resolve_policy("int8", has_gpu=False)
 
@@ -270,11 +284,11 @@ def test_a_damaged_checkpoint_is_named_not_a_traceback(tmp_path: Path) -> None:
 
     def run() -> object:
         return train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays,
-                             epochs=3, batch_size=2, checkpoint_dir=tmp_path,
+                             epochs=3, batch_size=2, options=ck(tmp_path),
                              run_id={"run": "a"})
 
     train_network(build_network_with_policy(spec), LazyAdam(0.01), arrays, epochs=3,
-                  batch_size=2, checkpoint_dir=tmp_path, run_id={"run": "a"})
+                  batch_size=2, options=ck(tmp_path), run_id={"run": "a"})
     state = tmp_path / "state.json"
     data = next(tmp_path.glob("epoch-3.data-*"))
     data.write_bytes(data.read_bytes()[:10])

@@ -192,9 +192,20 @@ def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_p
     with pytest.raises(ModelDirError, match="is not a recsys model directory"):
         RatingModel.load(tmp_path / "foreign")
     fitted.save(tmp_path / "m")
-    (tmp_path / "m" / "model.keras").write_bytes(b"not a zip")
-    with pytest.raises(ModelDirError, match="damaged"):
+    (tmp_path / "m" / "weights.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelDirError, match=r"weights\.npz' is damaged"):
         RatingModel.load(tmp_path / "m")
+    # a damaged model.keras: queries still answer from weights.npz, and the Keras network
+    # is refused when asked for; without weights.npz (the older layout) at load
+    fitted.save(tmp_path / "m1")
+    (tmp_path / "m1" / "model.keras").write_bytes(b"not a zip")
+    loaded = RatingModel.load(tmp_path / "m1")
+    np.testing.assert_array_equal(loaded.predict([1, 2], [1, 2]), fitted.predict([1, 2], [1, 2]))
+    with pytest.raises(ModelDirError, match="damaged or not a Keras model file"):
+        _ = loaded.network_
+    (tmp_path / "m1" / "weights.npz").unlink()
+    with pytest.raises(ModelDirError, match="damaged"):
+        RatingModel.load(tmp_path / "m1")
     fitted.save(tmp_path / "m2")
     (tmp_path / "m2" / "recsys_model.json").write_text('{"format": "other/9"}')
     with pytest.raises(ModelDirError, match="expected 'recsys-rating-model/1'"):
@@ -206,8 +217,23 @@ def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_p
     total = keras.layers.Add()([keras.ops.cast(user, "float32"),
                                 keras.ops.cast(movie, "float32")])
     keras.Model({"user": user, "movie": movie}, total).save(tmp_path / "m3" / "model.keras")
+    loaded = RatingModel.load(tmp_path / "m3")
+    with pytest.raises(ModelDirError, match=r"does not hold the .* network its recsys_model"):
+        _ = loaded.network_
+    (tmp_path / "m3" / "weights.npz").unlink()
     with pytest.raises(ModelDirError, match=r"does not hold the .* network its recsys_model"):
         RatingModel.load(tmp_path / "m3")
+    # tables of another shape in weights.npz (one user row short): refused at load
+    fitted.save(tmp_path / "m4")
+    with np.load(tmp_path / "m4" / "weights.npz") as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    for name in ("user_factors", "user_bias"):
+        if name in arrays:
+            arrays[name] = arrays[name][:-1]
+    np.savez(tmp_path / "m4" / "weights.npz", **arrays)
+    with pytest.raises(ModelDirError, match=r"weights\.npz' does not hold the .* network its "
+                                            r"recsys_model.json describes \(table 'user_factors'"):
+        RatingModel.load(tmp_path / "m4")
 
 
 def test_saving_over_an_existing_model_is_atomic(fitted: RatingModel, tmp_path: Path,

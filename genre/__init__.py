@@ -13,11 +13,10 @@ never the other way round.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
 # Nothing is re-exported here: ``genre --help`` imports this package and must stay fast,
-# and the submodules pull in pandas, scikit-learn and TensorFlow. Import what you need
-# from them (``genre.dataset``, ``genre.classical``, ``genre.fusion``, ...).
+# and the submodules pull in pandas, scikit-learn and Keras. Import what you need from
+# them (``genre.dataset``, ``genre.classical``, ``genre.fusion``, ...). Only
+# ``genre.fusion`` (and what imports it) loads Keras, on the backend chosen by
+# ``KERAS_BACKEND`` or ``--backend`` (TensorFlow, JAX or PyTorch; see recsys.backend); the
+# text models and ``genre predict`` on them never do.
 __all__: list[str] = []

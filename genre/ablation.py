@@ -66,7 +66,8 @@ class AblationResult:
     ----------
     table : DataFrame with :data:`COLUMNS`, one row per block set, then the prior row.
     reports : block-set label -> the run's ``metrics.json`` payload.
-    config : what was run (model settings, seed, threshold criterion, dataset sizes).
+    config : what was run (model settings, seed, threshold criterion, dataset sizes, the
+        Keras backend and library versions).
     """
 
     table: pd.DataFrame
@@ -143,10 +144,13 @@ def run_ablation(
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # Counts stay integers; the prior row has none (missing, written as an empty cell).
     table = table.astype({c: "Int64" for c in INTEGER_COLUMNS})
+    from genre.fusion_model_dir import library_versions
+
     config = {"sets": [list(s) for s in chosen], "threshold_by": threshold_by,
               "params": params_used, "counts": data.counts(),
               "genres": list(data.genres),
-              "provenance": {n: inputs.provenance.get(n, {}) for n in inputs.names}}
+              "provenance": {n: inputs.provenance.get(n, {}) for n in inputs.names},
+              "versions": library_versions()}
     return AblationResult(table, reports, config)
 
 

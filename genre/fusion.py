@@ -21,7 +21,17 @@ Loss: binary cross-entropy, optionally with per-genre class weights
 negatives of each genre weighted ``n / (2 n_pos)`` and ``n / (2 n_neg)`` on the
 training part). Adam; ``EarlyStopping`` (best weights restored) and
 ``ReduceLROnPlateau`` watch the loss on the validation part. Initialisers, dropout and
-the shuffling are seeded, so the same data and seed give the same model.
+the shuffling are seeded, so the same data and seed give the same model on a given
+backend.
+
+Backends: the network is plain Keras 3 (``keras.ops``, no backend-specific API), so it
+trains and predicts on TensorFlow, JAX or PyTorch (``KERAS_BACKEND`` or ``--backend``,
+see :mod:`recsys.backend`). The training movies are fed as numpy arrays, reshuffled
+before every epoch by a numpy generator seeded with ``seed`` (:class:`ShuffledBatches`),
+so the batch order is the same on every backend and does not depend on any global
+random state. The weights the seeded initialisers draw differ between backends (each
+has its own random number generator), so the same seed gives the same model on one
+backend, close but not identical models across backends.
 
 What the blocks saw: the model's weights, block statistics, early stopping and
 thresholds use the training and validation movies only, but the blocks themselves are
@@ -46,16 +56,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from genre.block_inputs import BlockInputs
 from genre.labels import check_training_labels
-from recsys._tensorflow import quiet_import
+from recsys.backend import import_keras
 from recsys.errors import DataError, NotFittedError
 
-quiet_import()
-import keras  # noqa: E402
+# Keras on the selected backend (TensorFlow, JAX or PyTorch: KERAS_BACKEND or --backend).
+keras = import_keras()
 
 __all__ = [
     "DEFAULTS",
     "MIN_DELTA",
     "FusionClassifier",
+    "ShuffledBatches",
     "WeightedBinaryCrossentropy",
     "balanced_class_weights",
     "block_statistics",
@@ -247,6 +258,57 @@ def network_inputs(inputs: BlockInputs) -> dict[str, NDArray[np.float32]]:
     return out
 
 
+class ShuffledBatches(keras.utils.PyDataset):
+    """Training batches in a fresh seeded order every epoch, the same on every backend.
+
+    Batch ``i`` (counted from the start of training, over all epochs) is rows
+    ``order_e[b * batch_size:(b + 1) * batch_size]`` of epoch ``e = i // n_batches``, batch
+    ``b = i % n_batches``, where ``order_e`` is the permutation drawn by
+    ``numpy.random.default_rng([seed, e])``. The order is a function of the step number
+    alone (no state changed between epochs, no global random state), so a backend that
+    reads batches ahead (TensorFlow prefetches) still sees the same order. The sequence is
+    endless: pass ``steps_per_epoch=len(batches)`` to ``fit``.
+
+    Examples
+    --------
+    >>> batches = ShuffledBatches({"a": np.arange(5.0)[:, None]}, np.arange(5.0), 2, seed=0)
+    >>> len(batches), [len(batches[i][1]) for i in range(4)]
+    (3, [2, 2, 1, 2])
+    >>> sorted(np.concatenate([batches[i][1] for i in range(3)]).tolist())
+    [0.0, 1.0, 2.0, 3.0, 4.0]
+    """
+
+    def __init__(self, x: dict[str, NDArray[np.float32]], y: NDArray[np.float32],
+                 batch_size: int, *, seed: int = 0) -> None:
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x, self.y = x, y
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self._n = len(y)
+        self._orders: dict[int, NDArray[np.int64]] = {}
+
+    def __len__(self) -> int:
+        return -(-self._n // self.batch_size)
+
+    @property
+    def num_batches(self) -> None:
+        """Endless (Keras then counts epochs by ``steps_per_epoch``)."""
+        return None
+
+    def order(self, epoch: int) -> NDArray[np.int64]:
+        """The row order of ``epoch`` (0-based)."""
+        if epoch not in self._orders:
+            self._orders = {epoch: np.random.default_rng([self.seed, epoch]).permutation(
+                self._n)}  # only the current epoch is kept
+        return self._orders[epoch]
+
+    def __getitem__(self, step: int) -> tuple[dict[str, NDArray[np.float32]],
+                                              NDArray[np.float32]]:
+        epoch, batch = divmod(int(step), len(self))
+        rows = self.order(epoch)[batch * self.batch_size:(batch + 1) * self.batch_size]
+        return {name: values[rows] for name, values in self.x.items()}, self.y[rows]
+
+
 @dataclass(frozen=True)
 class EpochRecord:
     """Training loss, validation loss and learning rate of one epoch."""
@@ -348,7 +410,6 @@ class FusionClassifier:
             training movie (:func:`genre.labels.check_training_labels`).
         """
         self._check_params()
-        import tensorflow as tf
 
         y = np.asarray(Y, dtype=np.float32)
         y_val = np.asarray(Y_val, dtype=np.float32)
@@ -375,9 +436,7 @@ class FusionClassifier:
         else:
             loss = WeightedBinaryCrossentropy()
         self.network_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
-        train = (tf.data.Dataset.from_tensor_slices((network_inputs(X), y))
-                 .shuffle(len(y), seed=self.seed, reshuffle_each_iteration=True)
-                 .batch(int(self.batch_size)))
+        train = ShuffledBatches(network_inputs(X), y, int(self.batch_size), seed=self.seed)
         early_stopping = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=int(self.patience), min_delta=MIN_DELTA,
             restore_best_weights=True)
@@ -390,8 +449,9 @@ class FusionClassifier:
         if self.verbose:
             callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=_print_epoch))
         history = self.network_.fit(
-            train, validation_data=(network_inputs(X_val), y_val), epochs=int(self.epochs),
-            callbacks=callbacks, shuffle=False, verbose=0)
+            train, steps_per_epoch=len(train), epochs=int(self.epochs),
+            validation_data=(network_inputs(X_val), y_val), callbacks=callbacks, shuffle=False,
+            verbose=0)
         logs = history.history
         self.history_ = [
             EpochRecord(i + 1, float(logs["loss"][i]), float(logs["val_loss"][i]),

@@ -13,10 +13,18 @@ Layout (written atomically)
 ``config.json``
     Model kind, blocks and their dimensions, the feature store and labelled set used,
     hyper-parameters, each block's provenance (as the feature store recorded it at
-    training time), library versions.
+    training time), library versions: ``versions`` holds the Keras version, the
+    ``backend`` it trained on (``"tensorflow"``, ``"jax"`` or ``"torch"``) and that
+    backend package's version (e.g. ``{"keras": "3.15.1", "backend": "jax", "jax":
+    "0.10.2", "numpy": "2.4.6"}``).
 ``metrics.json``
     Test metrics beside the trivial benchmarks, validation metrics, block coverage and
     the training history (see :func:`genre.fusion_experiment.run_fusion_experiment`).
+
+Backends
+    The ``.keras`` file is backend-neutral: a model trained on one Keras backend loads
+    and scores on any other. Importing this module does not import Keras (``genre
+    predict`` on a text model must stay free of it); saving and loading do.
 
 Scoring a movie from another feature store
     A block is only the same input if it was made the same way: a 50-d Word2Vec trained
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,15 +53,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from genre.block_inputs import BlockInputs
-from genre.fusion import predict_network
 from genre.labels import GenreVocabulary
 from genre.model_dir import MARKER, check_k, read_common_files, top_k_genres, write_common_files
 from recsys.errors import DataError, ModelDirError
 from recsys.fileio import atomic_directory
 
 __all__ = ["FILES", "PATH_PROVENANCE_KEYS", "VOLATILE_PROVENANCE_KEYS", "FusedModel",
-           "is_fused_model_dir", "load_fused_model", "provenance_differences",
-           "save_fused_model"]
+           "is_fused_model_dir", "library_versions", "load_fused_model",
+           "provenance_differences", "save_fused_model"]
 
 FILES = ("model.keras", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
@@ -167,6 +175,8 @@ class FusedModel:
                 raise DataError(f"block {name!r} has {dim} dimensions but the model was "
                                 f"trained on {self.config['dims'][name]}; use the feature "
                                 "store it was trained with.")
+        from genre.fusion import predict_network
+
         return predict_network(self.network, chosen)
 
     def check_provenance(self, inputs: BlockInputs) -> None:
@@ -220,18 +230,69 @@ def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: Genr
         If ``out`` is a non-empty directory that is not a genre model directory
         (:data:`genre.model_dir.MARKER`), or the current directory.
     """
-    import keras
-    import tensorflow as tf
-
     target = Path(out).expanduser()
-    full_config = {"format_version": FORMAT_VERSION, **config,
-                   "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
-                                "numpy": np.__version__}}
+    full_config = {"format_version": FORMAT_VERSION, **config, "versions": library_versions()}
+    _import_tensorflow_quietly()
     with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         network.save(tmp / "model.keras")
         write_common_files(tmp, vocabulary, thresholds, threshold_by=config.get("threshold_by"),
                            score_kind="probability", config=full_config, metrics=metrics)
     return target
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow, if installed, with its native start-up lines silenced.
+
+    Keras's serializer imports TensorFlow whenever it is installed, on every backend
+    (``serialization_lib`` checks for ``tf.TensorShape``), so saving a model trained on
+    JAX or PyTorch would print TensorFlow's C++ start-up lines on stderr. This pays that
+    import first, with file descriptor 2 pointing at ``/dev/null`` (``RECSYS_TF_VERBOSE=1``
+    shows everything). Nothing happens when TensorFlow is loaded or not installed.
+    """
+    from recsys.backend import backend_installed
+
+    if ("tensorflow" in sys.modules or os.environ.get("RECSYS_TF_VERBOSE")
+            or not backend_installed("tensorflow")):
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr (some notebook kernels)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+    except ImportError:  # a broken installation: Keras copes without it
+        pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def library_versions() -> dict[str, str]:
+    """Keras, the backend it runs on and that backend's version, numpy (imports Keras).
+
+    >>> sorted(library_versions())[:2]
+    ['backend', 'keras']
+    """
+    import importlib
+
+    from recsys.backend import BACKENDS, import_keras
+
+    keras = import_keras()
+    backend = str(keras.backend.backend())
+    package = BACKENDS.get(backend, (backend, ""))[0]
+    try:  # Keras imported it already; the module knows its version (torch: "2.5.1+cpu")
+        version = str(importlib.import_module(package).__version__)
+    except (ImportError, AttributeError):
+        version = "unknown"
+    return {"keras": str(keras.__version__), "backend": backend, package: version,
+            "numpy": np.__version__}
 
 
 def load_fused_model(path: str | os.PathLike[str]) -> FusedModel:
@@ -243,9 +304,7 @@ def load_fused_model(path: str | os.PathLike[str]) -> FusedModel:
         Not a fused model directory, damaged files, or files that disagree (genres,
         blocks).
     """
-    import keras
-
-    import genre.fusion  # noqa: F401  (registers the custom loss with Keras)
+    from genre.fusion import keras  # Keras on the selected backend; registers the loss
 
     root = Path(path).expanduser()
     vocabulary, config, table, network = read_common_files(

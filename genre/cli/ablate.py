@@ -58,17 +58,19 @@ def run(args: argparse.Namespace) -> int:
     names = choose_blocks(store, args.blocks)
     inputs = load_block_inputs(store, names, data.frame["movie_id"])
 
-    from recsys._tensorflow import quiet_import
+    from recsys.backend import import_keras
 
-    quiet_import()
-    import keras
+    # On --backend / KERAS_BACKEND (chosen by run_cli). No global seeding: the model
+    # seeds its initialisers, dropout and batch order from --seed itself, and
+    # keras.utils.set_random_seed would import TensorFlow on every backend.
+    keras = import_keras()
 
     from genre.ablation import block_sets, run_ablation, write_ablation
 
-    keras.utils.set_random_seed(args.seed)
     sets = block_sets(names, pairs=not args.no_pairs)
     counts = data.counts()
-    print(f"ablation: {len(sets)} block sets of {', '.join(names)}; train {counts['train']}, "
+    print(f"ablation: {len(sets)} block sets of {', '.join(names)} "
+          f"({keras.backend.backend()} backend); train {counts['train']}, "
           f"val {counts['val']}, test {counts['test']} movies", flush=True)
 
     def show(row: dict) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from recsys.cli.framework import UsageError
+from recsys.cli.framework import UsageError, add_backend_argument
 from recsys.errors import RecsysError
 
 __all__ = ["register", "run"]
@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fused models: feature store to read the movie from (default: "
                              "the one the model was trained on)")
     parser.add_argument("-k", type=int, default=3, help="number of genres (default 3)")
+    add_backend_argument(parser)   # fused models only; a text model never loads Keras
     parser.set_defaults(func=run)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from recsys.cli.framework import UsageError
+from recsys.cli.framework import UsageError, add_backend_argument
 
 __all__ = ["register", "run"]
 
@@ -88,6 +88,7 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = Tru
     group.add_argument("--patience", type=int, default=10,
                        help="epochs without a better validation loss before stopping "
                             "(default 10)")
+    add_backend_argument(group)
 
 
 def network_params(args: argparse.Namespace) -> dict:
@@ -259,20 +260,21 @@ def run_feature_model(args: argparse.Namespace) -> int:
                          f"{', '.join(names)}); pass --blocks NAME or use --model fusion.")
     inputs = load_block_inputs(store, names, data.frame["movie_id"])
 
-    from recsys._tensorflow import quiet_import
+    from recsys.backend import import_keras
 
-    quiet_import()
-    import keras
+    # On --backend / KERAS_BACKEND (chosen by run_cli). No global seeding: the model
+    # seeds its initialisers, dropout and batch order from --seed itself, and
+    # keras.utils.set_random_seed would import TensorFlow on every backend.
+    keras = import_keras()
 
     from genre.fusion_experiment import run_fusion_experiment
     from genre.fusion_model_dir import save_fused_model
 
-    keras.utils.set_random_seed(args.seed)
     counts = data.counts()
     coverage = inputs.coverage()
-    print(f"{args.model} on blocks {', '.join(names)}: train {counts['train']}, "
-          f"val {counts['val']}, test {counts['test']} movies; with each block: "
-          + ", ".join(f"{n} {c}" for n, c in coverage.items()), flush=True)
+    print(f"{args.model} on blocks {', '.join(names)} ({keras.backend.backend()} backend): "
+          f"train {counts['train']}, val {counts['val']}, test {counts['test']} movies; with "
+          "each block: " + ", ".join(f"{n} {c}" for n, c in coverage.items()), flush=True)
     result = run_fusion_experiment(data, inputs, model=args.model, blocks=names,
                                    threshold_by=args.threshold_by, **params)
     config = {**result.config,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recsys.cli.framework import UsageError
+from recsys.cli.framework import UsageError, add_backend_argument
 
 __all__ = ["register", "run"]
 
@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--json", action="store_true",
                         help="print the results as JSON on stdout (the report is still "
                              "written)")
+    add_backend_argument(parser)   # the model is loaded (and its embeddings read) on it
     parser.set_defaults(func=run)
 
 
@@ -88,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
     out = check_report_dir(args.out or model_dir.parent / f"{model_dir.name}-analysis",
                            inputs=[model_dir])
 
-    from recsys._tensorflow import quiet_import
+    from recsys.backend import import_keras
 
-    quiet_import()
+    import_keras()   # on --backend / KERAS_BACKEND, chosen by run_cli
     from recsys.analysis.movie_analysis import analyze_model
     from recsys.analysis.report import write_report
     from recsys.models.rating_model import RatingModel

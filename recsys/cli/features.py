@@ -4,7 +4,8 @@ Actions::
 
     recsys features build --blocks embedding,pca,poster,overview_w2v[,genres]
                           [--model DIR] [--metadata STORE] [--posters DIR]
-                          [--word-vectors FILE|train] [--out FEATURES_DIR]
+                          [--word-vectors FILE|train] [--backend NAME]
+                          [--out FEATURES_DIR]
     recsys features info FEATURES_DIR [--json]
 
 Blocks need: ``embedding`` and ``pca`` a rating model (``--model``, from ``recsys
@@ -23,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recsys.cli.framework import UsageError
+from recsys.cli.framework import UsageError, add_backend_argument
 
 __all__ = ["register", "run"]
 
@@ -65,6 +66,7 @@ def register(subparsers: Any) -> None:
     build.add_argument("--quiet", action="store_true",
                        help="print nothing but errors (Keras itself still says 'Downloading "
                             "data from ...' when it fetches ImageNet weights the first time)")
+    add_backend_argument(build)   # the poster CNN and the rating model run on it
 
     model = build.add_argument_group("embedding, pca")
     model.add_argument("--model", metavar="DIR", help="rating model directory (recsys train)")
@@ -232,9 +234,9 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _load_rating_model(path: str) -> Any:
-    from recsys._tensorflow import quiet_import
+    from recsys.backend import import_keras
 
-    quiet_import()
+    import_keras()
     from recsys.models.rating_model import RatingModel
 
     return RatingModel.load(path)

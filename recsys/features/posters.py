@@ -5,22 +5,34 @@ turns each poster into one vector: ``pooling="avg"`` (global average pooling, 51
 numbers for VGG16) or ``pooling="flatten"`` (the last feature map flattened: 7 x 7 x 512
 = 25,088 for VGG16 at 224 x 224, as in the course project).
 
-Images are read, decoded, resized and passed through the backbone's
-``preprocess_input`` by a ``tf.data`` pipeline, one batch at a time, so only a batch
-of images is ever in memory. Formats TensorFlow cannot decode (WebP) are decoded with
-Pillow instead, and so are JPEGs without their end-of-image marker (truncated files,
-which TensorFlow's decoder reports with a C++ log line on stderr). A file that is
-missing or does not decode is skipped, reported and masked. Every feature vector is
-cached on disk under ``recsys.paths.cache_dir("features", "posters", ...)``, keyed by the
-image's SHA-256 and the backbone, weights, pooling and image size, so a second run only
+Images are decoded by Pillow (JPEG, PNG, WebP, ...; RGB, alpha dropped), resized to
+``image_size`` x ``image_size`` with Pillow's bilinear filter, stacked into numpy
+batches and passed through the backbone's ``preprocess_input`` and the network one
+batch at a time, so only a batch or two of images is ever in memory. A few threads
+decode the next batch while the network embeds the current one; the order of the
+results is the order of the paths. Nothing here is specific to a Keras backend: the
+features compute on TensorFlow, JAX or PyTorch (``KERAS_BACKEND`` or ``--backend``, see
+:mod:`recsys.backend`). A file that is missing or does not decode (not an image, or
+truncated) is skipped, reported and masked. Every feature vector is cached on disk under
+``recsys.paths.cache_dir("features", "posters", ...)``, keyed by the image's SHA-256
+and the backbone, weights, pooling, image size and resize method, so a second run only
 reads the cache.
+
+Resizing (:data:`RESIZE`)
+    Pillow's bilinear filter antialiases when it shrinks, TensorFlow's
+    ``tf.image.resize`` (used before, ``antialias=False``) does not, so features differ
+    slightly from those of earlier versions. The resize method is part of the cache key
+    and of the block's provenance (``"resize": "pil-bilinear"``): vectors cached by the
+    TensorFlow pipeline are never mixed with new ones, and a genre model trained on an
+    older poster block refuses a rebuilt one (retrain it, or keep the old store).
 
 Weights (:class:`CNNSpec` ``weights``)
     ``"imagenet"``: downloaded by Keras on first use (to ``~/.keras/models``, e.g.
     ``vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``, 59 MB), which needs internet
-    access; ``"none"``: random initialisation (Keras's Glorot-uniform kernels, zero
-    biases) drawn from ``seed``, for offline tests; any other value is the path of a
-    local weights file (``.h5`` / ``.weights.h5``) for the same architecture.
+    access; ``"none"``: random initialisation (Glorot-uniform kernels drawn by numpy from
+    ``seed``, zero biases: the same network on every backend), for offline tests; any
+    other value is the path of a local weights file (``.h5`` / ``.weights.h5``) for the
+    same architecture. The loading path is Keras's and the same on every backend.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from recsys.progress import Progress
 
 __all__ = [
     "BACKBONES",
+    "RESIZE",
     "CNNSpec",
     "PosterReport",
     "build_backbone",
@@ -56,21 +69,9 @@ BACKBONES: dict[str, tuple[str, str, int, int]] = {
     "inception_v3": ("InceptionV3", "inception_v3", 75, 2048),
 }
 _POOLINGS = ("avg", "flatten")
-
-
-def _truncated_jpeg(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a JPEG whose end-of-image marker (FF D9) is missing.
-
-    Only the first two and the last 64 bytes are read (a few bytes of padding after the
-    marker are tolerated).
-    """
-    with open(path, "rb") as handle:
-        if handle.read(2) != b"\xff\xd8":
-            return False
-        size = handle.seek(0, os.SEEK_END)
-        handle.seek(max(2, size - 64))
-        return b"\xff\xd9" not in handle.read()
-
+#: How posters are resized to the network's input: Pillow's bilinear filter. Part of the
+#: cache key and of the provenance, so features made another way are never mixed in.
+RESIZE = "pil-bilinear"
 
 
 @dataclass(frozen=True)
@@ -161,14 +162,19 @@ class CNNSpec:
         return self.feature_size ** 2 * channels
 
     def cache_key(self) -> str:
-        """Directory name of this network's cached features."""
-        return f"{self.backbone}-{self.weights_id}-{self.pooling}-{int(self.image_size)}"
+        """Directory name of this network's cached features (with the resize method).
+
+        >>> CNNSpec(weights="none", image_size=64).cache_key()
+        'vgg16-random-glorot-seed0-avg-64-pil-bilinear'
+        """
+        return (f"{self.backbone}-{self.weights_id}-{self.pooling}-{int(self.image_size)}-"
+                f"{RESIZE}")
 
     def describe(self) -> dict[str, Any]:
         """JSON-able provenance."""
         return {"backbone": self.backbone, "weights": self.weights,
                 "weights_id": self.weights_id, "pooling": self.pooling,
-                "image_size": int(self.image_size), "include_top": False,
+                "image_size": int(self.image_size), "resize": RESIZE, "include_top": False,
                 "seed": int(self.seed) if self.weights == "none" else None,
                 "dim": self.dim}
 
@@ -182,8 +188,9 @@ def build_backbone(spec: CNNSpec) -> Any:
         If the ImageNet weights cannot be downloaded (offline) or a weights file does
         not fit the architecture.
     """
-    import keras
+    from recsys.backend import import_keras
 
+    keras = import_keras()
     class_name = BACKBONES[spec.backbone][0]
     builder = getattr(keras.applications, class_name)
     shape = (int(spec.image_size), int(spec.image_size), 3)
@@ -234,15 +241,25 @@ def _load_weights(model: Any, path: str) -> None:
 
 
 def _seeded_initialisation(model: Any, seed: int) -> None:
-    """Redraw every kernel with Keras's default Glorot-uniform from ``seed`` (no global RNG)."""
-    import keras
+    """Redraw every kernel Glorot-uniform from ``seed`` with numpy; zero every bias.
 
+    The draw is Keras's default initialiser (``GlorotUniform``: uniform in ``+-sqrt(6 /
+    (fan_in + fan_out))``, fans as Keras computes them), but from a numpy generator seeded
+    with ``seed`` and the layer's position, so the random network is the same on every
+    Keras backend (their own random number generators differ) and no global random state
+    is used.
+    """
     for number, layer in enumerate(model.layers):
         kernel = getattr(layer, "kernel", None)
         if kernel is None:
             continue
-        init = keras.initializers.GlorotUniform(seed=int(seed) * 10_007 + number)
-        kernel.assign(init(tuple(kernel.shape)))
+        shape = tuple(int(d) for d in kernel.shape)
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        fan_in = shape[-2] * receptive if len(shape) > 1 else shape[0]
+        fan_out = shape[-1] * receptive
+        limit = np.sqrt(6.0 / max(1, fan_in + fan_out))
+        rng = np.random.default_rng([int(seed), number])
+        kernel.assign(rng.uniform(-limit, limit, size=shape).astype(np.float32))
         bias = getattr(layer, "bias", None)
         if bias is not None:
             bias.assign(np.zeros(tuple(bias.shape), dtype="float32"))
@@ -393,76 +410,85 @@ def extract_poster_features(
 def _compute(todo: list[tuple[int, str, str]], spec: CNNSpec, batch_size: int,
              values: NDArray[np.float32], mask: NDArray[np.bool_], report: PosterReport,
              store: _Cache, bar: Progress) -> None:
-    from recsys._tensorflow import quiet_import
+    """Decode, resize and embed the posters of ``todo`` one batch at a time.
 
-    quiet_import()
+    A small thread pool decodes and resizes the next batch with Pillow while the network
+    embeds the current one; results keep the order of ``todo``. Every batch goes to the
+    network padded to one shape (``min(batch_size, len(todo))`` images), so a compiling
+    backend (JAX, TensorFlow's ``tf.function``) traces the network once.
+    """
     import importlib
+    from concurrent.futures import ThreadPoolExecutor
 
-    import tensorflow as tf
+    from recsys.backend import import_keras
 
+    import_keras()
     preprocess = importlib.import_module(
         f"keras.applications.{BACKBONES[spec.backbone][1]}").preprocess_input
     network = build_backbone(spec)
-    size = (int(spec.image_size), int(spec.image_size))
+    size = int(spec.image_size)
+    shape = (min(batch_size, len(todo)), size, size, 3)
 
-    def load(position: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(tf.cast(image, tf.float32), size)
-        return position, preprocess(image)
-
-    def run(positions: NDArray[np.int64], images: Any) -> None:
-        features = np.asarray(network(images, training=False), dtype=np.float32)
-        features = features.reshape(len(positions), -1)
-        for position, row in zip(positions, features, strict=True):
-            index, _, sha = todo[int(position)]
+    def run(chunk: list[int], images: list[NDArray[np.float32]]) -> None:
+        batch = np.zeros(shape, dtype=np.float32)
+        batch[:len(images)] = images
+        batch = np.asarray(preprocess(batch), dtype=np.float32)
+        features = np.asarray(network.predict_on_batch(batch), dtype=np.float32)
+        features = features.reshape(len(batch), -1)[:len(images)]
+        for position, row in zip(chunk, features, strict=True):
+            index, path, sha = todo[position]
             if not np.isfinite(row).all():
-                report.failures.append((index, todo[int(position)][1], "non-finite features"))
+                report.failures.append((index, path, "non-finite features"))
                 continue
             values[index], mask[index] = row, True
             store.put(sha, row)
             report.n_computed += 1
 
-    # Truncated JPEGs go straight to Pillow: TensorFlow would log a C++ line for each.
-    whole = [position for position, (_, path, _) in enumerate(todo)
-             if not _truncated_jpeg(path)]
-    seen = np.zeros(len(todo), dtype=bool)
-    if whole:
-        pipeline = (tf.data.Dataset.from_tensor_slices(
-            (np.asarray(whole, dtype=np.int64), [todo[i][1] for i in whole]))
-            .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .ignore_errors()
-            .batch(batch_size)
-            .prefetch(1))
-        for positions, images in pipeline:
-            positions = positions.numpy()
-            seen[positions] = True
+    starts = range(0, len(todo), batch_size)
+    workers = max(1, min(4, os.cpu_count() or 1, batch_size))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poster") as pool:
+        def submit(start: int) -> list[Any]:
+            return [pool.submit(_load_image, todo[i][1], size)
+                    for i in range(start, min(start + batch_size, len(todo)))]
+
+        pending = submit(starts[0])
+        for number, start in enumerate(starts):
+            decoded = [future.result() for future in pending]
+            # decode the next batch while the network embeds this one
+            pending = submit(starts[number + 1]) if number + 1 < len(starts) else []
+            chunk, images = [], []
+            for offset, image in enumerate(decoded):
+                if image is None:
+                    index, path, _ = todo[start + offset]
+                    report.failures.append((index, path, "not a decodable image"))
+                else:
+                    chunk.append(start + offset)
+                    images.append(image)
             before = report.n_computed
-            run(positions, images)
-            bar.advance(len(positions), done=report.n_computed - before)
-    # Not decoded by TensorFlow (e.g. WebP, damaged or truncated files): try Pillow.
-    retry = np.flatnonzero(~seen)
-    for start in range(0, len(retry), batch_size):
-        chunk = retry[start:start + batch_size]
-        ok, images = [], []
-        for position in chunk:
-            image = _pillow_image(todo[int(position)][1])
-            if image is None:
-                index, path, _ = todo[int(position)]
-                report.failures.append((index, path, "not a decodable image"))
-                continue
-            resized = tf.image.resize(tf.convert_to_tensor(image, tf.float32), size)
-            ok.append(position)
-            images.append(preprocess(resized))
-        if ok:
-            run(np.asarray(ok, dtype=np.int64), tf.stack(images))
-        bar.advance(len(chunk), done=len(ok), failed=len(chunk) - len(ok))
+            if images:
+                run(chunk, images)
+            bar.advance(len(decoded), done=report.n_computed - before,
+                        failed=len(decoded) - len(images))
 
 
-def _pillow_image(path: str) -> NDArray[np.uint8] | None:
-    from PIL import Image, UnidentifiedImageError
+def _load_image(path: str, size: int) -> NDArray[np.float32] | None:
+    """The image at ``path`` as float32 RGB of shape (size, size, 3), values 0..255, or
+    ``None`` when Pillow cannot decode it.
+
+    Pillow decodes every format it knows (JPEG, PNG, WebP, GIF's first frame, ...), drops
+    any alpha channel and resizes with its bilinear filter (which, when shrinking, widens
+    its support to cover the source pixels, i.e. antialiases). A truncated file (e.g. a
+    JPEG cut short by a failed download) is not decodable: Pillow refuses it
+    (``LOAD_TRUNCATED_IMAGES`` stays off) rather than filling the missing rows with grey,
+    and says nothing on stderr.
+    """
+    from PIL import Image
 
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (OSError, UnidentifiedImageError, ValueError):
+            rgb = image.convert("RGB")
+            if rgb.size != (size, size):
+                rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+            return np.asarray(rgb, dtype=np.float32)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return None

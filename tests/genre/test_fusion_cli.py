@@ -73,6 +73,13 @@ def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     assert report["mean_roc_auc"] > 0.6          # the overviews carry genre words
     config = json.loads((out / "config.json").read_text())
     assert config["blocks"] == ["overview_w2v", "poster"] and config["model"] == "fusion"
+    import keras
+
+    backend = keras.backend.backend()
+    assert f"({backend} backend)" in printed
+    assert set(config["versions"]) == {"keras", "backend", {"tensorflow": "tensorflow",
+                                       "jax": "jax", "torch": "torch"}[backend], "numpy"}
+    assert config["versions"]["backend"] == backend
     assert config["provenance"]["poster"]["weights_id"] == "random-glorot-seed0"
     assert set(json.loads((out / "thresholds.json").read_text())["thresholds"]) == set(
         manifest["genres"])
@@ -252,3 +259,47 @@ def test_fused_predict_refuses_a_block_made_differently(inputs, glove_model, cap
     capsys.readouterr()
     assert main(["predict", "--model", str(model), "--movie", movie, "--features", moved]) == 0
     assert "true genres" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_train_predict_ablate_with_backend_option(tmp_path, inputs, backend):
+    """``genre train|predict|ablate --backend B`` in a fresh process (one process holds
+    one backend): each runs on B, the saved model and the ablation record B and its
+    version, and no native log line of any backend reaches stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from recsys.backend import BACKENDS, backend_installed
+
+    if not backend_installed(backend):
+        pytest.skip(f"the {backend} backend is not installed (pip install "
+                    f"'{BACKENDS[backend][1]}')")
+    dataset, features = inputs
+    model, ablation = tmp_path / "fusion", tmp_path / "ablation"
+    common = ["--dataset", str(dataset), "--features", str(features)]
+    runs = [["train", *common, "--blocks", "overview_w2v,poster", "--model", "fusion", *NET,
+             "--backend", backend, "--out", str(model)],
+            ["predict", "--model", str(model), "--movie", "1", "--backend", backend],
+            ["ablate", *common, *NET, "--epochs", "3", "--no-pairs", "--backend", backend,
+             "--out", str(ablation)]]
+    code = ("import sys\nfrom genre.cli import main\n"
+            f"for argv in {runs!r}:\n"
+            "    assert main(argv) == 0, argv\n"
+            "print('BACKEND', sys.modules['keras'].backend.backend())")
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KERAS_BACKEND", "RECSYS_TF_VERBOSE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, cwd=repo, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    assert f"BACKEND {backend}" in done.stdout
+    assert "(scores: probability" in done.stdout and f"({backend} backend)" in done.stdout
+    versions = json.loads((model / "config.json").read_text())["versions"]
+    assert versions["backend"] == backend and versions[backend] and "tensorflow" not in versions
+    ablated = json.loads((ablation / "ablation.json").read_text())["config"]["versions"]
+    assert ablated["backend"] == backend
+    table = pd.read_csv(ablation / "ablation.csv")
+    assert np.isfinite(table.iloc[:, 1:6].to_numpy(dtype=float)).all() and len(table) == 4

@@ -130,6 +130,8 @@ def test_console_entry_point_one_line(tmp_path) -> None:
     (["--blocks", "pca", "--model", "{model}", "--pca-components", "0"], "expected a number"),
     (["--blocks", "pca", "--model", "{model}", "--pca-components", "9"], "between 1 and 6"),
     (["--blocks", "poster", "--metadata", "{csv}"], "no poster files"),
+    (["--blocks", "poster", "--metadata", "{meta}", "--backend", "theano"],
+     "unknown backend 'theano'"),
 ])
 def test_bad_input(args, fragment, tmp_path, metadata_store, rating_model_dir, capsys) -> None:
     bad = tmp_path / "glove.txt"
@@ -145,6 +147,15 @@ def test_bad_input(args, fragment, tmp_path, metadata_store, rating_model_dir, c
     code, _, err = invoke(main, build(out, *[a.format(**values) for a in args]), capsys)
     assert_one_line_error(code, err, fragment)
     assert not out.exists()
+
+
+def test_analyze_takes_a_backend_option(tmp_path, capsys) -> None:
+    """``recsys analyze --backend`` is checked before anything is loaded."""
+    code, _, err = invoke(main, ["analyze", "--model", str(tmp_path), "--backend", "theano"],
+                          capsys)
+    assert_one_line_error(code, err, "unknown backend 'theano'")
+    code, printed, _ = invoke(main, ["analyze", "--help"], capsys)
+    assert code == 0 and "--backend NAME" in printed
 
 
 def test_out_must_be_new_empty_or_a_feature_store(tmp_path, capsys) -> None:

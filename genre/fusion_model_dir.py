@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from numpy.typing import NDArray
 from genre.block_inputs import BlockInputs
 from genre.labels import GenreVocabulary
 from genre.model_dir import MARKER, check_k, read_common_files, top_k_genres, write_common_files
+from recsys.backend import import_tensorflow_quietly
 from recsys.errors import DataError, ModelDirError
 from recsys.fileio import atomic_directory
 
@@ -232,46 +232,13 @@ def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: Genr
     """
     target = Path(out).expanduser()
     full_config = {"format_version": FORMAT_VERSION, **config, "versions": library_versions()}
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()  # Keras' serializer imports it on every backend
     with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         network.save(tmp / "model.keras")
         write_common_files(tmp, vocabulary, thresholds, threshold_by=config.get("threshold_by"),
                            score_kind="probability", config=full_config, metrics=metrics)
     return target
 
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow, if installed, with its native start-up lines silenced.
-
-    Keras's serializer imports TensorFlow whenever it is installed, on every backend
-    (``serialization_lib`` checks for ``tf.TensorShape``), so saving a model trained on
-    JAX or PyTorch would print TensorFlow's C++ start-up lines on stderr. This pays that
-    import first, with file descriptor 2 pointing at ``/dev/null`` (``RECSYS_TF_VERBOSE=1``
-    shows everything). Nothing happens when TensorFlow is loaded or not installed.
-    """
-    from recsys.backend import backend_installed
-
-    if ("tensorflow" in sys.modules or os.environ.get("RECSYS_TF_VERBOSE")
-            or not backend_installed("tensorflow")):
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable stderr (some notebook kernels)
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")
-    except ImportError:  # a broken installation: Keras copes without it
-        pass
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def library_versions() -> dict[str, str]:

@@ -13,9 +13,11 @@ runtime) with the start-up chatter of the native libraries silenced, and
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,7 @@ __all__ = [
     "backend_installed",
     "device_info",
     "import_keras",
+    "import_tensorflow_quietly",
     "select_backend",
 ]
 
@@ -104,6 +107,29 @@ def select_backend(name: str | None = None) -> str:
     return chosen
 
 
+@contextlib.contextmanager
+def _silenced_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at ``/dev/null`` for the block (native libraries log there
+    before Python's logging exists); a no-op with ``RECSYS_TF_VERBOSE=1`` or no real fd."""
+    if os.environ.get("RECSYS_TF_VERBOSE"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr (some notebook kernels)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def import_keras() -> Any:
     """Import Keras on the selected backend with native start-up logs silenced; return it.
 
@@ -115,20 +141,7 @@ def import_keras() -> Any:
     if "keras" in sys.modules:
         return sys.modules["keras"]
     select_backend()
-    if os.environ.get("RECSYS_TF_VERBOSE"):
-        import keras
-
-        return keras
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable stderr (some notebook kernels)
-        import keras
-
-        return keras
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
+    with _silenced_stderr():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
 
@@ -141,11 +154,27 @@ def import_keras() -> Any:
             import jax
 
             jax.devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     return keras
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow, if installed, with its native start-up lines silenced.
+
+    Keras' serializer imports TensorFlow whenever it is installed, on every backend
+    (``serialization_lib`` checks for ``tf.TensorShape``), so saving a model trained on
+    JAX or PyTorch would print TensorFlow's C++ start-up lines on stderr. Call this
+    before ``model.save``. Nothing happens when TensorFlow is loaded or not installed.
+    """
+    if "tensorflow" in sys.modules or not backend_installed("tensorflow"):
+        return
+    with _silenced_stderr():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+        except ImportError:  # a broken installation: Keras copes without it
+            pass
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,9 @@ def save_model(model: Any, directory: str | os.PathLike[str],
     network, network_file = model._network_state()
     with atomic_directory(target, marker=MARKER, what="model") as tmp:
         if network is not None:
+            from recsys.backend import import_tensorflow_quietly
+
+            import_tensorflow_quietly()  # Keras' serializer imports it on every backend
             network.save(tmp / "model.keras")
             tables = NetworkTables.from_network(network)  # what model.keras holds, now
         else:

@@ -16,8 +16,8 @@ _LAZY = {
     "Offset": "recsys.models.layers",
     "RowL2Embedding": "recsys.models.layers",
     "SigmoidRange": "recsys.models.layers",
-    "KINDS": "recsys.models.networks",
-    "NetworkSpec": "recsys.models.networks",
+    "KINDS": "recsys.models.spec",
+    "NetworkSpec": "recsys.models.spec",
     "build_network": "recsys.models.networks",
     "LazyAdam": "recsys.models.optimizers",
 }
@@ -27,7 +27,7 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        if _LAZY[name] != "recsys.models.networks" or name != "KINDS":
+        if _LAZY[name] != "recsys.models.spec":  # the others need Keras: load it quietly
             from recsys.backend import import_keras
 
             import_keras()

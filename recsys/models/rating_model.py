@@ -267,7 +267,7 @@ class RatingModel:
             side-feature blocks learned from ratings, or side-feature blocks that cover
             none of the training movies.
         """
-        options = options or TrainingOptions()
+        options = _with_strategy(options or TrainingOptions())
         blocks = list(side_features) if side_features is not None else None
         if blocks:
             SideFeatures.check_sources(blocks)  # no block learned from ratings: a leak
@@ -778,6 +778,22 @@ class RatingModel:
                 "history": [asdict(h) for h in self.training_.history],
             },
         }
+
+
+def _with_strategy(options: TrainingOptions) -> TrainingOptions:
+    """``options`` with a ``tf.distribute`` strategy made for ``distribute`` when the
+    backend is TensorFlow and none was given (the network is built under its scope)."""
+    if options.distribute is None or options.strategy is not None:
+        return options
+    from recsys.backend import import_keras
+
+    if import_keras().backend.backend() != "tensorflow":
+        return options
+    import dataclasses
+
+    from recsys.models.distribute import make_strategy
+
+    return dataclasses.replace(options, strategy=make_strategy(options.distribute))
 
 
 class _Interactions:

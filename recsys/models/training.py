@@ -11,10 +11,11 @@ tensorflow     one ``tf.function`` per epoch looping over batches inside the gra
                ``tf.distribute`` strategies; row-sparse ``LazyAdam`` (``IndexedSlices``)
 jax            one ``jax.jit`` per epoch: Keras' ``stateless_call`` and
                ``optimizer.stateless_apply`` in a ``lax.fori_loop`` over the batches of a
-               device-side permutation; data parallel over local devices with a mesh
-jax/torch      masked dense ``LazyAdam`` (see :mod:`recsys.models.optimizers`)
-torch          tensors on the device, a Python loop of compiled-free steps (dispatch per
-               step; measured faster than ``torch.compile`` for these small graphs)
+               device-side permutation; data parallel over local devices with a mesh;
+               masked dense ``LazyAdam``
+torch          tensors on the device and one Python dispatch per step, through direct
+               torch ops on the Keras variables (:mod:`~recsys.models.loops.torch_native`)
+               when they reproduce the network, else through the Keras layers
 =============  ==============================================================================
 
 Every loop draws a seeded permutation per epoch (same seed, same data: same result on

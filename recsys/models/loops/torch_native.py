@@ -59,10 +59,13 @@ class NativeStep:
         # read once: a float() of a GPU tensor in every step would synchronise the host
         # with the device and stall the queue of kernels
         self.lr = float(optimizer.learning_rate)
+        # (first moment, second moment, value, the layer's name for an embedding table)
         self.slots = [(optimizer._momentums[optimizer._get_variable_index(v)].value,
                        optimizer._velocities[optimizer._get_variable_index(v)].value,
-                       v.value, v.name == "embeddings" and len(v.shape) == 2)
+                       v.value, v.path.split("/")[0] if v.name == "embeddings"
+                       and len(v.shape) == 2 else "")
                       for v in self.variables]
+        self._leaves = {}
         self.values = [v.value for v in self.variables]
 
     # ------------------------------------------------------------------- build
@@ -142,9 +145,13 @@ class NativeStep:
 
     def _lookup(self, name: str, index: torch.Tensor) -> torch.Tensor:
         table = self.t[f"{name}/embeddings"]
+        rows = table.index_select(0, index)
         if self.sparse and torch.is_grad_enabled():
-            return torch.nn.functional.embedding(index, table, sparse=True)
-        return table.index_select(0, index)
+            # the looked-up rows become leaves: autograd stops at them (no table-sized
+            # gradient), and the step adds their gradients per unique row
+            rows = rows.detach().requires_grad_(True)
+            self._leaves[name] = (index, rows)
+        return rows
 
     def _row_penalty(self, name: str, rows: torch.Tensor) -> torch.Tensor:
         strength = self.l2.get(name, 0.0)
@@ -168,17 +175,31 @@ class NativeStep:
     # --------------------------------------------------------------- the step
     def train_step(self, picked: torch.Tensor) -> torch.Tensor:
         """One optimizer step on ``picked`` rows (user, movie, rating bits); the objective."""
-        values = self.values
+        self._leaves: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         pred, penalty = self.forward(picked[:, 0], picked[:, 1], training=True)
         target = picked[:, 2].view(torch.float32)
         objective = torch.mean(torch.square(pred - target)) + penalty
-        grads = torch.autograd.grad(objective, values, allow_unused=True)
+        if self.sparse:
+            leaves = [name for _, _, _, name in self.slots if name in self._leaves]
+            wanted = [value for value, (_, _, _, name) in zip(self.values, self.slots,
+                                                              strict=True) if not name]
+            found = torch.autograd.grad(objective, wanted + [self._leaves[n][1]
+                                                             for n in leaves],
+                                        allow_unused=True)
+            dense = iter(found[:len(wanted)])
+            rows = dict(zip(leaves, found[len(wanted):], strict=True))
+            grads: tuple[Any, ...] = tuple(
+                (self._leaves[name][0], rows[name]) if name else next(dense)
+                for _, _, _, name in self.slots)
+        else:
+            grads = torch.autograd.grad(objective, self.values, allow_unused=True)
         self.step += 1
         with torch.no_grad():
             self._adam(grads)
         return objective.detach()
 
-    def _adam(self, grads: tuple[torch.Tensor | None, ...]) -> None:
+    def _adam(self, grads: tuple[Any, ...]) -> None:
+        """Lazy Adam; an embedding table's gradient is ``(index, rows)`` in sparse mode."""
         opt = self.optimizer
         b1, b2, eps = float(opt.beta_1), float(opt.beta_2), float(opt.epsilon)
         lr = self.lr
@@ -188,9 +209,11 @@ class NativeStep:
             if grad is None:
                 continue
             if opt.lazy and table:
-                if grad.is_sparse:  # row-sparse: gather, update, scatter
-                    grad = grad.coalesce()
-                    rows, g = grad.indices()[0], grad.values()
+                if isinstance(grad, tuple):  # row-sparse: gather, update, scatter
+                    index, per_rating = grad
+                    rows, inverse = torch.unique(index, return_inverse=True)
+                    g = torch.zeros((len(rows), p.shape[1]), dtype=p.dtype,
+                                    device=p.device).index_add_(0, inverse, per_rating)
                     m_rows = m.index_select(0, rows).mul_(b1).add_(g, alpha=1 - b1)
                     v_rows = v.index_select(0, rows).mul_(b2).addcmul_(g, g, value=1 - b2)
                     m.index_copy_(0, rows, m_rows)

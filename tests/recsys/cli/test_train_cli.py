@@ -133,6 +133,7 @@ def test_corrupt_or_foreign_model_dirs(trained: Path, tmp_path: Path,
     assert_one_line_error(code, err, "movie 424242 has no embedding")
 
 
+@pytest.mark.slow  # a subprocess of several seconds; CI runs it
 def test_console_entry_point_is_quiet_and_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     bad = subprocess.run([sys.executable, "-m", "recsys", "train", "--ratings", "/nope.csv"],

@@ -154,6 +154,7 @@ def test_mirrored_strategy_on_one_device_matches_the_default(split) -> None:
     assert not any("Mirrored" in type(v.value).__name__ for v in mirrored.network_.weights)
 
 
+@pytest.mark.slow  # a subprocess of several seconds; CI runs it
 def test_two_workers_learn_and_end_with_the_same_weights(tmp_path: Path) -> None:
     ports = [free_port(), free_port()]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -168,6 +169,7 @@ def test_two_workers_learn_and_end_with_the_same_weights(tmp_path: Path) -> None
             np.testing.assert_array_equal(a[key], b[key])
 
 
+@pytest.mark.slow  # a subprocess of several seconds; CI runs it
 def test_cli_multiworker_only_the_chief_writes(tmp_path: Path) -> None:
     data = write_synthetic(SynthSpec(n_users=120, n_movies=80, n_ratings=3000, seed=1),
                            tmp_path / "data")
@@ -187,6 +189,7 @@ def test_cli_multiworker_only_the_chief_writes(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------ checkpoints
+@pytest.mark.slow  # a subprocess of several seconds; CI runs it
 def test_killed_run_resumes_after_its_last_epoch_and_ends_the_same(tmp_path: Path) -> None:
     data = write_synthetic(SynthSpec(n_users=400, n_movies=300, n_ratings=40_000, seed=1),
                            tmp_path / "data")

@@ -213,6 +213,7 @@ print(json.dumps(out))
         assert result[kind]["describe"] == json.loads(json.dumps(model.describe()))
 
 
+@pytest.mark.slow  # a subprocess of several seconds; CI runs it
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_a_model_saved_under_tensorflow_loads_under_another_backend(backend: str,
                                                                     saved) -> None:

@@ -21,7 +21,6 @@ from recsys.models.scoring import FALLBACK_COLD
 __all__ = ["register", "run"]
 
 
-
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``train`` command."""
     parser = subparsers.add_parser(

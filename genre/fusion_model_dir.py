@@ -247,19 +247,9 @@ def library_versions() -> dict[str, str]:
     >>> sorted(library_versions())[:2]
     ['backend', 'keras']
     """
-    import importlib
+    from recsys.backend import backend_versions
 
-    from recsys.backend import BACKENDS, import_keras
-
-    keras = import_keras()
-    backend = str(keras.backend.backend())
-    package = BACKENDS.get(backend, (backend, ""))[0]
-    try:  # Keras imported it already; the module knows its version (torch: "2.5.1+cpu")
-        version = str(importlib.import_module(package).__version__)
-    except (ImportError, AttributeError):
-        version = "unknown"
-    return {"keras": str(keras.__version__), "backend": backend, package: version,
-            "numpy": np.__version__}
+    return {**backend_versions(), "numpy": np.__version__}
 
 
 def load_fused_model(path: str | os.PathLike[str]) -> FusedModel:

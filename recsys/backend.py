@@ -7,8 +7,8 @@ command imports Keras). :func:`import_keras` then imports Keras (and, for Tensor
 runtime) with the start-up chatter of the native libraries silenced, and
 :func:`device_info` says what the backend runs on.
 
->>> select_backend("jax") if backend_installed("jax") else "jax"
-'jax'
+>>> sorted(BACKENDS)
+['jax', 'tensorflow', 'torch']
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "DeviceInfo",
     "active_backend",
     "backend_installed",
+    "backend_versions",
     "device_info",
     "import_keras",
     "import_tensorflow_quietly",
@@ -175,6 +176,25 @@ def import_tensorflow_quietly() -> None:
             tf.get_logger().setLevel("ERROR")
         except ImportError:  # a broken installation: Keras copes without it
             pass
+
+
+def backend_versions() -> dict[str, str]:
+    """Keras, the backend it runs on and that backend's version (imports Keras).
+
+    The version comes from the imported module (``torch.__version__`` is e.g.
+    ``"2.13.0+cpu"``; a ``tensorflow-cpu`` install has no ``tensorflow`` distribution).
+
+    >>> sorted(backend_versions())[:2]
+    ['backend', 'keras']
+    """
+    keras = import_keras()
+    backend = str(keras.backend.backend())
+    package = BACKENDS.get(backend, (backend, ""))[0]
+    try:  # Keras imported it already
+        version = str(importlib.import_module(package).__version__)
+    except (ImportError, AttributeError):
+        version = "unknown"
+    return {"keras": str(keras.__version__), "backend": backend, package: version}
 
 
 @dataclass(frozen=True)

@@ -157,15 +157,10 @@ def run(args: argparse.Namespace) -> int:
     """Train, evaluate, save and print the summary table."""
     role = _check_scale_options(args)
     from recsys.backend import active_backend, device_info, import_keras
+    from recsys.models.options import TrainingOptions
 
     backend = active_backend()
-    if args.distribute == "multiworker" and backend != "tensorflow":
-        raise DataError(f"--distribute multiworker needs --backend tensorflow (it uses "
-                        f"tf.distribute and TF_CONFIG), not {backend}; on {backend} use "
-                        "--distribute mirrored for all local devices.")
-    if args.distribute and backend == "torch":
-        raise DataError("--distribute needs --backend tensorflow or jax; torch trains on "
-                        "one device.")
+    TrainingOptions(distribute=args.distribute).check_backend(backend)  # before any work
     strategy = None
     if args.distribute and backend == "tensorflow":
         # first: the multi-worker strategy configures the TF runtime
@@ -182,7 +177,6 @@ def run(args: argparse.Namespace) -> int:
     rating_scale = parse_rating_scale(args.rating_scale)
 
     device = device_info()  # imports the backend quietly: before anything imports Keras
-    from recsys.models.options import TrainingOptions
     from recsys.models.precision import resolve_policy
 
     has_gpu = device.kind == "GPU"
@@ -288,11 +282,8 @@ def _checkpoint_dir(args: argparse.Namespace, out: Path, role: Any) -> Path | No
 def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, n_train: int,
              model: Any, report: dict[str, Any], fit_seconds: float,
              device: dict[str, Any]) -> dict[str, Any]:
-    import importlib.metadata
+    from recsys.backend import backend_versions
 
-    import keras
-
-    backend = device["backend"]
     training = model.training_
     epochs = training.epochs_run
     steady = [h.ratings_per_second for h in training.history[1:]]
@@ -321,8 +312,7 @@ def _metrics(args: argparse.Namespace, dataset: str, spec: str, split: str, n_tr
         "fit_seconds": fit_seconds,
         "params": model.describe()["params"],
         **device,
-        "versions": {backend: importlib.metadata.version(backend), "keras": keras.__version__,
-                     "python": platform.python_version()},
+        "versions": {**backend_versions(), "python": platform.python_version()},
     }
 
 

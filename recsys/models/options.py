@@ -62,3 +62,19 @@ class TrainingOptions:
         if self.updates not in UPDATES:
             raise DataError(f"unknown updates={self.updates!r}; use one of "
                             f"{', '.join(UPDATES)}.")
+
+    def check_backend(self, backend: str) -> None:
+        """Refuse options the Keras ``backend`` cannot honour.
+
+        Raises
+        ------
+        DataError
+            ``multiworker`` off TensorFlow, or any ``distribute`` on PyTorch.
+        """
+        if self.distribute == "multiworker" and backend != "tensorflow":
+            raise DataError(f"distribute='multiworker' needs the tensorflow backend (it uses "
+                            f"tf.distribute and TF_CONFIG), not {backend}; use 'mirrored' "
+                            "for all local devices.")
+        if self.distribute is not None and backend == "torch":
+            raise DataError("distribute needs the tensorflow or jax backend; the torch "
+                            "backend trains on one device.")

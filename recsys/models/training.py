@@ -138,23 +138,18 @@ def make_loop(network: Any, optimizer: Any, train: Arrays, validation: Arrays | 
     import keras
 
     backend = keras.backend.backend()
+    options.check_backend(backend)
     if backend == "tensorflow":
         from recsys.models.loops.tf_loop import TensorFlowLoop
 
         return TensorFlowLoop(network, optimizer, train, validation, batch_size=batch_size,
                               seed=seed, clip=clip, strategy=options.strategy)
-    if options.distribute == "multiworker":
-        raise DataError("distribute='multiworker' needs the tensorflow backend (it uses "
-                        "tf.distribute and TF_CONFIG); use 'mirrored' for all local devices.")
     if backend == "jax":
         from recsys.models.loops.jax_loop import JaxLoop
 
         return JaxLoop(network, optimizer, train, validation, batch_size=batch_size,
                        seed=seed, clip=clip, data_parallel=options.distribute == "mirrored")
     if backend == "torch":
-        if options.distribute is not None:
-            raise DataError("distribute needs the tensorflow or jax backend; the torch "
-                            "backend trains on one device.")
         from recsys.models.loops.torch_loop import TorchLoop
 
         return TorchLoop(network, optimizer, train, validation, batch_size=batch_size,
@@ -178,14 +173,6 @@ def batch_edges(n: int, batch_size: int, replicas: int = 1) -> NDArray[np.int64]
     if len(edges) > 2 and edges[-1] - edges[-2] < replicas:
         edges = np.delete(edges, -2)
     return edges
-
-
-def rmse(pred: NDArray[Any], target: NDArray[Any], clip: tuple[float, float] | None) -> float:
-    """Root mean squared error of predictions (clipped to ``clip``) against targets."""
-    pred = np.asarray(pred, dtype=np.float64)
-    if clip is not None:
-        pred = np.clip(pred, *clip)
-    return float(np.sqrt(np.mean((pred - np.asarray(target, dtype=np.float64)) ** 2)))
 
 
 class Checkpointer:

@@ -118,3 +118,27 @@ def test_train_on_another_backend_matches_tensorflow(backend: str, tmp_path: Pat
     assert tensorflow_metrics["backend"] == "tensorflow"
     assert abs(metrics["rmse"] - tensorflow_metrics["rmse"]) < 0.005
     assert metrics["baselines"] == tensorflow_metrics["baselines"]
+
+
+def test_options_a_backend_cannot_honour_are_refused() -> None:
+    from recsys.errors import DataError
+    from recsys.models.options import TrainingOptions
+
+    with pytest.raises(DataError, match="'multiworker' needs the tensorflow backend"):
+        TrainingOptions(distribute="multiworker").check_backend("jax")
+    with pytest.raises(DataError, match="the torch backend trains on one device"):
+        TrainingOptions(distribute="mirrored").check_backend("torch")
+    TrainingOptions(distribute="mirrored").check_backend("jax")
+    TrainingOptions(distribute="multiworker").check_backend("tensorflow")
+
+
+@pytest.mark.skipif(not backend_installed("torch"), reason="needs torch")
+def test_distribute_on_torch_is_one_line_before_any_work(tmp_path: Path) -> None:
+    # a fresh process: this one already runs Keras on TensorFlow
+    done = subprocess.run([sys.executable, "-m", "recsys", "train", "--backend", "torch",
+                           "--distribute", "mirrored", "--out", str(tmp_path / "m")],
+                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the torch backend trains on one device" in lines[0], lines
+    assert not (tmp_path / "m").exists()

@@ -25,13 +25,13 @@ import tensorflow as tf
 from numpy.typing import NDArray
 
 from recsys.errors import DataError
+from recsys.evaluation import rmse
 from recsys.models.training import (
     PREDICT_BATCH,
     Arrays,
     Checkpointer,
     batch_edges,
     packed_rows,
-    rmse,
 )
 
 __all__ = ["TensorFlowLoop"]
@@ -120,7 +120,8 @@ class TensorFlowLoop:
         if self.validation is None:
             return None
         users, movies, ratings = self.validation
-        return rmse(_predict(self.network, users, movies), ratings, self.clip)
+        pred = _predict(self.network, users, movies)
+        return rmse(ratings, pred if self.clip is None else np.clip(pred, *self.clip))
 
     def keep_best(self) -> None:
         self._keep_best()

@@ -139,8 +139,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     ratings = load_ratings(args.size, Path(args.work))
     train, test = split_of(ratings)
     batch = None if args.size == "small" else args.large_batch
-    model = RatingModel(args.model, epochs=args.epochs, patience=args.epochs + 1,
-                        batch_size=batch, seed=0)
+    model = RatingModel(
+        args.model, epochs=args.epochs, patience=args.epochs + 1, batch_size=batch, seed=0
+    )
     options = TrainingOptions(precision=args.precision, updates=args.updates)
     started = time.perf_counter()
     model.fit(train, options=options)
@@ -149,23 +150,31 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     truth = test["rating"].to_numpy(dtype=np.float64)
     rmse = float(np.sqrt(np.mean((pred - truth) ** 2)))
     u, m = model.user_vocab_, model.movie_vocab_
-    baseline = model.baseline_.predict(u.index(test["user_id"], missing="negative"),
-                                       m.index(test["movie_id"], missing="negative"))
+    baseline = model.baseline_.predict(
+        u.index(test["user_id"], missing="negative"), m.index(test["movie_id"], missing="negative")
+    )
     bias_rmse = float(np.sqrt(np.mean((np.clip(baseline, *model.rating_scale_) - truth) ** 2)))
     history = model.training_.history
     steady = statistics.median(h.seconds for h in history[1:]) if len(history) > 1 else None
     device = device_info()
     return {
-        "backend": args.backend, "size": args.size, "model": args.model,
-        "device": device.kind, "device_name": device.name, "precision": args.precision,
-        "updates": args.updates, "n_fit": int(model.n_train_),
-        "batch_size": int(model.resolved_params()["batch_size"]), "epochs": len(history),
+        "backend": args.backend,
+        "size": args.size,
+        "model": args.model,
+        "device": device.kind,
+        "device_name": device.name,
+        "precision": args.precision,
+        "updates": args.updates,
+        "n_fit": int(model.n_train_),
+        "batch_size": int(model.resolved_params()["batch_size"]),
+        "epochs": len(history),
         "first_epoch_s": history[0].seconds,
         "steady_epoch_s": steady,
         "steady_ratings_per_s": model.n_train_ / steady if steady else None,
         "fit_ratings_per_s": model.n_train_ * len(history) / model.training_.train_seconds,
         "fit_seconds": fit_seconds,
-        "rmse": rmse, "bias_only_rmse": bias_rmse,
+        "rmse": rmse,
+        "bias_only_rmse": bias_rmse,
         "host_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "device_peak_gb": ((device_peak_bytes(args.backend) or 0) / 2**30) or None,
     }
@@ -179,29 +188,52 @@ def surprise_child(args: argparse.Namespace) -> dict[str, Any]:
     ratings = load_ratings(args.size, Path(args.work))
     train, test = split_of(ratings)
     low, high = float(train["rating"].min()), float(train["rating"].max())
-    data = Dataset.load_from_df(train[["user_id", "movie_id", "rating"]],
-                                Reader(rating_scale=(low, high)))
+    data = Dataset.load_from_df(
+        train[["user_id", "movie_id", "rating"]], Reader(rating_scale=(low, high))
+    )
     trainset = data.build_full_trainset()
     algo = SVD(n_factors=100, random_state=0)
     started = time.perf_counter()
     algo.fit(trainset)
     seconds = time.perf_counter() - started
-    pred = np.array([algo.predict(u, m).est for u, m in
-                     zip(test["user_id"], test["movie_id"], strict=True)])
+    pred = np.array(
+        [algo.predict(u, m).est for u, m in zip(test["user_id"], test["movie_id"], strict=True)]
+    )
     rmse = float(np.sqrt(np.mean((pred - test["rating"].to_numpy()) ** 2)))
-    return {"backend": "surprise-SVD", "size": args.size, "model": "SVD(100)",
-            "device": "CPU", "n_fit": len(train), "epochs": algo.n_epochs,
-            "fit_seconds": seconds,
-            "fit_ratings_per_s": len(train) * algo.n_epochs / seconds, "rmse": rmse,
-            "host_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+    return {
+        "backend": "surprise-SVD",
+        "size": args.size,
+        "model": "SVD(100)",
+        "device": "CPU",
+        "n_fit": len(train),
+        "epochs": algo.n_epochs,
+        "fit_seconds": seconds,
+        "fit_ratings_per_s": len(train) * algo.n_epochs / seconds,
+        "rmse": rmse,
+        "host_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
 
 
 def genre_child(args: argparse.Namespace) -> dict[str, Any]:
     """Train the fused genre model with ``genre train`` on this backend; its figures."""
     out = Path(args.work) / f"genre-{args.backend}"
-    cmd = [sys.executable, "-m", "genre", "train", "--model", "fusion", "--backend",
-           args.backend, "--dataset", args.genre_dataset, "--features", args.genre_features,
-           "--out", str(out), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "genre",
+        "train",
+        "--model",
+        "fusion",
+        "--backend",
+        args.backend,
+        "--dataset",
+        args.genre_dataset,
+        "--features",
+        args.genre_features,
+        "--out",
+        str(out),
+        "--json",
+    ]
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     seconds = time.perf_counter() - started
@@ -209,10 +241,14 @@ def genre_child(args: argparse.Namespace) -> dict[str, Any]:
         return {"backend": args.backend, "model": "fusion", "error": done.stderr[-300:]}
     metrics = json.loads(done.stdout)
     test = metrics.get("test", metrics)
-    return {"backend": args.backend, "size": "genre", "model": "fusion",
-            "fit_seconds": seconds,
-            "micro_f1": test.get("micro_f1") or test.get("f1_micro"),
-            "baseline_micro_f1": (metrics.get("baselines") or {}).get("micro_f1")}
+    return {
+        "backend": args.backend,
+        "size": "genre",
+        "model": "fusion",
+        "fit_seconds": seconds,
+        "micro_f1": test.get("micro_f1") or test.get("f1_micro"),
+        "baseline_micro_f1": (metrics.get("baselines") or {}).get("micro_f1"),
+    }
 
 
 # --------------------------------------------------------------------- the driver
@@ -222,16 +258,39 @@ def installed_backends() -> list[str]:
     return [b for b in BACKENDS if backend_installed(b)]
 
 
-def run_child(kind: str, work: Path, backend: str, size: str, model: str,
-              options: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", kind, "--work", str(work), "--backend",
-           backend, "--size", size, "--model", model, "--epochs", str(options.epochs),
-           "--large-batch", str(options.large_batch), "--precision", options.precision,
-           "--updates", options.updates, "--genre-dataset", options.genre_dataset or "",
-           "--genre-features", options.genre_features or ""]
+def run_child(
+    kind: str, work: Path, backend: str, size: str, model: str, options: argparse.Namespace
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--work",
+        str(work),
+        "--backend",
+        backend,
+        "--size",
+        size,
+        "--model",
+        model,
+        "--epochs",
+        str(options.epochs),
+        "--large-batch",
+        str(options.large_batch),
+        "--precision",
+        options.precision,
+        "--updates",
+        options.updates,
+        "--genre-dataset",
+        options.genre_dataset or "",
+        "--genre-features",
+        options.genre_features or "",
+    ]
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO,
-                          timeout=options.timeout, check=False)
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=options.timeout, check=False
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
@@ -240,9 +299,11 @@ def run_child(kind: str, work: Path, backend: str, size: str, model: str,
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| backend | device | data | model | batch | first epoch s | steady s/epoch | "
-            "ratings/s steady | ratings/s whole fit | RMSE | bias-only RMSE | host GB | "
-            "device GB |")
+    head = (
+        "| backend | device | data | model | batch | first epoch s | steady s/epoch | "
+        "ratings/s steady | ratings/s whole fit | RMSE | bias-only RMSE | host GB | "
+        "device GB |"
+    )
     lines = [head, "|" + "---|" * 13]
 
     def f(value: Any, spec: str) -> str:
@@ -250,8 +311,10 @@ def table(rows: list[dict[str, Any]]) -> str:
 
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['backend']} | | {r.get('size', '')} | {r.get('model', '')} | "
-                         f"error: {r['error'][:120]} |" + " |" * 8)
+            lines.append(
+                f"| {r['backend']} | | {r.get('size', '')} | {r.get('model', '')} | "
+                f"error: {r['error'][:120]} |" + " |" * 8
+            )
             continue
         metric = f(r.get("rmse"), ".4f") or f"micro-F1 {f(r.get('micro_f1'), '.4f')}"
         lines.append(
@@ -261,31 +324,34 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{f(r.get('steady_ratings_per_s'), ',.0f')} | "
             f"{f(r.get('fit_ratings_per_s'), ',.0f')} | {metric} | "
             f"{f(r.get('bias_only_rmse'), '.4f')} | {f(r.get('host_peak_gb'), '.2f')} | "
-            f"{f(r.get('device_peak_gb'), '.2f')} |")
+            f"{f(r.get('device_peak_gb'), '.2f')} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small, 1m and 25m; bias only; 3 epochs")
+    parser.add_argument(
+        "--quick", action="store_true", help="small, 1m and 25m; bias only; 3 epochs"
+    )
     parser.add_argument("--backends", help="comma-separated (default: every installed one)")
     parser.add_argument("--sizes", default="small,1m,25m", help="of small,1m,25m,100m")
     parser.add_argument("--models", default="bias,mlp", help="of dot,bias,mlp")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--large-batch", type=int, default=65_536)
-    parser.add_argument("--precision", default="float32",
-                        choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    parser.add_argument(
+        "--precision", default="float32", choices=("float32", "mixed_float16", "mixed_bfloat16")
+    )
     parser.add_argument("--updates", default="lazy", choices=("lazy", "dense"))
     parser.add_argument("--surprise", action="store_true", help="add Surprise's SVD (CPU)")
     parser.add_argument("--genre-dataset", help="labelled set for the fused genre model")
     parser.add_argument("--genre-features", help="feature store for the fused genre model")
     parser.add_argument("--work", help="folder for the synthetic sets (default: a temp dir)")
-    parser.add_argument("--out", help="results file stem (default benchmarks/results/"
-                                      "backends-<device>)")
+    parser.add_argument(
+        "--out", help="results file stem (default benchmarks/results/backends-<device>)"
+    )
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per child")
-    parser.add_argument("--child", choices=("rating", "surprise", "genre"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("rating", "surprise", "genre"), help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -307,8 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         if size != "small":
             tick = time.perf_counter()
             synthetic_arrays(SIZES[size], work)
-            print(f"# {size}: synthetic ratings ready in {time.perf_counter() - tick:.1f} s",
-                  flush=True)
+            print(
+                f"# {size}: synthetic ratings ready in {time.perf_counter() - tick:.1f} s",
+                flush=True,
+            )
         for model in args.models.split(","):
             if size in ("25m", "100m") and model != "bias" and args.quick:
                 continue
@@ -326,14 +394,29 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     device = next((r.get("device_name") for r in rows if r.get("device") == "GPU"), None)
-    stem = Path(args.out) if args.out else (
-        REPO / "benchmarks" / "results" /
-        f"backends-{'gpu' if device else 'cpu'}{'-quick' if args.quick else ''}")
+    stem = (
+        Path(args.out)
+        if args.out
+        else (
+            REPO
+            / "benchmarks"
+            / "results"
+            / f"backends-{'gpu' if device else 'cpu'}{'-quick' if args.quick else ''}"
+        )
+    )
     stem.parent.mkdir(parents=True, exist_ok=True)
-    summary = {"rows": rows, "seconds": time.perf_counter() - started,
-               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                           "gpu": device, "load_before": load, "load_after": os.getloadavg()},
-               "options": {k: v for k, v in vars(args).items() if not k.startswith("child")}}
+    summary = {
+        "rows": rows,
+        "seconds": time.perf_counter() - started,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "gpu": device,
+            "load_before": load,
+            "load_after": os.getloadavg(),
+        },
+        "options": {k: v for k, v in vars(args).items() if not k.startswith("child")},
+    }
     stem.with_suffix(".json").write_text(json.dumps(summary, indent=2))
     stem.with_suffix(".md").write_text(table(rows) + "\n")
     print(table(rows))

@@ -61,14 +61,25 @@ def step(label: str, argv: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data",
-                        help="the shared data folder (default ../shared/data)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=REPO.parent / "shared" / "data",
+        help="the shared data folder (default ../shared/data)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/genre-fused"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, default=128,
-                        help="poster size for the CNN (default 128; 224 is ~4x slower)")
-    parser.add_argument("--word-vectors", default="train",
-                        help="overview_w2v: 'train' (default) or a word2vec-format file")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=128,
+        help="poster size for the CNN (default 128; 224 is ~4x slower)",
+    )
+    parser.add_argument(
+        "--word-vectors",
+        default="train",
+        help="overview_w2v: 'train' (default) or a word2vec-format file",
+    )
     parser.add_argument("--epochs", type=int, default=200)
     args = parser.parse_args()
 
@@ -80,16 +91,43 @@ def main() -> int:
     store_path, model_dir, features = out / "metadata.sqlite", out / "bias-model", out / "features"
     seconds: dict[str, float] = {}
 
-    seconds["metadata import"] = step("metadata import", [
-        "metadata", "import", "--csv", str(csv), "--posters-dir",
-        str(shared / "posters" / "images"), "--store", str(store_path), "--quiet"])
-    seconds["rating model"] = step("recsys train", [
-        "train", "--out", str(model_dir), "--seed", str(args.seed), "--quiet"])
-    blocks_argv = ["features", "build", "--blocks", "embedding,pca,poster,overview_w2v",
-                   "--model", str(model_dir), "--metadata", str(store_path),
-                   "--cnn-weights", "none", "--image-size", str(args.image_size),
-                   "--word-vectors", args.word_vectors, "--seed", str(args.seed),
-                   "--out", str(features)]
+    seconds["metadata import"] = step(
+        "metadata import",
+        [
+            "metadata",
+            "import",
+            "--csv",
+            str(csv),
+            "--posters-dir",
+            str(shared / "posters" / "images"),
+            "--store",
+            str(store_path),
+            "--quiet",
+        ],
+    )
+    seconds["rating model"] = step(
+        "recsys train", ["train", "--out", str(model_dir), "--seed", str(args.seed), "--quiet"]
+    )
+    blocks_argv = [
+        "features",
+        "build",
+        "--blocks",
+        "embedding,pca,poster,overview_w2v",
+        "--model",
+        str(model_dir),
+        "--metadata",
+        str(store_path),
+        "--cnn-weights",
+        "none",
+        "--image-size",
+        str(args.image_size),
+        "--word-vectors",
+        args.word_vectors,
+        "--seed",
+        str(args.seed),
+        "--out",
+        str(features),
+    ]
     if args.word_vectors == "train":
         blocks_argv.append("--w2v-tags")
     seconds["feature store"] = step("features build", blocks_argv)
@@ -100,27 +138,41 @@ def main() -> int:
 
     meta = load_metadata(store_path)
     glove_block, glove_report = overview_block(
-        meta["movie_id"].to_numpy(), meta["overview"].tolist(), word_vectors=glove,
-        name="overview_glove")
+        meta["movie_id"].to_numpy(),
+        meta["overview"].tolist(),
+        word_vectors=glove,
+        name="overview_glove",
+    )
     FeatureStore.write(features, [glove_block])
     print(f"overview_glove: {glove_report.summary()}")
     step("features info", ["features", "info", str(features)])
 
     movielens = load_dataset()
-    data = build_labelled(read_metadata(csv), movielens.movies, tags=movielens.read_tags(),
-                          min_genre_fraction=0.05, seed=args.seed,
-                          sources={"metadata": str(csv)})
+    data = build_labelled(
+        read_metadata(csv),
+        movielens.movies,
+        tags=movielens.read_tags(),
+        min_genre_fraction=0.05,
+        seed=args.seed,
+        sources={"metadata": str(csv)},
+    )
     save_labelled(data, out / "dataset")
     data = load_labelled(out / "dataset")
     counts = data.counts()
-    print(f"\nlabelled set: {len(data.frame)} movies, {len(data.genres)} genres; train "
-          f"{counts['train']}, val {counts['val']}, test {counts['test']}", flush=True)
+    print(
+        f"\nlabelled set: {len(data.frame)} movies, {len(data.genres)} genres; train "
+        f"{counts['train']}, val {counts['val']}, test {counts['test']}",
+        flush=True,
+    )
 
     main_blocks = ["embedding", "pca", "poster", "overview_w2v"]
     store = FeatureStore(features)
     inputs = load_block_inputs(store, [*main_blocks, "overview_glove"], data.frame["movie_id"])
-    sets = [*block_sets(main_blocks), ("overview_glove",),
-            ("embedding", "pca", "poster", "overview_glove")]
+    sets = [
+        *block_sets(main_blocks),
+        ("overview_glove",),
+        ("embedding", "pca", "poster", "overview_glove"),
+    ]
 
     import keras
 
@@ -128,27 +180,35 @@ def main() -> int:
     start = time.perf_counter()
 
     def show(row: dict) -> None:
-        print(f"  {row['blocks']:<40} micro_f1={row['micro_f1']:.4f} "
-              f"macro_f1={row['macro_f1']:.4f} mean_roc_auc={row['mean_roc_auc']:.4f} "
-              f"({row['epochs_run']} epochs)", flush=True)
+        print(
+            f"  {row['blocks']:<40} micro_f1={row['micro_f1']:.4f} "
+            f"macro_f1={row['macro_f1']:.4f} mean_roc_auc={row['mean_roc_auc']:.4f} "
+            f"({row['epochs_run']} epochs)",
+            flush=True,
+        )
 
     print(f"ablation: {len(sets)} block sets", flush=True)
-    result = run_ablation(data, inputs, sets, on_row=show, seed=args.seed,
-                          epochs=args.epochs)
+    result = run_ablation(data, inputs, sets, on_row=show, seed=args.seed, epochs=args.epochs)
     seconds["ablation"] = time.perf_counter() - start
-    result.config.update({"features": str(features.resolve()),
-                          "labelled_set": str((out / "dataset").resolve())})
+    result.config.update(
+        {"features": str(features.resolve()), "labelled_set": str((out / "dataset").resolve())}
+    )
     write_ablation(result, out)
 
     # the course project's single-modality MLPs (1024-256-N)
     mlp_rows = []
     for block in ("poster", "overview_w2v"):
-        run = run_fusion_experiment(data, inputs, model="mlp", blocks=[block],
-                                    seed=args.seed, epochs=args.epochs)
-        mlp_rows.append({"model": f"mlp 1024-256 on {block}",
-                         **{m: run.report[m] for m in METRICS}})
-        print(f"  mlp {block:<36} micro_f1={run.report['micro_f1']:.4f} "
-              f"macro_f1={run.report['macro_f1']:.4f}", flush=True)
+        run = run_fusion_experiment(
+            data, inputs, model="mlp", blocks=[block], seed=args.seed, epochs=args.epochs
+        )
+        mlp_rows.append(
+            {"model": f"mlp 1024-256 on {block}", **{m: run.report[m] for m in METRICS}}
+        )
+        print(
+            f"  mlp {block:<36} micro_f1={run.report['micro_f1']:.4f} "
+            f"macro_f1={run.report['macro_f1']:.4f}",
+            flush=True,
+        )
     pd.DataFrame(mlp_rows).to_csv(out / "mlp.csv", index=False, float_format="%.6f")
 
     table = result.table
@@ -158,24 +218,33 @@ def main() -> int:
     best = {m: singles.loc[singles[m].idxmax()] for m in ("micro_f1", "macro_f1")}
     verdict = {m: bool(fused[m] > best[m][m]) for m in best}
     lines = [
-        "# Fused genre model on ml-latest-small (issue 6)", "",
+        "# Fused genre model on ml-latest-small (issue 6)",
+        "",
         f"Labelled set: {len(data.frame)} movies, {len(data.genres)} genres (MovieLens, "
         f">= 5% of movies), split seed {args.seed}: train {counts['train']}, val "
         f"{counts['val']}, test {counts['test']}. Thresholds per genre on validation; test "
         "scored once per row. Poster CNN: VGG16, include_top=False, random weights "
         f"(weights=None, seed {args.seed}), global average pooling, {args.image_size} px.",
-        "", markdown_table(table), "",
-        "Single-modality MLPs of the course project (1024-256-N):", "",
-        "| model | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 1),
-        *[f"| {r['model']} | " + " | ".join(f"{r[m]:.4f}" for m in METRICS) + " |"
-          for r in mlp_rows], "",
+        "",
+        markdown_table(table),
+        "",
+        "Single-modality MLPs of the course project (1024-256-N):",
+        "",
+        "| model | " + " | ".join(METRICS) + " |",
+        "|" + "---|" * (len(METRICS) + 1),
+        *[
+            f"| {r['model']} | " + " | ".join(f"{r[m]:.4f}" for m in METRICS) + " |"
+            for r in mlp_rows
+        ],
+        "",
         f"All four blocks ({fused['blocks']}): micro_f1 {fused['micro_f1']:.4f}, "
         f"macro_f1 {fused['macro_f1']:.4f}.",
         f"Best single block on micro_f1: {best['micro_f1']['blocks']} "
         f"{best['micro_f1']['micro_f1']:.4f}; on macro_f1: {best['macro_f1']['blocks']} "
         f"{best['macro_f1']['macro_f1']:.4f}.",
         f"Fused beats the best single block: micro_f1 {verdict['micro_f1']}, "
-        f"macro_f1 {verdict['macro_f1']}.", "",
+        f"macro_f1 {verdict['macro_f1']}.",
+        "",
         "Seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()),
     ]
     (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -47,8 +47,12 @@ def main() -> None:
     spec = NetworkSpec("bias", n_users, n_movies, factors=64)
     network = timed("build", lambda: build_network(spec))
     validation = tuple(a[: len(a) // 20] for a in arrays)
-    loop = timed("set-up", lambda: JaxLoop(network, LazyAdam(0.01), arrays, validation,
-                                            batch_size=batch, seed=0, clip=(0.5, 5.0)))
+    loop = timed(
+        "set-up",
+        lambda: JaxLoop(
+            network, LazyAdam(0.01), arrays, validation, batch_size=batch, seed=0, clip=(0.5, 5.0)
+        ),
+    )
     key = jax.random.key(0)
     lowered = timed("trace", lambda: loop._epoch.lower(loop.state, loop.rows, key))
     timed("compile", lowered.compile)

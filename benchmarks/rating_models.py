@@ -37,10 +37,12 @@ def run_once(kind: str, split: object, movies: object) -> dict[str, float]:
     history = model.training_.history
     steady = [h.ratings_per_second for h in history[1:]]
     return {
-        "rmse": report["rmse"], "mae": report["mae"],
+        "rmse": report["rmse"],
+        "mae": report["mae"],
         "bias_only_rmse": report["baselines"]["bias_only"]["rmse"],
         "global_mean_rmse": report["baselines"]["global_mean"]["rmse"],
-        "epochs": model.training_.epochs_run, "best_epoch": model.training_.best_epoch,
+        "epochs": model.training_.epochs_run,
+        "best_epoch": model.training_.best_epoch,
         "train_seconds": model.training_.train_seconds,
         "first_epoch_seconds": history[0].seconds,
         "ratings_per_second": model.n_train_ * len(history) / model.training_.train_seconds,
@@ -52,15 +54,25 @@ def run_once(kind: str, split: object, movies: object) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", default="bias,dot,mlp")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="fits per kind; timings are the median, accuracy is identical")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fits per kind; timings are the median, accuracy is identical",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
     data = load_dataset()
     split = parse_split("random:0.1").split(data, seed=0)
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                           "processor": platform.processor() or platform.machine()},
-               "split": "random:0.1 seed 0 on ml-latest-small", "models": {}}
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "split": "random:0.1 seed 0 on ml-latest-small",
+        "models": {},
+    }
     for kind in args.kinds.split(","):
         runs = [run_once(kind, split, data.movies) for _ in range(args.repeats)]
         merged = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
@@ -70,14 +82,18 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rating_models.json").write_text(json.dumps(results, indent=2))
-    lines = ["| model | test RMSE | MAE | bias-only RMSE | global-mean RMSE | epochs | "
-             "train s | ratings/s (whole fit) | ratings/s (per epoch after the first) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | test RMSE | MAE | bias-only RMSE | global-mean RMSE | epochs | "
+        "train s | ratings/s (whole fit) | ratings/s (per epoch after the first) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for kind, r in results["models"].items():
-        lines.append(f"| {kind} | {r['rmse']:.4f} | {r['mae']:.4f} | {r['bias_only_rmse']:.4f} "
-                     f"| {r['global_mean_rmse']:.4f} | {r['epochs']:.0f} | "
-                     f"{r['train_seconds']:.2f} | {r['ratings_per_second']:,.0f} | "
-                     f"{r['steady_ratings_per_second']:,.0f} |")
+        lines.append(
+            f"| {kind} | {r['rmse']:.4f} | {r['mae']:.4f} | {r['bias_only_rmse']:.4f} "
+            f"| {r['global_mean_rmse']:.4f} | {r['epochs']:.0f} | "
+            f"{r['train_seconds']:.2f} | {r['ratings_per_second']:,.0f} | "
+            f"{r['steady_ratings_per_second']:,.0f} |"
+        )
     (out / "rating_models.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -35,9 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 USERS, MOVIES = 162_541, 59_047
 SIZES = {"1m": 1_000_000, "5m": 5_000_000, "25m": 25_000_095}
-INGEST = ("import sys, time; from recsys.data import load_dataset; t = time.perf_counter(); "
-          "d = load_dataset(sys.argv[1], columnar=True); "
-          "print(len(d.ratings), time.perf_counter() - t)")
+INGEST = (
+    "import sys, time; from recsys.data import load_dataset; t = time.perf_counter(); "
+    "d = load_dataset(sys.argv[1], columnar=True); "
+    "print(len(d.ratings), time.perf_counter() - t)"
+)
 
 
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -65,10 +67,27 @@ def bench_size(name: str, n: int, work: Path, epochs: int, env: dict[str, str]) 
     spec = {"n_users": USERS, "n_movies": MOVIES, "n_ratings": n, "seed": 0}
     meta = data / "synth.json"
     result: dict = {"ratings": n, "users": USERS, "movies": MOVIES}
-    if not (meta.is_file() and all(json.loads(meta.read_text()).get(k) == v
-                                   for k, v in spec.items())):
-        wall, rss, _ = run([py, "-m", "recsys", "synth", "--users", str(USERS), "--movies",
-                            str(MOVIES), "--ratings", str(n), "--out", str(data), "--quiet"], env)
+    if not (
+        meta.is_file() and all(json.loads(meta.read_text()).get(k) == v for k, v in spec.items())
+    ):
+        wall, rss, _ = run(
+            [
+                py,
+                "-m",
+                "recsys",
+                "synth",
+                "--users",
+                str(USERS),
+                "--movies",
+                str(MOVIES),
+                "--ratings",
+                str(n),
+                "--out",
+                str(data),
+                "--quiet",
+            ],
+            env,
+        )
         result["synth_seconds"], result["synth_peak_gb"] = wall, rss
     result["csv_mb"] = (data / "ratings.csv").stat().st_size / 1e6
     cache = Path(tempfile.mkdtemp(prefix="recsys-scale-cache-", dir=work))
@@ -81,23 +100,45 @@ def bench_size(name: str, n: int, work: Path, epochs: int, env: dict[str, str]) 
         result["reread_seconds"], result["reread_peak_gb"] = wall, rss
         result["reread_load_seconds"] = float(out.split()[1])
         model_dir = work / f"model-{name}"
-        wall, rss, _ = run([py, "-m", "recsys", "train", "--data", str(data), "--model", "bias",
-                            "--epochs", str(epochs), "--patience", str(epochs), "--json",
-                            "--out", str(model_dir)], env)
+        wall, rss, _ = run(
+            [
+                py,
+                "-m",
+                "recsys",
+                "train",
+                "--data",
+                str(data),
+                "--model",
+                "bias",
+                "--epochs",
+                str(epochs),
+                "--patience",
+                str(epochs),
+                "--json",
+                "--out",
+                str(model_dir),
+            ],
+            env,
+        )
         history = json.loads((model_dir / "recsys_model.json").read_text())["training"]["history"]
         metrics = json.loads((model_dir / "metrics.json").read_text())
         later = [h["seconds"] for h in history[1:]] or [history[0]["seconds"]]
         epoch_seconds = statistics.median(later)
-        result.update({
-            "train_command_seconds": wall, "train_peak_gb": rss,
-            "n_fit": metrics["n_fit"], "epochs": len(history),
-            "first_epoch_seconds": history[0]["seconds"],
-            "epoch_seconds": epoch_seconds,
-            "ratings_per_second": metrics["n_fit"] / epoch_seconds,
-            "epoch_seconds_per_million": epoch_seconds / metrics["n_fit"] * 1e6,
-            "rmse": metrics["rmse"], "bias_only_rmse": metrics["baselines"]["bias_only"]["rmse"],
-            "global_mean_rmse": metrics["baselines"]["global_mean"]["rmse"],
-        })
+        result.update(
+            {
+                "train_command_seconds": wall,
+                "train_peak_gb": rss,
+                "n_fit": metrics["n_fit"],
+                "epochs": len(history),
+                "first_epoch_seconds": history[0]["seconds"],
+                "epoch_seconds": epoch_seconds,
+                "ratings_per_second": metrics["n_fit"] / epoch_seconds,
+                "epoch_seconds_per_million": epoch_seconds / metrics["n_fit"] * 1e6,
+                "rmse": metrics["rmse"],
+                "bias_only_rmse": metrics["baselines"]["bias_only"]["rmse"],
+                "global_mean_rmse": metrics["baselines"]["global_mean"]["rmse"],
+            }
+        )
         shutil.rmtree(model_dir, ignore_errors=True)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
@@ -105,27 +146,34 @@ def bench_size(name: str, n: int, work: Path, epochs: int, env: dict[str, str]) 
 
 
 def markdown(results: dict) -> str:
-    lines = [f"Machine: {results['machine']['cpus']} CPUs, Python "
-             f"{results['machine']['python']}; load average before {results['load_before']}, "
-             f"after {results['load_after']}. Catalogue fixed at {USERS:,} users x "
-             f"{MOVIES:,} movies; `recsys train --model bias --epochs "
-             f"{results['epochs']}` on the cached set.", "",
-             "| ratings | CSV MB | ingest s (peak GB) | re-read s | train peak GB | "
-             "s / epoch | ratings/s per epoch | s / epoch / 1M ratings | test RMSE | "
-             "bias-only RMSE |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {results['machine']['cpus']} CPUs, Python "
+        f"{results['machine']['python']}; load average before {results['load_before']}, "
+        f"after {results['load_after']}. Catalogue fixed at {USERS:,} users x "
+        f"{MOVIES:,} movies; `recsys train --model bias --epochs "
+        f"{results['epochs']}` on the cached set.",
+        "",
+        "| ratings | CSV MB | ingest s (peak GB) | re-read s | train peak GB | "
+        "s / epoch | ratings/s per epoch | s / epoch / 1M ratings | test RMSE | "
+        "bias-only RMSE |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["sizes"].values():
         lines.append(
             f"| {r['ratings']:,} | {r['csv_mb']:.0f} | {r['ingest_seconds']:.1f} "
             f"({r['ingest_peak_gb']:.2f}) | {r['reread_seconds']:.1f} | "
             f"{r['train_peak_gb']:.2f} | {r['epoch_seconds']:.1f} | "
             f"{r['ratings_per_second']:,.0f} | {r['epoch_seconds_per_million']:.2f} | "
-            f"{r['rmse']:.4f} | {r['bias_only_rmse']:.4f} |")
+            f"{r['rmse']:.4f} | {r['bias_only_rmse']:.4f} |"
+        )
     per_million = [r["epoch_seconds_per_million"] for r in results["sizes"].values()]
     if len(per_million) > 1:
-        lines += ["", f"Linearity: seconds per epoch per million ratings range "
-                      f"{min(per_million):.2f}..{max(per_million):.2f} (max/min "
-                      f"{max(per_million) / min(per_million):.2f}; 1.00 is perfectly linear)."]
+        lines += [
+            "",
+            f"Linearity: seconds per epoch per million ratings range "
+            f"{min(per_million):.2f}..{max(per_million):.2f} (max/min "
+            f"{max(per_million) / min(per_million):.2f}; 1.00 is perfectly linear).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -133,15 +181,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m,5m,25m")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "recsys-scale"),
-                        help="where the synthetic sets are kept between runs")
+    parser.add_argument(
+        "--work",
+        default=str(Path(tempfile.gettempdir()) / "recsys-scale"),
+        help="where the synthetic sets are kept between runs",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-               "epochs": args.epochs, "load_before": load(), "sizes": {}}
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "epochs": args.epochs,
+        "load_before": load(),
+        "sizes": {},
+    }
     for name in args.sizes.split(","):
         results["sizes"][name] = bench_size(name, SIZES[name], work, args.epochs, env)
         print(name, json.dumps(results["sizes"][name]), flush=True)

@@ -24,13 +24,34 @@ from genre.fusion_experiment import run_fusion_experiment
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, atomic_write, write_json_atomic
 
-__all__ = ["COLUMNS", "INTEGER_COLUMNS", "MARKER", "PRIOR_ROW", "AblationResult", "block_sets",
-           "run_ablation", "write_ablation"]
+__all__ = [
+    "COLUMNS",
+    "INTEGER_COLUMNS",
+    "MARKER",
+    "PRIOR_ROW",
+    "AblationResult",
+    "block_sets",
+    "run_ablation",
+    "write_ablation",
+]
 
 #: The columns of ``ablation.csv``, in order (the first six are the required ones).
-COLUMNS = ("blocks", "micro_f1", "macro_f1", "samples_f1", "mean_roc_auc", "hamming_loss",
-           "weighted_f1", "top1_accuracy", "n_blocks", "val_micro_f1", "val_macro_f1",
-           "best_val_loss", "epochs_run", "best_epoch")
+COLUMNS = (
+    "blocks",
+    "micro_f1",
+    "macro_f1",
+    "samples_f1",
+    "mean_roc_auc",
+    "hamming_loss",
+    "weighted_f1",
+    "top1_accuracy",
+    "n_blocks",
+    "val_micro_f1",
+    "val_macro_f1",
+    "best_val_loss",
+    "epochs_run",
+    "best_epoch",
+)
 #: The files that mark a directory as an ablation output ``write_ablation`` may replace.
 MARKER = ("ablation.csv", "ablation.json")
 #: Columns holding counts (integers; empty on the prior row where they do not apply).
@@ -122,40 +143,51 @@ def run_ablation(
     prior: dict[str, Any] = {}
     params_used: dict[str, Any] = {}
     for block_set in chosen:
-        result = run_fusion_experiment(data, inputs, model="fusion", blocks=block_set,
-                                       threshold_by=threshold_by, **params)
+        result = run_fusion_experiment(
+            data, inputs, model="fusion", blocks=block_set, threshold_by=threshold_by, **params
+        )
         report = result.report
         label = _SEPARATOR.join(block_set)
-        row = {"blocks": label, **{k: report[k] for k in COLUMNS[1:8]},
-               "n_blocks": len(block_set),
-               "val_micro_f1": report["validation"]["micro_f1"],
-               "val_macro_f1": report["validation"]["macro_f1"],
-               "best_val_loss": report["training"]["best_val_loss"],
-               "epochs_run": report["training"]["epochs_run"],
-               "best_epoch": report["training"]["best_epoch"]}
+        row = {
+            "blocks": label,
+            **{k: report[k] for k in COLUMNS[1:8]},
+            "n_blocks": len(block_set),
+            "val_micro_f1": report["validation"]["micro_f1"],
+            "val_macro_f1": report["validation"]["macro_f1"],
+            "best_val_loss": report["training"]["best_val_loss"],
+            "epochs_run": report["training"]["epochs_run"],
+            "best_epoch": report["training"]["best_epoch"],
+        }
         rows.append(row)
         reports[label] = report
         prior = report["benchmarks"]["prior"]
         params_used = result.config["params"]
         if on_row is not None:
             on_row(row)
-    rows.append({"blocks": PRIOR_ROW, **{k: prior[k] for k in COLUMNS[1:8]},
-                 "n_blocks": 0})
+    rows.append({"blocks": PRIOR_ROW, **{k: prior[k] for k in COLUMNS[1:8]}, "n_blocks": 0})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # Counts stay integers; the prior row has none (missing, written as an empty cell).
     table = table.astype({c: "Int64" for c in INTEGER_COLUMNS})
     from genre.fusion_model_dir import library_versions
 
-    config = {"sets": [list(s) for s in chosen], "threshold_by": threshold_by,
-              "params": params_used, "counts": data.counts(),
-              "genres": list(data.genres),
-              "provenance": {n: inputs.provenance.get(n, {}) for n in inputs.names},
-              "versions": library_versions()}
+    config = {
+        "sets": [list(s) for s in chosen],
+        "threshold_by": threshold_by,
+        "params": params_used,
+        "counts": data.counts(),
+        "genres": list(data.genres),
+        "provenance": {n: inputs.provenance.get(n, {}) for n in inputs.names},
+        "versions": library_versions(),
+    }
     return AblationResult(table, reports, config)
 
 
-def write_ablation(result: AblationResult, out: str | os.PathLike[str], *,
-                   title: str = "Fused genre model: test F1 by feature blocks") -> dict[str, Path]:
+def write_ablation(
+    result: AblationResult,
+    out: str | os.PathLike[str],
+    *,
+    title: str = "Fused genre model: test F1 by feature blocks",
+) -> dict[str, Path]:
     """Write ``ablation.csv``, ``ablation.json`` (reports and config), ``ablation.md`` and
     ``ablation.png`` (bar chart of test micro- and macro-F1) as the directory ``out``.
 
@@ -176,21 +208,28 @@ def write_ablation(result: AblationResult, out: str | os.PathLike[str], *,
     from genre.plots import ablation_chart
 
     folder = Path(out).expanduser()
-    names = {"csv": "ablation.csv", "json": "ablation.json", "md": "ablation.md",
-             "png": "ablation.png"}
+    names = {
+        "csv": "ablation.csv",
+        "json": "ablation.json",
+        "md": "ablation.md",
+        "png": "ablation.png",
+    }
     table = result.table
     with atomic_directory(folder, marker=MARKER, what="ablation") as tmp:
         with atomic_write(tmp / names["csv"]) as handle:
             table.to_csv(handle, index=False, float_format="%.6f")
         records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
-        write_json_atomic(tmp / names["json"], {"config": result.config, "table": records,
-                                                "reports": result.reports})
+        write_json_atomic(
+            tmp / names["json"],
+            {"config": result.config, "table": records, "reports": result.reports},
+        )
         with atomic_write(tmp / names["md"]) as handle:
             handle.write(markdown_table(table) + "\n")
         runs = table[table["n_blocks"] > 0]
         prior = table[table["n_blocks"] == 0]
-        ablation_chart(runs, tmp / names["png"], title=title,
-                       baseline=prior.iloc[0] if len(prior) else None)
+        ablation_chart(
+            runs, tmp / names["png"], title=title, baseline=prior.iloc[0] if len(prior) else None
+        )
     return {kind: folder / name for kind, name in names.items()}
 
 

@@ -24,15 +24,20 @@ from numpy.typing import ArrayLike, NDArray
 from recsys.errors import DataError
 from recsys.features.lineage import made_from_genre_labels
 
-__all__ = ["LABEL_BLOCKS", "BlockInputs", "choose_blocks", "label_lineage",
-           "load_block_inputs", "parse_block_names"]
+__all__ = [
+    "LABEL_BLOCKS",
+    "BlockInputs",
+    "choose_blocks",
+    "label_lineage",
+    "load_block_inputs",
+    "parse_block_names",
+]
 
 #: Blocks that hold the genre labels themselves: never inputs of a genre model.
 LABEL_BLOCKS = frozenset({"genres"})
 
 
-def label_lineage(name: str, provenance: Mapping[str, Any] | None = None
-                  ) -> tuple[str, ...] | None:
+def label_lineage(name: str, provenance: Mapping[str, Any] | None = None) -> tuple[str, ...] | None:
     """How block ``name`` comes from the genre labels, or ``None`` when it does not.
 
     Returns
@@ -92,28 +97,38 @@ class BlockInputs:
     def take(self, rows: ArrayLike | slice) -> BlockInputs:
         """The rows ``rows`` (indices, a boolean mask or a slice) of every block."""
         index = rows if isinstance(rows, slice) else np.asarray(rows)
-        return BlockInputs(self.movie_ids[index],
-                           {n: v[index] for n, v in self.values.items()},
-                           {n: m[index] for n, m in self.masks.items()}, self.provenance)
+        return BlockInputs(
+            self.movie_ids[index],
+            {n: v[index] for n, v in self.values.items()},
+            {n: m[index] for n, m in self.masks.items()},
+            self.provenance,
+        )
 
     def select(self, names: Sequence[str]) -> BlockInputs:
         """Only the blocks ``names``, in that order."""
         missing = [n for n in names if n not in self.values]
         if missing:
-            raise DataError(f"block {missing[0]!r} was not loaded; loaded: "
-                            f"{', '.join(self.names)}.")
-        return BlockInputs(self.movie_ids, {n: self.values[n] for n in names},
-                           {n: self.masks[n] for n in names},
-                           {n: self.provenance.get(n, {}) for n in names})
+            raise DataError(
+                f"block {missing[0]!r} was not loaded; loaded: {', '.join(self.names)}."
+            )
+        return BlockInputs(
+            self.movie_ids,
+            {n: self.values[n] for n in names},
+            {n: self.masks[n] for n in names},
+            {n: self.provenance.get(n, {}) for n in names},
+        )
 
     def coverage(self) -> dict[str, int]:
         """Number of movies that have each block."""
         return {n: int(m.sum()) for n, m in self.masks.items()}
 
 
-def parse_block_names(text: str | Sequence[str], available: Sequence[str], *,
-                      provenance: Mapping[str, Mapping[str, Any] | None] | None = None
-                      ) -> list[str]:
+def parse_block_names(
+    text: str | Sequence[str],
+    available: Sequence[str],
+    *,
+    provenance: Mapping[str, Mapping[str, Any] | None] | None = None,
+) -> list[str]:
     """Block names from ``"a,b"`` (or a list), checked against the store's blocks.
 
     Parameters
@@ -134,26 +149,33 @@ def parse_block_names(text: str | Sequence[str], available: Sequence[str], *,
     >>> parse_block_names("poster, embedding", ["embedding", "poster"])
     ['poster', 'embedding']
     """
-    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)
-             if n.strip()]
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     names = list(dict.fromkeys(names))
     if not names:
-        raise DataError("--blocks is empty; name at least one block of the feature store "
-                        f"({', '.join(available) or 'none'}).")
+        raise DataError(
+            "--blocks is empty; name at least one block of the feature store "
+            f"({', '.join(available) or 'none'})."
+        )
     for name in names:
         chain = label_lineage(name, (provenance or {}).get(name))
         if chain is not None and len(chain) == 1:
-            raise DataError(f"block {name!r} holds the genre labels themselves; it cannot be "
-                            "an input of a genre model. Choose other blocks.")
+            raise DataError(
+                f"block {name!r} holds the genre labels themselves; it cannot be "
+                "an input of a genre model. Choose other blocks."
+            )
         if chain is not None:
-            raise DataError(f"block {name!r} was made from the genre labels "
-                            f"({' <- '.join(chain)}, through the side features of a rating "
-                            "model), so it would leak them into a genre model; rebuild it "
-                            "from a rating model trained without genre side features, or "
-                            "choose other blocks with --blocks.")
+            raise DataError(
+                f"block {name!r} was made from the genre labels "
+                f"({' <- '.join(chain)}, through the side features of a rating "
+                "model), so it would leak them into a genre model; rebuild it "
+                "from a rating model trained without genre side features, or "
+                "choose other blocks with --blocks."
+            )
         if name not in available:
-            raise DataError(f"unknown block {name!r}: the feature store has "
-                            f"{', '.join(available) or 'no blocks'}; {_how_to_add(name)}.")
+            raise DataError(
+                f"unknown block {name!r}: the feature store has "
+                f"{', '.join(available) or 'no blocks'}; {_how_to_add(name)}."
+            )
     return names
 
 
@@ -167,8 +189,7 @@ def choose_blocks(store: Any, text: str | None) -> list[str]:
     DataError
         From :func:`parse_block_names`, or when the store has no usable block.
     """
-    saved = {n: info.get("provenance") for n, info in
-             store.describe().get("blocks", {}).items()}
+    saved = {n: info.get("provenance") for n, info in store.describe().get("blocks", {}).items()}
     if text is not None:
         return parse_block_names(text, store.names, provenance=saved)
     chains = {n: label_lineage(n, saved.get(n)) for n in store.names}
@@ -177,9 +198,11 @@ def choose_blocks(store: Any, text: str | None) -> list[str]:
         derived = [n for n, chain in chains.items() if chain is not None and len(chain) > 1]
         if derived:  # raises, showing how the first of them comes from the labels
             parse_block_names(derived, store.names, provenance=saved)
-        raise DataError(f"the feature store {str(store.path)!r} has no input block, only the "
-                        f"genre labels ({', '.join(store.names) or 'nothing'}); build others "
-                        "with `recsys features build`.")
+        raise DataError(
+            f"the feature store {str(store.path)!r} has no input block, only the "
+            f"genre labels ({', '.join(store.names) or 'nothing'}); build others "
+            "with `recsys features build`."
+        )
     return names
 
 
@@ -189,12 +212,15 @@ def _how_to_add(name: str) -> str:
 
     if name in BLOCK_NAMES:
         return f"add it with `recsys features build --blocks {name} --out FEATURES_DIR`"
-    return (f"`recsys features build` cannot make a {name!r} block (it makes "
-            f"{', '.join(BLOCK_NAMES)}); choose blocks the store has")
+    return (
+        f"`recsys features build` cannot make a {name!r} block (it makes "
+        f"{', '.join(BLOCK_NAMES)}); choose blocks the store has"
+    )
 
 
-def load_block_inputs(store: Any, names: Sequence[str], movie_ids: ArrayLike, *,
-                      require_coverage: bool = True) -> BlockInputs:
+def load_block_inputs(
+    store: Any, names: Sequence[str], movie_ids: ArrayLike, *, require_coverage: bool = True
+) -> BlockInputs:
     """Read blocks ``names`` of ``store`` aligned on ``movie_ids``.
 
     Parameters
@@ -216,8 +242,7 @@ def load_block_inputs(store: Any, names: Sequence[str], movie_ids: ArrayLike, *,
 
     if isinstance(store, (str, os.PathLike)):
         store = FeatureStore(store)
-    saved = {n: info.get("provenance") for n, info in
-             store.describe().get("blocks", {}).items()}
+    saved = {n: info.get("provenance") for n, info in store.describe().get("blocks", {}).items()}
     names = parse_block_names(list(names), store.names, provenance=saved)
     ids = np.asarray(movie_ids, dtype=np.int64).ravel()
     values: dict[str, NDArray[np.float32]] = {}
@@ -227,8 +252,10 @@ def load_block_inputs(store: Any, names: Sequence[str], movie_ids: ArrayLike, *,
         block = store[name]
         v, m = block.aligned(ids)
         if require_coverage and not m.any():
-            raise DataError(f"block {name!r} of {str(store.path)!r} covers none of the "
-                            f"{len(ids)} movies of the labelled set; were they built from "
-                            "the same MovieLens ids?")
+            raise DataError(
+                f"block {name!r} of {str(store.path)!r} covers none of the "
+                f"{len(ids)} movies of the labelled set; were they built from "
+                "the same MovieLens ids?"
+            )
         values[name], masks[name], provenance[name] = v, m, block.provenance
     return BlockInputs(ids, values, masks, provenance)

@@ -104,17 +104,26 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
 
     def _base_estimator(self) -> BaseEstimator:
         if self.class_weight not in (None, "balanced"):
-            raise DataError(f"class_weight must be None or 'balanced', received "
-                            f"{self.class_weight!r}.")
+            raise DataError(
+                f"class_weight must be None or 'balanced', received {self.class_weight!r}."
+            )
         if self.model == "nb":
             return MultinomialNB(alpha=self.alpha, fit_prior=self.class_weight is None)
         if self.model == "svm":
             # Raw bag-of-words counts need more than the default 1000 iterations.
-            return LinearSVC(C=self.C, class_weight=self.class_weight, max_iter=10_000,
-                             random_state=self.random_state)
+            return LinearSVC(
+                C=self.C,
+                class_weight=self.class_weight,
+                max_iter=10_000,
+                random_state=self.random_state,
+            )
         if self.model == "logreg":
-            return LogisticRegression(C=self.C, class_weight=self.class_weight,
-                                      solver="liblinear", random_state=self.random_state)
+            return LogisticRegression(
+                C=self.C,
+                class_weight=self.class_weight,
+                solver="liblinear",
+                random_state=self.random_state,
+            )
         raise DataError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}.")
 
     def fit(self, X: Sequence[str], Y: ArrayLike) -> GenreTextClassifier:
@@ -136,25 +145,35 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         texts = _texts(X)
         labels = np.asarray(Y)
         if labels.ndim != 2 or labels.shape[0] != len(texts):
-            raise DataError(f"expected labels of shape ({len(texts)}, n_genres), received "
-                            f"{labels.shape}.")
+            raise DataError(
+                f"expected labels of shape ({len(texts)}, n_genres), received {labels.shape}."
+            )
         labels = check_training_labels(labels)
         if not any(t.strip() for t in texts):
-            raise DataError("every training text is empty; choose a text field the movies "
-                            "have (--text overview) or fetch the overviews first.")
+            raise DataError(
+                "every training text is empty; choose a text field the movies "
+                "have (--text overview) or fetch the overviews first."
+            )
         if self.model == "nb" and self.features not in ("tfidf", "bow"):
             raise DataError(f"unknown features {self.features!r}; expected tfidf or bow.")
-        vectorizer = make_vectorizer(self.features, min_df=self.min_df, max_df=self.max_df,
-                                     ngram_max=self.ngram_max)
-        pipeline = Pipeline([("vectorizer", vectorizer),
-                             ("classifier", OneVsRestClassifier(self._base_estimator()))])
+        vectorizer = make_vectorizer(
+            self.features, min_df=self.min_df, max_df=self.max_df, ngram_max=self.ngram_max
+        )
+        pipeline = Pipeline(
+            [
+                ("vectorizer", vectorizer),
+                ("classifier", OneVsRestClassifier(self._base_estimator())),
+            ]
+        )
         try:
             pipeline.fit(texts, labels.astype(np.int64))
         except ValueError as error:
             if "empty vocabulary" in str(error) or "max_df corresponds" in str(error):
-                raise DataError(f"the text vocabulary is empty with min_df={self.min_df} and "
-                                f"max_df={self.max_df} ({error}); lower min_df or raise "
-                                "max_df.") from None
+                raise DataError(
+                    f"the text vocabulary is empty with min_df={self.min_df} and "
+                    f"max_df={self.max_df} ({error}); lower min_df or raise "
+                    "max_df."
+                ) from None
             raise
         self.pipeline_ = pipeline
         self.n_genres_ = labels.shape[1]
@@ -167,8 +186,9 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         try:
             check_is_fitted(self, "pipeline_")
         except Exception:
-            raise NotFittedError("this GenreTextClassifier is not fitted yet; call fit "
-                                 "first.") from None
+            raise NotFittedError(
+                "this GenreTextClassifier is not fitted yet; call fit first."
+            ) from None
 
     def scores(self, X: Sequence[str]) -> NDArray[np.float64]:
         """Genre scores of shape ``(n_movies, n_genres)``: probabilities or SVM decisions."""
@@ -177,7 +197,8 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         if self.score_kind_ == "probability":
             return np.asarray(self.pipeline_.predict_proba(texts), dtype=float)
         return np.asarray(self.pipeline_.decision_function(texts), dtype=float).reshape(
-            len(texts), self.n_genres_)
+            len(texts), self.n_genres_
+        )
 
     @available_if(_has_proba)
     def predict_proba(self, X: Sequence[str]) -> NDArray[np.float64]:
@@ -188,8 +209,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         """Alias of :meth:`scores` (probabilities for nb and logreg)."""
         return self.scores(X)
 
-    def predict(self, X: Sequence[str], thresholds: ArrayLike | None = None
-                ) -> NDArray[np.uint8]:
+    def predict(self, X: Sequence[str], thresholds: ArrayLike | None = None) -> NDArray[np.uint8]:
         """Binary genres: ``scores >= thresholds`` (default 0.5, or 0 for svm decisions)."""
         s = self.scores(X)
         if thresholds is None:
@@ -202,8 +222,9 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
 
 def _texts(X: Sequence[str]) -> list[str]:
     if isinstance(X, str):
-        raise DataError("expected a sequence of texts, received a single string; wrap it in "
-                        "a list.")
+        raise DataError(
+            "expected a sequence of texts, received a single string; wrap it in a list."
+        )
     texts = list(X)
     if any(not isinstance(t, str) for t in texts):
         kinds = sorted({type(t).__name__ for t in texts if not isinstance(t, str)})

@@ -99,8 +99,9 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
     if c.ndim != 2 or c.shape[1] != k:
         raise DataError(f"expected a square co-occurrence matrix, received shape {c.shape}.")
     if not 2 <= n_clusters <= k:
-        raise DataError(f"--clusters must be between 2 and the number of genres ({k}), "
-                        f"received {n_clusters}.")
+        raise DataError(
+            f"--clusters must be between 2 and the number of genres ({k}), received {n_clusters}."
+        )
     if np.any(c.sum(axis=1) == 0):
         raise DataError("a genre never occurs, so it cannot be clustered; rebuild the set.")
     with warnings.catch_warnings(record=True) as caught:
@@ -110,23 +111,30 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
             converged = False
-        else:   # not ours to hide
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
+        else:  # not ours to hide
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     labels = np.asarray(model.row_labels_, dtype=np.int64)
     found = len(set(labels.tolist()))
     note = None
     if not converged or found < n_clusters:
-        fix = f"use --clusters {found} or fewer, or more movies" if found >= 2 else (
-            "use more movies")
-        note = (f"co-clustering found {found} distinct genre group(s), not the {n_clusters} "
-                "asked: some genres occur with the same genres in the same proportions "
-                f"(common on a small set); {fix}")
+        fix = (
+            f"use --clusters {found} or fewer, or more movies"
+            if found >= 2
+            else ("use more movies")
+        )
+        note = (
+            f"co-clustering found {found} distinct genre group(s), not the {n_clusters} "
+            "asked: some genres occur with the same genres in the same proportions "
+            f"(common on a small set); {fix}"
+        )
     counts = np.diag(c)
     cluster_rank = sorted(set(labels.tolist()), key=lambda lab: -counts[labels == lab].max())
     rank = {lab: i for i, lab in enumerate(cluster_rank)}
-    order = np.array(sorted(range(k), key=lambda j: (rank[labels[j]], -counts[j], j)),
-                     dtype=np.int64)
+    order = np.array(
+        sorted(range(k), key=lambda j: (rank[labels[j]], -counts[j], j)), dtype=np.int64
+    )
     return Coclusters(labels, order, note)
 
 

@@ -199,14 +199,18 @@ def build_labelled(
     if labels not in ("movielens", "tmdb"):
         raise DataError(f"unknown label source {labels!r}; expected movielens or tmdb.")
     if len(fractions) != 3 or any(f <= 0 for f in fractions) or not np.isclose(sum(fractions), 1):
-        raise DataError(f"split fractions must be three positive numbers summing to 1 "
-                        f"(train, val, test), received {list(fractions)}.")
+        raise DataError(
+            f"split fractions must be three positive numbers summing to 1 "
+            f"(train, val, test), received {list(fractions)}."
+        )
     meta = metadata.copy()
     n_in = len(meta)
     has_text = meta["overview"].fillna("").astype(str).str.strip() != ""
     if not has_text.any():
-        raise DataError("no movie has an overview (every text is empty); fetch the TMDB "
-                        "overviews first or pass a metadata file that has them.")
+        raise DataError(
+            "no movie has an overview (every text is empty); fetch the TMDB "
+            "overviews first or pass a metadata file that has them."
+        )
     meta = meta[has_text].reset_index(drop=True)
     dropped: dict[str, int] = {"no_overview": int(n_in - len(meta))}
 
@@ -226,12 +230,18 @@ def build_labelled(
     else:
         genre_lists, unmapped = tmdb_labels(meta["tmdb_genres"])
         if not any(genre_lists):
-            raise DataError("--labels tmdb: no movie has TMDB genres in the metadata; use a "
-                            "metadata store with TMDB genres or --labels movielens.")
-    titles = [str(ml.at[m, "title"]) if ok and ml is not None else str(t or "")
-              for m, t, ok in zip(meta["movie_id"], meta["title"], in_ml, strict=True)]
-    years = [ml.at[m, "year"] if ok and ml is not None and pd.notna(ml.at[m, "year"]) else y
-             for m, y, ok in zip(meta["movie_id"], meta["year"], in_ml, strict=True)]
+            raise DataError(
+                "--labels tmdb: no movie has TMDB genres in the metadata; use a "
+                "metadata store with TMDB genres or --labels movielens."
+            )
+    titles = [
+        str(ml.at[m, "title"]) if ok and ml is not None else str(t or "")
+        for m, t, ok in zip(meta["movie_id"], meta["title"], in_ml, strict=True)
+    ]
+    years = [
+        ml.at[m, "year"] if ok and ml is not None and pd.notna(ml.at[m, "year"]) else y
+        for m, y, ok in zip(meta["movie_id"], meta["year"], in_ml, strict=True)
+    ]
 
     labelled = [any(g != NO_GENRES for g in lst) for lst in genre_lists]
     dropped["no_genre"] = int(len(labelled) - sum(labelled))
@@ -240,13 +250,16 @@ def build_labelled(
     if not genre_lists:
         raise DataError("no movie has a genre label: check the labels source (--labels).")
     if len(genre_lists) < 3:
-        raise DataError(f"only {len(genre_lists)} labelled movies; at least 3 are needed to "
-                        "make train, validation and test parts.")
+        raise DataError(
+            f"only {len(genre_lists)} labelled movies; at least 3 are needed to "
+            "make train, validation and test parts."
+        )
     all_counts = genre_counts(genre_lists)
     # Split first, stratified on every genre, so that the frequency filter below sees
     # the training part only.
-    parts = iterative_stratification(GenreVocabulary(sorted(all_counts)).encode(genre_lists),
-                                     fractions, seed=seed)
+    parts = iterative_stratification(
+        GenreVocabulary(sorted(all_counts)).encode(genre_lists), fractions, seed=seed
+    )
     _check_parts(parts, len(parts), fractions)
     train_lists = [g for g, p in zip(genre_lists, parts, strict=True) if p == 0]
     train_counts = genre_counts(train_lists)
@@ -263,19 +276,23 @@ def build_labelled(
     # Movies left with dropped genres only are gone, so a kept genre may now be on every
     # training movie (or be the only one): a set a genre model cannot learn from.
     check_training_labels(
-        vocab.encode([g for g, p in zip(filtered, parts, strict=True) if p == 0]), kept,
+        vocab.encode([g for g, p in zip(filtered, parts, strict=True) if p == 0]),
+        kept,
         fix=f"--min-genre-fraction {min_genre_fraction:g} keeps too few genres; use a "
-            "smaller --min-genre-fraction")
+        "smaller --min-genre-fraction",
+    )
 
     tag_map = movie_tags(tags) if tags is not None else {}
-    frame = pd.DataFrame({
-        "movie_id": meta["movie_id"].to_numpy()[rows].astype(np.int64),
-        "title": [titles[i] for i in rows],
-        "year": pd.array([years[i] for i in rows], dtype="Int64"),
-        "overview": meta["overview"].astype(str).str.strip().to_numpy()[rows],
-        "tags": [tag_map.get(int(m), ()) for m in meta["movie_id"].to_numpy()[rows]],
-        "genres": filtered,
-    })
+    frame = pd.DataFrame(
+        {
+            "movie_id": meta["movie_id"].to_numpy()[rows].astype(np.int64),
+            "title": [titles[i] for i in rows],
+            "year": pd.array([years[i] for i in rows], dtype="Int64"),
+            "overview": meta["overview"].astype(str).str.strip().to_numpy()[rows],
+            "tags": [tag_map.get(int(m), ()) for m in meta["movie_id"].to_numpy()[rows]],
+            "genres": filtered,
+        }
+    )
     frame["split"] = np.asarray(SPLITS, dtype=object)[parts]
     frame = frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
     manifest = {
@@ -286,8 +303,7 @@ def build_labelled(
         "fractions": dict(zip(SPLITS, map(float, fractions), strict=True)),
         "min_genre_fraction": float(min_genre_fraction),
         "genres": list(vocab.genres),
-        "dropped_genres": {g: int(c) for g, c in sorted(all_counts.items())
-                           if g not in kept_set},
+        "dropped_genres": {g: int(c) for g, c in sorted(all_counts.items()) if g not in kept_set},
         "genre_counts_before_filter": {g: int(c) for g, c in sorted(all_counts.items())},
         "train_genre_counts_before_filter": {g: int(c) for g, c in sorted(train_counts.items())},
         "n_train_before_filter": len(train_lists),
@@ -298,8 +314,13 @@ def build_labelled(
         "n_with_tags": int(sum(bool(t) for t in frame["tags"])),
         "counts": {s: int((frame["split"] == s).sum()) for s in SPLITS},
         "genre_counts": {
-            s: dict(zip(vocab.genres, map(int, vocab.encode(
-                frame.loc[frame["split"] == s, "genres"]).sum(axis=0)), strict=True))
+            s: dict(
+                zip(
+                    vocab.genres,
+                    map(int, vocab.encode(frame.loc[frame["split"] == s, "genres"]).sum(axis=0)),
+                    strict=True,
+                )
+            )
             for s in SPLITS
         },
     }
@@ -309,8 +330,10 @@ def build_labelled(
 def _check_parts(parts: NDArray[np.int_], n: int, fractions: Sequence[float]) -> None:
     for index, name in enumerate(SPLITS):
         if not (parts == index).any():
-            raise DataError(f"the {name} part is empty with {n} movies and fractions "
-                            f"{list(fractions)}; use more movies or larger fractions.")
+            raise DataError(
+                f"the {name} part is empty with {n} movies and fractions "
+                f"{list(fractions)}; use more movies or larger fractions."
+            )
 
 
 def save_labelled(data: LabelledSet, out: str | os.PathLike[str]) -> Path:
@@ -356,22 +379,28 @@ def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
     hint = "build one with: genre dataset --metadata FILE --out DIR"
     if not root.is_dir():
         raise DataError(f"{str(root)!r} is not a labelled-set directory; {hint}.")
-    missing = [n for n in ("movies.parquet", "genres.json", "manifest.json")
-               if not (root / n).is_file()]
+    missing = [
+        n for n in ("movies.parquet", "genres.json", "manifest.json") if not (root / n).is_file()
+    ]
     if missing:
-        raise DataError(f"{str(root)!r} is not a labelled-set directory (missing "
-                        f"{', '.join(missing)}); {hint}.")
+        raise DataError(
+            f"{str(root)!r} is not a labelled-set directory (missing {', '.join(missing)}); {hint}."
+        )
     vocab = GenreVocabulary.from_json(root / "genres.json")
     try:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
         frame = pd.read_parquet(root / "movies.parquet")
     except (ValueError, OSError) as error:
-        raise DataError(f"{str(root)!r}: a labelled-set file is damaged ({error}); "
-                        f"rebuild it with genre dataset.") from None
+        raise DataError(
+            f"{str(root)!r}: a labelled-set file is damaged ({error}); "
+            f"rebuild it with genre dataset."
+        ) from None
     absent = [c for c in COLUMNS if c not in frame.columns]
     if absent:
-        raise DataError(f"{str(root / 'movies.parquet')!r} lacks column(s) {', '.join(absent)}; "
-                        f"rebuild it with genre dataset.")
+        raise DataError(
+            f"{str(root / 'movies.parquet')!r} lacks column(s) {', '.join(absent)}; "
+            f"rebuild it with genre dataset."
+        )
     frame = frame[list(COLUMNS)].copy()
     frame["genres"] = [tuple(str(g) for g in v) for v in frame["genres"]]
     frame["tags"] = [tuple(str(t) for t in v) for v in frame["tags"]]
@@ -379,10 +408,13 @@ def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
     known = set(vocab.genres)
     strange = sorted({g for lst in frame["genres"] for g in lst} - known)
     if strange:
-        raise DataError(f"{str(root)!r}: movies carry genres not in genres.json "
-                        f"({', '.join(strange)}); rebuild it with genre dataset.")
+        raise DataError(
+            f"{str(root)!r}: movies carry genres not in genres.json "
+            f"({', '.join(strange)}); rebuild it with genre dataset."
+        )
     bad_split = sorted(set(frame["split"]) - set(SPLITS))
     if bad_split:
-        raise DataError(f"{str(root)!r}: unknown split value(s) {bad_split}; expected "
-                        f"{', '.join(SPLITS)}.")
+        raise DataError(
+            f"{str(root)!r}: unknown split value(s) {bad_split}; expected {', '.join(SPLITS)}."
+        )
     return LabelledSet(frame.reset_index(drop=True), vocab, manifest)

@@ -59,9 +59,11 @@ def benchmark_reports(
         negative[name] = None
     for row in negative["per_genre"]:
         row["roc_auc"] = None
-    negative["note"] = ("predicts no genre and has no scores: its ranking metrics "
-                        f"({', '.join(RANKING_METRICS)}, per-genre roc_auc) are undefined "
-                        "(null)")
+    negative["note"] = (
+        "predicts no genre and has no scores: its ranking metrics "
+        f"({', '.join(RANKING_METRICS)}, per-genre roc_auc) are undefined "
+        "(null)"
+    )
     return {
         "prior": metrics.multilabel_report(y_test, test_scores, thresholds, genres),
         "all_negative": negative,
@@ -89,7 +91,13 @@ def score_on_test(
     y_train, y_val = np.asarray(Y_train), np.asarray(Y_val)
     report = metrics.multilabel_report(Y_test, test_scores, thresholds, genres)
     report["benchmarks"] = benchmark_reports(y_train, y_val, Y_test, genres, threshold_by)
-    report.update({"n_train": len(y_train), "n_val": len(y_val),
-                   "n_test": len(np.asarray(Y_test)), "genres": list(genres),
-                   "threshold_by": threshold_by})
+    report.update(
+        {
+            "n_train": len(y_train),
+            "n_val": len(y_val),
+            "n_test": len(np.asarray(Y_test)),
+            "genres": list(genres),
+            "threshold_by": threshold_by,
+        }
+    )
     return report

@@ -65,17 +65,44 @@ def run_text_experiment(
     """
     texts = {s: movie_texts(data.part(s), text) for s in SPLITS}
     if not any(t.strip() for t in texts["train"]):
-        raise DataError(f"every training movie has empty --text {text}; choose another text "
-                        "field (e.g. --text overview).")
+        raise DataError(
+            f"every training movie has empty --text {text}; choose another text "
+            "field (e.g. --text overview)."
+        )
     labels = {s: data.Y(s) for s in SPLITS}
-    tuned = tune(texts["train"], labels["train"], texts["val"], labels["val"],
-                 model=model, features=features, class_weight=class_weight, seed=seed,
-                 grid=grid, select_by=select_by, threshold_by=threshold_by, on_step=on_step)
+    tuned = tune(
+        texts["train"],
+        labels["train"],
+        texts["val"],
+        labels["val"],
+        model=model,
+        features=features,
+        class_weight=class_weight,
+        seed=seed,
+        grid=grid,
+        select_by=select_by,
+        threshold_by=threshold_by,
+        on_step=on_step,
+    )
     test_scores = tuned.estimator.scores(texts["test"])  # the one look at the test part
-    report = score_on_test(labels["test"], test_scores, tuned.thresholds, data.genres,
-                           Y_train=labels["train"], Y_val=labels["val"],
-                           threshold_by=threshold_by)
-    config = {"model": model, "features": features, "text": text,
-              "class_weight": class_weight, "seed": seed, "params": tuned.params,
-              "select_by": select_by, "threshold_by": threshold_by, "grid": grid}
+    report = score_on_test(
+        labels["test"],
+        test_scores,
+        tuned.thresholds,
+        data.genres,
+        Y_train=labels["train"],
+        Y_val=labels["val"],
+        threshold_by=threshold_by,
+    )
+    config = {
+        "model": model,
+        "features": features,
+        "text": text,
+        "class_weight": class_weight,
+        "seed": seed,
+        "params": tuned.params,
+        "select_by": select_by,
+        "threshold_by": threshold_by,
+        "grid": grid,
+    }
     return TextExperiment(tuned, report, config)

@@ -102,14 +102,20 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
     2.0794
     """
 
-    def __init__(self, positive_weights: Sequence[float] | None = None,
-                 negative_weights: Sequence[float] | None = None,
-                 name: str = "weighted_binary_crossentropy", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        positive_weights: Sequence[float] | None = None,
+        negative_weights: Sequence[float] | None = None,
+        name: str = "weighted_binary_crossentropy",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
-        self.positive_weights = (None if positive_weights is None
-                                 else [float(w) for w in positive_weights])
-        self.negative_weights = (None if negative_weights is None
-                                 else [float(w) for w in negative_weights])
+        self.positive_weights = (
+            None if positive_weights is None else [float(w) for w in positive_weights]
+        )
+        self.negative_weights = (
+            None if negative_weights is None else [float(w) for w in negative_weights]
+        )
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         ops = keras.ops
@@ -125,8 +131,11 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
         return -ops.mean(pos + neg, axis=-1)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "positive_weights": self.positive_weights,
-                "negative_weights": self.negative_weights}
+        return {
+            **super().get_config(),
+            "positive_weights": self.positive_weights,
+            "negative_weights": self.negative_weights,
+        }
 
 
 def balanced_class_weights(Y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -147,8 +156,9 @@ def balanced_class_weights(Y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[n
     return pos, neg
 
 
-def block_statistics(inputs: BlockInputs) -> dict[str, tuple[NDArray[np.float64],
-                                                            NDArray[np.float64]]]:
+def block_statistics(
+    inputs: BlockInputs,
+) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Mean and variance of each block over the rows that have it (call on training rows).
 
     Raises
@@ -166,18 +176,26 @@ def block_statistics(inputs: BlockInputs) -> dict[str, tuple[NDArray[np.float64]
     for name in inputs.names:
         present = inputs.values[name][inputs.masks[name]].astype(np.float64)
         if len(present) == 0:
-            raise DataError(f"no training movie has block {name!r}; it cannot be learned "
-                            "from. Drop it from --blocks or rebuild it.")
+            raise DataError(
+                f"no training movie has block {name!r}; it cannot be learned "
+                "from. Drop it from --blocks or rebuild it."
+            )
         var = present.var(axis=0)
         stats[name] = (present.mean(axis=0), np.where(var < _MIN_VARIANCE, 1.0, var))
     return stats
 
 
-def build_fusion_network(dims: dict[str, int], n_outputs: int, *,
-                         units: Sequence[int] = (256,), head_units: Sequence[int] = (),
-                         dropout: float = 0.5, l2: float = 0.0,
-                         statistics: dict[str, tuple[ArrayLike, ArrayLike]] | None = None,
-                         seed: int = 0) -> Any:
+def build_fusion_network(
+    dims: dict[str, int],
+    n_outputs: int,
+    *,
+    units: Sequence[int] = (256,),
+    head_units: Sequence[int] = (),
+    dropout: float = 0.5,
+    l2: float = 0.0,
+    statistics: dict[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    seed: int = 0,
+) -> Any:
     """The Keras functional network of the module docstring.
 
     Parameters
@@ -207,18 +225,23 @@ def build_fusion_network(dims: dict[str, int], n_outputs: int, *,
     if not dims:
         raise DataError("the fused model needs at least one block.")
     if not units or any(int(u) < 1 for u in (*units, *head_units)):
-        raise DataError(f"layer widths must be positive integers, received units={units} "
-                        f"head_units={head_units}.")
+        raise DataError(
+            f"layer widths must be positive integers, received units={units} "
+            f"head_units={head_units}."
+        )
     if not 0.0 <= dropout < 1.0:
         raise DataError(f"dropout must be in [0, 1), received {dropout}.")
     counter = iter(range(1, 10_000))
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
 
     def dense(width: int, name: str, activation: str = "relu") -> Any:
-        return layers.Dense(int(width), activation=activation, name=name,
-                            kernel_initializer=keras.initializers.GlorotUniform(
-                                seed=seed * 1000 + next(counter)),
-                            kernel_regularizer=regularizer)
+        return layers.Dense(
+            int(width),
+            activation=activation,
+            name=name,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 1000 + next(counter)),
+            kernel_regularizer=regularizer,
+        )
 
     inputs: dict[str, Any] = {}
     branches = []
@@ -229,22 +252,26 @@ def build_fusion_network(dims: dict[str, int], n_outputs: int, *,
         h = x_in
         if statistics is not None:
             mean, var = statistics[name]
-            h = layers.Normalization(mean=np.asarray(mean, dtype="float32"),
-                                     variance=np.asarray(var, dtype="float32"),
-                                     name=f"{name}_standardise")(h)
+            h = layers.Normalization(
+                mean=np.asarray(mean, dtype="float32"),
+                variance=np.asarray(var, dtype="float32"),
+                name=f"{name}_standardise",
+            )(h)
         for depth, width in enumerate(units):
             h = dense(width, f"{name}_dense{depth + 1}")(h)
             if dropout > 0:
-                h = layers.Dropout(dropout, seed=seed * 1000 + next(counter),
-                                   name=f"{name}_dropout{depth + 1}")(h)
+                h = layers.Dropout(
+                    dropout, seed=seed * 1000 + next(counter), name=f"{name}_dropout{depth + 1}"
+                )(h)
         h = layers.Multiply(name=f"{name}_masked")([h, m_in])
         branches.append(layers.Concatenate(name=f"{name}_branch")([h, m_in]))
     h = branches[0] if len(branches) == 1 else layers.Concatenate(name="fused")(branches)
     for depth, width in enumerate(head_units):
         h = dense(width, f"head_dense{depth + 1}")(h)
         if dropout > 0:
-            h = layers.Dropout(dropout, seed=seed * 1000 + next(counter),
-                               name=f"head_dropout{depth + 1}")(h)
+            h = layers.Dropout(
+                dropout, seed=seed * 1000 + next(counter), name=f"head_dropout{depth + 1}"
+            )(h)
     out = dense(n_outputs, "genres", activation="sigmoid")(h)
     return keras.Model(inputs, out, name="genre_fusion")
 
@@ -278,8 +305,14 @@ class ShuffledBatches(keras.utils.PyDataset):
     [0.0, 1.0, 2.0, 3.0, 4.0]
     """
 
-    def __init__(self, x: dict[str, NDArray[np.float32]], y: NDArray[np.float32],
-                 batch_size: int, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        x: dict[str, NDArray[np.float32]],
+        y: NDArray[np.float32],
+        batch_size: int,
+        *,
+        seed: int = 0,
+    ) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
         self.x, self.y = x, y
         self.batch_size = int(batch_size)
@@ -298,14 +331,14 @@ class ShuffledBatches(keras.utils.PyDataset):
     def order(self, epoch: int) -> NDArray[np.int64]:
         """The row order of ``epoch`` (0-based)."""
         if epoch not in self._orders:
-            self._orders = {epoch: np.random.default_rng([self.seed, epoch]).permutation(
-                self._n)}  # only the current epoch is kept
+            self._orders = {
+                epoch: np.random.default_rng([self.seed, epoch]).permutation(self._n)
+            }  # only the current epoch is kept
         return self._orders[epoch]
 
-    def __getitem__(self, step: int) -> tuple[dict[str, NDArray[np.float32]],
-                                              NDArray[np.float32]]:
+    def __getitem__(self, step: int) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32]]:
         epoch, batch = divmod(int(step), len(self))
-        rows = self.order(epoch)[batch * self.batch_size:(batch + 1) * self.batch_size]
+        rows = self.order(epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
         return {name: values[rows] for name, values in self.x.items()}, self.y[rows]
 
 
@@ -357,10 +390,21 @@ class FusionClassifier:
     (960, 13)
     """
 
-    def __init__(self, *, units: Sequence[int] = (256,), head_units: Sequence[int] = (),
-                 dropout: float = 0.5, l2: float = 0.0, class_weight: str | None = None,
-                 learning_rate: float = 1e-3, batch_size: int = 64, epochs: int = 200,
-                 patience: int = 10, seed: int = 0, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        units: Sequence[int] = (256,),
+        head_units: Sequence[int] = (),
+        dropout: float = 0.5,
+        l2: float = 0.0,
+        class_weight: str | None = None,
+        learning_rate: float = 1e-3,
+        batch_size: int = 64,
+        epochs: int = 200,
+        patience: int = 10,
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
         self.units = units
         self.head_units = head_units
         self.dropout = dropout
@@ -375,26 +419,37 @@ class FusionClassifier:
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (JSON-able)."""
-        return {"units": [int(u) for u in self.units],
-                "head_units": [int(u) for u in self.head_units], "dropout": self.dropout,
-                "l2": self.l2, "class_weight": self.class_weight,
-                "learning_rate": self.learning_rate, "batch_size": self.batch_size,
-                "epochs": self.epochs, "patience": self.patience, "seed": self.seed}
+        return {
+            "units": [int(u) for u in self.units],
+            "head_units": [int(u) for u in self.head_units],
+            "dropout": self.dropout,
+            "l2": self.l2,
+            "class_weight": self.class_weight,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "patience": self.patience,
+            "seed": self.seed,
+        }
 
     def _check_params(self) -> None:
         if self.class_weight not in (None, "balanced"):
-            raise DataError(f"class_weight must be None or 'balanced', received "
-                            f"{self.class_weight!r}.")
+            raise DataError(
+                f"class_weight must be None or 'balanced', received {self.class_weight!r}."
+            )
         for name in ("batch_size", "epochs"):
             if int(getattr(self, name)) < 1:
                 raise DataError(f"{name} must be at least 1, received {getattr(self, name)}.")
         if int(self.patience) < 0 or not self.learning_rate > 0 or self.l2 < 0:
-            raise DataError("patience and l2 must be >= 0 and the learning rate > 0; "
-                            f"received patience={self.patience}, l2={self.l2}, "
-                            f"learning_rate={self.learning_rate}.")
+            raise DataError(
+                "patience and l2 must be >= 0 and the learning rate > 0; "
+                f"received patience={self.patience}, l2={self.l2}, "
+                f"learning_rate={self.learning_rate}."
+            )
 
-    def fit(self, X: BlockInputs, Y: ArrayLike, X_val: BlockInputs, Y_val: ArrayLike
-            ) -> FusionClassifier:
+    def fit(
+        self, X: BlockInputs, Y: ArrayLike, X_val: BlockInputs, Y_val: ArrayLike
+    ) -> FusionClassifier:
         """Train on ``X, Y``; early stopping and learning-rate decay watch ``X_val, Y_val``.
 
         Parameters
@@ -414,12 +469,13 @@ class FusionClassifier:
         y = np.asarray(Y, dtype=np.float32)
         y_val = np.asarray(Y_val, dtype=np.float32)
         if y.ndim != 2 or len(y) != len(X) or y_val.shape != (len(X_val), y.shape[1]):
-            raise DataError(f"labels must be (n_movies, n_genres) matrices matching the "
-                            f"inputs; got {y.shape} for {len(X)} training movies and "
-                            f"{y_val.shape} for {len(X_val)} validation movies.")
+            raise DataError(
+                f"labels must be (n_movies, n_genres) matrices matching the "
+                f"inputs; got {y.shape} for {len(X)} training movies and "
+                f"{y_val.shape} for {len(X_val)} validation movies."
+            )
         if X.names != X_val.names:
-            raise DataError(f"training and validation blocks differ: {X.names} vs "
-                            f"{X_val.names}.")
+            raise DataError(f"training and validation blocks differ: {X.names} vs {X_val.names}.")
         if len(y) == 0 or len(y_val) == 0:
             raise DataError("the training and the validation parts must both have movies.")
         check_training_labels(y)
@@ -428,8 +484,15 @@ class FusionClassifier:
         self.n_genres_ = int(y.shape[1])
         self.statistics_ = block_statistics(X)
         self.network_ = build_fusion_network(
-            self.dims_, self.n_genres_, units=self.units, head_units=self.head_units,
-            dropout=self.dropout, l2=self.l2, statistics=self.statistics_, seed=self.seed)
+            self.dims_,
+            self.n_genres_,
+            units=self.units,
+            head_units=self.head_units,
+            dropout=self.dropout,
+            l2=self.l2,
+            statistics=self.statistics_,
+            seed=self.seed,
+        )
         if self.class_weight == "balanced":
             pos, neg = balanced_class_weights(y)
             loss = WeightedBinaryCrossentropy(pos.tolist(), neg.tolist())
@@ -438,26 +501,41 @@ class FusionClassifier:
         self.network_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
         train = ShuffledBatches(network_inputs(X), y, int(self.batch_size), seed=self.seed)
         early_stopping = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=int(self.patience), min_delta=MIN_DELTA,
-            restore_best_weights=True)
+            monitor="val_loss",
+            patience=int(self.patience),
+            min_delta=MIN_DELTA,
+            restore_best_weights=True,
+        )
         callbacks = [
             early_stopping,
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                              patience=max(1, int(self.patience) // 3),
-                                              min_lr=1e-5),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=0.5,
+                patience=max(1, int(self.patience) // 3),
+                min_lr=1e-5,
+            ),
         ]
         if self.verbose:
             callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=_print_epoch))
         history = self.network_.fit(
-            train, steps_per_epoch=len(train), epochs=int(self.epochs),
-            validation_data=(network_inputs(X_val), y_val), callbacks=callbacks, shuffle=False,
-            verbose=0)
+            train,
+            steps_per_epoch=len(train),
+            epochs=int(self.epochs),
+            validation_data=(network_inputs(X_val), y_val),
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
+        )
         logs = history.history
         self.history_ = [
-            EpochRecord(i + 1, float(logs["loss"][i]), float(logs["val_loss"][i]),
-                        float(logs.get("learning_rate", [self.learning_rate] * len(
-                            logs["loss"]))[i]))
-            for i in range(len(logs["loss"]))]
+            EpochRecord(
+                i + 1,
+                float(logs["loss"][i]),
+                float(logs["val_loss"][i]),
+                float(logs.get("learning_rate", [self.learning_rate] * len(logs["loss"]))[i]),
+            )
+            for i in range(len(logs["loss"]))
+        ]
         # The epoch whose weights EarlyStopping restored: the last one whose validation
         # loss fell by more than MIN_DELTA below the best so far (not the argmin).
         self.best_epoch_ = int(early_stopping.best_epoch) + 1
@@ -482,12 +560,14 @@ class FusionClassifier:
 
 
 def _print_epoch(epoch: int, logs: dict[str, float]) -> None:
-    print(f"  epoch {epoch + 1}: loss {logs['loss']:.4f}  val_loss {logs['val_loss']:.4f}  "
-          f"learning rate {float(logs.get('learning_rate', float('nan'))):.2g}", flush=True)
+    print(
+        f"  epoch {epoch + 1}: loss {logs['loss']:.4f}  val_loss {logs['val_loss']:.4f}  "
+        f"learning rate {float(logs.get('learning_rate', float('nan'))):.2g}",
+        flush=True,
+    )
 
 
-def predict_network(network: Any, X: BlockInputs, batch_size: int = 1024
-                    ) -> NDArray[np.float64]:
+def predict_network(network: Any, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
     """Probabilities of a fusion network for block inputs (in the network's block order)."""
     if len(X) == 0:
         return np.zeros((0, int(network.output_shape[-1])))

@@ -54,14 +54,17 @@ def split_inputs(data: LabelledSet, inputs: BlockInputs) -> dict[str, BlockInput
     """
     ids = data.frame["movie_id"].to_numpy(dtype=np.int64)
     if len(inputs) != len(ids) or not np.array_equal(inputs.movie_ids, ids):
-        raise DataError("the block inputs are not aligned on the labelled set's movies; load "
-                        "them with load_block_inputs(store, blocks, data.frame.movie_id).")
+        raise DataError(
+            "the block inputs are not aligned on the labelled set's movies; load "
+            "them with load_block_inputs(store, blocks, data.frame.movie_id)."
+        )
     split = data.frame["split"].to_numpy()
     return {s: inputs.take(split == s) for s in SPLITS}
 
 
-def make_classifier(model: Literal["fusion", "mlp"], n_blocks: int, **params: Any
-                    ) -> FusionClassifier:
+def make_classifier(
+    model: Literal["fusion", "mlp"], n_blocks: int, **params: Any
+) -> FusionClassifier:
     """A :class:`FusionClassifier` with the defaults of ``model`` where ``params`` are None.
 
     Raises
@@ -72,8 +75,10 @@ def make_classifier(model: Literal["fusion", "mlp"], n_blocks: int, **params: An
     if model not in DEFAULTS:
         raise DataError(f"unknown feature model {model!r}; expected fusion or mlp.")
     if model == "mlp" and n_blocks != 1:
-        raise DataError(f"--model mlp is the single-block MLP of the course project; give "
-                        f"exactly one block (received {n_blocks}), or use --model fusion.")
+        raise DataError(
+            f"--model mlp is the single-block MLP of the course project; give "
+            f"exactly one block (received {n_blocks}), or use --model fusion."
+        )
     settings = {**DEFAULTS[model], **{k: v for k, v in params.items() if v is not None}}
     return FusionClassifier(**settings)
 
@@ -118,16 +123,30 @@ def run_fusion_experiment(
     val_scores = clf.predict_proba(parts["val"])
     thresholds = metrics.select_thresholds(labels["val"], val_scores, threshold_by)
     test_scores = clf.predict_proba(parts["test"])  # the one look at the test part
-    report = score_on_test(labels["test"], test_scores, thresholds, data.genres,
-                           Y_train=labels["train"], Y_val=labels["val"],
-                           threshold_by=threshold_by)
+    report = score_on_test(
+        labels["test"],
+        test_scores,
+        thresholds,
+        data.genres,
+        Y_train=labels["train"],
+        Y_val=labels["val"],
+        threshold_by=threshold_by,
+    )
     validation = metrics.multilabel_report(labels["val"], val_scores, thresholds, data.genres)
     report["validation"] = {k: validation[k] for k in metrics.METRIC_NAMES}
     report["coverage"] = {s: parts[s].coverage() for s in SPLITS}
-    report["training"] = {"epochs_run": len(clf.history_), "best_epoch": clf.best_epoch_,
-                          "best_val_loss": clf.history_[clf.best_epoch_ - 1].val_loss,
-                          "history": [r.__dict__ for r in clf.history_]}
-    config = {"model": model, "blocks": chosen.names, "dims": chosen.dims,
-              "params": clf.get_params(), "threshold_by": threshold_by,
-              "provenance": chosen.provenance}
+    report["training"] = {
+        "epochs_run": len(clf.history_),
+        "best_epoch": clf.best_epoch_,
+        "best_val_loss": clf.history_[clf.best_epoch_ - 1].val_loss,
+        "history": [r.__dict__ for r in clf.history_],
+    }
+    config = {
+        "model": model,
+        "blocks": chosen.names,
+        "dims": chosen.dims,
+        "params": clf.get_params(),
+        "threshold_by": threshold_by,
+        "provenance": chosen.provenance,
+    }
     return FusionExperiment(clf, thresholds, report, config)

@@ -58,36 +58,63 @@ from recsys.backend import import_tensorflow_quietly
 from recsys.errors import DataError, ModelDirError
 from recsys.fileio import atomic_directory
 
-__all__ = ["FILES", "PATH_PROVENANCE_KEYS", "VOLATILE_PROVENANCE_KEYS", "FusedModel",
-           "is_fused_model_dir", "library_versions", "load_fused_model",
-           "provenance_differences", "save_fused_model"]
+__all__ = [
+    "FILES",
+    "PATH_PROVENANCE_KEYS",
+    "VOLATILE_PROVENANCE_KEYS",
+    "FusedModel",
+    "is_fused_model_dir",
+    "library_versions",
+    "load_fused_model",
+    "provenance_differences",
+    "save_fused_model",
+]
 
 FILES = ("model.keras", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
 KINDS = ("fusion", "mlp")
 #: Provenance keys that describe one build run (coverage counts, cache use, timing),
 #: not what the block's vectors mean; left out when provenances are compared.
-VOLATILE_PROVENANCE_KEYS = frozenset({
-    "seconds", "n_cached", "n_computed", "n_images", "n_failed", "failures",
-    "n_texts", "n_empty", "n_no_known_token", "n_present", "n_tokens", "n_oov_tokens",
-    "token_oov_rate",
-})
+VOLATILE_PROVENANCE_KEYS = frozenset(
+    {
+        "seconds",
+        "n_cached",
+        "n_computed",
+        "n_images",
+        "n_failed",
+        "failures",
+        "n_texts",
+        "n_empty",
+        "n_no_known_token",
+        "n_present",
+        "n_tokens",
+        "n_oov_tokens",
+        "token_oov_rate",
+    }
+)
 #: Provenance keys holding a file or folder path: compared by its last part only.
 PATH_PROVENANCE_KEYS = frozenset({"word_vectors", "model_dir"})
 
 
 def _comparable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (Path(str(v)).name if k in PATH_PROVENANCE_KEYS and isinstance(v, str)
-                    else _comparable(v))
-                for k, v in value.items() if k not in VOLATILE_PROVENANCE_KEYS}
+        return {
+            k: (
+                Path(str(v)).name
+                if k in PATH_PROVENANCE_KEYS and isinstance(v, str)
+                else _comparable(v)
+            )
+            for k, v in value.items()
+            if k not in VOLATILE_PROVENANCE_KEYS
+        }
     if isinstance(value, (list, tuple)):
         return [_comparable(v) for v in value]
     return value
 
 
-def provenance_differences(trained: dict[str, Any] | None, current: dict[str, Any] | None
-                           ) -> dict[str, tuple[Any, Any]]:
+def provenance_differences(
+    trained: dict[str, Any] | None, current: dict[str, Any] | None
+) -> dict[str, tuple[Any, Any]]:
     """The provenance keys on which two versions of a block differ.
 
     Statistics of the build (:data:`VOLATILE_PROVENANCE_KEYS`) are ignored at every
@@ -107,13 +134,14 @@ def provenance_differences(trained: dict[str, Any] | None, current: dict[str, An
     {'epochs': (None, 20), 'word_vectors': ('glove.6B.50d.txt', 'trained')}
     """
     old, new = _comparable(dict(trained or {})), _comparable(dict(current or {}))
-    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
-            if old.get(k) != new.get(k)}
+    return {
+        k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+    }
 
 
 def _short(value: Any, limit: int = 40) -> str:
     text = "(absent)" if value is None else repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_fused_model_dir(path: str | os.PathLike[str]) -> bool:
@@ -172,9 +200,11 @@ class FusedModel:
         chosen = inputs.select(self.blocks)
         for name, dim in chosen.dims.items():
             if dim != int(self.config["dims"][name]):
-                raise DataError(f"block {name!r} has {dim} dimensions but the model was "
-                                f"trained on {self.config['dims'][name]}; use the feature "
-                                "store it was trained with.")
+                raise DataError(
+                    f"block {name!r} has {dim} dimensions but the model was "
+                    f"trained on {self.config['dims'][name]}; use the feature "
+                    "store it was trained with."
+                )
         from genre.fusion import predict_network
 
         return predict_network(self.network, chosen)
@@ -200,12 +230,15 @@ class FusedModel:
             if diff:
                 # Keys both versions have first: a changed value says more than a new key.
                 keys = sorted(diff, key=lambda k: (None in diff[k], k))
-                detail = "; ".join(f"{k}: trained on {_short(diff[k][0])}, received "
-                                   f"{_short(diff[k][1])}" for k in keys[:2])
+                detail = "; ".join(
+                    f"{k}: trained on {_short(diff[k][0])}, received {_short(diff[k][1])}"
+                    for k in keys[:2]
+                )
                 raise DataError(
                     f"block {name!r} was made differently from the one the model was "
                     f"trained on (provenance differs in {', '.join(keys)}; {detail}); use "
-                    "the feature store the model was trained with, or retrain on this one.")
+                    "the feature store the model was trained with, or retrain on this one."
+                )
 
     def top_k(self, inputs: BlockInputs, k: int = 3) -> list[list[tuple[str, float, bool]]]:
         """For each movie the ``k`` best genres as ``(genre, probability, above_threshold)``.
@@ -219,9 +252,15 @@ class FusedModel:
         return top_k_genres(self.scores(inputs), self.vocabulary, self.thresholds, k)
 
 
-def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: GenreVocabulary,
-                     thresholds: NDArray[np.float64], *, config: dict[str, Any],
-                     metrics: dict[str, Any]) -> Path:
+def save_fused_model(
+    out: str | os.PathLike[str],
+    network: Any,
+    vocabulary: GenreVocabulary,
+    thresholds: NDArray[np.float64],
+    *,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+) -> Path:
     """Write a fused model directory (see the module docstring) atomically.
 
     Raises
@@ -235,10 +274,16 @@ def save_fused_model(out: str | os.PathLike[str], network: Any, vocabulary: Genr
     import_tensorflow_quietly()  # Keras' serializer imports it on every backend
     with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         network.save(tmp / "model.keras")
-        write_common_files(tmp, vocabulary, thresholds, threshold_by=config.get("threshold_by"),
-                           score_kind="probability", config=full_config, metrics=metrics)
+        write_common_files(
+            tmp,
+            vocabulary,
+            thresholds,
+            threshold_by=config.get("threshold_by"),
+            score_kind="probability",
+            config=full_config,
+            metrics=metrics,
+        )
     return target
-
 
 
 def library_versions() -> dict[str, str]:
@@ -265,19 +310,25 @@ def load_fused_model(path: str | os.PathLike[str]) -> FusedModel:
 
     root = Path(path).expanduser()
     vocabulary, config, table, network = read_common_files(
-        root, FILES, what="fused genre model",
+        root,
+        FILES,
+        what="fused genre model",
         load_model_file=lambda r: keras.saving.load_model(r / "model.keras", compile=False),
-        hint="train one with: genre train --model fusion --features DIR --dataset DIR "
-             "--out DIR")
+        hint="train one with: genre train --model fusion --features DIR --dataset DIR --out DIR",
+    )
     if config.get("model") not in KINDS or not config.get("blocks"):
-        raise ModelDirError(f"{str(root / 'config.json')!r} does not describe a fused model "
-                            "(model fusion or mlp with blocks); retrain the model.")
+        raise ModelDirError(
+            f"{str(root / 'config.json')!r} does not describe a fused model "
+            "(model fusion or mlp with blocks); retrain the model."
+        )
     if int(network.output_shape[-1]) != len(vocabulary):
-        raise ModelDirError(f"{str(root)!r}: genres.json and the network disagree on the "
-                            "genres; retrain the model.")
+        raise ModelDirError(
+            f"{str(root)!r}: genres.json and the network disagree on the genres; retrain the model."
+        )
     inputs = set(network.input) if isinstance(network.input, dict) else set()
     if inputs and inputs != {n for b in config["blocks"] for n in (b, f"{b}_mask")}:
-        raise ModelDirError(f"{str(root)!r}: config.json and the network disagree on the "
-                            "blocks; retrain the model.")
+        raise ModelDirError(
+            f"{str(root)!r}: config.json and the network disagree on the blocks; retrain the model."
+        )
     thresholds = np.array([float(v) for v in table.values()], dtype=float)
     return FusedModel(network, vocabulary, thresholds, config, root)

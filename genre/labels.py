@@ -42,6 +42,7 @@ __all__ = [
 #: The MovieLens placeholder for a movie without genres; never a label.
 NO_GENRES = "(no genres listed)"
 
+
 def tmdb_labels(
     tmdb_genre_lists: Iterable[Iterable[str]],
 ) -> tuple[list[tuple[str, ...]], Counter[str]]:
@@ -122,10 +123,12 @@ def rare_genres(
     return kept, dropped
 
 
-def check_training_labels(Y: ArrayLike, genres: Sequence[str] | None = None, *,
-                          fix: str = "use a labelled set built with more genres "
-                                     "(genre dataset --min-genre-fraction)"
-                          ) -> NDArray[np.uint8]:
+def check_training_labels(
+    Y: ArrayLike,
+    genres: Sequence[str] | None = None,
+    *,
+    fix: str = "use a labelled set built with more genres (genre dataset --min-genre-fraction)",
+) -> NDArray[np.uint8]:
     """Check that a training label matrix gives a genre model something to learn.
 
     The one check every genre model runs in ``fit`` (and ``genre dataset`` before it
@@ -159,23 +162,29 @@ def check_training_labels(Y: ArrayLike, genres: Sequence[str] | None = None, *,
     """
     y = np.asarray(Y)
     if y.ndim != 2 or y.shape[0] == 0:
-        raise DataError(f"expected training labels of shape (n_movies, n_genres) with at "
-                        f"least one movie, received shape {y.shape}.")
+        raise DataError(
+            f"expected training labels of shape (n_movies, n_genres) with at "
+            f"least one movie, received shape {y.shape}."
+        )
     if not np.isin(y, (0, 1)).all():
         raise DataError("labels must be 0/1; encode genres with GenreVocabulary.encode.")
     names = list(genres) if genres is not None else [f"column {j}" for j in range(y.shape[1])]
     if len(names) != y.shape[1]:
         raise DataError(f"expected {y.shape[1]} genre names, received {len(names)}.")
     if y.shape[1] < 2:
-        raise DataError(f"a genre model needs at least 2 genres, received {y.shape[1]} "
-                        f"({', '.join(names) or 'none'}); {fix}.")
+        raise DataError(
+            f"a genre model needs at least 2 genres, received {y.shape[1]} "
+            f"({', '.join(names) or 'none'}); {fix}."
+        )
     counts = y.sum(axis=0)
     n = y.shape[0]
     for j, count in enumerate(counts):
         if count == n or count == 0:
             which = "every one" if count == n else "none"
-            raise DataError(f"genre {names[j]!r} is on {which} of the {n} training movies, "
-                            f"so there is nothing to learn for it; {fix}.")
+            raise DataError(
+                f"genre {names[j]!r} is on {which} of the {n} training movies, "
+                f"so there is nothing to learn for it; {fix}."
+            )
     return y.astype(np.uint8)
 
 
@@ -255,8 +264,10 @@ class GenreVocabulary:
         """Genre tuples of the rows of a ``(n_movies, n_genres)`` binary matrix."""
         Y = np.asarray(Y)
         if Y.ndim != 2 or Y.shape[1] != len(self.genres):
-            raise DataError(f"expected a label matrix with {len(self.genres)} columns, "
-                            f"received shape {Y.shape}.")
+            raise DataError(
+                f"expected a label matrix with {len(self.genres)} columns, "
+                f"received shape {Y.shape}."
+            )
         return [tuple(self.genres[j] for j in np.flatnonzero(row)) for row in Y]
 
     def check_same(self, other: GenreVocabulary | Sequence[str], *, what: str) -> None:
@@ -272,8 +283,11 @@ class GenreVocabulary:
             return
         missing = [g for g in self.genres if g not in theirs]
         extra = [g for g in theirs if g not in self.genres]
-        detail = (f"missing {missing}, extra {extra}" if missing or extra
-                  else "same genres in another order")
+        detail = (
+            f"missing {missing}, extra {extra}"
+            if missing or extra
+            else "same genres in another order"
+        )
         raise DataError(
             f"genre vocabulary mismatch with {what}: expected {list(self.genres)}, received "
             f"{list(theirs)} ({detail}); use data built with the same genres or retrain."
@@ -300,5 +314,7 @@ class GenreVocabulary:
         except FileNotFoundError:
             raise
         except (ValueError, KeyError, TypeError) as error:
-            raise DataError(f"{str(path)!r} is not a genre list ({error}); expected "
-                            '{"genres": ["Action", ...]} as written by genre dataset.') from None
+            raise DataError(
+                f"{str(path)!r} is not a genre list ({error}); expected "
+                '{"genres": ["Action", ...]} as written by genre dataset.'
+            ) from None

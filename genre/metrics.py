@@ -59,8 +59,16 @@ __all__ = [
 
 #: The summary metrics :func:`multilabel_report` returns, in a stable order.
 METRIC_NAMES = (
-    "micro_f1", "macro_f1", "weighted_f1", "samples_f1", "samples_precision",
-    "samples_recall", "hamming_loss", "mean_roc_auc", "mean_accuracy", "top1_accuracy",
+    "micro_f1",
+    "macro_f1",
+    "weighted_f1",
+    "samples_f1",
+    "samples_precision",
+    "samples_recall",
+    "hamming_loss",
+    "mean_roc_auc",
+    "mean_accuracy",
+    "top1_accuracy",
     "top3_precision",
 )
 
@@ -71,23 +79,26 @@ Criterion = Literal["f1", "accuracy"]
 def _binary_pair(Y: ArrayLike, P: ArrayLike) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     y, p = np.asarray(Y), np.asarray(P)
     if y.ndim != 2 or y.shape != p.shape:
-        raise DataError(f"expected two label matrices of the same 2-d shape, received "
-                        f"{y.shape} and {p.shape}.")
+        raise DataError(
+            f"expected two label matrices of the same 2-d shape, received {y.shape} and {p.shape}."
+        )
     return y.astype(bool), p.astype(bool)
 
 
 def _scores_pair(Y: ArrayLike, S: ArrayLike) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     y, s = np.asarray(Y), np.asarray(S, dtype=float)
     if y.ndim != 2 or y.shape != s.shape:
-        raise DataError(f"expected labels and scores of the same 2-d shape, received "
-                        f"{y.shape} and {s.shape}.")
+        raise DataError(
+            f"expected labels and scores of the same 2-d shape, received {y.shape} and {s.shape}."
+        )
     if not np.all(np.isfinite(s)):
         raise DataError("scores contain NaN or infinite values; check the model's output.")
     return y.astype(bool), s
 
 
-def _divide(num: NDArray[np.float64], den: NDArray[np.float64],
-            zero_division: float) -> NDArray[np.float64]:
+def _divide(
+    num: NDArray[np.float64], den: NDArray[np.float64], zero_division: float
+) -> NDArray[np.float64]:
     out = np.full(np.shape(num), float(zero_division))
     np.divide(num, den, out=out, where=den > 0)
     return out
@@ -117,8 +128,9 @@ def per_genre_prf(
     return precision, recall, f1_, y.sum(axis=0).astype(np.int64)
 
 
-def f1(Y: ArrayLike, P: ArrayLike, average: Average = "micro", *,
-       zero_division: float = 0.0) -> float:
+def f1(
+    Y: ArrayLike, P: ArrayLike, average: Average = "micro", *, zero_division: float = 0.0
+) -> float:
     """F1 score of a multi-label prediction (as ``sklearn.metrics.f1_score``).
 
     Parameters
@@ -146,8 +158,9 @@ def f1(Y: ArrayLike, P: ArrayLike, average: Average = "micro", *,
     raise DataError(f"unknown average {average!r}; expected micro, macro, weighted or samples.")
 
 
-def samples_precision_recall(Y: ArrayLike, P: ArrayLike, *,
-                             zero_division: float = 0.0) -> tuple[float, float]:
+def samples_precision_recall(
+    Y: ArrayLike, P: ArrayLike, *, zero_division: float = 0.0
+) -> tuple[float, float]:
     """Mean per-movie precision and recall (``average="samples"`` in scikit-learn).
 
     >>> samples_precision_recall([[1, 0], [1, 1]], [[1, 1], [0, 1]])
@@ -155,8 +168,10 @@ def samples_precision_recall(Y: ArrayLike, P: ArrayLike, *,
     """
     y, p = _binary_pair(Y, P)
     tp, fp, fn = _counts(y, p, axis=1)
-    return (float(_divide(tp, tp + fp, zero_division).mean()),
-            float(_divide(tp, tp + fn, zero_division).mean()))
+    return (
+        float(_divide(tp, tp + fp, zero_division).mean()),
+        float(_divide(tp, tp + fn, zero_division).mean()),
+    )
 
 
 def hamming_loss(Y: ArrayLike, P: ArrayLike) -> float:
@@ -206,8 +221,8 @@ def _average_ranks(values: NDArray[np.float64]) -> NDArray[np.float64]:
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
     starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    ends = np.r_[starts[1:], len(values)]          # exclusive
-    mean_rank = (starts + ends + 1) / 2.0          # mean of ranks starts+1 .. ends
+    ends = np.r_[starts[1:], len(values)]  # exclusive
+    mean_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
     ranks = np.empty(len(values))
     ranks[order] = np.repeat(mean_rank, ends - starts)
     return ranks
@@ -238,16 +253,18 @@ def topk_precision(Y: ArrayLike, S: ArrayLike, k: int = 3) -> float:
     """
     y, s = _scores_pair(Y, S)
     if not 1 <= k <= y.shape[1]:
-        raise DataError(f"k must be between 1 and the number of genres ({y.shape[1]}), "
-                        f"received {k}.")
+        raise DataError(
+            f"k must be between 1 and the number of genres ({y.shape[1]}), received {k}."
+        )
     if y.shape[0] == 0:
         return 0.0
     top = np.argsort(-s, axis=1, kind="stable")[:, :k]
     return float(np.take_along_axis(y, top, axis=1).sum(axis=1).mean() / k)
 
 
-def select_thresholds(Y: ArrayLike, S: ArrayLike, criterion: Criterion = "f1"
-                      ) -> NDArray[np.float64]:
+def select_thresholds(
+    Y: ArrayLike, S: ArrayLike, criterion: Criterion = "f1"
+) -> NDArray[np.float64]:
     """Per-genre decision thresholds that maximise F1 or accuracy on the given data.
 
     Call it on validation data only; the thresholds are then applied unchanged to test
@@ -286,7 +303,7 @@ def select_thresholds(Y: ArrayLike, S: ArrayLike, criterion: Criterion = "f1"
     for j in range(k):
         order = np.argsort(-s[:, j], kind="stable")
         scores, labels = s[order, j], y[order, j]
-        tp = np.concatenate([[0.0], np.cumsum(labels)])        # predicting the top c
+        tp = np.concatenate([[0.0], np.cumsum(labels)])  # predicting the top c
         fp = np.arange(n + 1, dtype=float) - tp
         positives = labels.sum()
         # Valid cut sizes: 0, n, and every c where scores[c-1] > scores[c].
@@ -312,8 +329,7 @@ def apply_thresholds(S: ArrayLike, thresholds: ArrayLike) -> NDArray[np.uint8]:
     s = np.asarray(S, dtype=float)
     t = np.asarray(thresholds, dtype=float)
     if s.ndim != 2 or t.shape != (s.shape[1],):
-        raise DataError(f"expected one threshold per genre ({s.shape[1:]}), received "
-                        f"{t.shape}.")
+        raise DataError(f"expected one threshold per genre ({s.shape[1:]}), received {t.shape}.")
     return (s >= t).astype(np.uint8)
 
 
@@ -363,13 +379,19 @@ def multilabel_report(
         "top3_precision": topk_precision(y, s, min(3, y.shape[1])),
     }
     report["per_genre"] = [
-        {"genre": g, "support": int(support[j]), "precision": float(precision[j]),
-         "recall": float(recall[j]), "f1": float(f1_[j]),
-         "roc_auc": None if np.isnan(auc[j]) else float(auc[j]),
-         "accuracy": float(accuracy[j]),
-         "threshold": float(t[j]) if np.isfinite(t[j]) else None,
-         "predicted": ("by_threshold" if np.isfinite(t[j])
-                       else "always" if t[j] < 0 else "never")}
+        {
+            "genre": g,
+            "support": int(support[j]),
+            "precision": float(precision[j]),
+            "recall": float(recall[j]),
+            "f1": float(f1_[j]),
+            "roc_auc": None if np.isnan(auc[j]) else float(auc[j]),
+            "accuracy": float(accuracy[j]),
+            "threshold": float(t[j]) if np.isfinite(t[j]) else None,
+            "predicted": (
+                "by_threshold" if np.isfinite(t[j]) else "always" if t[j] < 0 else "never"
+            ),
+        }
         for j, g in enumerate(genres)
     ]
     return report

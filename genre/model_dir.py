@@ -43,8 +43,17 @@ from genre.text_features import TEXT_FIELDS
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, write_json_atomic
 
-__all__ = ["FILES", "MARKER", "SavedModel", "check_k", "load_model", "read_common_files",
-           "save_model", "top_k_genres", "write_common_files"]
+__all__ = [
+    "FILES",
+    "MARKER",
+    "SavedModel",
+    "check_k",
+    "load_model",
+    "read_common_files",
+    "save_model",
+    "top_k_genres",
+    "write_common_files",
+]
 
 FILES = ("model.joblib", "genres.json", "thresholds.json", "config.json", "metrics.json")
 FORMAT_VERSION = 1
@@ -103,8 +112,12 @@ def check_k(k: int, vocabulary: GenreVocabulary) -> None:
         raise ModelDirError(f"-k must be between 1 and {n} (the model's genres), received {k}.")
 
 
-def top_k_genres(scores: NDArray[np.float64], vocabulary: GenreVocabulary,
-                 thresholds: NDArray[np.float64], k: int) -> list[list[tuple[str, float, bool]]]:
+def top_k_genres(
+    scores: NDArray[np.float64],
+    vocabulary: GenreVocabulary,
+    thresholds: NDArray[np.float64],
+    k: int,
+) -> list[list[tuple[str, float, bool]]]:
     """For each row of ``scores`` (n, n_genres), the ``k`` best ``(genre, score, above)``.
 
     ``above`` says whether the score reaches the genre's threshold. Ties keep genre order.
@@ -116,29 +129,47 @@ def top_k_genres(scores: NDArray[np.float64], vocabulary: GenreVocabulary,
     [[('War', 0.9, True)]]
     """
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return [[(vocabulary.genres[j], float(row[j]), bool(row[j] >= thresholds[j]))
-             for j in idx] for row, idx in zip(scores, order, strict=True)]
+    return [
+        [(vocabulary.genres[j], float(row[j]), bool(row[j] >= thresholds[j])) for j in idx]
+        for row, idx in zip(scores, order, strict=True)
+    ]
 
 
-def write_common_files(folder: Path, vocabulary: GenreVocabulary,
-                       thresholds: NDArray[np.float64], *, threshold_by: str | None,
-                       score_kind: str, config: dict[str, Any],
-                       metrics: dict[str, Any]) -> None:
+def write_common_files(
+    folder: Path,
+    vocabulary: GenreVocabulary,
+    thresholds: NDArray[np.float64],
+    *,
+    threshold_by: str | None,
+    score_kind: str,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+) -> None:
     """Write the files every genre model directory has (text or fused):
     ``genres.json``, ``thresholds.json``, ``config.json`` and ``metrics.json``."""
     vocabulary.to_json(folder / "genres.json")
-    write_json_atomic(folder / "thresholds.json", {
-        "threshold_by": threshold_by, "score_kind": score_kind,
-        "thresholds": {g: json_float(t)
-                       for g, t in zip(vocabulary.genres, thresholds, strict=True)},
-    })
+    write_json_atomic(
+        folder / "thresholds.json",
+        {
+            "threshold_by": threshold_by,
+            "score_kind": score_kind,
+            "thresholds": {
+                g: json_float(t) for g, t in zip(vocabulary.genres, thresholds, strict=True)
+            },
+        },
+    )
     write_json_atomic(folder / "config.json", config)
     write_json_atomic(folder / "metrics.json", metrics)
 
 
-def read_common_files(root: Path, files: tuple[str, ...], *, what: str, hint: str,
-                      load_model_file: Callable[[Path], T]
-                      ) -> tuple[GenreVocabulary, dict[str, Any], dict[str, Any], T]:
+def read_common_files(
+    root: Path,
+    files: tuple[str, ...],
+    *,
+    what: str,
+    hint: str,
+    load_model_file: Callable[[Path], T],
+) -> tuple[GenreVocabulary, dict[str, Any], dict[str, Any], T]:
     """Check a model directory and read its common files and its model file.
 
     Returns
@@ -155,21 +186,26 @@ def read_common_files(root: Path, files: tuple[str, ...], *, what: str, hint: st
         raise ModelDirError(f"{str(root)!r} is not a genre model directory; {hint}.")
     missing = [n for n in files if not (root / n).is_file()]
     if missing:
-        raise ModelDirError(f"{str(root)!r} is not a {what} directory (missing "
-                            f"{', '.join(missing)}); {hint}.")
+        raise ModelDirError(
+            f"{str(root)!r} is not a {what} directory (missing {', '.join(missing)}); {hint}."
+        )
     try:
         vocabulary = GenreVocabulary.from_json(root / "genres.json")
         config = json.loads((root / "config.json").read_text(encoding="utf-8"))
         saved = json.loads((root / "thresholds.json").read_text(encoding="utf-8"))
         model = load_model_file(root)
     except Exception as error:
-        raise ModelDirError(f"{str(root)!r}: a model file is damaged or from an "
-                            f"incompatible version ({type(error).__name__}: "
-                            f"{str(error)[:200]}); retrain the model.") from None
+        raise ModelDirError(
+            f"{str(root)!r}: a model file is damaged or from an "
+            f"incompatible version ({type(error).__name__}: "
+            f"{str(error)[:200]}); retrain the model."
+        ) from None
     table = saved.get("thresholds", {}) if isinstance(saved, dict) else {}
     if list(table) != list(vocabulary.genres):
-        raise ModelDirError(f"{str(root)!r}: thresholds.json and genres.json disagree on "
-                            "the genres; retrain the model.")
+        raise ModelDirError(
+            f"{str(root)!r}: thresholds.json and genres.json disagree on "
+            "the genres; retrain the model."
+        )
     return vocabulary, config, table, model
 
 
@@ -195,15 +231,23 @@ def save_model(
     import sklearn
 
     target = Path(out).expanduser()
-    full_config = {"format_version": FORMAT_VERSION, **config,
-                   "score_kind": estimator.score_kind_,
-                   "versions": {"scikit-learn": sklearn.__version__,
-                                "numpy": np.__version__}}
+    full_config = {
+        "format_version": FORMAT_VERSION,
+        **config,
+        "score_kind": estimator.score_kind_,
+        "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+    }
     with atomic_directory(target, marker=MARKER, what="genre model") as tmp:
         joblib.dump(estimator, tmp / "model.joblib")
-        write_common_files(tmp, vocabulary, thresholds, threshold_by=config.get("threshold_by"),
-                           score_kind=estimator.score_kind_, config=full_config,
-                           metrics=metrics)
+        write_common_files(
+            tmp,
+            vocabulary,
+            thresholds,
+            threshold_by=config.get("threshold_by"),
+            score_kind=estimator.score_kind_,
+            config=full_config,
+            metrics=metrics,
+        )
         write_json_atomic(tmp / "search.json", search or [])
     return target
 
@@ -223,16 +267,24 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
 
     root = Path(path).expanduser()
     vocabulary, config, table, estimator = read_common_files(
-        root, FILES, what="genre model", load_model_file=lambda r: joblib.load(r / "model.joblib"),
-        hint="train one with: genre train --dataset DIR --out MODEL_DIR")
+        root,
+        FILES,
+        what="genre model",
+        load_model_file=lambda r: joblib.load(r / "model.joblib"),
+        hint="train one with: genre train --dataset DIR --out MODEL_DIR",
+    )
     if not isinstance(estimator, GenreTextClassifier) or not hasattr(estimator, "pipeline_"):
-        raise ModelDirError(f"{str(root / 'model.joblib')!r} does not hold a fitted "
-                            "GenreTextClassifier; retrain the model.")
+        raise ModelDirError(
+            f"{str(root / 'model.joblib')!r} does not hold a fitted "
+            "GenreTextClassifier; retrain the model."
+        )
     if estimator.n_genres_ != len(vocabulary):
-        raise ModelDirError(f"{str(root)!r}: genres.json and the model disagree on the "
-                            "genres; retrain the model.")
+        raise ModelDirError(
+            f"{str(root)!r}: genres.json and the model disagree on the genres; retrain the model."
+        )
     if config.get("text") not in TEXT_FIELDS:
-        raise ModelDirError(f"{str(root / 'config.json')!r} has no valid text field; "
-                            "retrain the model.")
+        raise ModelDirError(
+            f"{str(root / 'config.json')!r} has no valid text field; retrain the model."
+        )
     thresholds = np.array([float(v) for v in table.values()], dtype=float)
     return SavedModel(estimator, vocabulary, thresholds, config, root)

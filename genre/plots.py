@@ -69,21 +69,32 @@ def heatmap(
         top = m.max() if m.size else 0.0
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, f"{m[i, j]:.0f}", ha="center", va="center", fontsize=6,
-                        color="black" if m[i, j] > 0.6 * top else "white")
+                ax.text(
+                    j,
+                    i,
+                    f"{m[i, j]:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="black" if m[i, j] > 0.6 * top else "white",
+                )
     if groups:
         from matplotlib.patches import Rectangle
 
         start = 0
         for size in groups:
-            ax.add_patch(Rectangle((start - 0.5, start - 0.5), size, size, fill=False,
-                                   edgecolor="red", linewidth=2))
+            ax.add_patch(
+                Rectangle(
+                    (start - 0.5, start - 0.5), size, size, fill=False, edgecolor="red", linewidth=2
+                )
+            )
             start += size
     return _save(fig, path)
 
 
-def bar_chart(counts: pd.Series, path: str | os.PathLike[str], *, title: str,
-              xlabel: str = "movies") -> Path:
+def bar_chart(
+    counts: pd.Series, path: str | os.PathLike[str], *, title: str, xlabel: str = "movies"
+) -> Path:
     """A horizontal bar chart of ``counts`` (index = labels), largest on top."""
     data = counts.sort_values()
     fig = _figure(6.0, 0.8 + 0.3 * len(data))
@@ -105,15 +116,21 @@ def decade_heatmap(table: pd.DataFrame, path: str | os.PathLike[str], *, title: 
     image = ax.imshow(share.to_numpy(), cmap="magma", aspect="auto", vmin=0.0)
     fig.colorbar(image, ax=ax, label="share of the decade's movies")
     ax.set_xticks(range(len(genres)), genres, rotation=60, ha="right")
-    ax.set_yticks(range(len(share)),
-                  [f"{d} ({n})" for d, n in zip(share.index, table["movies"], strict=True)])
+    ax.set_yticks(
+        range(len(share)), [f"{d} ({n})" for d, n in zip(share.index, table["movies"], strict=True)]
+    )
     ax.set_title(title)
     return _save(fig, path)
 
 
-def ablation_chart(table: pd.DataFrame, path: str | os.PathLike[str], *, title: str,
-                   metrics: Sequence[str] = ("micro_f1", "macro_f1"),
-                   baseline: pd.Series | None = None) -> Path:
+def ablation_chart(
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    metrics: Sequence[str] = ("micro_f1", "macro_f1"),
+    baseline: pd.Series | None = None,
+) -> Path:
     """Grouped horizontal bars of ``metrics`` for each row (block set) of ``table``.
 
     Parameters
@@ -136,14 +153,18 @@ def ablation_chart(table: pd.DataFrame, path: str | os.PathLike[str], *, title: 
         for y, value in zip(ys, values, strict=True):
             ax.text(value, y, f" {value:.3f}", va="center", fontsize=7)
         if baseline is not None:
-            ax.axvline(float(baseline[name]), color=colours[j % 4], linestyle="--",
-                       linewidth=1, label=f"{name} of the prior benchmark")
+            ax.axvline(
+                float(baseline[name]),
+                color=colours[j % 4],
+                linestyle="--",
+                linewidth=1,
+                label=f"{name} of the prior benchmark",
+            )
     ax.set_yticks(range(n), labels)
     ax.invert_yaxis()
     top = float(np.nanmax(table[list(metrics)].to_numpy(dtype=float)))
     ax.set_xlim(0, min(1.0, top * 1.18 + 0.02))
     ax.set_xlabel("test score")
     ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2,
-              fontsize=7, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2, fontsize=7, frameon=False)
     return _save(fig, path)

@@ -40,8 +40,7 @@ from recsys.metadata.store import is_sqlite_file
 
 __all__ = ["METADATA_COLUMNS", "read_metadata"]
 
-METADATA_COLUMNS = ("movie_id", "title", "overview", "tmdb_genres", "movielens_genres",
-                    "year")
+METADATA_COLUMNS = ("movie_id", "title", "overview", "tmdb_genres", "movielens_genres", "year")
 
 
 def read_metadata(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -76,26 +75,38 @@ def read_metadata(path: str | os.PathLike[str]) -> pd.DataFrame:
     store = is_sqlite_file(file)
     frame = load_metadata(file)
     if not store and "overview" not in _csv_header(file):
-        raise DataError(f"{str(file)!r} has no 'overview' text column; add the TMDB "
-                        "overviews (e.g. with the metadata store) or pass a CSV that has "
-                        "them.")
+        raise DataError(
+            f"{str(file)!r} has no 'overview' text column; add the TMDB "
+            "overviews (e.g. with the metadata store) or pass a CSV that has "
+            "them."
+        )
     if not frame["overview"].astype(bool).any():
         what = "the metadata store" if store else "the CSV"
-        raise DataError(f"{str(file)!r}: {what} has no overviews; fetch the TMDB details "
-                        "(overviews) of its movies first.")
-    tmdb = [tuple(names) if names else genre_names(ids)
-            for names, ids in zip(frame["tmdb_genres"], frame["genre_ids"], strict=True)]
+        raise DataError(
+            f"{str(file)!r}: {what} has no overviews; fetch the TMDB details "
+            "(overviews) of its movies first."
+        )
+    tmdb = [
+        tuple(names) if names else genre_names(ids)
+        for names, ids in zip(frame["tmdb_genres"], frame["genre_ids"], strict=True)
+    ]
     titles = [t if isinstance(t, str) else "" for t in frame["title"]]
     years = pd.to_datetime(frame["release_date"], errors="coerce").dt.year.astype("Int64")
     from_title = pd.Series([parse_year(t) for t in titles], index=frame.index, dtype="Int64")
-    return pd.DataFrame({
-        "movie_id": frame["movie_id"].to_numpy().astype(np.int64),
-        "title": titles,
-        "overview": frame["overview"].to_numpy(),
-        "tmdb_genres": pd.Series(tmdb, dtype=object),
-        "movielens_genres": frame["movielens_genres"].to_numpy(),
-        "year": pd.array(years.fillna(from_title), dtype="Int64"),
-    }).sort_values("movie_id", kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "movie_id": frame["movie_id"].to_numpy().astype(np.int64),
+                "title": titles,
+                "overview": frame["overview"].to_numpy(),
+                "tmdb_genres": pd.Series(tmdb, dtype=object),
+                "movielens_genres": frame["movielens_genres"].to_numpy(),
+                "year": pd.array(years.fillna(from_title), dtype="Int64"),
+            }
+        )
+        .sort_values("movie_id", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _csv_header(file: Path) -> list[str]:

@@ -91,8 +91,7 @@ def iterative_stratification(
     return parts
 
 
-def _pick(first: NDArray[np.float64], second: NDArray[np.float64],
-          rng: np.random.Generator) -> int:
+def _pick(first: NDArray[np.float64], second: NDArray[np.float64], rng: np.random.Generator) -> int:
     """The part with most ``first`` demand, ties by ``second`` demand, then at random."""
     best = np.flatnonzero(first == first.max())
     if len(best) > 1:

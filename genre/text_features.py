@@ -53,11 +53,16 @@ def movie_texts(frame: pd.DataFrame, field: TextField = "overview") -> list[str]
     need = {"overview": ["overview"], "tags": ["tags"], "overview+tags": ["overview", "tags"]}
     absent = [c for c in need[field] if c not in frame.columns]
     if absent:
-        raise DataError(f"--text {field} needs the column(s) {', '.join(absent)}, which the "
-                        f"data lacks (found {', '.join(map(str, frame.columns))}).")
-    overview = (frame["overview"].fillna("").astype(str).tolist() if "overview" in frame
-                else [""] * len(frame))
-    tags = ([" ".join(t) for t in frame["tags"]] if "tags" in frame else [""] * len(frame))
+        raise DataError(
+            f"--text {field} needs the column(s) {', '.join(absent)}, which the "
+            f"data lacks (found {', '.join(map(str, frame.columns))})."
+        )
+    overview = (
+        frame["overview"].fillna("").astype(str).tolist()
+        if "overview" in frame
+        else [""] * len(frame)
+    )
+    tags = [" ".join(t) for t in frame["tags"]] if "tags" in frame else [""] * len(frame)
     if field == "overview":
         return overview
     if field == "tags":
@@ -86,8 +91,14 @@ def make_vectorizer(
     """
     if kind not in FEATURES:
         raise DataError(f"unknown features {kind!r}; expected tfidf or bow.")
-    common = {"min_df": min_df, "max_df": max_df, "ngram_range": (1, int(ngram_max)),
-              "stop_words": stop_words, "strip_accents": "unicode", "dtype": np.float64}
+    common = {
+        "min_df": min_df,
+        "max_df": max_df,
+        "ngram_range": (1, int(ngram_max)),
+        "stop_words": stop_words,
+        "strip_accents": "unicode",
+        "dtype": np.float64,
+    }
     if kind == "tfidf":
         return TfidfVectorizer(sublinear_tf=True, **common)
     return CountVectorizer(binary=binary, **common)

@@ -113,16 +113,20 @@ def tune(
     (2, (2,))
     """
     if select_by not in SELECT_BY:
-        raise DataError(f"unknown --select-by {select_by!r}; expected one of "
-                        f"{', '.join(SELECT_BY)}.")
+        raise DataError(
+            f"unknown --select-by {select_by!r}; expected one of {', '.join(SELECT_BY)}."
+        )
     y_val = np.asarray(Y_val)
     if len(X_val) == 0:
-        raise DataError("the validation part is empty; rebuild the dataset with a "
-                        "validation fraction above 0.")
+        raise DataError(
+            "the validation part is empty; rebuild the dataset with a validation fraction above 0."
+        )
     grid = default_grid(model) if grid is None else grid
     names = sorted(grid)
-    points = [dict(zip(names, values, strict=True))
-              for values in itertools.product(*(grid[n] for n in names))]
+    points = [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(grid[n] for n in names))
+    ]
     if not points:
         raise DataError("the hyper-parameter grid is empty.")
     best: tuple[float, int] | None = None
@@ -130,17 +134,21 @@ def tune(
     best_scores: NDArray[np.float64] | None = None
     search: list[dict[str, Any]] = []
     for index, params in enumerate(points):
-        estimator = GenreTextClassifier(model=model, features=features,
-                                        class_weight=class_weight, random_state=seed, **params)
+        estimator = GenreTextClassifier(
+            model=model, features=features, class_weight=class_weight, random_state=seed, **params
+        )
         estimator.fit(X_train, Y_train)
         scores = estimator.scores(X_val)
         thresholds = metrics.select_thresholds(y_val, scores, threshold_by)
         predicted = metrics.apply_thresholds(scores, thresholds)
         auc = metrics.roc_auc_per_genre(y_val, scores)
-        row = {**params, "vocabulary_size": estimator.vocabulary_size_,
-               "mean_roc_auc": float(np.nanmean(auc)) if np.isfinite(auc).any() else 0.0,
-               "micro_f1": metrics.f1(y_val, predicted, "micro"),
-               "macro_f1": metrics.f1(y_val, predicted, "macro")}
+        row = {
+            **params,
+            "vocabulary_size": estimator.vocabulary_size_,
+            "mean_roc_auc": float(np.nanmean(auc)) if np.isfinite(auc).any() else 0.0,
+            "micro_f1": metrics.f1(y_val, predicted, "micro"),
+            "macro_f1": metrics.f1(y_val, predicted, "macro"),
+        }
         search.append(row)
         if on_step is not None:
             on_step(row)

@@ -66,8 +66,9 @@ def active_backend() -> str:
 
 def _check_name(name: str, where: str) -> None:
     if name not in BACKENDS:
-        raise BackendError(f"unknown backend {name!r} in {where}; use one of "
-                           f"{', '.join(BACKENDS)}.")
+        raise BackendError(
+            f"unknown backend {name!r} in {where}; use one of {', '.join(BACKENDS)}."
+        )
 
 
 def backend_installed(name: str) -> bool:
@@ -92,18 +93,22 @@ def select_backend(name: str | None = None) -> str:
         If the name is unknown, its package is not installed (the message names the
         extra to install), or Keras was already imported with another backend.
     """
-    chosen = (name if name is not None else os.environ.get("KERAS_BACKEND", DEFAULT))
+    chosen = name if name is not None else os.environ.get("KERAS_BACKEND", DEFAULT)
     chosen = chosen.strip().lower() or DEFAULT
     _check_name(chosen, "the backend option" if name is not None else "KERAS_BACKEND")
     if not backend_installed(chosen):
-        raise BackendError(f"the {chosen} backend is not installed; install it with "
-                           f"pip install '{BACKENDS[chosen][1]}'.")
+        raise BackendError(
+            f"the {chosen} backend is not installed; install it with "
+            f"pip install '{BACKENDS[chosen][1]}'."
+        )
     if "keras" in sys.modules:
         loaded = str(sys.modules["keras"].backend.backend())
         if loaded != chosen:
-            raise BackendError(f"Keras is already running on {loaded} in this process; "
-                               f"choose {chosen} before Keras is imported (set "
-                               f"KERAS_BACKEND={chosen} before starting Python).")
+            raise BackendError(
+                f"Keras is already running on {loaded} in this process; "
+                f"choose {chosen} before Keras is imported (set "
+                f"KERAS_BACKEND={chosen} before starting Python)."
+            )
     os.environ["KERAS_BACKEND"] = chosen
     return chosen
 
@@ -216,8 +221,12 @@ class DeviceInfo:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of the fields."""
-        return {"backend": self.backend, "device": self.kind, "device_name": self.name,
-                "device_count": self.count}
+        return {
+            "backend": self.backend,
+            "device": self.kind,
+            "device_name": self.name,
+            "device_count": self.count,
+        }
 
 
 def device_info() -> DeviceInfo:
@@ -251,6 +260,5 @@ def device_info() -> DeviceInfo:
     import torch
 
     if torch.cuda.is_available():
-        return DeviceInfo(backend, "GPU", torch.cuda.get_device_name(0),
-                          torch.cuda.device_count())
+        return DeviceInfo(backend, "GPU", torch.cuda.get_device_name(0), torch.cuda.device_count())
     return cpu

@@ -40,8 +40,9 @@ def mae(truth: ArrayLike, predicted: ArrayLike) -> float:
     return float(np.mean(np.abs(t - p)))
 
 
-def evaluate_model(model: Any, train: pd.DataFrame, test: pd.DataFrame, *,
-                   movies: pd.DataFrame | None = None) -> dict[str, Any]:
+def evaluate_model(
+    model: Any, train: pd.DataFrame, test: pd.DataFrame, *, movies: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """RMSE and MAE of ``model`` on ``test``, beside baselines fitted on ``train``.
 
     Unknown users or movies in ``test`` are scored with the model's fallback (see
@@ -113,13 +114,19 @@ def evaluate_model(model: Any, train: pd.DataFrame, test: pd.DataFrame, *,
         "baselines": baselines,
     }
     if movies is not None:
-        report["cold_start"] = _cold_start(truth, predicted, guesses, sm < 0,
-                                           test["movie_id"].to_numpy())
+        report["cold_start"] = _cold_start(
+            truth, predicted, guesses, sm < 0, test["movie_id"].to_numpy()
+        )
     return report
 
 
-def _cold_start(truth: np.ndarray, predicted: np.ndarray, guesses: dict[str, np.ndarray],
-                cold: np.ndarray, movie_ids: np.ndarray) -> dict[str, Any]:
+def _cold_start(
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    guesses: dict[str, np.ndarray],
+    cold: np.ndarray,
+    movie_ids: np.ndarray,
+) -> dict[str, Any]:
     """The scores restricted to the test ratings of movies without training ratings."""
     if not cold.any():
         return {"n_test": 0, "n_movies": 0, "rmse": None, "mae": None, "baselines": {}}
@@ -129,6 +136,7 @@ def _cold_start(truth: np.ndarray, predicted: np.ndarray, guesses: dict[str, np.
         "n_movies": int(len(np.unique(movie_ids[cold]))),
         "rmse": rmse(t, predicted[cold]),
         "mae": mae(t, predicted[cold]),
-        "baselines": {name: {"rmse": rmse(t, g[cold]), "mae": mae(t, g[cold])}
-                      for name, g in guesses.items()},
+        "baselines": {
+            name: {"rmse": rmse(t, g[cold]), "mae": mae(t, g[cold])} for name, g in guesses.items()
+        },
     }

@@ -124,8 +124,9 @@ def check_replaceable(
     with contextlib.suppress(OSError):
         here = Path.cwd().resolve()
         if resolved == here or resolved in here.parents:
-            which = ("the current directory" if resolved == here
-                     else "a parent of the current directory")
+            which = (
+                "the current directory" if resolved == here else "a parent of the current directory"
+            )
             raise DataError(
                 f"refusing to replace {str(target)!r} with the {what}: it is {which}. "
                 "Give --out a new folder, e.g. --out runs/NAME."
@@ -149,8 +150,9 @@ def check_replaceable(
     names = (marker,) if isinstance(marker, str) else tuple(marker)
     missing = [n for n in names if not (target / n).is_file()]
     if entries and missing:
-        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3
-                                         else "")
+        shown = ", ".join(entries[:3]) + (
+            f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+        )
         raise DataError(
             f"the {what} directory {str(target)!r} already exists and is not a previous "
             f"{what} (no {', '.join(missing)}; it holds {shown}); choose another --out or "
@@ -205,8 +207,9 @@ def check_writable_file(
             "not exist; create it first or choose another path."
         )
     if target.is_dir():
-        raise DataError(f"cannot write the {what} {str(target)!r}: it is a directory; give a "
-                        "file name.")
+        raise DataError(
+            f"cannot write the {what} {str(target)!r}: it is a directory; give a file name."
+        )
     for item in inputs:
         if item is not None and str(item) != "" and _same_file(target, Path(item).expanduser()):
             raise DataError(
@@ -253,12 +256,13 @@ def atomic_write(
     target = check_writable_file(path)
     binary = "b" in mode
     with _naming(target):
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                   dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
     try:
-        with _naming(target, tmp), os.fdopen(
-                fd, mode, encoding=None if binary else encoding) as handle:
+        with (
+            _naming(target, tmp),
+            os.fdopen(fd, mode, encoding=None if binary else encoding) as handle,
+        ):
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -322,21 +326,23 @@ def atomic_directory(
     check_replaceable(target, what=what, marker=names)
     with _naming(target):
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
-                                    dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
     try:
         with _naming(target, tmp):
             yield tmp
             unwritten = [n for n in names if not (tmp / n).is_file()]
             if unwritten:
-                raise RuntimeError(f"the {what} written to {str(target)!r} lacks its marker "
-                                   f"{', '.join(unwritten)}; the writer must create it.")
+                raise RuntimeError(
+                    f"the {what} written to {str(target)!r} lacks its marker "
+                    f"{', '.join(unwritten)}; the writer must create it."
+                )
             _fsync_tree(tmp)
             check_replaceable(target, what=what, marker=names)  # nothing changed meanwhile
             if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
-                                            dir=target.parent))
+                old = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+                )
                 old.rmdir()
                 os.replace(target, old)
                 os.replace(tmp, target)
@@ -359,7 +365,7 @@ def _naming(target: Path, tmp: str | os.PathLike[str] | None = None) -> Iterator
     except OSError as error:
         name = None if error.filename is None else os.fspath(error.filename)
         if tmp is not None and name is not None and name.startswith(os.fspath(tmp)):
-            name = os.fspath(target) + name[len(os.fspath(tmp)):]
+            name = os.fspath(target) + name[len(os.fspath(tmp)) :]
         elif tmp is None or name is None:
             name = os.fspath(target)
         else:

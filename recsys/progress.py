@@ -25,8 +25,15 @@ class Progress:
     3
     """
 
-    def __init__(self, total: int | None, label: str, *, enabled: bool = True,
-                 stream: TextIO | None = None, every: float = 10.0) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        label: str,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        every: float = 10.0,
+    ) -> None:
         self.total = total
         self.label = label
         self.enabled = enabled

@@ -19,21 +19,30 @@ def _kernel_imports_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernel imports the packages from this checkout (installed or not)."""
     import os
 
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    )
 
 
 def execute(path: Path) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=900, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
     client.execute()
     return notebook
 
 
 def printed(notebook: nbformat.NotebookNode) -> str:
-    return "".join(output.get("text", "") for cell in notebook.cells
-                   if cell.cell_type == "code" for output in cell.get("outputs", []))
+    return "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
 
 
 @pytest.mark.slow
@@ -56,7 +65,8 @@ def test_notebooks_are_stored_without_outputs() -> None:
 
 @pytest.mark.slow
 def test_metadata_notebook_online_cells_against_a_local_tmdb(
-        monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
     """The cells marked as needing a TMDB key run against a TMDB look-alike."""
     from recsys.data import load_dataset
     from tests.recsys.metadata.fake_tmdb import FakeTMDB, make_movie

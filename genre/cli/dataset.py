@@ -18,28 +18,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Join movie overviews (a CSV or a metadata store) with genre labels, drop "
             "rare genres, and split the movies (not ratings) into train / validation / "
-            "test parts with iterative multi-label stratification."),
+            "test parts with iterative multi-label stratification."
+        ),
     )
-    parser.add_argument("--metadata", required=True, metavar="STORE_OR_CSV",
-                        help="CSV with movieId and overview columns "
-                             "(e.g. movies_enriched.csv), or a metadata store")
-    parser.add_argument("--labels", choices=("movielens", "tmdb"), default="movielens",
-                        help="genre labels: MovieLens genres (default) or TMDB genres "
-                             "mapped to MovieLens names")
-    parser.add_argument("--min-genre-fraction", type=float, default=0.05, metavar="F",
-                        help="drop genres on fewer than this fraction of the training "
-                             "movies (default 0.05)")
-    parser.add_argument("--split", default="0.8,0.1,0.1", metavar="TRAIN,VAL,TEST",
-                        help="fractions of movies per part (default 0.8,0.1,0.1)")
+    parser.add_argument(
+        "--metadata",
+        required=True,
+        metavar="STORE_OR_CSV",
+        help="CSV with movieId and overview columns "
+        "(e.g. movies_enriched.csv), or a metadata store",
+    )
+    parser.add_argument(
+        "--labels",
+        choices=("movielens", "tmdb"),
+        default="movielens",
+        help="genre labels: MovieLens genres (default) or TMDB genres mapped to MovieLens names",
+    )
+    parser.add_argument(
+        "--min-genre-fraction",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="drop genres on fewer than this fraction of the training movies (default 0.05)",
+    )
+    parser.add_argument(
+        "--split",
+        default="0.8,0.1,0.1",
+        metavar="TRAIN,VAL,TEST",
+        help="fractions of movies per part (default 0.8,0.1,0.1)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
-    parser.add_argument("--movielens", default=None, metavar="SPEC",
-                        help="MovieLens dataset for genres and tags: a name or a path "
-                             "(default: the bundled ml-latest-small)")
-    parser.add_argument("--no-tags", action="store_true",
-                        help="do not attach the MovieLens tags")
-    parser.add_argument("--out", default="genre-dataset", metavar="DIR",
-                        help="output directory (default ./genre-dataset); an existing one "
-                             "is replaced only if it is a labelled set")
+    parser.add_argument(
+        "--movielens",
+        default=None,
+        metavar="SPEC",
+        help="MovieLens dataset for genres and tags: a name or a path "
+        "(default: the bundled ml-latest-small)",
+    )
+    parser.add_argument("--no-tags", action="store_true", help="do not attach the MovieLens tags")
+    parser.add_argument(
+        "--out",
+        default="genre-dataset",
+        metavar="DIR",
+        help="output directory (default ./genre-dataset); an existing one "
+        "is replaced only if it is a labelled set",
+    )
     parser.set_defaults(func=run)
 
 
@@ -50,8 +73,10 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     except ValueError:
         values = ()
     if len(values) != 3 or any(v <= 0 for v in values) or abs(sum(values) - 1) > 1e-6:
-        raise UsageError(f"--split must be three positive fractions summing to 1, like "
-                         f"0.8,0.1,0.1; received {text!r}.")
+        raise UsageError(
+            f"--split must be three positive fractions summing to 1, like "
+            f"0.8,0.1,0.1; received {text!r}."
+        )
     return values  # type: ignore[return-value]
 
 
@@ -63,34 +88,45 @@ def run(args: argparse.Namespace) -> int:
     from recsys.fileio import check_writable_dir
 
     fractions = parse_fractions(args.split)
-    out = check_writable_dir(args.out, what="labelled set", marker=MARKER,
-                             inputs=[args.metadata, args.movielens])
+    out = check_writable_dir(
+        args.out, what="labelled set", marker=MARKER, inputs=[args.metadata, args.movielens]
+    )
     metadata = read_metadata(args.metadata)
     movielens = load_dataset(args.movielens)
     tags = None if args.no_tags else movielens.read_tags()
     data = build_labelled(
-        metadata, movielens.movies, tags=tags, labels=args.labels,
-        min_genre_fraction=args.min_genre_fraction, fractions=fractions, seed=args.seed,
-        sources={"metadata": str(Path(args.metadata).expanduser().resolve()),
-                 "movielens": movielens.spec, "tags": tags is not None},
+        metadata,
+        movielens.movies,
+        tags=tags,
+        labels=args.labels,
+        min_genre_fraction=args.min_genre_fraction,
+        fractions=fractions,
+        seed=args.seed,
+        sources={
+            "metadata": str(Path(args.metadata).expanduser().resolve()),
+            "movielens": movielens.spec,
+            "tags": tags is not None,
+        },
     )
     save_labelled(data, out)
     m = data.manifest
-    print(f"labelled set: {m['n_movies']} movies, {len(data.genres)} genres "
-          f"({', '.join(data.genres)})")
+    print(
+        f"labelled set: {m['n_movies']} movies, {len(data.genres)} genres "
+        f"({', '.join(data.genres)})"
+    )
     if m["dropped_genres"]:
         dropped = ", ".join(f"{g} ({c})" for g, c in m["dropped_genres"].items())
-        print(f"dropped genres below {args.min_genre_fraction:g} of the training movies: "
-              f"{dropped}")
+        print(f"dropped genres below {args.min_genre_fraction:g} of the training movies: {dropped}")
     if m["unmapped_tmdb_genres"]:
         unmapped = ", ".join(f"{g} ({c})" for g, c in m["unmapped_tmdb_genres"].items())
         print(f"TMDB genres without a MovieLens name, dropped: {unmapped}")
-    reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in m["dropped_movies"].items()
-                        if v)
+    reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in m["dropped_movies"].items() if v)
     if reasons:
         print(f"dropped movies ({reasons})")
     counts = m["counts"]
-    print(f"split (seed {args.seed}): train {counts['train']}, val {counts['val']}, "
-          f"test {counts['test']}; {m['n_with_tags']} movies have tags")
+    print(
+        f"split (seed {args.seed}): train {counts['train']}, val {counts['val']}, "
+        f"test {counts['test']}; {m['n_with_tags']} movies have tags"
+    )
     print(f"wrote {out}")
     return 0

@@ -24,21 +24,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Print the k highest-scored genres with their probabilities (nb, logreg) or "
             "SVM decision scores (svm), and whether each passes its validation threshold. "
             "Fused models (fusion, mlp) take --movie only and read its features from the "
-            "feature store. Only load model directories you trust."),
+            "feature store. Only load model directories you trust."
+        ),
     )
-    parser.add_argument("--model", required=True, metavar="DIR",
-                        help="model directory written by 'genre train'")
+    parser.add_argument(
+        "--model", required=True, metavar="DIR", help="model directory written by 'genre train'"
+    )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--movie", type=int, metavar="ID", help="MovieLens movie id")
     what.add_argument("--text", metavar="TEXT", help="a plot overview to classify")
-    parser.add_argument("--dataset", default=None, metavar="DIR",
-                        help="labelled set to look --movie up in (default: the one the "
-                             "model was trained on)")
-    parser.add_argument("--features", default=None, metavar="FEATURES_DIR",
-                        help="fused models: feature store to read the movie from (default: "
-                             "the one the model was trained on)")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        metavar="DIR",
+        help="labelled set to look --movie up in (default: the one the model was trained on)",
+    )
+    parser.add_argument(
+        "--features",
+        default=None,
+        metavar="FEATURES_DIR",
+        help="fused models: feature store to read the movie from (default: "
+        "the one the model was trained on)",
+    )
     parser.add_argument("-k", type=int, default=3, help="number of genres (default 3)")
-    add_backend_argument(parser)   # fused models only; a text model never loads Keras
+    add_backend_argument(parser)  # fused models only; a text model never loads Keras
     parser.set_defaults(func=run)
 
 
@@ -72,21 +81,25 @@ def run(args: argparse.Namespace) -> int:
         model.vocabulary.check_same(data.vocabulary, what=f"the labelled set {dataset!r}")
         rows = data.frame[data.frame["movie_id"] == args.movie]
         if rows.empty:
-            raise UnknownIdError(f"movie {args.movie} is not in the labelled set {dataset!r}; "
-                                 "check the id or pass --text with its overview.")
+            raise UnknownIdError(
+                f"movie {args.movie} is not in the labelled set {dataset!r}; "
+                "check the id or pass --text with its overview."
+            )
         texts = movie_texts(rows, field)
         if not texts[0].strip():
             raise DataError(f"movie {args.movie} has no {field} text; use --text.")
         row = rows.iloc[0]
         truth = tuple(row["genres"])
         label = f"movie {args.movie}: {row['title']} [{row['split']}]"
-    ranked = model.top_k(texts, args.k)[0]   # checks -k before anything is printed
+    ranked = model.top_k(texts, args.k)[0]  # checks -k before anything is printed
     kind = "probability" if model.score_kind == "probability" else "SVM decision score"
     print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
     vectorizer = model.estimator.pipeline_.named_steps["vectorizer"]
     if vectorizer.transform(texts).nnz == 0:
-        print("  note: none of the words is in the model's vocabulary, so these scores "
-              "are the model's baseline for an empty text.")
+        print(
+            "  note: none of the words is in the model's vocabulary, so these scores "
+            "are the model's baseline for an empty text."
+        )
     for genre, score, passed in ranked:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
     if truth is not None:
@@ -103,27 +116,32 @@ def run_fused(args: argparse.Namespace) -> int:
     from recsys.features import FeatureStore
 
     if args.text is not None:
-        raise UsageError("a fused model scores movies from their feature blocks; pass "
-                         "--movie ID instead of --text.")
+        raise UsageError(
+            "a fused model scores movies from their feature blocks; pass "
+            "--movie ID instead of --text."
+        )
     model = load_fused_model(args.model)
     features = args.features or model.config.get("features")
     if not features:
         raise UsageError("the model does not record its feature store; pass --features DIR.")
-    inputs = load_block_inputs(FeatureStore(features), model.blocks, [args.movie],
-                               require_coverage=False)
+    inputs = load_block_inputs(
+        FeatureStore(features), model.blocks, [args.movie], require_coverage=False
+    )
     present = [n for n, m in inputs.masks.items() if m[0]]
     if not present:
-        raise UnknownIdError(f"movie {args.movie} has none of the blocks "
-                             f"{', '.join(model.blocks)} in {features!r}; check the id.")
+        raise UnknownIdError(
+            f"movie {args.movie} has none of the blocks "
+            f"{', '.join(model.blocks)} in {features!r}; check the id."
+        )
     label, truth = f"movie {args.movie}", None
     dataset = args.dataset or model.config.get("dataset")
     if dataset:
         try:
             data = load_labelled(dataset)
         except RecsysError:
-            if args.dataset is not None:   # named by the user: say what is wrong
+            if args.dataset is not None:  # named by the user: say what is wrong
                 raise
-            data = None                    # the training set is gone: no true genres
+            data = None  # the training set is gone: no true genres
         if data is not None:
             model.vocabulary.check_same(data.vocabulary, what=f"the labelled set {dataset!r}")
             rows = data.frame[data.frame["movie_id"] == args.movie]
@@ -131,11 +149,14 @@ def run_fused(args: argparse.Namespace) -> int:
                 row = rows.iloc[0]
                 label += f": {row['title']} [{row['split']}]"
                 truth = tuple(row["genres"])
-    ranked = model.top_k(inputs, args.k)[0]   # checks -k before anything is printed
+    ranked = model.top_k(inputs, args.k)[0]  # checks -k before anything is printed
     absent = [n for n in model.blocks if n not in present]
-    print(f"{label}  (scores: probability; * = above the genre's validation threshold; "
-          f"blocks present: {', '.join(present)}"
-          + (f"; absent: {', '.join(absent)}" if absent else "") + ")")
+    print(
+        f"{label}  (scores: probability; * = above the genre's validation threshold; "
+        f"blocks present: {', '.join(present)}"
+        + (f"; absent: {', '.join(absent)}" if absent else "")
+        + ")"
+    )
     for genre, score, passed in ranked:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
     if truth is not None:

@@ -19,49 +19,88 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``genre train`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "train",
-        help="train a genre classifier: text (nb, svm, logreg) or feature blocks "
-             "(fusion, mlp)",
+        help="train a genre classifier: text (nb, svm, logreg) or feature blocks (fusion, mlp)",
         description=(
             "Fit on the training part; choose hyper-parameters (text models), stop early "
             "(feature models) and choose per-genre thresholds on the validation part; "
             "evaluate once on the test part beside the trivial benchmarks. Writes the "
             "model and DIR/metrics.json. Every model needs --dataset (labels and split); "
-            "--model fusion and mlp also need --features FEATURES_DIR and --blocks."),
+            "--model fusion and mlp also need --features FEATURES_DIR and --blocks."
+        ),
     )
-    parser.add_argument("--dataset", required=True, metavar="DIR",
-                        help="labelled set written by 'genre dataset' (labels and split; "
-                             "required for every model)")
-    parser.add_argument("--features", default=None, metavar="tfidf|bow|FEATURES_DIR",
-                        help="text models: tfidf (default) or bow; fusion/mlp: the feature "
-                             "store written by 'recsys features build' (required)")
-    parser.add_argument("--text", choices=("overview", "tags", "overview+tags"),
-                        default="overview", help="text field (default overview)")
-    parser.add_argument("--model", choices=("nb", "svm", "logreg", "fusion", "mlp"),
-                        default="logreg",
-                        help="text: nb, svm, logreg (default); feature blocks: fusion (one "
-                             "branch per block) or mlp (one block, 1024-256 layers)")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        metavar="DIR",
+        help="labelled set written by 'genre dataset' (labels and split; required for every model)",
+    )
+    parser.add_argument(
+        "--features",
+        default=None,
+        metavar="tfidf|bow|FEATURES_DIR",
+        help="text models: tfidf (default) or bow; fusion/mlp: the feature "
+        "store written by 'recsys features build' (required)",
+    )
+    parser.add_argument(
+        "--text",
+        choices=("overview", "tags", "overview+tags"),
+        default="overview",
+        help="text field (default overview)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("nb", "svm", "logreg", "fusion", "mlp"),
+        default="logreg",
+        help="text: nb, svm, logreg (default); feature blocks: fusion (one "
+        "branch per block) or mlp (one block, 1024-256 layers)",
+    )
     parser.add_argument("--class-weight", choices=("none", "balanced"), default="none")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--select-by", choices=("mean_roc_auc", "micro_f1", "macro_f1"),
-                        default="mean_roc_auc",
-                        help="validation metric choosing the hyper-parameters "
-                             "(default mean_roc_auc)")
-    parser.add_argument("--threshold-by", choices=("f1", "accuracy"), default="f1",
-                        help="per-genre thresholds maximise this on validation (default f1)")
-    parser.add_argument("--C", dest="C", default=None, metavar="LIST",
-                        help="comma-separated C values for svm/logreg (default: a grid)")
-    parser.add_argument("--alpha", default=None, metavar="LIST",
-                        help="comma-separated smoothing values for nb (default: a grid)")
-    parser.add_argument("--min-df", default=None, metavar="LIST",
-                        help="comma-separated min_df values (ints are counts, default 2,5)")
-    parser.add_argument("--ngram-max", default=None, metavar="LIST",
-                        help="comma-separated largest n-gram sizes (default 1,2)")
+    parser.add_argument(
+        "--select-by",
+        choices=("mean_roc_auc", "micro_f1", "macro_f1"),
+        default="mean_roc_auc",
+        help="validation metric choosing the hyper-parameters (default mean_roc_auc)",
+    )
+    parser.add_argument(
+        "--threshold-by",
+        choices=("f1", "accuracy"),
+        default="f1",
+        help="per-genre thresholds maximise this on validation (default f1)",
+    )
+    parser.add_argument(
+        "--C",
+        dest="C",
+        default=None,
+        metavar="LIST",
+        help="comma-separated C values for svm/logreg (default: a grid)",
+    )
+    parser.add_argument(
+        "--alpha",
+        default=None,
+        metavar="LIST",
+        help="comma-separated smoothing values for nb (default: a grid)",
+    )
+    parser.add_argument(
+        "--min-df",
+        default=None,
+        metavar="LIST",
+        help="comma-separated min_df values (ints are counts, default 2,5)",
+    )
+    parser.add_argument(
+        "--ngram-max",
+        default=None,
+        metavar="LIST",
+        help="comma-separated largest n-gram sizes (default 1,2)",
+    )
     add_network_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="model directory (an existing one is replaced only if it is a "
-                             "genre model directory)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no per-grid-point / per-epoch lines")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="model directory (an existing one is replaced only if it is a genre model directory)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-grid-point / per-epoch lines")
     parser.set_defaults(func=run)
 
 
@@ -69,25 +108,45 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = Tru
     """Options of the feature models (``genre train --model fusion|mlp``, ``genre ablate``)."""
     group = parser.add_argument_group("feature models (fusion, mlp)")
     if blocks:
-        group.add_argument("--blocks", metavar="LIST",
-                           help="comma-separated blocks of the feature store, e.g. "
-                                "embedding,poster,overview_w2v (default: all but genres)")
-    group.add_argument("--units", metavar="LIST",
-                       help="widths of each branch's dense layers (default 256; mlp "
-                            "1024,256)")
-    group.add_argument("--head-units", metavar="LIST",
-                       help="widths of dense layers after the concatenation (default none)")
-    group.add_argument("--dropout", type=float, metavar="RATE",
-                       help="dropout after each hidden layer (default 0.5)")
+        group.add_argument(
+            "--blocks",
+            metavar="LIST",
+            help="comma-separated blocks of the feature store, e.g. "
+            "embedding,poster,overview_w2v (default: all but genres)",
+        )
+    group.add_argument(
+        "--units",
+        metavar="LIST",
+        help="widths of each branch's dense layers (default 256; mlp 1024,256)",
+    )
+    group.add_argument(
+        "--head-units",
+        metavar="LIST",
+        help="widths of dense layers after the concatenation (default none)",
+    )
+    group.add_argument(
+        "--dropout",
+        type=float,
+        metavar="RATE",
+        help="dropout after each hidden layer (default 0.5)",
+    )
     group.add_argument("--l2", type=float, default=0.0, help="L2 on the kernels (default 0)")
-    group.add_argument("--learning-rate", type=float, default=1e-3,
-                       help="Adam learning rate (default 0.001)")
+    group.add_argument(
+        "--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)"
+    )
     group.add_argument("--batch-size", type=int, default=64, help="default 64")
-    group.add_argument("--epochs", type=int, default=200,
-                       help="maximum epochs (default 200; early stopping on validation)")
-    group.add_argument("--patience", type=int, default=10,
-                       help="epochs without a better validation loss before stopping "
-                            "(default 10)")
+    group.add_argument(
+        "--epochs",
+        type=int,
+        default=200,
+        help="maximum epochs (default 200; early stopping on validation)",
+    )
+    group.add_argument(
+        "--patience",
+        type=int,
+        default=10,
+        help="epochs without a better validation loss before stopping (default 10)",
+    )
     add_backend_argument(group)
 
 
@@ -95,13 +154,19 @@ def network_params(args: argparse.Namespace) -> dict:
     """FusionClassifier keyword arguments from the options (None = the model default)."""
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise UsageError(f"--dropout must be in [0, 1), received {args.dropout}.")
-    return {"units": _numbers(args.units, "--units", int),
-            "head_units": _widths(args.head_units),
-            "dropout": args.dropout, "l2": args.l2,
-            "class_weight": None if args.class_weight == "none" else args.class_weight,
-            "learning_rate": args.learning_rate, "batch_size": args.batch_size,
-            "epochs": args.epochs, "patience": args.patience, "seed": args.seed,
-            "verbose": not args.quiet}
+    return {
+        "units": _numbers(args.units, "--units", int),
+        "head_units": _widths(args.head_units),
+        "dropout": args.dropout,
+        "l2": args.l2,
+        "class_weight": None if args.class_weight == "none" else args.class_weight,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "patience": args.patience,
+        "seed": args.seed,
+        "verbose": not args.quiet,
+    }
 
 
 def _widths(text: str | None) -> list | None:
@@ -120,8 +185,9 @@ def _numbers(text: str | None, option: str, kind: type) -> list | None:
     except ValueError:
         values = []
     if not values or any(v <= 0 for v in values):
-        raise UsageError(f"{option} must be a comma-separated list of positive numbers, "
-                         f"received {text!r}.")
+        raise UsageError(
+            f"{option} must be a comma-separated list of positive numbers, received {text!r}."
+        )
     return values
 
 
@@ -132,8 +198,9 @@ def _min_df(text: str | None) -> list | None:
     out = []
     for v in values:
         if v >= 1 and v != int(v):
-            raise UsageError(f"--min-df values are counts (integers >= 1) or fractions "
-                             f"below 1, received {v}.")
+            raise UsageError(
+                f"--min-df values are counts (integers >= 1) or fractions below 1, received {v}."
+            )
         out.append(int(v) if v >= 1 else v)
     return out
 
@@ -147,9 +214,11 @@ def build_grid(args: argparse.Namespace) -> dict[str, list]:
     other = "C" if args.model == "nb" else "alpha"
     if getattr(args, other) is not None:
         raise UsageError(f"--{other} does not apply to --model {args.model}; use --{strength}.")
-    overrides = {strength: _numbers(getattr(args, strength), f"--{strength}", float),
-                 "min_df": _min_df(args.min_df),
-                 "ngram_max": _numbers(args.ngram_max, "--ngram-max", int)}
+    overrides = {
+        strength: _numbers(getattr(args, strength), f"--{strength}", float),
+        "min_df": _min_df(args.min_df),
+        "ngram_max": _numbers(args.ngram_max, "--ngram-max", int),
+    }
     grid.update({k: v for k, v in overrides.items() if v is not None})
     return grid
 
@@ -161,9 +230,11 @@ def run(args: argparse.Namespace) -> int:
     if args.features is None:
         args.features = "tfidf"
     if args.features not in ("tfidf", "bow"):
-        raise UsageError(f"--model {args.model} is a text model: --features must be tfidf or "
-                         f"bow, received {args.features!r} (a feature store is for --model "
-                         "fusion or mlp).")
+        raise UsageError(
+            f"--model {args.model} is a text model: --features must be tfidf or "
+            f"bow, received {args.features!r} (a feature store is for --model "
+            "fusion or mlp)."
+        )
     if args.blocks is not None:
         raise UsageError(f"--blocks applies to --model fusion or mlp, not {args.model}.")
     from pathlib import Path
@@ -174,42 +245,65 @@ def run(args: argparse.Namespace) -> int:
     from recsys.fileio import check_writable_dir
 
     grid = build_grid(args)
-    out = check_writable_dir(args.out, what="genre model", marker=MARKER,
-                             inputs=[args.dataset])
+    out = check_writable_dir(args.out, what="genre model", marker=MARKER, inputs=[args.dataset])
     data = load_labelled(args.dataset)
 
     def show(row: dict) -> None:
         if not args.quiet:
             params = " ".join(f"{k}={row[k]}" for k in sorted(grid))
-            print(f"  val {params}: mean_roc_auc={row['mean_roc_auc']:.4f} "
-                  f"micro_f1={row['micro_f1']:.4f} macro_f1={row['macro_f1']:.4f}",
-                  flush=True)
+            print(
+                f"  val {params}: mean_roc_auc={row['mean_roc_auc']:.4f} "
+                f"micro_f1={row['micro_f1']:.4f} macro_f1={row['macro_f1']:.4f}",
+                flush=True,
+            )
 
     n_points = 1
     for values in grid.values():
         n_points *= len(values)
     counts = data.counts()
-    print(f"{args.model} on {args.features} of {args.text}: {n_points} grid points, "
-          f"train {counts['train']}, val {counts['val']}, test {counts['test']}")
+    print(
+        f"{args.model} on {args.features} of {args.text}: {n_points} grid points, "
+        f"train {counts['train']}, val {counts['val']}, test {counts['test']}"
+    )
     from genre.text_features import movie_texts
 
     with_text = sum(bool(t.strip()) for t in movie_texts(data.part("train"), args.text))
     if 0 < with_text < counts["train"] / 2:
-        print(f"note: only {with_text:,} of {counts['train']:,} training movies have "
-              f"--text {args.text}; the others look alike to the model (e.g. --text "
-              "overview+tags uses both).", flush=True)
+        print(
+            f"note: only {with_text:,} of {counts['train']:,} training movies have "
+            f"--text {args.text}; the others look alike to the model (e.g. --text "
+            "overview+tags uses both).",
+            flush=True,
+        )
     result = run_text_experiment(
-        data, model=args.model, features=args.features, text=args.text,
+        data,
+        model=args.model,
+        features=args.features,
+        text=args.text,
         class_weight=None if args.class_weight == "none" else args.class_weight,
-        seed=args.seed, grid=grid, select_by=args.select_by,
-        threshold_by=args.threshold_by, on_step=show)
-    config = {**result.config,
-              "dataset": str(Path(args.dataset).expanduser().resolve()),
-              "dataset_manifest": {k: data.manifest.get(k) for k in
-                                   ("labels", "seed", "min_genre_fraction", "sources")}}
+        seed=args.seed,
+        grid=grid,
+        select_by=args.select_by,
+        threshold_by=args.threshold_by,
+        on_step=show,
+    )
+    config = {
+        **result.config,
+        "dataset": str(Path(args.dataset).expanduser().resolve()),
+        "dataset_manifest": {
+            k: data.manifest.get(k) for k in ("labels", "seed", "min_genre_fraction", "sources")
+        },
+    }
     tuned = result.tuned
-    save_model(out, tuned.estimator, data.vocabulary, tuned.thresholds, config=config,
-               metrics=result.report, search=tuned.search)
+    save_model(
+        out,
+        tuned.estimator,
+        data.vocabulary,
+        tuned.thresholds,
+        config=config,
+        metrics=result.report,
+        search=tuned.search,
+    )
     print(f"chosen on validation: {tuned.params}")
     print(format_summary(result.report))
     print(f"wrote {out}")
@@ -218,14 +312,26 @@ def run(args: argparse.Namespace) -> int:
 
 def format_summary(report: dict) -> str:
     """A small test-metrics table: the model beside the trivial benchmarks."""
-    names = ("micro_f1", "macro_f1", "samples_f1", "mean_roc_auc", "hamming_loss",
-             "mean_accuracy", "top1_accuracy", "top3_precision")
-    rows = [("model", report), ("prior", report["benchmarks"]["prior"]),
-            ("all-negative", report["benchmarks"]["all_negative"])]
+    names = (
+        "micro_f1",
+        "macro_f1",
+        "samples_f1",
+        "mean_roc_auc",
+        "hamming_loss",
+        "mean_accuracy",
+        "top1_accuracy",
+        "top3_precision",
+    )
+    rows = [
+        ("model", report),
+        ("prior", report["benchmarks"]["prior"]),
+        ("all-negative", report["benchmarks"]["all_negative"]),
+    ]
     lines = [f"test ({report['n_test']} movies)  " + "  ".join(f"{n:>14}" for n in names)]
     for label, values in rows:
-        cells = "  ".join(f"{values[n]:>14.4f}" if values[n] is not None else f"{'-':>14}"
-                          for n in names)
+        cells = "  ".join(
+            f"{values[n]:>14.4f}" if values[n] is not None else f"{'-':>14}" for n in names
+        )
         lines.append(f"{label:<{len(lines[0].split('  ')[0])}}  {cells}")
     return "\n".join(lines)
 
@@ -235,19 +341,24 @@ def run_feature_model(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     if args.features is None or args.features in ("tfidf", "bow"):
-        raise UsageError(f"--model {args.model} needs --features FEATURES_DIR (a feature store "
-                         "from 'recsys features build'), received "
-                         f"{args.features or 'none'}.")
+        raise UsageError(
+            f"--model {args.model} needs --features FEATURES_DIR (a feature store "
+            "from 'recsys features build'), received "
+            f"{args.features or 'none'}."
+        )
     for option in ("C", "alpha", "min_df", "ngram_max"):
         if getattr(args, option) is not None:
-            raise UsageError(f"--{option.replace('_', '-')} applies to the text models, not "
-                             f"--model {args.model}.")
+            raise UsageError(
+                f"--{option.replace('_', '-')} applies to the text models, not "
+                f"--model {args.model}."
+            )
     params = network_params(args)
     from genre.model_dir import MARKER
     from recsys.fileio import check_writable_dir
 
-    out = check_writable_dir(args.out, what="genre model", marker=MARKER,
-                             inputs=[args.dataset, args.features])
+    out = check_writable_dir(
+        args.out, what="genre model", marker=MARKER, inputs=[args.dataset, args.features]
+    )
     from genre.block_inputs import choose_blocks, load_block_inputs
     from genre.dataset import load_labelled
     from recsys.features import FeatureStore
@@ -256,8 +367,10 @@ def run_feature_model(args: argparse.Namespace) -> int:
     store = FeatureStore(args.features)
     names = choose_blocks(store, args.blocks)
     if args.model == "mlp" and len(names) != 1:
-        raise UsageError(f"--model mlp takes exactly one block (received {len(names)}: "
-                         f"{', '.join(names)}); pass --blocks NAME or use --model fusion.")
+        raise UsageError(
+            f"--model mlp takes exactly one block (received {len(names)}: "
+            f"{', '.join(names)}); pass --blocks NAME or use --model fusion."
+        )
     inputs = load_block_inputs(store, names, data.frame["movie_id"])
 
     from recsys.backend import import_keras
@@ -272,21 +385,36 @@ def run_feature_model(args: argparse.Namespace) -> int:
 
     counts = data.counts()
     coverage = inputs.coverage()
-    print(f"{args.model} on blocks {', '.join(names)} ({keras.backend.backend()} backend): "
-          f"train {counts['train']}, val {counts['val']}, test {counts['test']} movies; with "
-          "each block: " + ", ".join(f"{n} {c}" for n, c in coverage.items()), flush=True)
-    result = run_fusion_experiment(data, inputs, model=args.model, blocks=names,
-                                   threshold_by=args.threshold_by, **params)
-    config = {**result.config,
-              "features": str(Path(args.features).expanduser().resolve()),
-              "dataset": str(Path(args.dataset).expanduser().resolve()),
-              "dataset_manifest": {k: data.manifest.get(k) for k in
-                                   ("labels", "seed", "min_genre_fraction", "sources")}}
-    save_fused_model(out, result.classifier.network_, data.vocabulary, result.thresholds,
-                     config=config, metrics=result.report)
+    print(
+        f"{args.model} on blocks {', '.join(names)} ({keras.backend.backend()} backend): "
+        f"train {counts['train']}, val {counts['val']}, test {counts['test']} movies; with "
+        "each block: " + ", ".join(f"{n} {c}" for n, c in coverage.items()),
+        flush=True,
+    )
+    result = run_fusion_experiment(
+        data, inputs, model=args.model, blocks=names, threshold_by=args.threshold_by, **params
+    )
+    config = {
+        **result.config,
+        "features": str(Path(args.features).expanduser().resolve()),
+        "dataset": str(Path(args.dataset).expanduser().resolve()),
+        "dataset_manifest": {
+            k: data.manifest.get(k) for k in ("labels", "seed", "min_genre_fraction", "sources")
+        },
+    }
+    save_fused_model(
+        out,
+        result.classifier.network_,
+        data.vocabulary,
+        result.thresholds,
+        config=config,
+        metrics=result.report,
+    )
     training = result.report["training"]
-    print(f"trained {training['epochs_run']} epochs, best validation loss "
-          f"{training['best_val_loss']:.4f} at epoch {training['best_epoch']}")
+    print(
+        f"trained {training['epochs_run']} epochs, best validation loss "
+        f"{training['best_val_loss']:.4f} at epoch {training['best_epoch']}"
+    )
     print(format_summary(result.report))
     print(f"wrote {out}")
     return 0

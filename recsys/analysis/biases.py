@@ -18,8 +18,16 @@ from recsys.errors import DataError
 
 __all__ = ["bias_ranking", "bias_summary", "spearman"]
 
-_COLUMNS = ["rank", "movie_id", "title", "bias", "mean_rating", "mean_rating_rank",
-            "n_ratings", "raters_mean"]
+_COLUMNS = [
+    "rank",
+    "movie_id",
+    "title",
+    "bias",
+    "mean_rating",
+    "mean_rating_rank",
+    "n_ratings",
+    "raters_mean",
+]
 
 
 def spearman(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> float:
@@ -33,8 +41,9 @@ def spearman(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> float:
     a = pd.Series(np.asarray(x, dtype=np.float64)).rank(method="average").to_numpy()
     b = pd.Series(np.asarray(y, dtype=np.float64)).rank(method="average").to_numpy()
     if len(a) != len(b):
-        raise DataError(f"spearman needs two vectors of the same length, got {len(a)} and "
-                        f"{len(b)}.")
+        raise DataError(
+            f"spearman needs two vectors of the same length, got {len(a)} and {len(b)}."
+        )
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return round(float(np.corrcoef(a, b)[0, 1]), 12)
@@ -42,8 +51,10 @@ def spearman(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> float:
 
 def _require_bias(table: pd.DataFrame) -> pd.DataFrame:
     if "bias" not in table.columns or table["bias"].isna().all():
-        raise DataError("this model has no movie biases (only the 'bias' kind learns them); "
-                        "train with --model bias to rank movies by bias.")
+        raise DataError(
+            "this model has no movie biases (only the 'bias' kind learns them); "
+            "train with --model bias to rank movies by bias."
+        )
     return table[table["bias"].notna()]
 
 
@@ -75,8 +86,9 @@ def bias_ranking(table: pd.DataFrame, n: int = 10) -> tuple[pd.DataFrame, pd.Dat
     if n < 1:
         raise DataError(f"n must be at least 1, got {n}.")
     rows = _require_bias(table).copy()
-    rows["mean_rating_rank"] = rows["mean_rating"].rank(ascending=False, method="min").astype(
-        np.int64)
+    rows["mean_rating_rank"] = (
+        rows["mean_rating"].rank(ascending=False, method="min").astype(np.int64)
+    )
     ids = rows["movie_id"].to_numpy()
     bias = rows["bias"].to_numpy(dtype=np.float64)
     top = rows.iloc[np.lexsort((ids, -bias))[:n]].copy()

@@ -44,8 +44,9 @@ def rating_crosstab(model: Any, n_users: int = 15, n_movies: int = 15) -> pd.Dat
     474       3.0  5.0
     """
     if n_users < 1 or n_movies < 1:
-        raise DataError(f"the crosstab needs at least 1 user and 1 movie, got {n_users} x "
-                        f"{n_movies}.")
+        raise DataError(
+            f"the crosstab needs at least 1 user and 1 movie, got {n_users} x {n_movies}."
+        )
     seen = model.seen_
     indptr = np.asarray(seen.indptr, dtype=np.int64)
     movies = np.asarray(seen.movies, dtype=np.int64)
@@ -65,5 +66,8 @@ def rating_crosstab(model: Any, n_users: int = 15, n_movies: int = 15) -> pd.Dat
     keep = (row_of[users] >= 0) & (col_of[movies] >= 0)
     table = np.full((len(top_users), len(top_movies)), np.nan)
     table[row_of[users[keep]], col_of[movies[keep]]] = ratings[keep]
-    return pd.DataFrame(table, index=pd.Index(user_ids[top_users], name="user_id"),
-                        columns=pd.Index(movie_ids[top_movies], name="movie_id"))
+    return pd.DataFrame(
+        table,
+        index=pd.Index(user_ids[top_users], name="user_id"),
+        columns=pd.Index(movie_ids[top_movies], name="movie_id"),
+    )

@@ -64,9 +64,12 @@ class EndProfile:
 
     def describe(self) -> str:
         """E.g. ``"38% Drama (x1.6), 9% War (x2.4); median year 1962; mean rating 3.95"``."""
-        parts = [", ".join(f"{share:.0%} {genre} (x{lift:.1f})"
-                           for genre, share, lift in self.genres[:2])
-                 or "no over-represented genre"]
+        parts = [
+            ", ".join(
+                f"{share:.0%} {genre} (x{lift:.1f})" for genre, share, lift in self.genres[:2]
+            )
+            or "no over-represented genre"
+        ]
         if self.median_year is not None:
             parts.append(f"median year {self.median_year:.0f}")
         parts.append(f"mean rating {self.mean_rating:.2f}")
@@ -77,8 +80,10 @@ class EndProfile:
         """A JSON-able dict."""
         return {
             "size": self.size,
-            "genres": [{"genre": g, "share": round(s, 4), "lift": round(lift, 4)}
-                       for g, s, lift in self.genres],
+            "genres": [
+                {"genre": g, "share": round(s, 4), "lift": round(lift, 4)}
+                for g, s, lift in self.genres
+            ],
             "median_year": self.median_year,
             "mean_rating": round(self.mean_rating, 4),
             "median_n_ratings": self.median_n_ratings,
@@ -113,8 +118,10 @@ class ComponentContrast:
 
     def describe(self) -> str:
         """``"top end (200 movies): ...; bottom end (200 movies): ..."``."""
-        return (f"top end ({self.top.size} movies): {self.top.describe()}; "
-                f"bottom end ({self.bottom.size} movies): {self.bottom.describe()}")
+        return (
+            f"top end ({self.top.size} movies): {self.top.describe()}; "
+            f"bottom end ({self.bottom.size} movies): {self.bottom.describe()}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
@@ -124,8 +131,9 @@ class ComponentContrast:
             "description": self.describe(),
             "top": self.top.to_dict(),
             "bottom": self.bottom.to_dict(),
-            "differences": {k: (None if v is None else round(v, 4))
-                            for k, v in self.differences.items()},
+            "differences": {
+                k: (None if v is None else round(v, 4)) for k, v in self.differences.items()
+            },
             "effects": {k: (None if v is None else round(v, 4)) for k, v in self.effects.items()},
         }
 
@@ -134,9 +142,11 @@ def _score_column(table: pd.DataFrame, component: int) -> str:
     column = f"pc{component}"
     if column not in table.columns:
         found = [c for c in table.columns if c.startswith("pc")]
-        raise DataError(f"no column {column!r} in the movies table (it has "
-                        f"{', '.join(found) or 'no pc columns'}); choose a component from 1 to "
-                        f"{len(found)}.")
+        raise DataError(
+            f"no column {column!r} in the movies table (it has "
+            f"{', '.join(found) or 'no pc columns'}); choose a component from 1 to "
+            f"{len(found)}."
+        )
     return column
 
 
@@ -181,17 +191,21 @@ def component_ends(table: pd.DataFrame, component: int, n: int = 10) -> pd.DataF
     frames = []
     for end, order in (("top", down[:n]), ("bottom", up[:n])):
         rows = table.iloc[order]
-        frames.append(pd.DataFrame({
-            "end": end,
-            "rank": np.arange(1, len(rows) + 1),
-            "movie_id": rows["movie_id"].to_numpy(),
-            "title": rows["title"].to_numpy(),
-            "year": rows["year"].to_numpy(),
-            "genres": ["|".join(g) for g in rows["genres"]],
-            "score": rows[column].to_numpy(dtype=np.float64),
-            "mean_rating": rows["mean_rating"].to_numpy(dtype=np.float64),
-            "n_ratings": rows["n_ratings"].to_numpy(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "end": end,
+                    "rank": np.arange(1, len(rows) + 1),
+                    "movie_id": rows["movie_id"].to_numpy(),
+                    "title": rows["title"].to_numpy(),
+                    "year": rows["year"].to_numpy(),
+                    "genres": ["|".join(g) for g in rows["genres"]],
+                    "score": rows[column].to_numpy(dtype=np.float64),
+                    "mean_rating": rows["mean_rating"].to_numpy(dtype=np.float64),
+                    "n_ratings": rows["n_ratings"].to_numpy(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -216,11 +230,13 @@ def _median_year(rows: pd.DataFrame) -> float | None:
     return float(years.median()) if len(years) else None
 
 
-def _effect(top: pd.Series, bottom: pd.Series, base: pd.Series,
-            how: str) -> tuple[float | None, float | None]:
+def _effect(
+    top: pd.Series, bottom: pd.Series, base: pd.Series, how: str
+) -> tuple[float | None, float | None]:
     """(top - bottom difference of the median or mean, the same in base standard deviations)."""
-    top, bottom, base = (pd.to_numeric(s, errors="coerce").dropna().astype(np.float64)
-                         for s in (top, bottom, base))
+    top, bottom, base = (
+        pd.to_numeric(s, errors="coerce").dropna().astype(np.float64) for s in (top, bottom, base)
+    )
     if len(top) == 0 or len(bottom) == 0:
         return None, None
     if how == "median":
@@ -231,8 +247,9 @@ def _effect(top: pd.Series, bottom: pd.Series, base: pd.Series,
     return difference, (difference / spread if spread > 0 else None)
 
 
-def _end_genres(shares: pd.Series, base: pd.Series, size: int,
-                min_share: float) -> list[tuple[str, float, float]]:
+def _end_genres(
+    shares: pd.Series, base: pd.Series, size: int, min_share: float
+) -> list[tuple[str, float, float]]:
     """Over-represented genres of an end, most telling first.
 
     A genre's weight is ``share * log(lift)``, its term in the Kullback-Leibler
@@ -256,20 +273,28 @@ _WORDS = {
 }
 
 
-def _labels(top_genres: list[tuple[str, float, float]],
-            bottom_genres: list[tuple[str, float, float]],
-            differences: dict[str, float | None],
-            effects: dict[str, float | None]) -> tuple[str, str]:
+def _labels(
+    top_genres: list[tuple[str, float, float]],
+    bottom_genres: list[tuple[str, float, float]],
+    differences: dict[str, float | None],
+    effects: dict[str, float | None],
+) -> tuple[str, str]:
     def genre_of(picked: list[tuple[str, float, float]]) -> list[str]:
         for genre, share, lift in picked:
             if share >= NAME_MIN_SHARE and lift >= NAME_MIN_LIFT:
                 return [genre]
         return []
 
-    strong = sorted(((abs(v), k) for k, v in effects.items()
-                     if v is not None and abs(v) >= NAME_MIN_EFFECT
-                     and abs(differences[k] or 0.0) >= NAME_MIN_DIFFERENCE[k]),
-                    reverse=True)[:2]
+    strong = sorted(
+        (
+            (abs(v), k)
+            for k, v in effects.items()
+            if v is not None
+            and abs(v) >= NAME_MIN_EFFECT
+            and abs(differences[k] or 0.0) >= NAME_MIN_DIFFERENCE[k]
+        ),
+        reverse=True,
+    )[:2]
     top, bottom = genre_of(top_genres), genre_of(bottom_genres)
     for _, key in strong:
         high, low = _WORDS[key]
@@ -279,8 +304,9 @@ def _labels(top_genres: list[tuple[str, float, float]],
     return "/".join(top) or "mixed", "/".join(bottom) or "mixed"
 
 
-def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0.1,
-                 min_end: int = 10) -> ComponentContrast:
+def end_contrast(
+    table: pd.DataFrame, component: int, *, end_fraction: float = 0.1, min_end: int = 10
+) -> ComponentContrast:
     """Contrast the two ends of a component by genre, year, rating and popularity.
 
     Parameters
@@ -315,8 +341,9 @@ def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0
     """
     column = _score_column(table, component)
     if len(table) < 2:
-        raise DataError(f"need at least 2 movies to contrast the ends of a component, got "
-                        f"{len(table)}.")
+        raise DataError(
+            f"need at least 2 movies to contrast the ends of a component, got {len(table)}."
+        )
     size = int(min(len(table) // 2, max(min_end, math.ceil(end_fraction * len(table)))))
     down, up = _ordered(table, column)
     top_rows, bottom_rows = table.iloc[down[:size]], table.iloc[up[:size]]
@@ -324,26 +351,31 @@ def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0
     base = genre_shares(table["genres"])
     top_shares = genre_shares(top_rows["genres"]).reindex(base.index, fill_value=0.0)
     bottom_shares = genre_shares(bottom_rows["genres"]).reindex(base.index, fill_value=0.0)
-    genre_table = pd.DataFrame({
-        "genre": base.index.astype(str),
-        "base_share": base.to_numpy(),
-        "top_share": top_shares.to_numpy(),
-        "bottom_share": bottom_shares.to_numpy(),
-        "top_lift": (top_shares / base).to_numpy(),
-        "bottom_lift": (bottom_shares / base).to_numpy(),
-    })
-    genre_table = genre_table.iloc[np.lexsort((genre_table["genre"].to_numpy(),
-                                              -genre_table["base_share"].to_numpy()))]
+    genre_table = pd.DataFrame(
+        {
+            "genre": base.index.astype(str),
+            "base_share": base.to_numpy(),
+            "top_share": top_shares.to_numpy(),
+            "bottom_share": bottom_shares.to_numpy(),
+            "top_lift": (top_shares / base).to_numpy(),
+            "bottom_lift": (bottom_shares / base).to_numpy(),
+        }
+    )
+    genre_table = genre_table.iloc[
+        np.lexsort((genre_table["genre"].to_numpy(), -genre_table["base_share"].to_numpy()))
+    ]
     genre_table = genre_table.reset_index(drop=True)
 
     log_n = np.log(table["n_ratings"].to_numpy(dtype=np.float64))
     log_series = pd.Series(log_n, index=table.index)
     measured = {
         "year": _effect(top_rows["year"], bottom_rows["year"], table["year"], "median"),
-        "mean_rating": _effect(top_rows["mean_rating"], bottom_rows["mean_rating"],
-                               table["mean_rating"], "mean"),
-        "log_n_ratings": _effect(log_series.loc[top_rows.index],
-                                 log_series.loc[bottom_rows.index], log_series, "median"),
+        "mean_rating": _effect(
+            top_rows["mean_rating"], bottom_rows["mean_rating"], table["mean_rating"], "mean"
+        ),
+        "log_n_ratings": _effect(
+            log_series.loc[top_rows.index], log_series.loc[bottom_rows.index], log_series, "median"
+        ),
     }
     differences = {key: value[0] for key, value in measured.items()}
     effects = {key: value[1] for key, value in measured.items()}
@@ -356,12 +388,17 @@ def end_contrast(table: pd.DataFrame, component: int, *, end_fraction: float = 0
     else:
         name = f"{top_label} vs {bottom_label}"
 
-    def profile(rows: pd.DataFrame, genres: list[tuple[str, float, float]],
-                label: str) -> EndProfile:
+    def profile(
+        rows: pd.DataFrame, genres: list[tuple[str, float, float]], label: str
+    ) -> EndProfile:
         return EndProfile(
-            size=len(rows), genres=genres, median_year=_median_year(rows),
+            size=len(rows),
+            genres=genres,
+            median_year=_median_year(rows),
             mean_rating=float(rows["mean_rating"].mean()),
-            median_n_ratings=float(rows["n_ratings"].median()), label=label)
+            median_n_ratings=float(rows["n_ratings"].median()),
+            label=label,
+        )
 
     return ComponentContrast(
         component=component,

@@ -51,23 +51,33 @@ def _format(value: object, column: str) -> str:
 
 def _table(frame: pd.DataFrame, css: str = "") -> str:
     columns = list(frame.columns)
-    head = "".join(f'<th class="{"text" if c in _TEXT_COLUMNS else ""}">{html.escape(str(c))}'
-                   "</th>" for c in columns)
+    head = "".join(
+        f'<th class="{"text" if c in _TEXT_COLUMNS else ""}">{html.escape(str(c))}</th>'
+        for c in columns
+    )
     rows = []
     for row in frame.itertuples(index=False, name=None):
         cells = "".join(
-            f'<td class="{"text" if c in _TEXT_COLUMNS else ""}">'
-            f"{html.escape(_format(v, c))}</td>" for c, v in zip(columns, row, strict=True))
+            f'<td class="{"text" if c in _TEXT_COLUMNS else ""}">{html.escape(_format(v, c))}</td>'
+            for c, v in zip(columns, row, strict=True)
+        )
         rows.append(f"<tr>{cells}</tr>")
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}' \
-           "</tbody></table>"
+    return (
+        f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
 
 
 def _correlations(values: Mapping[str, float | None]) -> str:
-    words = {"mean_rating": "mean rating", "n_ratings": "number of ratings", "year": "year",
-             "bias": "bias"}
-    return ", ".join(f"{words.get(k, k)} {v:+.2f}" for k, v in values.items()
-                     if v is not None) or "nothing measurable"
+    words = {
+        "mean_rating": "mean rating",
+        "n_ratings": "number of ratings",
+        "year": "year",
+        "bias": "bias",
+    }
+    return (
+        ", ".join(f"{words.get(k, k)} {v:+.2f}" for k, v in values.items() if v is not None)
+        or "nothing measurable"
+    )
 
 
 def _image(png: bytes, alt: str) -> str:
@@ -79,19 +89,27 @@ def _crosstab(analysis: MovieAnalysis) -> str:
     from recsys.analysis.plots import short_title
 
     table = analysis.crosstab
-    head = "".join(f'<th title="{html.escape(analysis.titles.get(int(m), str(m)))}">'
-                   f"{html.escape(short_title(analysis.titles.get(int(m), str(m)), 22))}</th>"
-                   for m in table.columns)
+    head = "".join(
+        f'<th title="{html.escape(analysis.titles.get(int(m), str(m)))}">'
+        f"{html.escape(short_title(analysis.titles.get(int(m), str(m)), 22))}</th>"
+        for m in table.columns
+    )
     rows = []
     for user, values in zip(table.index, table.to_numpy(), strict=True):
         cells = "".join(f"<td>{'' if math.isnan(v) else f'{v:g}'}</td>" for v in values)
         rows.append(f"<tr><th>{int(user)}</th>{cells}</tr>")
-    return (f'<table class="crosstab"><thead><tr><th>user_id</th>{head}</tr></thead><tbody>'
-            f'{"".join(rows)}</tbody></table>')
+    return (
+        f'<table class="crosstab"><thead><tr><th>user_id</th>{head}</tr></thead><tbody>'
+        f"{''.join(rows)}</tbody></table>"
+    )
 
 
-def render_html(analysis: MovieAnalysis, images: Mapping[str, bytes],
-                scatter_files: Sequence[str], files: Sequence[str]) -> str:
+def render_html(
+    analysis: MovieAnalysis,
+    images: Mapping[str, bytes],
+    scatter_files: Sequence[str],
+    files: Sequence[str],
+) -> str:
     """The report page.
 
     Parameters
@@ -109,7 +127,8 @@ def render_html(analysis: MovieAnalysis, images: Mapping[str, bytes],
     m = analysis.model
     esc = html.escape
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f"<title>What the {esc(m['kind'])} model learned</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>What the {esc(m['kind'])} rating model learned about movies</h1>",
@@ -120,13 +139,16 @@ def render_html(analysis: MovieAnalysis, images: Mapping[str, bytes],
         f'<p class="note">{esc(STATS_NOTE)}</p>',
     ]
     if analysis.notes:
-        parts.append("<ul>" + "".join(f'<li class="note">{esc(n)}</li>' for n in analysis.notes)
-                     + "</ul>")
+        parts.append(
+            "<ul>" + "".join(f'<li class="note">{esc(n)}</li>' for n in analysis.notes) + "</ul>"
+        )
 
     parts.append("<h2>Movie bias</h2>")
     if analysis.bias_stats is None:
-        parts.append(f"<p>The {esc(m['kind'])} model has no movie bias term (only the "
-                     "<code>bias</code> kind learns one), so there is no bias ranking.</p>")
+        parts.append(
+            f"<p>The {esc(m['kind'])} model has no movie bias term (only the "
+            "<code>bias</code> kind learns one), so there is no bias ranking.</p>"
+        )
     else:
         stats = analysis.bias_stats
         parts.append(
@@ -138,12 +160,17 @@ def render_html(analysis: MovieAnalysis, images: Mapping[str, bytes],
             f"{stats['n_movies']:,} analysed movies: <b>{stats['spearman_mean_rating']:.3f}</b>; "
             f"of bias and mean rating minus raters' mean: "
             f"{stats['spearman_rater_adjusted']:.3f}; of bias and number of ratings: "
-            f"{stats['spearman_n_ratings']:.3f}.</p>")
-        parts.append(f'<div class="pair"><div><h3>Highest bias</h3>'
-                     f"{_table(analysis.bias_top)}</div><div><h3>Lowest bias</h3>"
-                     f"{_table(analysis.bias_bottom)}</div></div>")
-        for name, alt in (("bias_distribution.png", "bias distribution"),
-                          ("bias_vs_mean.png", "bias against mean rating")):
+            f"{stats['spearman_n_ratings']:.3f}.</p>"
+        )
+        parts.append(
+            f'<div class="pair"><div><h3>Highest bias</h3>'
+            f"{_table(analysis.bias_top)}</div><div><h3>Lowest bias</h3>"
+            f"{_table(analysis.bias_bottom)}</div></div>"
+        )
+        for name, alt in (
+            ("bias_distribution.png", "bias distribution"),
+            ("bias_vs_mean.png", "bias against mean rating"),
+        ):
             if name in images:
                 parts.append(_image(images[name], alt))
 
@@ -156,47 +183,61 @@ def render_html(analysis: MovieAnalysis, images: Mapping[str, bytes],
         "titles and from the contrast between its top and bottom decile: genre shares "
         "with their lift over the analysed set, median release year, mean rating. The "
         "suggested names are generated from that contrast: a starting point, not a "
-        "verdict.</p>")
-    variance = pd.DataFrame({
-        "component": [f"PC{i + 1}" for i in range(pca.n_components)],
-        "explained_variance_ratio": pca.explained_variance_ratio_,
-        "cumulative": pca.explained_variance_ratio_.cumsum(),
-        "suggested name": [c.contrast.suggested_name for c in analysis.components],
-    })
+        "verdict.</p>"
+    )
+    variance = pd.DataFrame(
+        {
+            "component": [f"PC{i + 1}" for i in range(pca.n_components)],
+            "explained_variance_ratio": pca.explained_variance_ratio_,
+            "cumulative": pca.explained_variance_ratio_.cumsum(),
+            "suggested name": [c.contrast.suggested_name for c in analysis.components],
+        }
+    )
     parts.append(_table(variance))
     if "explained_variance.png" in images:
         parts.append(_image(images["explained_variance.png"], "explained variance"))
     for component in analysis.components:
         contrast = component.contrast
-        parts.append(f"<h3>PC{component.component}: {component.explained_variance_ratio:.1%} "
-                     f'of variance &mdash; suggested name: <span class="name">'
-                     f"{esc(contrast.suggested_name)}</span></h3>")
-        parts.append(f"<p>Top end ({contrast.top.size} movies): {esc(contrast.top.describe())}."
-                     f"<br>Bottom end ({contrast.bottom.size} movies): "
-                     f"{esc(contrast.bottom.describe())}.<br>Spearman correlation of the "
-                     f"scores with {_correlations(component.correlations)}.</p>")
+        parts.append(
+            f"<h3>PC{component.component}: {component.explained_variance_ratio:.1%} "
+            f'of variance &mdash; suggested name: <span class="name">'
+            f"{esc(contrast.suggested_name)}</span></h3>"
+        )
+        parts.append(
+            f"<p>Top end ({contrast.top.size} movies): {esc(contrast.top.describe())}."
+            f"<br>Bottom end ({contrast.bottom.size} movies): "
+            f"{esc(contrast.bottom.describe())}.<br>Spearman correlation of the "
+            f"scores with {_correlations(component.correlations)}.</p>"
+        )
         columns = ["rank", "title", "genres", "score", "mean_rating", "n_ratings"]
-        parts.append(f'<div class="pair"><div><h4>Top {len(component.top)}</h4>'
-                     f"{_table(component.top[columns])}</div><div><h4>Bottom "
-                     f"{len(component.bottom)}</h4>{_table(component.bottom[columns])}</div>")
+        parts.append(
+            f'<div class="pair"><div><h4>Top {len(component.top)}</h4>'
+            f"{_table(component.top[columns])}</div><div><h4>Bottom "
+            f"{len(component.bottom)}</h4>{_table(component.bottom[columns])}</div>"
+        )
         genres = contrast.genre_table
         if len(genres):
             parts.append(f"<div><h4>Genres at each end</h4>{_table(genres)}</div>")
         parts.append("</div>")
     if scatter_files:
         parts.append("<h2>Maps of the components</h2>")
-        parts.append('<p class="note">Points are coloured by mean training rating; titles '
-                     "label the movies most extreme along the axes and the most-rated ones, "
-                     "where they fit without overlapping.</p>")
+        parts.append(
+            '<p class="note">Points are coloured by mean training rating; titles '
+            "label the movies most extreme along the axes and the most-rated ones, "
+            "where they fit without overlapping.</p>"
+        )
         for name in scatter_files:
             parts.append(_image(images[name], name.removesuffix(".png")))
 
     shape = analysis.crosstab.shape
-    parts.append(f"<h2>Most active users &times; most-rated movies</h2><p>Training ratings of "
-                 f"the {shape[0]} users with the most ratings on the {shape[1]} most-rated "
-                 "movies (blank: not rated in training).</p>")
+    parts.append(
+        f"<h2>Most active users &times; most-rated movies</h2><p>Training ratings of "
+        f"the {shape[0]} users with the most ratings on the {shape[1]} most-rated "
+        "movies (blank: not rated in training).</p>"
+    )
     parts.append(_crosstab(analysis))
-    parts.append("<h2>Files</h2><ul>" + "".join(f"<li><code>{esc(f)}</code></li>"
-                                               for f in files) + "</ul>")
+    parts.append(
+        "<h2>Files</h2><ul>" + "".join(f"<li><code>{esc(f)}</code></li>" for f in files) + "</ul>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -33,9 +33,11 @@ __all__ = ["MOVIES_COLUMNS", "ComponentSummary", "MovieAnalysis", "analyze_model
 #: Leading columns of ``movies.csv`` (followed by ``pc1 .. pcK``).
 MOVIES_COLUMNS = ["movie_id", "title", "year", "genres", "n_ratings", "mean_rating", "bias"]
 
-SIGN_NOTE = ("Each component's sign is chosen so that its scores correlate positively with "
-             "the movies' mean training rating: the top end is the end whose movies are "
-             "rated higher on average.")
+SIGN_NOTE = (
+    "Each component's sign is chosen so that its scores correlate positively with "
+    "the movies' mean training rating: the top end is the end whose movies are "
+    "rated higher on average."
+)
 
 #: Bars drawn in the explained-variance plot (at most; the analysed ones highlighted).
 VARIANCE_BARS = 10
@@ -116,8 +118,11 @@ class MovieAnalysis:
         """The JSON document of ``recsys analyze --json``."""
         bias = None
         if self.bias_stats is not None:
-            bias = {"summary": _clean(self.bias_stats), "top": _records(self.bias_top),
-                    "bottom": _records(self.bias_bottom)}
+            bias = {
+                "summary": _clean(self.bias_stats),
+                "top": _records(self.bias_top),
+                "bottom": _records(self.bias_bottom),
+            }
         ratios = [float(r) for r in self.pca.explained_variance_ratio_]
         return {
             "model": _clean(self.model),
@@ -145,10 +150,14 @@ class MovieAnalysis:
             ],
             "crosstab": {
                 "users": [int(u) for u in self.crosstab.index],
-                "movies": [{"movie_id": int(m), "title": self.titles.get(int(m), f"movie {m}")}
-                           for m in self.crosstab.columns],
-                "ratings": [[None if math.isnan(v) else float(v) for v in row]
-                            for row in self.crosstab.to_numpy()],
+                "movies": [
+                    {"movie_id": int(m), "title": self.titles.get(int(m), f"movie {m}")}
+                    for m in self.crosstab.columns
+                ],
+                "ratings": [
+                    [None if math.isnan(v) else float(v) for v in row]
+                    for row in self.crosstab.to_numpy()
+                ],
             },
         }
 
@@ -175,8 +184,10 @@ def _clean(value: Any) -> Any:
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
     if frame is None:
         return []
-    return [_clean(dict(zip(frame.columns, row, strict=True)))
-            for row in frame.itertuples(index=False, name=None)]
+    return [
+        _clean(dict(zip(frame.columns, row, strict=True)))
+        for row in frame.itertuples(index=False, name=None)
+    ]
 
 
 def _correlations(table: pd.DataFrame, column: str) -> dict[str, float | None]:
@@ -196,8 +207,15 @@ def _check_count(name: str, value: int, low: int) -> int:
     return int(value)
 
 
-def analyze_model(model: Any, *, top_movies: int = 2000, n_components: int = 3, n: int = 10,
-                  crosstab_users: int = 15, crosstab_movies: int = 15) -> MovieAnalysis:
+def analyze_model(
+    model: Any,
+    *,
+    top_movies: int = 2000,
+    n_components: int = 3,
+    n: int = 10,
+    crosstab_users: int = 15,
+    crosstab_movies: int = 15,
+) -> MovieAnalysis:
     """Analyse what a fitted rating model learned about movies.
 
     Parameters
@@ -236,56 +254,73 @@ def analyze_model(model: Any, *, top_movies: int = 2000, n_components: int = 3, 
     embeddings = movie_embedding_table(model)
     n_factors = embeddings.shape[1]
     if n_components > n_factors:
-        raise DataError(f"asked for {n_components} components but the model's embeddings have "
-                        f"only {n_factors} factors; choose 1 to {n_factors} components.")
+        raise DataError(
+            f"asked for {n_components} components but the model's embeddings have "
+            f"only {n_factors} factors; choose 1 to {n_factors} components."
+        )
     notes: list[str] = []
     stats = movie_rating_stats(model)
     catalogue_size = len(stats)
     if top_movies > catalogue_size:
-        notes.append(f"asked for the {top_movies:,} most-rated movies but the model has "
-                     f"embeddings for {catalogue_size:,}; analysing all {catalogue_size:,}.")
+        notes.append(
+            f"asked for the {top_movies:,} most-rated movies but the model has "
+            f"embeddings for {catalogue_size:,}; analysing all {catalogue_size:,}."
+        )
         top_movies = catalogue_size
     if n_components > top_movies - 1:
-        raise DataError(f"{n_components} components need at least {n_components + 1} analysed "
-                        f"movies, got {top_movies}; analyse more movies or fewer components.")
+        raise DataError(
+            f"{n_components} components need at least {n_components + 1} analysed "
+            f"movies, got {top_movies}; analyse more movies or fewer components."
+        )
     if n > top_movies // 2:
-        notes.append(f"asked for {n} titles at each end but only {top_movies} movies are "
-                     f"analysed; listing {top_movies // 2} at each end.")
+        notes.append(
+            f"asked for {n} titles at each end but only {top_movies} movies are "
+            f"analysed; listing {top_movies // 2} at each end."
+        )
         n = top_movies // 2
 
     ids = most_rated(stats, top_movies)
     table = catalogue(model, ids)
     table = table.join(stats, on="movie_id")
     biases = model.movie_biases()
-    table["bias"] = (biases.reindex(ids).to_numpy(dtype=np.float64) if biases is not None
-                     else np.full(len(ids), np.nan))
+    table["bias"] = (
+        biases.reindex(ids).to_numpy(dtype=np.float64)
+        if biases is not None
+        else np.full(len(ids), np.nan)
+    )
     matrix = embeddings.loc[ids].to_numpy(dtype=np.float64)
     orient = table["mean_rating"].to_numpy(dtype=np.float64)
     pca = fit_pca(matrix, n_components, orient=orient)
-    overview = fit_pca(matrix, max(n_components, min(VARIANCE_BARS, n_factors, top_movies - 1)),
-                       orient=orient)
+    overview = fit_pca(
+        matrix, max(n_components, min(VARIANCE_BARS, n_factors, top_movies - 1)), orient=orient
+    )
     for i, column in enumerate(_pc_columns(n_components)):
         table[column] = pca.scores_[:, i]
 
     components = []
     for i in range(n_components):
-        components.append(ComponentSummary(
-            component=i + 1,
-            explained_variance_ratio=float(pca.explained_variance_ratio_[i]),
-            ends=component_ends(table, i + 1, n),
-            contrast=end_contrast(table, i + 1),
-            correlations=_correlations(table, f"pc{i + 1}"),
-        ))
+        components.append(
+            ComponentSummary(
+                component=i + 1,
+                explained_variance_ratio=float(pca.explained_variance_ratio_[i]),
+                ends=component_ends(table, i + 1, n),
+                contrast=end_contrast(table, i + 1),
+                correlations=_correlations(table, f"pc{i + 1}"),
+            )
+        )
     bias_top = bias_bottom = bias_stats = None
     if biases is not None:
         bias_top, bias_bottom = bias_ranking(table, n)
         bias_stats = bias_summary(table)
     else:
-        notes.append(f"the {model.kind} model has no movie bias; the bias ranking and bias "
-                     "plots are left out.")
+        notes.append(
+            f"the {model.kind} model has no movie bias; the bias ranking and bias "
+            "plots are left out."
+        )
     crosstab = rating_crosstab(model, crosstab_users, crosstab_movies)
-    titles_of = catalogue(model, np.unique(np.concatenate(
-        [ids, np.asarray(crosstab.columns, dtype=np.int64)])))
+    titles_of = catalogue(
+        model, np.unique(np.concatenate([ids, np.asarray(crosstab.columns, dtype=np.int64)]))
+    )
     titles = dict(zip(titles_of["movie_id"].astype(int), titles_of["title"], strict=True))
     summary = {
         "kind": model.kind,
@@ -295,11 +330,28 @@ def analyze_model(model: Any, *, top_movies: int = 2000, n_components: int = 3, 
         "n_training_ratings": int(len(model.seen_.movies)),
         "rating_scale": [float(x) for x in model.rating_scale_],
     }
-    columns = ["movie_id", "title", "year", "genres", "n_ratings", "mean_rating",
-               "raters_mean", "bias", *_pc_columns(n_components)]
+    columns = [
+        "movie_id",
+        "title",
+        "year",
+        "genres",
+        "n_ratings",
+        "mean_rating",
+        "raters_mean",
+        "bias",
+        *_pc_columns(n_components),
+    ]
     return MovieAnalysis(
-        model=summary, movies=table[columns].reset_index(drop=True), pca=pca,
-        variance_ratios=overview.explained_variance_ratio_, components=components,
-        bias_top=bias_top, bias_bottom=bias_bottom, bias_stats=bias_stats,
-        crosstab=crosstab, titles=titles, n=n, notes=notes,
+        model=summary,
+        movies=table[columns].reset_index(drop=True),
+        pca=pca,
+        variance_ratios=overview.explained_variance_ratio_,
+        components=components,
+        bias_top=bias_top,
+        bias_bottom=bias_bottom,
+        bias_stats=bias_stats,
+        crosstab=crosstab,
+        titles=titles,
+        n=n,
+        notes=notes,
     )

@@ -24,8 +24,10 @@ __all__ = [
 ]
 
 #: One sentence for reports saying where the counts come from.
-STATS_NOTE = ("n_ratings and mean_rating count the training ratings of the model's split "
-              "(the early-stopping share included), not the whole dataset.")
+STATS_NOTE = (
+    "n_ratings and mean_rating count the training ratings of the model's split "
+    "(the early-stopping share included), not the whole dataset."
+)
 
 
 def _user_of_interaction(model: Any) -> NDArray[np.int64]:
@@ -65,11 +67,14 @@ def movie_rating_stats(model: Any) -> pd.DataFrame:
     sums = np.bincount(movies, weights=ratings, minlength=n_movies)
     raters = np.bincount(movies, weights=user_means[users], minlength=n_movies)
     with np.errstate(invalid="ignore", divide="ignore"):
-        frame = pd.DataFrame({
-            "n_ratings": counts.astype(np.int64),
-            "mean_rating": np.where(counts > 0, sums / np.maximum(counts, 1), np.nan),
-            "raters_mean": np.where(counts > 0, raters / np.maximum(counts, 1), np.nan),
-        }, index=pd.Index(np.asarray(model.movie_vocab_.ids, dtype=np.int64), name="movie_id"))
+        frame = pd.DataFrame(
+            {
+                "n_ratings": counts.astype(np.int64),
+                "mean_rating": np.where(counts > 0, sums / np.maximum(counts, 1), np.nan),
+                "raters_mean": np.where(counts > 0, raters / np.maximum(counts, 1), np.nan),
+            },
+            index=pd.Index(np.asarray(model.movie_vocab_.ids, dtype=np.int64), name="movie_id"),
+        )
     return frame
 
 
@@ -100,14 +105,17 @@ def catalogue(model: Any, movie_ids: NDArray[np.int64]) -> pd.DataFrame:
             if column in known.columns:
                 frame[column] = known[column].reindex(ids).to_numpy()
     titles = frame["title"] if "title" in frame else pd.Series([None] * len(ids))
-    frame["title"] = [t if isinstance(t, str) and t else f"movie {i}"
-                      for t, i in zip(titles, ids, strict=True)]
+    frame["title"] = [
+        t if isinstance(t, str) and t else f"movie {i}" for t, i in zip(titles, ids, strict=True)
+    ]
     years = frame["year"] if "year" in frame else pd.Series([None] * len(ids))
-    frame["year"] = pd.array(pd.to_numeric(pd.Series(years, dtype=object), errors="coerce"),
-                             dtype="Int64")
+    frame["year"] = pd.array(
+        pd.to_numeric(pd.Series(years, dtype=object), errors="coerce"), dtype="Int64"
+    )
     genres = frame["genres"] if "genres" in frame else pd.Series([()] * len(ids))
-    frame["genres"] = pd.Series([tuple(g) if isinstance(g, (tuple, list)) else ()
-                                 for g in genres], dtype=object)
+    frame["genres"] = pd.Series(
+        [tuple(g) if isinstance(g, (tuple, list)) else () for g in genres], dtype=object
+    )
     return frame[["movie_id", "title", "year", "genres"]]
 
 
@@ -123,10 +131,14 @@ def movie_embedding_table(model: Any) -> pd.DataFrame:
     try:
         table = model.movie_embeddings()
     except (AttributeError, ValueError):
-        raise ModelDirError("this model has no movie embeddings (its network has no "
-                            "'movie_embedding' layer); analyse a dot, bias or mlp model "
-                            "trained with `recsys train`.") from None
+        raise ModelDirError(
+            "this model has no movie embeddings (its network has no "
+            "'movie_embedding' layer); analyse a dot, bias or mlp model "
+            "trained with `recsys train`."
+        ) from None
     if table.shape[0] == 0 or table.shape[1] == 0:
-        raise ModelDirError(f"this model's movie embedding table is empty (shape "
-                            f"{table.shape}); retrain it on a non-empty ratings set.")
+        raise ModelDirError(
+            f"this model's movie embedding table is empty (shape "
+            f"{table.shape}); retrain it on a non-empty ratings set."
+        )
     return table

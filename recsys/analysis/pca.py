@@ -88,13 +88,14 @@ class PCAResult:
         """
         values = np.asarray(matrix, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] != self.mean_.shape[0]:
-            raise DataError(f"expected a matrix with {self.mean_.shape[0]} columns, got shape "
-                            f"{values.shape}; give rows of the same embedding size.")
+            raise DataError(
+                f"expected a matrix with {self.mean_.shape[0]} columns, got shape "
+                f"{values.shape}; give rows of the same embedding size."
+            )
         return (values - self.mean_) @ self.components_.T
 
 
-def fit_pca(matrix: ArrayLike, n_components: int, *,
-            orient: ArrayLike | None = None) -> PCAResult:
+def fit_pca(matrix: ArrayLike, n_components: int, *, orient: ArrayLike | None = None) -> PCAResult:
     """PCA of ``matrix`` (rows = samples, centred per column) by singular value decomposition.
 
     Parameters
@@ -127,35 +128,43 @@ def fit_pca(matrix: ArrayLike, n_components: int, *,
     """
     values = np.asarray(matrix, dtype=np.float64)
     if values.ndim != 2:
-        raise DataError(f"PCA needs a 2-D matrix (rows = samples), got {values.ndim} "
-                        "dimension(s).")
+        raise DataError(f"PCA needs a 2-D matrix (rows = samples), got {values.ndim} dimension(s).")
     n_samples, n_features = values.shape
     if not np.isfinite(values).all():
-        raise DataError("PCA got NaN or infinite values; the embedding table is damaged "
-                        "(retrain the model).")
+        raise DataError(
+            "PCA got NaN or infinite values; the embedding table is damaged (retrain the model)."
+        )
     if n_samples < 2:
         raise DataError(f"PCA needs at least 2 rows, got {n_samples}.")
     limit = min(n_samples - 1, n_features)
-    if isinstance(n_components, bool) or int(n_components) != n_components or not (
-            1 <= n_components <= limit):
-        raise DataError(f"n_components must be an integer from 1 to {limit} (min of rows - 1 "
-                        f"= {n_samples - 1} and columns = {n_features}), got {n_components!r}.")
+    if (
+        isinstance(n_components, bool)
+        or int(n_components) != n_components
+        or not (1 <= n_components <= limit)
+    ):
+        raise DataError(
+            f"n_components must be an integer from 1 to {limit} (min of rows - 1 "
+            f"= {n_samples - 1} and columns = {n_features}), got {n_components!r}."
+        )
     k = int(n_components)
     mean = values.mean(axis=0)
     centred = values - mean
     u, s, vt = np.linalg.svd(centred, full_matrices=False)
     total = float(np.sum(s**2))
     if total <= 0.0:
-        raise DataError("PCA got a matrix whose rows are all identical: there is no variance "
-                        "to explain.")
+        raise DataError(
+            "PCA got a matrix whose rows are all identical: there is no variance to explain."
+        )
     components = vt[:k].copy()
     scores = u[:, :k] * s[:k]
     signs = _loading_signs(components)
     if orient is not None:
         target = np.asarray(orient, dtype=np.float64).ravel()
         if target.shape != (n_samples,) or not np.isfinite(target).all():
-            raise DataError(f"orient must be {n_samples} finite numbers (one per row), got "
-                            f"shape {target.shape}.")
+            raise DataError(
+                f"orient must be {n_samples} finite numbers (one per row), got "
+                f"shape {target.shape}."
+            )
         covariance = (target - target.mean()) @ scores
         signs = np.where(covariance > 0, 1.0, np.where(covariance < 0, -1.0, signs))
     components *= signs[:, None]

@@ -39,12 +39,15 @@ def check_scatter_pairs(pairs: Sequence[tuple[int, int]], n_components: int) -> 
     """Raise :class:`DataError` unless every pair names two different analysed components."""
     for first, second in pairs:
         if first == second or not (1 <= first <= n_components and 1 <= second <= n_components):
-            raise DataError(f"cannot plot components {first},{second}: give two different "
-                            f"components from 1 to {n_components}, e.g. 1,2.")
+            raise DataError(
+                f"cannot plot components {first},{second}: give two different "
+                f"components from 1 to {n_components}, e.g. 1,2."
+            )
 
 
-def check_report_dir(path: str | os.PathLike[str], *,
-                     inputs: Sequence[str | os.PathLike[str]] = ()) -> Path:
+def check_report_dir(
+    path: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = ()
+) -> Path:
     """Check that ``path`` can receive a report: writable, and not some other directory.
 
     An existing non-empty directory is replaced only if it is a previous report (it has
@@ -60,9 +63,13 @@ def check_report_dir(path: str | os.PathLike[str], *,
     return check_writable_dir(path, what="report", marker=REPORT_MARKER, inputs=inputs)
 
 
-def write_report(analysis: MovieAnalysis, directory: str | os.PathLike[str], *,
-                 scatter_pairs: Sequence[tuple[int, int]] | None = None,
-                 max_labels: int = 30) -> Path:
+def write_report(
+    analysis: MovieAnalysis,
+    directory: str | os.PathLike[str],
+    *,
+    scatter_pairs: Sequence[tuple[int, int]] | None = None,
+    max_labels: int = 30,
+) -> Path:
     """Write the report files of ``analysis`` to ``directory`` (created or replaced whole).
 
     Parameters
@@ -96,33 +103,43 @@ def write_report(analysis: MovieAnalysis, directory: str | os.PathLike[str], *,
     ends = [(c.contrast.top.label, c.contrast.bottom.label) for c in analysis.components]
     images: dict[str, bytes] = {
         "explained_variance.png": plots.png_bytes(
-            plots.plot_explained_variance(analysis.variance_ratios, k)),
+            plots.plot_explained_variance(analysis.variance_ratios, k)
+        ),
     }
     if analysis.bias_stats is not None:
         images["bias_distribution.png"] = plots.png_bytes(
-            plots.plot_bias_distribution(analysis.movies))
-        images["bias_vs_mean.png"] = plots.png_bytes(plots.plot_bias_vs_mean(
-            analysis.movies, analysis.bias_stats["spearman_mean_rating"]))
+            plots.plot_bias_distribution(analysis.movies)
+        )
+        images["bias_vs_mean.png"] = plots.png_bytes(
+            plots.plot_bias_vs_mean(analysis.movies, analysis.bias_stats["spearman_mean_rating"])
+        )
     scatter_files = []
     for first, second in pairs:
         name = f"pc{first}_pc{second}.png"
         if name not in images:
-            images[name] = plots.png_bytes(plots.plot_components(
-                analysis.movies, first, second, ends=ends,
-                variance=list(analysis.pca.explained_variance_ratio_), max_labels=max_labels))
+            images[name] = plots.png_bytes(
+                plots.plot_components(
+                    analysis.movies,
+                    first,
+                    second,
+                    ends=ends,
+                    variance=list(analysis.pca.explained_variance_ratio_),
+                    max_labels=max_labels,
+                )
+            )
             scatter_files.append(name)
 
     files = ["movies.csv", "crosstab.csv", "analysis.json", *sorted(images)]
     page = render_html(analysis, images, scatter_files, files)
     with atomic_directory(target, marker=REPORT_MARKER, what="report") as tmp:
-        analysis.movies_frame().to_csv(tmp / "movies.csv", index=False, float_format="%.6g",
-                                       lineterminator="\n")
+        analysis.movies_frame().to_csv(
+            tmp / "movies.csv", index=False, float_format="%.6g", lineterminator="\n"
+        )
         analysis.crosstab.to_csv(tmp / "crosstab.csv", float_format="%g", lineterminator="\n")
         (tmp / "analysis.json").write_text(
-            json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8")
+            json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         for name, data in images.items():
             (tmp / name).write_bytes(data)
         (tmp / REPORT_MARKER).write_text(page, encoding="utf-8")
     return target
-

@@ -16,34 +16,67 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``analyze`` command."""
     parser = subparsers.add_parser(
-        "analyze", help="movie biases, principal factors and plots of a trained model",
+        "analyze",
+        help="movie biases, principal factors and plots of a trained model",
         description="Analyse a model written by `recsys train`: rank the movie biases next to "
-                    "raw mean ratings, run PCA on the movie embeddings of the most-rated "
-                    "movies (top/bottom titles, genre and year contrast, suggested names), "
-                    "plot the factor maps, and write movies.csv, crosstab.csv, analysis.json, "
-                    "PNG plots and a self-contained report.html.")
-    parser.add_argument("--model", required=True, metavar="DIR",
-                        help="a model directory written by `recsys train --out DIR`")
-    parser.add_argument("--top-movies", type=int, default=2000, metavar="N",
-                        help="analyse the N movies with the most training ratings "
-                             "(default 2000; clamped to the catalogue)")
-    parser.add_argument("--components", type=int, default=3, metavar="K",
-                        help="principal components of the embeddings (default 3)")
-    parser.add_argument("--n", type=int, default=10, metavar="N",
-                        help="titles at each end of the bias ranking and of each component "
-                             "(default 10)")
-    parser.add_argument("--scatter", action="append", metavar="I,J",
-                        help="plot components I and J against each other (repeatable; "
-                             "default 1,2 and 1,3)")
-    parser.add_argument("--labels", type=int, default=30, metavar="N",
-                        help="at most N titles on each scatter plot (default 30)")
-    parser.add_argument("--out", metavar="REPORT_DIR",
-                        help="report directory (default: <model DIR>-analysis next to the "
-                             "model); an existing report there is replaced")
-    parser.add_argument("--json", action="store_true",
-                        help="print the results as JSON on stdout (the report is still "
-                             "written)")
-    add_backend_argument(parser)   # the model is loaded (and its embeddings read) on it
+        "raw mean ratings, run PCA on the movie embeddings of the most-rated "
+        "movies (top/bottom titles, genre and year contrast, suggested names), "
+        "plot the factor maps, and write movies.csv, crosstab.csv, analysis.json, "
+        "PNG plots and a self-contained report.html.",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="a model directory written by `recsys train --out DIR`",
+    )
+    parser.add_argument(
+        "--top-movies",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="analyse the N movies with the most training ratings "
+        "(default 2000; clamped to the catalogue)",
+    )
+    parser.add_argument(
+        "--components",
+        type=int,
+        default=3,
+        metavar="K",
+        help="principal components of the embeddings (default 3)",
+    )
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=10,
+        metavar="N",
+        help="titles at each end of the bias ranking and of each component (default 10)",
+    )
+    parser.add_argument(
+        "--scatter",
+        action="append",
+        metavar="I,J",
+        help="plot components I and J against each other (repeatable; default 1,2 and 1,3)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=int,
+        default=30,
+        metavar="N",
+        help="at most N titles on each scatter plot (default 30)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="REPORT_DIR",
+        help="report directory (default: <model DIR>-analysis next to the "
+        "model); an existing report there is replaced",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results as JSON on stdout (the report is still written)",
+    )
+    add_backend_argument(parser)  # the model is loaded (and its embeddings read) on it
     parser.set_defaults(func=run)
 
 
@@ -55,8 +88,9 @@ def _pairs(texts: list[str] | None, components: int) -> list[tuple[int, int]] | 
         try:
             first, second = (int(part) for part in text.split(","))
         except ValueError:
-            raise UsageError(f"--scatter {text!r}: give two component numbers, e.g. "
-                             "--scatter 1,3.") from None
+            raise UsageError(
+                f"--scatter {text!r}: give two component numbers, e.g. --scatter 1,3."
+            ) from None
         pairs.append((first, second))
     from recsys.analysis.report import check_scatter_pairs
 
@@ -68,15 +102,20 @@ def _pairs(texts: list[str] | None, components: int) -> list[tuple[int, int]] | 
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    for flag, value, low in (("--top-movies", args.top_movies, 2),
-                             ("--components", args.components, 1),
-                             ("--n", args.n, 1), ("--labels", args.labels, 0)):
+    for flag, value, low in (
+        ("--top-movies", args.top_movies, 2),
+        ("--components", args.components, 1),
+        ("--n", args.n, 1),
+        ("--labels", args.labels, 0),
+    ):
         if value < low:
             raise UsageError(f"{flag} must be at least {low}, got {value}.")
     if args.components >= args.top_movies:
-        raise UsageError(f"--components {args.components} needs at least "
-                         f"{args.components + 1} analysed movies; raise --top-movies or lower "
-                         "--components.")
+        raise UsageError(
+            f"--components {args.components} needs at least "
+            f"{args.components + 1} analysed movies; raise --top-movies or lower "
+            "--components."
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,19 +125,21 @@ def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model).expanduser()
     from recsys.analysis.report import check_report_dir
 
-    out = check_report_dir(args.out or model_dir.parent / f"{model_dir.name}-analysis",
-                           inputs=[model_dir])
+    out = check_report_dir(
+        args.out or model_dir.parent / f"{model_dir.name}-analysis", inputs=[model_dir]
+    )
 
     from recsys.backend import import_keras
 
-    import_keras()   # on --backend / KERAS_BACKEND, chosen by run_cli
+    import_keras()  # on --backend / KERAS_BACKEND, chosen by run_cli
     from recsys.analysis.movie_analysis import analyze_model
     from recsys.analysis.report import write_report
     from recsys.models.rating_model import RatingModel
 
     model = RatingModel.load(str(model_dir))
-    analysis = analyze_model(model, top_movies=args.top_movies, n_components=args.components,
-                             n=args.n)
+    analysis = analyze_model(
+        model, top_movies=args.top_movies, n_components=args.components, n=args.n
+    )
     for note in analysis.notes:
         print(f"recsys analyze: note: {note}", file=sys.stderr)
     write_report(analysis, out, scatter_pairs=pairs, max_labels=args.labels)
@@ -117,18 +158,24 @@ def _titles(frame: Any, limit: int = 5) -> str:
 
 def _summary(analysis: Any, out: Path) -> str:
     m = analysis.model
-    lines = [f"recsys analyze: {m['kind']} model, {m['factors']} factors; the "
-             f"{len(analysis.movies):,} most-rated of {m['n_movies']:,} movies analysed"]
+    lines = [
+        f"recsys analyze: {m['kind']} model, {m['factors']} factors; the "
+        f"{len(analysis.movies):,} most-rated of {m['n_movies']:,} movies analysed"
+    ]
     if analysis.bias_stats is not None:
-        lines.append(f"movie bias: Spearman with mean training rating "
-                     f"{analysis.bias_stats['spearman_mean_rating']:.3f}")
+        lines.append(
+            f"movie bias: Spearman with mean training rating "
+            f"{analysis.bias_stats['spearman_mean_rating']:.3f}"
+        )
         lines.append(f"  highest: {_titles(analysis.bias_top)}")
         lines.append(f"  lowest:  {_titles(analysis.bias_bottom)}")
     else:
         lines.append(f"movie bias: none (the {m['kind']} model has no bias term)")
     for component in analysis.components:
-        lines.append(f"PC{component.component} {component.explained_variance_ratio:6.1%}  "
-                     f"{component.contrast.suggested_name}")
+        lines.append(
+            f"PC{component.component} {component.explained_variance_ratio:6.1%}  "
+            f"{component.contrast.suggested_name}"
+        )
         lines.append(f"  top:    {_titles(component.top)}")
         lines.append(f"  bottom: {_titles(component.bottom)}")
     lines.append(f"report: {out / 'report.html'}")

@@ -28,21 +28,33 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--dataset/--data/--ratings`` (one of), ``--sep``, ``--columns``, ``--split``."""
     source = parser.add_argument_group("data (default: the bundled ml-latest-small)")
     which = source.add_mutually_exclusive_group()
-    which.add_argument("--dataset", metavar="NAME",
-                       help=f"a MovieLens release, downloaded once: {', '.join(DATASETS)}")
-    which.add_argument("--data", metavar="PATH",
-                       help="a MovieLens directory or .zip (any layout)")
+    which.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help=f"a MovieLens release, downloaded once: {', '.join(DATASETS)}",
+    )
+    which.add_argument("--data", metavar="PATH", help="a MovieLens directory or .zip (any layout)")
     which.add_argument("--ratings", metavar="FILE", help="any delimited ratings file")
-    source.add_argument("--sep", default=",",
-                        help="field separator of --ratings / files: splits (default ',')")
-    source.add_argument("--columns", metavar="LIST",
-                        help="columns of a header-less ratings file in order, e.g. "
-                             "user,item,rating,timestamp (- skips one)")
-    source.add_argument("--rating-scale", metavar="LO,HI",
-                        help="the rating scale (default: inferred from the training data)")
-    source.add_argument("--split", default="random:0.1",
-                        help="random:F, user:F, temporal:F, movies:F, fold:u1 or "
-                             "files:TRAIN,TEST (default random:0.1)")
+    source.add_argument(
+        "--sep", default=",", help="field separator of --ratings / files: splits (default ',')"
+    )
+    source.add_argument(
+        "--columns",
+        metavar="LIST",
+        help="columns of a header-less ratings file in order, e.g. "
+        "user,item,rating,timestamp (- skips one)",
+    )
+    source.add_argument(
+        "--rating-scale",
+        metavar="LO,HI",
+        help="the rating scale (default: inferred from the training data)",
+    )
+    source.add_argument(
+        "--split",
+        default="random:0.1",
+        help="random:F, user:F, temporal:F, movies:F, fold:u1 or "
+        "files:TRAIN,TEST (default random:0.1)",
+    )
 
 
 def parse_rating_scale(text: str | None) -> tuple[float, float] | None:
@@ -71,12 +83,14 @@ def load_data_and_split(args: argparse.Namespace) -> tuple[Dataset, TrainTestSpl
     """Load the dataset the options name and split it with ``--split`` and ``--seed``."""
     splitter = parse_split(args.split)
     if isinstance(splitter, FilesSplit):
+
         def reader(path: str) -> pd.DataFrame:
             return read_ratings_file(path, sep=args.sep, columns=args.columns)
 
         split = FilesSplit(splitter.train_path, splitter.test_path, reader).split()
-        movies = (load_dataset(args.data or args.dataset).movies
-                  if (args.data or args.dataset) else None)
+        movies = (
+            load_dataset(args.data or args.dataset).movies if (args.data or args.dataset) else None
+        )
         ratings = pd.concat([split.train, split.test], ignore_index=True)
         if movies is None:
             movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))

@@ -36,93 +36,174 @@ def _int_at_least(low: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, received {text!r}"
-                                             ) from None
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number, received {text!r}"
+            ) from None
         if value < low:
             raise argparse.ArgumentTypeError(f"expected a number >= {low}, received {value}")
         return value
+
     return parse
 
 
 def register(subparsers: Any) -> None:
     """Add ``recsys features`` and its actions."""
     parser = subparsers.add_parser(
-        "features", help="build / inspect the shared movie feature store",
+        "features",
+        help="build / inspect the shared movie feature store",
         description="The shared movie representation: named feature blocks (embedding, "
-                    "pca, poster, overview_w2v, genres) aligned on movie id, with masks and "
-                    "provenance, read by the genre models and the rating models.")
+        "pca, poster, overview_w2v, genres) aligned on movie id, with masks and "
+        "provenance, read by the genre models and the rating models.",
+    )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION")
     actions.required = True
 
     build = actions.add_parser(
-        "build", help="compute feature blocks and add them to a feature store",
-        description=__doc__.rsplit("\n\n", 1)[1].replace("``", "'"))
-    build.add_argument("--blocks", required=True, metavar="LIST",
-                       help="comma-separated: embedding, pca, poster, overview_w2v, genres")
-    build.add_argument("--out", default="runs/features", metavar="FEATURES_DIR",
-                       help="the feature store (default runs/features)")
-    build.add_argument("--seed", type=int, default=0,
-                       help="seed of Word2Vec and of random CNN weights (default 0)")
-    build.add_argument("--quiet", action="store_true",
-                       help="print nothing but errors (Keras itself still says 'Downloading "
-                            "data from ...' when it fetches ImageNet weights the first time)")
-    add_backend_argument(build)   # the poster CNN and the rating model run on it
+        "build",
+        help="compute feature blocks and add them to a feature store",
+        description=__doc__.rsplit("\n\n", 1)[1].replace("``", "'"),
+    )
+    build.add_argument(
+        "--blocks",
+        required=True,
+        metavar="LIST",
+        help="comma-separated: embedding, pca, poster, overview_w2v, genres",
+    )
+    build.add_argument(
+        "--out",
+        default="runs/features",
+        metavar="FEATURES_DIR",
+        help="the feature store (default runs/features)",
+    )
+    build.add_argument(
+        "--seed", type=int, default=0, help="seed of Word2Vec and of random CNN weights (default 0)"
+    )
+    build.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors (Keras itself still says 'Downloading "
+        "data from ...' when it fetches ImageNet weights the first time)",
+    )
+    add_backend_argument(build)  # the poster CNN and the rating model run on it
 
     model = build.add_argument_group("embedding, pca")
     model.add_argument("--model", metavar="DIR", help="rating model directory (recsys train)")
-    model.add_argument("--pca-components", type=_int_at_least(1), default=16, metavar="N",
-                       help="PCA factors to keep (default 16)")
+    model.add_argument(
+        "--pca-components",
+        type=_int_at_least(1),
+        default=16,
+        metavar="N",
+        help="PCA factors to keep (default 16)",
+    )
 
     meta = build.add_argument_group("poster, overview_w2v")
-    meta.add_argument("--metadata", metavar="STORE",
-                      help="metadata store (recsys metadata fetch/import) or metadata CSV")
-    meta.add_argument("--posters", metavar="DIR",
-                      help="folder of <movieId>.jpg posters (default: the store's posters)")
-    meta.add_argument("--cnn-weights", default="imagenet", metavar="imagenet|PATH|none",
-                      help="CNN weights: imagenet (downloaded by Keras, needs internet), a "
-                           "local weights file, or none (seeded random; default imagenet)")
-    meta.add_argument("--backbone", choices=("vgg16", "resnet50", "inception_v3"),
-                      default="vgg16", help="CNN (default vgg16, include_top=False)")
-    meta.add_argument("--pooling", choices=("avg", "flatten"), default="avg",
-                      help="avg: global average pooling (512 for VGG16); flatten: the last "
-                           "feature map (25,088 for VGG16 at 224) (default avg)")
-    meta.add_argument("--image-size", type=_int_at_least(1), default=224, metavar="PIXELS",
-                      help="resize posters to PIXELS x PIXELS (default 224; smaller is "
-                           "faster, e.g. 128)")
-    meta.add_argument("--batch-size", type=_int_at_least(1), default=32,
-                      help="posters per CNN batch (default 32)")
-    meta.add_argument("--no-cache", action="store_true",
-                      help="neither read nor write the poster feature cache")
-    meta.add_argument("--word-vectors", metavar="FILE|train",
-                      help="word2vec-format file (.bin = binary, e.g. GoogleNews-vectors-"
-                           "negative300.bin.gz; text otherwise, e.g. a GloVe file with a "
-                           "header line) or 'train' for Word2Vec on the overviews")
-    meta.add_argument("--word-vectors-format", choices=("auto", "binary", "text"),
-                      default="auto", help="format of --word-vectors (default: by name)")
-    meta.add_argument("--word-vectors-limit", type=_int_at_least(1), metavar="N",
-                      help="read only the first N vectors of the file (saves memory)")
-    meta.add_argument("--w2v-dim", type=_int_at_least(1), default=100,
-                      help="trained Word2Vec: vector size (default 100)")
-    meta.add_argument("--w2v-window", type=_int_at_least(1), default=5,
-                      help="trained Word2Vec: context window (default 5)")
-    meta.add_argument("--w2v-min-count", type=_int_at_least(1), default=2,
-                      help="trained Word2Vec: minimum word count (default 2)")
-    meta.add_argument("--w2v-epochs", type=_int_at_least(1), default=20,
-                      help="trained Word2Vec: epochs (default 20)")
-    meta.add_argument("--w2v-tags", action="store_true",
-                      help="trained Word2Vec: add the MovieLens tags to the corpus")
+    meta.add_argument(
+        "--metadata",
+        metavar="STORE",
+        help="metadata store (recsys metadata fetch/import) or metadata CSV",
+    )
+    meta.add_argument(
+        "--posters",
+        metavar="DIR",
+        help="folder of <movieId>.jpg posters (default: the store's posters)",
+    )
+    meta.add_argument(
+        "--cnn-weights",
+        default="imagenet",
+        metavar="imagenet|PATH|none",
+        help="CNN weights: imagenet (downloaded by Keras, needs internet), a "
+        "local weights file, or none (seeded random; default imagenet)",
+    )
+    meta.add_argument(
+        "--backbone",
+        choices=("vgg16", "resnet50", "inception_v3"),
+        default="vgg16",
+        help="CNN (default vgg16, include_top=False)",
+    )
+    meta.add_argument(
+        "--pooling",
+        choices=("avg", "flatten"),
+        default="avg",
+        help="avg: global average pooling (512 for VGG16); flatten: the last "
+        "feature map (25,088 for VGG16 at 224) (default avg)",
+    )
+    meta.add_argument(
+        "--image-size",
+        type=_int_at_least(1),
+        default=224,
+        metavar="PIXELS",
+        help="resize posters to PIXELS x PIXELS (default 224; smaller is faster, e.g. 128)",
+    )
+    meta.add_argument(
+        "--batch-size", type=_int_at_least(1), default=32, help="posters per CNN batch (default 32)"
+    )
+    meta.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the poster feature cache"
+    )
+    meta.add_argument(
+        "--word-vectors",
+        metavar="FILE|train",
+        help="word2vec-format file (.bin = binary, e.g. GoogleNews-vectors-"
+        "negative300.bin.gz; text otherwise, e.g. a GloVe file with a "
+        "header line) or 'train' for Word2Vec on the overviews",
+    )
+    meta.add_argument(
+        "--word-vectors-format",
+        choices=("auto", "binary", "text"),
+        default="auto",
+        help="format of --word-vectors (default: by name)",
+    )
+    meta.add_argument(
+        "--word-vectors-limit",
+        type=_int_at_least(1),
+        metavar="N",
+        help="read only the first N vectors of the file (saves memory)",
+    )
+    meta.add_argument(
+        "--w2v-dim",
+        type=_int_at_least(1),
+        default=100,
+        help="trained Word2Vec: vector size (default 100)",
+    )
+    meta.add_argument(
+        "--w2v-window",
+        type=_int_at_least(1),
+        default=5,
+        help="trained Word2Vec: context window (default 5)",
+    )
+    meta.add_argument(
+        "--w2v-min-count",
+        type=_int_at_least(1),
+        default=2,
+        help="trained Word2Vec: minimum word count (default 2)",
+    )
+    meta.add_argument(
+        "--w2v-epochs",
+        type=_int_at_least(1),
+        default=20,
+        help="trained Word2Vec: epochs (default 20)",
+    )
+    meta.add_argument(
+        "--w2v-tags",
+        action="store_true",
+        help="trained Word2Vec: add the MovieLens tags to the corpus",
+    )
 
     data = build.add_argument_group("genres (and --w2v-tags)")
     which = data.add_mutually_exclusive_group()
-    which.add_argument("--dataset", metavar="NAME",
-                       help="MovieLens release name (default: bundled ml-latest-small)")
+    which.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="MovieLens release name (default: bundled ml-latest-small)",
+    )
     which.add_argument("--data", metavar="PATH", help="a MovieLens directory or .zip")
     build.set_defaults(func=run)
 
-    info = actions.add_parser("info", help="blocks of a feature store: size, coverage, "
-                                           "provenance",
-                              description="Print each block's dimension, how many movies "
-                                          "it covers and what made it.")
+    info = actions.add_parser(
+        "info",
+        help="blocks of a feature store: size, coverage, provenance",
+        description="Print each block's dimension, how many movies it covers and what made it.",
+    )
     info.add_argument("store", metavar="FEATURES_DIR")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(func=run)
@@ -138,40 +219,48 @@ def _parse_blocks(text: str) -> list[str]:
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
-        raise UsageError("--blocks is empty; name at least one of "
-                         f"{', '.join(BLOCK_NAMES)}.")
+        raise UsageError(f"--blocks is empty; name at least one of {', '.join(BLOCK_NAMES)}.")
     unknown = [n for n in names if n not in BLOCK_NAMES]
     if unknown:
-        raise UsageError(f"unknown block {unknown[0]!r} in --blocks; known blocks: "
-                         f"{', '.join(BLOCK_NAMES)}.")
+        raise UsageError(
+            f"unknown block {unknown[0]!r} in --blocks; known blocks: {', '.join(BLOCK_NAMES)}."
+        )
     return list(dict.fromkeys(names))
 
 
 def _check_inputs(args: argparse.Namespace, names: list[str]) -> None:
     """Every input the blocks need is given and exists, before any work starts."""
     if {"embedding", "pca"} & set(names) and not args.model:
-        raise UsageError("the embedding and pca blocks need --model DIR (a rating model "
-                         "from `recsys train --out DIR`).")
+        raise UsageError(
+            "the embedding and pca blocks need --model DIR (a rating model "
+            "from `recsys train --out DIR`)."
+        )
     if "poster" in names and not (args.metadata or args.posters):
-        raise UsageError("the poster block needs --metadata STORE (with posters) or "
-                         "--posters DIR.")
+        raise UsageError("the poster block needs --metadata STORE (with posters) or --posters DIR.")
     if "overview_w2v" in names:
         if not args.metadata:
             raise UsageError("the overview_w2v block needs --metadata STORE (overviews).")
         if not args.word_vectors:
-            raise UsageError("the overview_w2v block needs --word-vectors FILE or "
-                             "--word-vectors train.")
+            raise UsageError(
+                "the overview_w2v block needs --word-vectors FILE or --word-vectors train."
+            )
         if args.word_vectors != "train":
             vectors = Path(args.word_vectors).expanduser()
             if vectors.is_dir():
-                raise UsageError(f"--word-vectors {args.word_vectors!r} is a folder; give the "
-                                 "word-vector file itself (word2vec format), or 'train'.")
+                raise UsageError(
+                    f"--word-vectors {args.word_vectors!r} is a folder; give the "
+                    "word-vector file itself (word2vec format), or 'train'."
+                )
             if not vectors.is_file():
-                raise UsageError(f"--word-vectors {args.word_vectors!r}: no such file; give a "
-                                 "word2vec-format file, or 'train' to learn vectors from the "
-                                 "overviews.")
-    for option, what in (("metadata", "a metadata store or CSV"),
-                         ("model", "a rating model folder from `recsys train --out DIR`")):
+                raise UsageError(
+                    f"--word-vectors {args.word_vectors!r}: no such file; give a "
+                    "word2vec-format file, or 'train' to learn vectors from the "
+                    "overviews."
+                )
+    for option, what in (
+        ("metadata", "a metadata store or CSV"),
+        ("model", "a rating model folder from `recsys train --out DIR`"),
+    ):
         value = getattr(args, option)
         if value and not Path(value).expanduser().exists():
             raise UsageError(f"--{option} {value!r}: no such file or folder; give {what}.")
@@ -192,15 +281,24 @@ def _build(args: argparse.Namespace) -> int:
 
     names = _parse_blocks(args.blocks)
     _check_inputs(args, names)
-    check_replaceable(args.out, what="feature store", marker="manifest.json",
-                      inputs=(args.model, args.metadata, args.posters, args.word_vectors))
+    check_replaceable(
+        args.out,
+        what="feature store",
+        marker="manifest.json",
+        inputs=(args.model, args.metadata, args.posters, args.word_vectors),
+    )
     out = check_writable_dir(args.out, what="feature store")
     if (out / "manifest.json").is_file():
         FeatureStore(out)  # blocks are added to an existing store: it must be one
     spec = None
     if "poster" in names:
-        spec = CNNSpec(backbone=args.backbone, weights=args.cnn_weights, pooling=args.pooling,
-                       image_size=args.image_size, seed=args.seed)
+        spec = CNNSpec(
+            backbone=args.backbone,
+            weights=args.cnn_weights,
+            pooling=args.pooling,
+            image_size=args.image_size,
+            seed=args.seed,
+        )
     model = _load_rating_model(args.model) if {"embedding", "pca"} & set(names) else None
     if model is not None:
         _warn_side_features(model, args.model, [n for n in names if n in ("embedding", "pca")])
@@ -212,15 +310,20 @@ def _build(args: argparse.Namespace) -> int:
             from recsys.features.blocks import embedding_block
 
             block = embedding_block(model, source=args.model)
-            _say(args, f"embedding: {block.coverage} movies x {block.dim} "
-                       f"({block.provenance['content']})")
+            _say(
+                args,
+                f"embedding: {block.coverage} movies x {block.dim} ({block.provenance['content']})",
+            )
         elif name == "pca":
             from recsys.features.blocks import pca_block
 
             block = pca_block(model, args.pca_components, source=args.model)
             ratio = sum(block.provenance["explained_variance_ratio"])
-            _say(args, f"pca: {block.coverage} movies x {block.dim} factors, "
-                       f"{ratio:.1%} of the embedding variance")
+            _say(
+                args,
+                f"pca: {block.coverage} movies x {block.dim} factors, "
+                f"{ratio:.1%} of the embedding variance",
+            )
         elif name == "poster":
             block = _poster(args, metadata, spec)
         elif name == "overview_w2v":
@@ -248,11 +351,14 @@ def _warn_side_features(model: Any, path: str, names: list[str]) -> None:
 
     side = [s["name"] for s in side_feature_sources(model)]
     if side:
-        print(f"recsys features build: warning: the model {path} was fitted with side "
-              f"features ({', '.join(side)}); its {' and '.join(names)} "
-              f"block{'s' if len(names) > 1 else ''} include their projection, so they "
-              "carry that information (genre models refuse blocks made from genre labels).",
-              file=sys.stderr, flush=True)
+        print(
+            f"recsys features build: warning: the model {path} was fitted with side "
+            f"features ({', '.join(side)}); its {' and '.join(names)} "
+            f"block{'s' if len(names) > 1 else ''} include their projection, so they "
+            "carry that information (genre models refuse blocks made from genre labels).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _load_metadata(path: str) -> Any:
@@ -285,13 +391,24 @@ def _poster(args: argparse.Namespace, metadata: Any, spec: Any) -> Any:
     ids, paths = _poster_paths(args, metadata)
     if not any(p is not None for p in paths):
         where = f"--posters {args.posters!r}" if args.posters else f"the store {args.metadata!r}"
-        raise DataError(f"no poster files in {where}; import posters with `recsys metadata "
-                        "import --posters-dir DIR` or pass --posters DIR of <movieId>.jpg.")
-    _say(args, f"poster: {spec.backbone} include_top=False, weights {spec.weights_id}, "
-               f"{spec.pooling} pooling, {spec.image_size}x{spec.image_size}, "
-               f"{sum(p is not None for p in paths)} posters")
-    block, report = poster_block(ids, paths, spec, batch_size=args.batch_size,
-                                 cache=not args.no_cache, progress=not args.quiet)
+        raise DataError(
+            f"no poster files in {where}; import posters with `recsys metadata "
+            "import --posters-dir DIR` or pass --posters DIR of <movieId>.jpg."
+        )
+    _say(
+        args,
+        f"poster: {spec.backbone} include_top=False, weights {spec.weights_id}, "
+        f"{spec.pooling} pooling, {spec.image_size}x{spec.image_size}, "
+        f"{sum(p is not None for p in paths)} posters",
+    )
+    block, report = poster_block(
+        ids,
+        paths,
+        spec,
+        batch_size=args.batch_size,
+        cache=not args.no_cache,
+        progress=not args.quiet,
+    )
     _say(args, f"poster: {report.summary()}")
     for movie_id, path, reason in report.failures[:10]:
         _say(args, f"  skipped movie {movie_id}: {reason} ({path})")
@@ -308,8 +425,10 @@ def _overview(args: argparse.Namespace, metadata: Any) -> Any:
 
     overviews = [t if isinstance(t, str) else "" for t in metadata["overview"]]
     if not any(t.strip() for t in overviews):
-        raise DataError(f"the metadata {args.metadata!r} has no overviews; fetch or import "
-                        "them first (recsys metadata fetch / import).")
+        raise DataError(
+            f"the metadata {args.metadata!r} has no overviews; fetch or import "
+            "them first (recsys metadata fetch / import)."
+        )
     extra: list[list[str]] = []
     if args.w2v_tags:
         if args.word_vectors != "train":
@@ -321,18 +440,29 @@ def _overview(args: argparse.Namespace, metadata: Any) -> Any:
         for _, group in tags.groupby("movie_id", sort=True):
             extra.append(tokenize(" ".join(str(t) for t in group["tag"])))
     binary = {"auto": None, "binary": True, "text": False}[args.word_vectors_format]
-    source = "Word2Vec trained on the overviews" if args.word_vectors == "train" else (
-        args.word_vectors)
+    source = (
+        "Word2Vec trained on the overviews" if args.word_vectors == "train" else (args.word_vectors)
+    )
     _say(args, f"overview_w2v: word vectors from {source}")
     block, report = overview_block(
-        metadata["movie_id"].to_numpy(), overviews, word_vectors=args.word_vectors,
-        binary=binary, extra_texts=extra, vector_size=args.w2v_dim, window=args.w2v_window,
-        min_count=args.w2v_min_count, epochs=args.w2v_epochs, seed=args.seed,
-        limit=args.word_vectors_limit)
+        metadata["movie_id"].to_numpy(),
+        overviews,
+        word_vectors=args.word_vectors,
+        binary=binary,
+        extra_texts=extra,
+        vector_size=args.w2v_dim,
+        window=args.w2v_window,
+        min_count=args.w2v_min_count,
+        epochs=args.w2v_epochs,
+        seed=args.seed,
+        limit=args.word_vectors_limit,
+    )
     _say(args, f"overview_w2v: {block.dim}-d; {report.summary()}")
     if block.coverage == 0:
-        raise DataError("no overview has a known word; the word vectors do not fit the "
-                        "overviews (another language?).")
+        raise DataError(
+            "no overview has a known word; the word vectors do not fit the "
+            "overviews (another language?)."
+        )
     return block
 
 
@@ -342,8 +472,10 @@ def _genres(args: argparse.Namespace) -> Any:
 
     dataset = load_dataset(args.dataset or args.data)
     block = genres_block(dataset.movies, source=dataset.name)
-    _say(args, f"genres: {block.coverage}/{len(block.movie_ids)} movies with a genre, "
-               f"{block.dim} genres")
+    _say(
+        args,
+        f"genres: {block.coverage}/{len(block.movie_ids)} movies with a genre, {block.dim} genres",
+    )
     return block
 
 
@@ -358,26 +490,35 @@ def _info(args: argparse.Namespace) -> int:
     print(f"feature store {store.path} ({manifest['format']})")
     print(f"  {'block':<16}{'dim':>7}{'movies':>9}{'present':>9}  made by")
     for name, info in manifest["blocks"].items():
-        print(f"  {name:<16}{info['dim']:>7}{info['n_movies']:>9}{info['n_present']:>9}  "
-              f"{_made_by(info.get('provenance', {}))}")
+        print(
+            f"  {name:<16}{info['dim']:>7}{info['n_movies']:>9}{info['n_present']:>9}  "
+            f"{_made_by(info.get('provenance', {}))}"
+        )
     return 0
 
 
 def _made_by(p: dict[str, Any]) -> str:
     if "backbone" in p:
-        return (f"{p['backbone']} ({p.get('weights_id')}), {p.get('pooling')} pooling, "
-                f"{p.get('image_size')}px; {p.get('n_failed', 0)} posters skipped")
+        return (
+            f"{p['backbone']} ({p.get('weights_id')}), {p.get('pooling')} pooling, "
+            f"{p.get('image_size')}px; {p.get('n_failed', 0)} posters skipped"
+        )
     if "word_vectors" in p:
         source = p["word_vectors"]
-        source = (f"Word2Vec trained on {p.get('corpus')}" if source == "trained"
-                  else Path(source).name)
-        return (f"{source}; token OOV {p.get('token_oov_rate', 0):.1%}, "
-                f"{p.get('n_no_known_token', 0)} without a known token")
+        source = (
+            f"Word2Vec trained on {p.get('corpus')}" if source == "trained" else Path(source).name
+        )
+        return (
+            f"{source}; token OOV {p.get('token_oov_rate', 0):.1%}, "
+            f"{p.get('n_no_known_token', 0)} without a known token"
+        )
     if p.get("model") == "RatingModel":
         where = Path(p["model_dir"]).name if p.get("model_dir") else "a rating model"
-        what = ("PCA of embeddings" if "n_components" in p
-                else str(p.get("content", "")).split(";")[0])
+        what = (
+            "PCA of embeddings" if "n_components" in p else str(p.get("content", "")).split(";")[0]
+        )
         side = [str(s.get("name")) for s in p.get("side_features") or []]
         return f"{what} of the {p.get('kind')} model {where}" + (
-            f" with side features {', '.join(side)}" if side else "")
+            f" with side features {', '.join(side)}" if side else ""
+        )
     return str(p.get("content") or p.get("source") or "")

@@ -38,9 +38,11 @@ class OneLineParser(argparse.ArgumentParser):
 def add_backend_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--backend`` (the Keras backend the command's models run on)."""
     parser.add_argument(
-        "--backend", metavar="NAME",
+        "--backend",
+        metavar="NAME",
         help="Keras backend: tensorflow (default), jax or torch; sets KERAS_BACKEND "
-             "(default: the KERAS_BACKEND environment variable, else tensorflow)")
+        "(default: the KERAS_BACKEND environment variable, else tensorflow)",
+    )
 
 
 def build_parser(
@@ -105,8 +107,10 @@ def run_cli(
     except Exception as error:
         if not is_device_out_of_memory(error):
             raise
-        _fail(f"{parser.prog} {args.command}: error: the device ran out of memory "
-              f"({type(error).__name__}); use a smaller --batch-size (or fewer factors).")
+        _fail(
+            f"{parser.prog} {args.command}: error: the device ran out of memory "
+            f"({type(error).__name__}); use a smaller --batch-size (or fewer factors)."
+        )
     return EXIT_USAGE
 
 
@@ -128,9 +132,14 @@ def is_device_out_of_memory(error: BaseException) -> bool:
     if name in ("ResourceExhaustedError", "OutOfMemoryError"):
         return True
     text = str(error)[:2000]
-    return "RESOURCE_EXHAUSTED" in text or "CUDA out of memory" in text or (
-        "out of memory" in text.lower() and name in ("XlaRuntimeError", "RuntimeError",
-                                                     "JaxRuntimeError"))
+    return (
+        "RESOURCE_EXHAUSTED" in text
+        or "CUDA out of memory" in text
+        or (
+            "out of memory" in text.lower()
+            and name in ("XlaRuntimeError", "RuntimeError", "JaxRuntimeError")
+        )
+    )
 
 
 def _fail(message: str) -> None:

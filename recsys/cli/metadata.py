@@ -67,141 +67,248 @@ def _seconds(text: str) -> float:
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", metavar="PATH",
-                        help="the metadata store (SQLite file); default: "
-                             "<cache>/metadata/tmdb.sqlite ($RECSYS_DATA or ~/.cache/recsys)")
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="the metadata store (SQLite file); default: "
+        "<cache>/metadata/tmdb.sqlite ($RECSYS_DATA or ~/.cache/recsys)",
+    )
 
 
 def _client_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("TMDB connection")
-    group.add_argument("--api-key-file", metavar="FILE",
-                       help="read the TMDB API key from FILE (default: $TMDB_API_KEY)")
-    group.add_argument("--api-base", metavar="URL", default=None,
-                       help="TMDB-compatible API root incl. version "
-                            "(default https://api.themoviedb.org/3)")
-    group.add_argument("--image-base", metavar="URL", default=None,
-                       help="image root (default https://image.tmdb.org/t/p)")
-    group.add_argument("--rate", type=_positive_float, default=20.0, metavar="R",
-                       help="requests per second (default 20; TMDB allows about 40)")
-    group.add_argument("--retries", type=_positive_int, default=5, metavar="N",
-                       help="retries of a failed request (default 5)")
-    group.add_argument("--backoff", type=_seconds, default=1.0, metavar="SECONDS",
-                       help="first pause before a retry, doubled each time (default 1)")
-    group.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                       help="seconds to wait for TMDB to answer (default 30)")
+    group.add_argument(
+        "--api-key-file",
+        metavar="FILE",
+        help="read the TMDB API key from FILE (default: $TMDB_API_KEY)",
+    )
+    group.add_argument(
+        "--api-base",
+        metavar="URL",
+        default=None,
+        help="TMDB-compatible API root incl. version (default https://api.themoviedb.org/3)",
+    )
+    group.add_argument(
+        "--image-base",
+        metavar="URL",
+        default=None,
+        help="image root (default https://image.tmdb.org/t/p)",
+    )
+    group.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=20.0,
+        metavar="R",
+        help="requests per second (default 20; TMDB allows about 40)",
+    )
+    group.add_argument(
+        "--retries",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="retries of a failed request (default 5)",
+    )
+    group.add_argument(
+        "--backoff",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="first pause before a retry, doubled each time (default 1)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds to wait for TMDB to answer (default 30)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def register(subparsers: Any) -> None:
     """Add ``recsys metadata`` and its actions."""
     parser = subparsers.add_parser(
-        "metadata", help="TMDB overviews, genres and posters for MovieLens movies",
+        "metadata",
+        help="TMDB overviews, genres and posters for MovieLens movies",
         description=__doc__.split("\n\n")[0] + " The API key comes from $TMDB_API_KEY "
-        "or --api-key-file.")
+        "or --api-key-file.",
+    )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION")
     actions.required = True
 
     fetch = actions.add_parser(
-        "fetch", help="fetch TMDB details and posters of every movie (resumable)",
+        "fetch",
+        help="fetch TMDB details and posters of every movie (resumable)",
         description="Read each movie's TMDB id from links.csv (or the dataset) and store its "
-                    "TMDB details and poster. Re-running fetches only what is missing; "
-                    "404s are recorded and not asked again; failures are retried next run.")
+        "TMDB details and poster. Re-running fetches only what is missing; "
+        "404s are recorded and not asked again; failures are retried next run.",
+    )
     source = fetch.add_mutually_exclusive_group()
-    source.add_argument("--dataset", metavar="NAME",
-                        help="MovieLens dataset name or path (default: bundled ml-latest-small)")
+    source.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="MovieLens dataset name or path (default: bundled ml-latest-small)",
+    )
     source.add_argument("--links", metavar="FILE", help="a MovieLens links.csv")
     _store_option(fetch)
     posters = fetch.add_mutually_exclusive_group()
-    posters.add_argument("--posters", metavar="DIR",
-                         help="poster folder (default: <cache>/metadata/posters)")
+    posters.add_argument(
+        "--posters", metavar="DIR", help="poster folder (default: <cache>/metadata/posters)"
+    )
     posters.add_argument("--no-posters", action="store_true", help="skip posters")
-    fetch.add_argument("--poster-size", choices=_POSTER_SIZES, default="w185",
-                       help="TMDB poster width (default w185)")
-    fetch.add_argument("--limit", type=_positive_int, metavar="N",
-                       help="fetch at most N movies in this run")
-    fetch.add_argument("--retry-missing", action="store_true",
-                       help="ask again for movies and posters TMDB answered 404 for")
-    fetch.add_argument("--refresh-imported", action="store_true",
-                       help="fetch again the movies 'recsys metadata import' brought in")
-    fetch.add_argument("--search-unlinked", action="store_true",
-                       help="find the TMDB id of movies links.csv lacks by title and year")
-    fetch.add_argument("--max-failures", type=_positive_int, default=25, metavar="N",
-                       help="stop after N movies in a row failed (default 25)")
+    fetch.add_argument(
+        "--poster-size",
+        choices=_POSTER_SIZES,
+        default="w185",
+        help="TMDB poster width (default w185)",
+    )
+    fetch.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="fetch at most N movies in this run"
+    )
+    fetch.add_argument(
+        "--retry-missing",
+        action="store_true",
+        help="ask again for movies and posters TMDB answered 404 for",
+    )
+    fetch.add_argument(
+        "--refresh-imported",
+        action="store_true",
+        help="fetch again the movies 'recsys metadata import' brought in",
+    )
+    fetch.add_argument(
+        "--search-unlinked",
+        action="store_true",
+        help="find the TMDB id of movies links.csv lacks by title and year",
+    )
+    fetch.add_argument(
+        "--max-failures",
+        type=_positive_int,
+        default=25,
+        metavar="N",
+        help="stop after N movies in a row failed (default 25)",
+    )
     _client_options(fetch)
     fetch.set_defaults(func=run)
 
     popular = actions.add_parser(
-        "popular", help="fetch TMDB's popular movies (20 per page) with genre names",
+        "popular",
+        help="fetch TMDB's popular movies (20 per page) with genre names",
         description="Fetch pages 1..N of TMDB's popular movies into the store and show them "
-                    "with TMDB and MovieLens genre names.")
-    popular.add_argument("--pages", type=_positive_int, default=1, metavar="N",
-                         help="pages to fetch, 1..500 (default 1)")
-    popular.add_argument("--csv", metavar="OUT",
-                         help="also write the list to a CSV file (its folder must exist; an "
-                              "existing file is replaced only if its name ends in .csv)")
-    popular.add_argument("--show", type=_positive_int, default=10, metavar="K",
-                         help="print the first K movies (default 10)")
+        "with TMDB and MovieLens genre names.",
+    )
+    popular.add_argument(
+        "--pages",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="pages to fetch, 1..500 (default 1)",
+    )
+    popular.add_argument(
+        "--csv",
+        metavar="OUT",
+        help="also write the list to a CSV file (its folder must exist; an "
+        "existing file is replaced only if its name ends in .csv)",
+    )
+    popular.add_argument(
+        "--show",
+        type=_positive_int,
+        default=10,
+        metavar="K",
+        help="print the first K movies (default 10)",
+    )
     _store_option(popular)
     _client_options(popular)
     popular.set_defaults(func=run)
 
     genres = actions.add_parser(
-        "genres", help="TMDB's genre list (with 10769 'Foreign') and MovieLens names",
+        "genres",
+        help="TMDB's genre list (with 10769 'Foreign') and MovieLens names",
         description="Fetch TMDB's movie genre list, add the 'Foreign' genre (10769) TMDB "
-                    "leaves out, store it and print it with the MovieLens name of each.")
-    genres.add_argument("--builtin", action="store_true",
-                        help="print the built-in list without asking TMDB")
+        "leaves out, store it and print it with the MovieLens name of each.",
+    )
+    genres.add_argument(
+        "--builtin", action="store_true", help="print the built-in list without asking TMDB"
+    )
     genres.add_argument("--json", action="store_true", help="print JSON")
     _store_option(genres)
     _client_options(genres)
     genres.set_defaults(func=run)
 
     imp = actions.add_parser(
-        "import", help="load a metadata CSV and a posters folder into the store",
+        "import",
+        help="load a metadata CSV and a posters folder into the store",
         description="Load a metadata CSV (movieId, tmdbId, title, overview, genres, ...) "
-                    "and a folder of <movieId>.jpg posters into the store, checking each "
-                    "poster decodes and matches posters_index.csv when there is one. Only "
-                    "files in --posters-dir are read.")
+        "and a folder of <movieId>.jpg posters into the store, checking each "
+        "poster decodes and matches posters_index.csv when there is one. Only "
+        "files in --posters-dir are read.",
+    )
     imp.add_argument("--csv", required=True, metavar="FILE", help="the metadata CSV")
     imp.add_argument("--posters-dir", metavar="DIR", help="folder of <movieId>.jpg posters")
-    imp.add_argument("--posters-index", metavar="FILE",
-                     help="posters index (movieId, path, sha256) to check the posters "
-                          "against; needs --posters-dir: each entry's file is looked up there "
-                          "by file name (the folder in its path is ignored) and an entry "
-                          "whose file is not there counts as missing (default: "
-                          "posters_index.csv in the folder, or in its parent when it lists "
-                          "that folder's files)")
-    imp.add_argument("--copy-posters", metavar="DIR", nargs="?", const="",
-                     help="copy posters into DIR (default: <cache>/metadata/posters) "
-                          "instead of pointing at them where they are")
-    imp.add_argument("--overwrite", action="store_true",
-                     help="replace movies already fetched from TMDB")
+    imp.add_argument(
+        "--posters-index",
+        metavar="FILE",
+        help="posters index (movieId, path, sha256) to check the posters "
+        "against; needs --posters-dir: each entry's file is looked up there "
+        "by file name (the folder in its path is ignored) and an entry "
+        "whose file is not there counts as missing (default: "
+        "posters_index.csv in the folder, or in its parent when it lists "
+        "that folder's files)",
+    )
+    imp.add_argument(
+        "--copy-posters",
+        metavar="DIR",
+        nargs="?",
+        const="",
+        help="copy posters into DIR (default: <cache>/metadata/posters) "
+        "instead of pointing at them where they are",
+    )
+    imp.add_argument(
+        "--overwrite", action="store_true", help="replace movies already fetched from TMDB"
+    )
     imp.add_argument("--quiet", action="store_true", help="no progress line")
     _store_option(imp)
     imp.set_defaults(func=run)
 
-    status = actions.add_parser("status", help="coverage of the store",
-                                description="Movies with overview / genres / poster, "
-                                            "missing (404), failed and pending.")
+    status = actions.add_parser(
+        "status",
+        help="coverage of the store",
+        description="Movies with overview / genres / poster, missing (404), failed and pending.",
+    )
     status.add_argument("--json", action="store_true", help="print JSON")
     _store_option(status)
     status.set_defaults(func=run)
 
-    export = actions.add_parser("export", help="write the store as one CSV keyed by movie id",
-                                description="Write every stored movie as one CSV row.")
-    export.add_argument("--csv", required=True, metavar="OUT",
-                        help="the CSV to write (its folder must exist; an existing file is "
-                             "replaced only if its name ends in .csv and it is not the store)")
-    export.add_argument("--dataset", metavar="NAME",
-                        help="one row per movie of this MovieLens dataset (pending ones too)")
+    export = actions.add_parser(
+        "export",
+        help="write the store as one CSV keyed by movie id",
+        description="Write every stored movie as one CSV row.",
+    )
+    export.add_argument(
+        "--csv",
+        required=True,
+        metavar="OUT",
+        help="the CSV to write (its folder must exist; an existing file is "
+        "replaced only if its name ends in .csv and it is not the store)",
+    )
+    export.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="one row per movie of this MovieLens dataset (pending ones too)",
+    )
     _store_option(export)
     export.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the chosen action."""
-    return {"fetch": _fetch, "popular": _popular, "genres": _genres, "import": _import,
-            "status": _status, "export": _export}[args.action](args)
+    return {
+        "fetch": _fetch,
+        "popular": _popular,
+        "genres": _genres,
+        "import": _import,
+        "status": _status,
+        "export": _export,
+    }[args.action](args)
 
 
 def _store_path(args: argparse.Namespace) -> Any:
@@ -220,10 +327,14 @@ def _client(args: argparse.Namespace) -> Any:
     from recsys.metadata.ratelimit import RetryPolicy
 
     key = read_api_key(args.api_key_file)
-    return TMDBClient(key, api_base=args.api_base or DEFAULT_API_BASE,
-                      image_base=args.image_base or DEFAULT_IMAGE_BASE, rate=args.rate,
-                      retry=RetryPolicy(retries=args.retries, backoff=args.backoff),
-                      timeout=args.timeout)
+    return TMDBClient(
+        key,
+        api_base=args.api_base or DEFAULT_API_BASE,
+        image_base=args.image_base or DEFAULT_IMAGE_BASE,
+        rate=args.rate,
+        retry=RetryPolicy(retries=args.retries, backoff=args.backoff),
+        timeout=args.timeout,
+    )
 
 
 def _fetch(args: argparse.Namespace) -> int:
@@ -242,11 +353,18 @@ def _fetch(args: argparse.Namespace) -> int:
         posters = None if args.no_posters else (args.posters or default_posters_dir())
         with MetadataStore(_store_path(args)) as store:
             report = fetch_metadata(
-                store, links, client, posters_dir=posters, poster_size=args.poster_size,
-                limit=args.limit, retry_missing=args.retry_missing,
+                store,
+                links,
+                client,
+                posters_dir=posters,
+                poster_size=args.poster_size,
+                limit=args.limit,
+                retry_missing=args.retry_missing,
                 search_unlinked=args.search_unlinked,
                 refresh_imported=args.refresh_imported,
-                max_consecutive_failures=max(1, args.max_failures), progress=not args.quiet)
+                max_consecutive_failures=max(1, args.max_failures),
+                progress=not args.quiet,
+            )
             coverage = store.coverage()
             where = store.path
     print(report.summary())
@@ -258,9 +376,11 @@ def _fetch(args: argparse.Namespace) -> int:
     if report.failed or report.posters_failed:
         cause = report.common_failure()
         because = f" (most common error: {client.scrub(cause)})" if cause else ""
-        print(f"recsys metadata fetch: {report.failed} movies and {report.posters_failed} "
-              f"posters failed{because}; run the same command again to retry them.",
-              file=sys.stderr)
+        print(
+            f"recsys metadata fetch: {report.failed} movies and {report.posters_failed} "
+            f"posters failed{because}; run the same command again to retry them.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -273,14 +393,17 @@ def _popular(args: argparse.Namespace) -> int:
     if args.pages < 1:
         raise UsageError("--pages must be at least 1.")
     if args.csv:
-        check_writable_file(args.csv, what="CSV", inputs=_store_files(_store_path(args)),
-                            suffix=".csv")
+        check_writable_file(
+            args.csv, what="CSV", inputs=_store_files(_store_path(args)), suffix=".csv"
+        )
     with _client(args) as client, MetadataStore(_store_path(args)) as store:
         frame = fetch_popular(client, store, args.pages, progress=not args.quiet)
     print(f"{len(frame)} popular movies from {args.pages} page(s)")
     for row in frame.head(args.show).to_dict("records"):
-        print(f"{row['rank']:>5}  {row['title']}  ({str(row['release_date'] or '')[:4]})  "
-              f"{', '.join(row['tmdb_genres'])}")
+        print(
+            f"{row['rank']:>5}  {row['title']}  ({str(row['release_date'] or '')[:4]})  "
+            f"{', '.join(row['tmdb_genres'])}"
+        )
     if args.csv:
         write_table_csv(frame, args.csv)
         print(f"wrote {args.csv}")
@@ -313,8 +436,9 @@ def _import(args: argparse.Namespace) -> int:
 
     copy_to = None
     if args.posters_index and not args.posters_dir:
-        raise UsageError("--posters-index needs --posters-dir (the folder whose posters it "
-                         "describes).")
+        raise UsageError(
+            "--posters-index needs --posters-dir (the folder whose posters it describes)."
+        )
     if args.copy_posters is not None:
         if not args.posters_dir:
             raise UsageError("--copy-posters needs --posters-dir (the folder to copy from).")
@@ -324,16 +448,23 @@ def _import(args: argparse.Namespace) -> int:
         if value and not Path(value).expanduser().is_file():
             raise FileNotFoundError(2, "no such file", value)
     if args.posters_dir and not Path(args.posters_dir).expanduser().is_dir():
-        raise DataError(f"--posters-dir {args.posters_dir!r} is not a folder; give the folder "
-                        "holding <movieId>.jpg files.")
+        raise DataError(
+            f"--posters-dir {args.posters_dir!r} is not a folder; give the folder "
+            "holding <movieId>.jpg files."
+        )
     store_path = Path(_store_path(args)).expanduser()
     created = not store_path.exists()
     try:
         with MetadataStore(store_path) as store:
-            report = import_metadata(store, args.csv, posters_dir=args.posters_dir,
-                                     posters_index=args.posters_index,
-                                     copy_posters_to=copy_to, overwrite=args.overwrite,
-                                     progress=not args.quiet)
+            report = import_metadata(
+                store,
+                args.csv,
+                posters_dir=args.posters_dir,
+                posters_index=args.posters_index,
+                copy_posters_to=copy_to,
+                overwrite=args.overwrite,
+                progress=not args.quiet,
+            )
             coverage = store.coverage()
             where = store.path
     except BaseException:
@@ -389,9 +520,12 @@ def _export(args: argparse.Namespace) -> int:
     from recsys.metadata.store import MetadataStore
 
     store_path = _store_path(args)
-    check_writable_file(args.csv, what="CSV",
-                        inputs=(*_store_files(store_path), *_dataset_files(args.dataset)),
-                        suffix=".csv")
+    check_writable_file(
+        args.csv,
+        what="CSV",
+        inputs=(*_store_files(store_path), *_dataset_files(args.dataset)),
+        suffix=".csv",
+    )
     with MetadataStore(store_path, readonly=True) as store:
         frame = store.to_frame()
     if args.dataset:
@@ -409,9 +543,11 @@ def _coverage_line(c: dict[str, int]) -> str:
     def pct(k: str) -> str:
         return f"{c[k]} ({100.0 * c[k] / n:.1f}%)"
 
-    text = (f"movies {c['movies']}: ok {c['ok']}, missing {c['missing']}, failed "
-            f"{c['failed']}; with overview {pct('overview')}, genres {pct('genres')}, "
-            f"TMDB genres {pct('tmdb_genres')}, poster {pct('poster')}")
+    text = (
+        f"movies {c['movies']}: ok {c['ok']}, missing {c['missing']}, failed "
+        f"{c['failed']}; with overview {pct('overview')}, genres {pct('genres')}, "
+        f"TMDB genres {pct('tmdb_genres')}, poster {pct('poster')}"
+    )
     if c.get("links"):
         text += f"; pending {c['pending']} of {c['links']} linked"
     return text

@@ -22,8 +22,11 @@ BATCH_USERS = 1024
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``predict``, ``recommend`` and ``similar`` commands."""
-    predict = subparsers.add_parser("predict", help="predict a user's rating of a movie",
-                                    description="Predict the rating a user would give a movie.")
+    predict = subparsers.add_parser(
+        "predict",
+        help="predict a user's rating of a movie",
+        description="Predict the rating a user would give a movie.",
+    )
     predict.add_argument("--model", required=True, metavar="DIR", help="a trained model")
     predict.add_argument("--user", required=True, type=int, help="user id")
     predict.add_argument("--movie", required=True, type=int, nargs="+", help="movie id(s)")
@@ -31,27 +34,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     predict.set_defaults(func=run_predict)
 
     recommend = subparsers.add_parser(
-        "recommend", help="top-N movies for a user (or for every user)",
+        "recommend",
+        help="top-N movies for a user (or for every user)",
         description="Recommend the movies with the highest predicted rating that the user "
-                    "has not rated in the training data. With --all-users or --users, "
-                    "write the top-k of many users as CSV (user_id,rank,movie_id,score) "
-                    "or, with --json, as JSON lines (one object per user).")
+        "has not rated in the training data. With --all-users or --users, "
+        "write the top-k of many users as CSV (user_id,rank,movie_id,score) "
+        "or, with --json, as JSON lines (one object per user).",
+    )
     recommend.add_argument("--model", required=True, metavar="DIR", help="a trained model")
     who = recommend.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", type=int, help="user id")
-    who.add_argument("--all-users", action="store_true",
-                     help="every user the model was trained on")
-    who.add_argument("--users", metavar="FILE",
-                     help="a file of user ids, one per line (blank lines are skipped)")
+    who.add_argument("--all-users", action="store_true", help="every user the model was trained on")
+    who.add_argument(
+        "--users", metavar="FILE", help="a file of user ids, one per line (blank lines are skipped)"
+    )
     recommend.add_argument("-k", type=int, default=10, help="how many (default 10)")
-    recommend.add_argument("--min-ratings", type=int, default=0,
-                           help="only movies with at least this many training ratings")
+    recommend.add_argument(
+        "--min-ratings",
+        type=int,
+        default=0,
+        help="only movies with at least this many training ratings",
+    )
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
     recommend.set_defaults(func=run_recommend)
 
     similar = subparsers.add_parser(
-        "similar", help="movies closest to a movie in embedding space",
-        description="The movies whose learned embeddings have the highest cosine similarity.")
+        "similar",
+        help="movies closest to a movie in embedding space",
+        description="The movies whose learned embeddings have the highest cosine similarity.",
+    )
     similar.add_argument("--model", required=True, metavar="DIR", help="a trained model")
     similar.add_argument("--movie", required=True, type=int, help="movie id")
     similar.add_argument("-k", type=int, default=10, help="how many (default 10)")
@@ -80,8 +91,11 @@ def _print_frame(frame: Any, as_json: bool, note: str = "") -> None:
         return
     if note:
         print(note)
-    print(frame.drop(columns=[c for c in ("fallback",) if c in frame.columns])
-          .to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(
+        frame.drop(columns=[c for c in ("fallback",) if c in frame.columns]).to_string(
+            index=False, float_format=lambda x: f"{x:.4f}"
+        )
+    )
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -101,8 +115,13 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     low, high = scorer.rating_scale
     for user, movie, title, prediction, fallback in zip(
-            columns["user_id"].tolist(), columns["movie_id"].tolist(), titles,
-            columns["prediction"].tolist(), columns["fallback"], strict=True):
+        columns["user_id"].tolist(),
+        columns["movie_id"].tolist(),
+        titles,
+        columns["prediction"].tolist(),
+        columns["fallback"],
+        strict=True,
+    ):
         note = f"  [{fallback}]" if fallback else ""
         name = f"{title} (movie {movie})" if isinstance(title, str) else f"movie {movie}"
         print(f"user {user} -> {name}: {prediction:.2f} on {low:g}-{high:g}{note}")
@@ -120,8 +139,10 @@ def run_recommend(args: argparse.Namespace) -> int:
         import numpy as np
 
         most = int(np.bincount(model.seen_.movies).max()) if len(model.seen_.movies) else 0
-        raise DataError(f"no movie the user has not rated has at least {args.min_ratings} training "
-                        f"ratings (the most-rated movie has {most}); lower --min-ratings.")
+        raise DataError(
+            f"no movie the user has not rated has at least {args.min_ratings} training "
+            f"ratings (the most-rated movie has {most}); lower --min-ratings."
+        )
     note = f"user {args.user}: top {len(frame)} movies"
     if len(frame) and frame["fallback"].iloc[0]:
         note += f" [{frame['fallback'].iloc[0]}]"
@@ -141,8 +162,10 @@ def _read_user_ids(file: str) -> list[int]:
         try:
             users.append(int(text))
         except ValueError:
-            raise DataError(f"{file} line {number}: {text[:40]!r} is not a user id; give "
-                            "one integer user id per line.") from None
+            raise DataError(
+                f"{file} line {number}: {text[:40]!r} is not a user id; give "
+                "one integer user id per line."
+            ) from None
     if not users:
         raise DataError(f"{file} holds no user ids; give one integer user id per line.")
     return users
@@ -159,16 +182,27 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
     block: list[str] = []
     unknown = 0
     for user, movies, scores, fallback in model.recommend_all(
-            users, args.k, min_ratings=args.min_ratings, block=BATCH_USERS):
+        users, args.k, min_ratings=args.min_ratings, block=BATCH_USERS
+    ):
         unknown += bool(fallback)
         if args.json:
-            block.append(json.dumps({
-                "user_id": user, "movie_ids": movies.tolist(),
-                "scores": [round(s, 6) for s in scores.tolist()],
-                **({"fallback": fallback} if fallback else {})}))
+            block.append(
+                json.dumps(
+                    {
+                        "user_id": user,
+                        "movie_ids": movies.tolist(),
+                        "scores": [round(s, 6) for s in scores.tolist()],
+                        **({"fallback": fallback} if fallback else {}),
+                    }
+                )
+            )
         else:
-            block.extend(f"{user},{rank},{movie},{score:.4f}" for rank, (movie, score)
-                         in enumerate(zip(movies.tolist(), scores.tolist(), strict=True), 1))
+            block.extend(
+                f"{user},{rank},{movie},{score:.4f}"
+                for rank, (movie, score) in enumerate(
+                    zip(movies.tolist(), scores.tolist(), strict=True), 1
+                )
+            )
         if len(block) >= 8192:
             out.write("\n".join(block) + "\n")
             block.clear()
@@ -177,8 +211,11 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
     if unknown:
         from recsys.models.scoring import FALLBACK_USER
 
-        print(f"recsys recommend: note: {unknown:,} user(s) unknown to the model got the "
-              f"{FALLBACK_USER.split(': ', 1)[1]}", file=sys.stderr)
+        print(
+            f"recsys recommend: note: {unknown:,} user(s) unknown to the model got the "
+            f"{FALLBACK_USER.split(': ', 1)[1]}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -186,6 +223,7 @@ def run_similar(args: argparse.Namespace) -> int:
     """Print the most similar movies."""
     model = _load(args.model)
     frame = model.similar_movies(args.movie, args.k)
-    _print_frame(frame, args.json,
-                 f"movies closest to {_title(model, args.movie) or f'movie {args.movie}'}:")
+    _print_frame(
+        frame, args.json, f"movies closest to {_title(model, args.movie) or f'movie {args.movie}'}:"
+    )
     return 0

@@ -37,8 +37,7 @@ FORMAT = "recsys-columnar/1"
 #: Sources smaller than this are parsed every time (the bundled 2.5 MB set parses in
 #: 50 ms; caching it would only add files).
 MIN_BYTES = 16 << 20
-_COLUMNS = {"user_id": np.int32, "movie_id": np.int32, "rating": np.float32,
-            "timestamp": np.int64}
+_COLUMNS = {"user_id": np.int32, "movie_id": np.int32, "rating": np.float32, "timestamp": np.int64}
 
 
 def file_fingerprint(path: str | os.PathLike[str], **extra: Any) -> dict[str, Any]:
@@ -68,8 +67,9 @@ def cache_key(fingerprint: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def cached_ratings(fingerprint: dict[str, Any], read: Callable[[], pd.DataFrame], *,
-                   enabled: bool | None = None) -> pd.DataFrame:
+def cached_ratings(
+    fingerprint: dict[str, Any], read: Callable[[], pd.DataFrame], *, enabled: bool | None = None
+) -> pd.DataFrame:
     """Ratings from the columnar cache, or ``read()`` them and fill the cache first.
 
     Parameters
@@ -108,9 +108,12 @@ def _load(directory: Path) -> pd.DataFrame | None:
     try:
         meta = json.loads(meta_file.read_text())
         # plain ndarray views of the maps: pages are read on first touch, nothing copied
-        columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r",
-                                 allow_pickle=False).view(np.ndarray)
-                   for name in meta["columns"]}
+        columns = {
+            name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(
+                np.ndarray
+            )
+            for name in meta["columns"]
+        }
     except (OSError, ValueError, KeyError, TypeError):
         if directory.exists():  # damaged (e.g. a file deleted by hand): rebuild it
             shutil.rmtree(directory, ignore_errors=True)
@@ -126,8 +129,12 @@ def _store(directory: Path, frame: pd.DataFrame, fingerprint: dict[str, Any]) ->
     names = [c for c in _COLUMNS if c in frame.columns]
     with atomic_directory(directory, marker="columns.json", what="columnar cache") as tmp:
         for name in names:
-            np.save(tmp / f"{name}.npy",
-                    np.ascontiguousarray(frame[name].to_numpy(dtype=_COLUMNS[name])),
-                    allow_pickle=False)
-        write_json_atomic(tmp / "columns.json", {"format": FORMAT, "columns": names,
-                                                 "rows": len(frame), "source": fingerprint})
+            np.save(
+                tmp / f"{name}.npy",
+                np.ascontiguousarray(frame[name].to_numpy(dtype=_COLUMNS[name])),
+                allow_pickle=False,
+            )
+        write_json_atomic(
+            tmp / "columns.json",
+            {"format": FORMAT, "columns": names, "rows": len(frame), "source": fingerprint},
+        )

@@ -67,8 +67,10 @@ class Dataset:
             If the dataset has no predefined folds or not this one.
         """
         if self.source is None or self.layout != "100k":
-            raise DataError(f"{self.name} has no predefined folds; only ml-100k ships "
-                            "u1..u5, ua and ub. Use random:F, user:F or temporal:F.")
+            raise DataError(
+                f"{self.name} has no predefined folds; only ml-100k ships "
+                "u1..u5, ua and ub. Use random:F, user:F or temporal:F."
+            )
         return movielens.read_fold(self.source, fold)
 
     def read_tags(self) -> pd.DataFrame:
@@ -88,8 +90,9 @@ def bundled_path() -> Path:
     return Path(str(resources.files("recsys.data.bundled") / f"{BUNDLED}.zip"))
 
 
-def load_dataset(spec: str | os.PathLike[str] | None = None, *,
-                 columnar: bool | None = None) -> Dataset:
+def load_dataset(
+    spec: str | os.PathLike[str] | None = None, *, columnar: bool | None = None
+) -> Dataset:
     """Load a MovieLens dataset by name or path.
 
     Parameters
@@ -116,8 +119,10 @@ def load_dataset(spec: str | os.PathLike[str] | None = None, *,
     else:
         path = Path(spec).expanduser()
         if not path.exists() and os.sep not in str(spec) and str(spec).startswith("ml-"):
-            raise DataError(f"unknown dataset {str(spec)!r}; known: {', '.join(DATASETS)}, "
-                            "or give a path with --data.")
+            raise DataError(
+                f"unknown dataset {str(spec)!r}; known: {', '.join(DATASETS)}, "
+                "or give a path with --data."
+            )
         source = DataSource(path)
         name, text = source.name, str(path.resolve())
     layout = movielens.detect_layout(source)
@@ -131,16 +136,21 @@ def load_dataset(spec: str | os.PathLike[str] | None = None, *,
 _RATINGS_FILES = {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}
 
 
-def _read_ratings_cached(source: DataSource, layout: str, checksum: str | None,
-                         columnar: bool | None) -> pd.DataFrame:
+def _read_ratings_cached(
+    source: DataSource, layout: str, checksum: str | None, columnar: bool | None
+) -> pd.DataFrame:
     file, member = source.file_path(_RATINGS_FILES[layout])
     fingerprint = file_fingerprint(file, member=member, layout=layout, md5=checksum)
-    return cached_ratings(fingerprint, lambda: movielens.read_ratings(source, layout),
-                          enabled=columnar)
+    return cached_ratings(
+        fingerprint, lambda: movielens.read_ratings(source, layout), enabled=columnar
+    )
 
 
 def load_ratings_file(
-    path: str | os.PathLike[str], *, sep: str = ",", columns: str | None = None,
+    path: str | os.PathLike[str],
+    *,
+    sep: str = ",",
+    columns: str | None = None,
     columnar: bool | None = None,
 ) -> Dataset:
     """Wrap a plain ratings file (see :func:`recsys.data.generic.read_ratings_file`).
@@ -151,7 +161,9 @@ def load_ratings_file(
     if file.is_file():
         ratings = cached_ratings(
             file_fingerprint(file, sep=sep, columns=columns),
-            lambda: read_ratings_file(path, sep=sep, columns=columns), enabled=columnar)
+            lambda: read_ratings_file(path, sep=sep, columns=columns),
+            enabled=columnar,
+        )
     else:
         ratings = read_ratings_file(path, sep=sep, columns=columns)
     movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
@@ -166,5 +178,8 @@ def _cover_rated_movies(movies: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataF
     missing = np.setdiff1d(rated, movies["movie_id"].to_numpy(), assume_unique=True)
     if len(missing) == 0:
         return movies
-    return pd.concat([movies, make_movies(missing)], ignore_index=True).sort_values(
-        "movie_id", kind="stable").reset_index(drop=True)
+    return (
+        pd.concat([movies, make_movies(missing)], ignore_index=True)
+        .sort_values("movie_id", kind="stable")
+        .reset_index(drop=True)
+    )

@@ -47,21 +47,42 @@ class DatasetInfo:
 #: Every MovieLens release the toolkit can download. MD5s are GroupLens' published
 #: values (``<archive>.md5`` next to each archive).
 DATASETS: dict[str, DatasetInfo] = {
-    "ml-latest-small": DatasetInfo("ml-latest-small.zip",
-                                   description="100k ratings, 610 users, 9.7k movies (bundled)"),
+    "ml-latest-small": DatasetInfo(
+        "ml-latest-small.zip", description="100k ratings, 610 users, 9.7k movies (bundled)"
+    ),
     "ml-latest": DatasetInfo("ml-latest.zip", description="33M+ ratings, updated over time"),
-    "ml-100k": DatasetInfo("ml-100k.zip", "0e33842e24a9c977be4e0107933c0723",
-                           description="100k ratings, 943 users, 1.7k movies, 1998"),
-    "ml-1m": DatasetInfo("ml-1m.zip", "c4d9eecfca2ab87c1945afe126590906",
-                         description="1M ratings, 6k users, 3.9k movies, 2003"),
-    "ml-10m": DatasetInfo("ml-10m.zip", "ce571fd55effeba0271552578f2648bd",
-                          description="10M ratings, 72k users, 10k movies, 2009"),
-    "ml-20m": DatasetInfo("ml-20m.zip", "cd245b17a1ae2cc31bb14903e1204af3", 198_702_078,
-                          description="20M ratings, 138k users, 27k movies, 2016"),
-    "ml-25m": DatasetInfo("ml-25m.zip", "6b51fb2759a8657d3bfcbfc42b592ada", 261_978_986,
-                          description="25M ratings, 162k users, 62k movies, 2019"),
-    "ml-32m": DatasetInfo("ml-32m.zip", "d472be332d4daa821edc399621853b57",
-                          description="32M ratings, 200k users, 87k movies, 2024"),
+    "ml-100k": DatasetInfo(
+        "ml-100k.zip",
+        "0e33842e24a9c977be4e0107933c0723",
+        description="100k ratings, 943 users, 1.7k movies, 1998",
+    ),
+    "ml-1m": DatasetInfo(
+        "ml-1m.zip",
+        "c4d9eecfca2ab87c1945afe126590906",
+        description="1M ratings, 6k users, 3.9k movies, 2003",
+    ),
+    "ml-10m": DatasetInfo(
+        "ml-10m.zip",
+        "ce571fd55effeba0271552578f2648bd",
+        description="10M ratings, 72k users, 10k movies, 2009",
+    ),
+    "ml-20m": DatasetInfo(
+        "ml-20m.zip",
+        "cd245b17a1ae2cc31bb14903e1204af3",
+        198_702_078,
+        description="20M ratings, 138k users, 27k movies, 2016",
+    ),
+    "ml-25m": DatasetInfo(
+        "ml-25m.zip",
+        "6b51fb2759a8657d3bfcbfc42b592ada",
+        261_978_986,
+        description="25M ratings, 162k users, 62k movies, 2019",
+    ),
+    "ml-32m": DatasetInfo(
+        "ml-32m.zip",
+        "d472be332d4daa821edc399621853b57",
+        description="32M ratings, 200k users, 87k movies, 2024",
+    ),
 }
 
 
@@ -74,8 +95,9 @@ def fetch_dataset(name: str, *, root: Path | None = None, quiet: bool = False) -
         Unknown name, no network, a checksum or size mismatch, an unsafe archive.
     """
     if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, "
-                        "or give a path with --data.")
+        raise DataError(
+            f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, or give a path with --data."
+        )
     info = DATASETS[name]
     root = root or cache_dir("datasets")
     target = root / name
@@ -90,12 +112,16 @@ def fetch_dataset(name: str, *, root: Path | None = None, quiet: bool = False) -
         _download(url, archive, quiet=quiet)
         size = archive.stat().st_size
         if info.size is not None and size != info.size:
-            raise DataError(f"{url}: downloaded {size:,} bytes, expected {info.size:,}; "
-                            "the download was cut short or altered. Run the command again.")
+            raise DataError(
+                f"{url}: downloaded {size:,} bytes, expected {info.size:,}; "
+                "the download was cut short or altered. Run the command again."
+            )
         digest = _md5(archive)
         if digest != expected_md5:
-            raise DataError(f"{url}: MD5 {digest} does not match the published {expected_md5};"
-                            " the download is damaged or altered. Run the command again.")
+            raise DataError(
+                f"{url}: MD5 {digest} does not match the published {expected_md5};"
+                " the download is damaged or altered. Run the command again."
+            )
         extracted = Path(work) / "extracted"
         safe_extract(archive, extracted)
         (extracted / _COMPLETE).write_text(f"{url}\nmd5 {digest}\n")
@@ -122,10 +148,16 @@ def safe_extract(archive: Path, destination: Path) -> None:
                 parts = PurePosixPath(name.replace("\\", "/")).parts
                 is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
                 target = (root / Path(*parts)).resolve() if parts else root
-                if (name.startswith(("/", "\\")) or ".." in parts or is_link
-                        or (target != root and root not in target.parents)):
-                    raise DataError(f"{archive.name}: member {name!r} would be written outside "
-                                    "the dataset folder; refusing to extract this archive.")
+                if (
+                    name.startswith(("/", "\\"))
+                    or ".." in parts
+                    or is_link
+                    or (target != root and root not in target.parents)
+                ):
+                    raise DataError(
+                        f"{archive.name}: member {name!r} would be written outside "
+                        "the dataset folder; refusing to extract this archive."
+                    )
                 if member.is_dir():
                     target.mkdir(parents=True, exist_ok=True)
                     continue
@@ -133,8 +165,9 @@ def safe_extract(archive: Path, destination: Path) -> None:
                 with zf.open(member) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
     except zipfile.BadZipFile as error:
-        raise DataError(f"{archive.name} is not a valid zip archive ({error}); "
-                        "delete it and download again.") from None
+        raise DataError(
+            f"{archive.name} is not a valid zip archive ({error}); delete it and download again."
+        ) from None
 
 
 def _published_md5(url: str) -> str:
@@ -142,8 +175,10 @@ def _published_md5(url: str) -> str:
         with urllib.request.urlopen(url + ".md5", timeout=60) as response:
             text = response.read().decode("ascii", "replace")
     except (urllib.error.URLError, OSError) as error:
-        raise DataError(f"cannot fetch the published checksum {url}.md5 ({_reason(error)}); "
-                        "check the network or use a local copy with --data PATH.") from None
+        raise DataError(
+            f"cannot fetch the published checksum {url}.md5 ({_reason(error)}); "
+            "check the network or use a local copy with --data PATH."
+        ) from None
     for token in text.replace("=", " ").split():
         if len(token) == 32 and all(c in "0123456789abcdef" for c in token.lower()):
             return token.lower()
@@ -159,17 +194,24 @@ def _download(url: str, path: Path, *, quiet: bool) -> None:
                 out.write(chunk)
                 done += len(chunk)
                 if not quiet and sys.stderr.isatty() and total:
-                    print(f"\rdownloading {path.name}: {done / total:6.1%}", end="",
-                          file=sys.stderr)
+                    print(
+                        f"\rdownloading {path.name}: {done / total:6.1%}", end="", file=sys.stderr
+                    )
             if total and done != total:
-                raise DataError(f"{url}: the connection closed after {done:,} of {total:,} "
-                                "bytes. Run the command again.")
+                raise DataError(
+                    f"{url}: the connection closed after {done:,} of {total:,} "
+                    "bytes. Run the command again."
+                )
     except urllib.error.HTTPError as error:
-        raise DataError(f"cannot download {url}: HTTP {error.code}; check the dataset name "
-                        "or $RECSYS_MOVIELENS_URL.") from None
+        raise DataError(
+            f"cannot download {url}: HTTP {error.code}; check the dataset name "
+            "or $RECSYS_MOVIELENS_URL."
+        ) from None
     except (urllib.error.URLError, OSError) as error:
-        raise DataError(f"cannot download {url} ({_reason(error)}); check the network, or "
-                        "download the archive yourself and pass --data PATH.") from None
+        raise DataError(
+            f"cannot download {url} ({_reason(error)}); check the network, or "
+            "download the archive yourself and pass --data PATH."
+        ) from None
     finally:
         if not quiet and sys.stderr.isatty():
             print(file=sys.stderr)

@@ -20,11 +20,23 @@ from recsys.errors import DataError
 __all__ = ["parse_columns", "read_ratings_file"]
 
 _ALIASES = {
-    "user": "user_id", "user_id": "user_id", "userid": "user_id", "uid": "user_id",
-    "item": "movie_id", "item_id": "movie_id", "itemid": "movie_id", "movie": "movie_id",
-    "movie_id": "movie_id", "movieid": "movie_id", "iid": "movie_id",
-    "rating": "rating", "score": "rating", "stars": "rating",
-    "timestamp": "timestamp", "time": "timestamp", "ts": "timestamp",
+    "user": "user_id",
+    "user_id": "user_id",
+    "userid": "user_id",
+    "uid": "user_id",
+    "item": "movie_id",
+    "item_id": "movie_id",
+    "itemid": "movie_id",
+    "movie": "movie_id",
+    "movie_id": "movie_id",
+    "movieid": "movie_id",
+    "iid": "movie_id",
+    "rating": "rating",
+    "score": "rating",
+    "stars": "rating",
+    "timestamp": "timestamp",
+    "time": "timestamp",
+    "ts": "timestamp",
 }
 _REQUIRED = ("user_id", "movie_id", "rating")
 
@@ -50,12 +62,16 @@ def parse_columns(spec: str) -> list[str | None]:
         elif key in _ALIASES:
             names.append(_ALIASES[key])
         else:
-            raise DataError(f"--columns: unknown column name {raw!r}; use user, item, rating, "
-                            "timestamp or - to skip a column (e.g. user,item,rating,timestamp).")
+            raise DataError(
+                f"--columns: unknown column name {raw!r}; use user, item, rating, "
+                "timestamp or - to skip a column (e.g. user,item,rating,timestamp)."
+            )
     for need in _REQUIRED:
         if need not in names:
-            raise DataError(f"--columns {spec!r} has no {need.split('_')[0]} column; "
-                            "name at least user, item and rating.")
+            raise DataError(
+                f"--columns {spec!r} has no {need.split('_')[0]} column; "
+                "name at least user, item and rating."
+            )
     if len([n for n in names if n]) != len({n for n in names if n}):
         raise DataError(f"--columns {spec!r} names a column twice.")
     return names
@@ -84,14 +100,17 @@ def read_ratings_file(
     """
     file = Path(path).expanduser()
     if file.is_dir():
-        raise DataError(f"{str(file)!r} is a folder, not a ratings file; give the file, or "
-                        "use --data for a MovieLens folder.")
+        raise DataError(
+            f"{str(file)!r} is a folder, not a ratings file; give the file, or "
+            "use --data for a MovieLens folder."
+        )
     if not file.is_file():
         raise DataError(f"no such ratings file: {str(file)!r}.")
     sep = sep.encode().decode("unicode_escape") if "\\" in sep else sep
     if not sep:
-        raise DataError("--sep is empty; give the field separator, e.g. --sep , or "
-                        "--sep '\\t' for tabs.")
+        raise DataError(
+            "--sep is empty; give the field separator, e.g. --sep , or --sep '\\t' for tabs."
+        )
     first = _first_line(file)
     if first is None:
         raise DataError(f"{str(file)!r} is empty: it has no ratings.")
@@ -100,22 +119,28 @@ def read_ratings_file(
     if columns is None and any(header_names):
         absent = [n.split("_")[0] for n in _REQUIRED if n not in header_names]
         if absent:
-            raise DataError(f"{str(file)!r}: the header {first.strip()!r} has no "
-                            f"{' or '.join(absent)} column; a ratings file needs user, item "
-                            "and rating columns.")
+            raise DataError(
+                f"{str(file)!r}: the header {first.strip()!r} has no "
+                f"{' or '.join(absent)} column; a ratings file needs user, item "
+                "and rating columns."
+            )
     if len(fields) < 3:
-        hint = next((s for s in (",", "\t", ";", "::", "|", " ") if s != sep and s in first),
-                    None)
+        hint = next((s for s in (",", "\t", ";", "::", "|", " ") if s != sep and s in first), None)
         raise DataError(
             f"{str(file)!r}: the first line has {len(fields)} field(s) when split on {sep!r}"
-            + (f"; it looks separated by {hint!r}: pass --sep {hint!r}." if hint
-               else "; pass the right --sep.")
+            + (
+                f"; it looks separated by {hint!r}: pass --sep {hint!r}."
+                if hint
+                else "; pass the right --sep."
+            )
         )
     if columns is not None:
         names = parse_columns(columns)
         if len(names) != len(fields):
-            raise DataError(f"--columns names {len(names)} column(s) but {str(file)!r} has "
-                            f"{len(fields)} field(s) per line (split on {sep!r}).")
+            raise DataError(
+                f"--columns names {len(names)} column(s) but {str(file)!r} has "
+                f"{len(fields)} field(s) per line (split on {sep!r})."
+            )
         rating_at = names.index("rating")
         has_header = not _is_number(fields[rating_at])
     else:
@@ -128,9 +153,15 @@ def read_ratings_file(
             )
         names, has_header = mapped, True
     wanted = [i for i, n in enumerate(names) if n]
-    options = dict(sep=sep, header=None, skiprows=1 if has_header else 0, usecols=wanted,
-                   names=list(range(len(names))), engine="python" if len(sep) > 1 else "c",
-                   skip_blank_lines=True)
+    options = dict(
+        sep=sep,
+        header=None,
+        skiprows=1 if has_header else 0,
+        usecols=wanted,
+        names=list(range(len(names))),
+        engine="python" if len(sep) > 1 else "c",
+        skip_blank_lines=True,
+    )
     dtypes = {i: (np.float32 if names[i] == "rating" else np.int64) for i in wanted}
     try:
         raw = pd.read_csv(file, dtype=dtypes, **options)
@@ -140,19 +171,26 @@ def read_ratings_file(
     if raw.empty:
         raise DataError(f"{str(file)!r} has a header but no ratings.")
     values = {names[i]: raw[i].to_numpy() for i in wanted}
-    frame = make_ratings(values["user_id"], values["movie_id"], values["rating"],
-                         values.get("timestamp"))
+    frame = make_ratings(
+        values["user_id"], values["movie_id"], values["rating"], values.get("timestamp")
+    )
     return validate_ratings(frame, str(file))
 
 
-def _diagnose(file: Path, names: list[str | None], wanted: list[int], has_header: bool,
-              options: dict[str, object]) -> None:
+def _diagnose(
+    file: Path,
+    names: list[str | None],
+    wanted: list[int],
+    has_header: bool,
+    options: dict[str, object],
+) -> None:
     """Re-read ``file`` as text to say which row broke the typed read, then raise."""
     try:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, **options)  # type: ignore[call-overload]
     except pd.errors.ParserError as error:
-        raise DataError(f"{str(file)!r}: rows have different numbers of fields ({error}); "
-                        "check --sep.") from None
+        raise DataError(
+            f"{str(file)!r}: rows have different numbers of fields ({error}); check --sep."
+        ) from None
     for index in wanted:
         label = str(names[index]).split("_")[0]
         column = pd.to_numeric(raw[index].str.strip(), errors="coerce")

@@ -39,8 +39,7 @@ __all__ = [
 #: The predefined train/test folds shipped with ml-100k.
 FOLDS_100K = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 
-_CSV_DTYPES = {"userId": np.int32, "movieId": np.int32, "rating": np.float32,
-               "timestamp": np.int64}
+_CSV_DTYPES = {"userId": np.int32, "movieId": np.int32, "rating": np.float32, "timestamp": np.int64}
 
 
 def detect_layout(source: DataSource) -> str:
@@ -70,8 +69,13 @@ def read_ratings(source: DataSource, layout: str | None = None) -> pd.DataFrame:
     if layout == "csv":
         name = "ratings.csv"
         with source.open(name) as handle:
-            frame = _read_checked(handle, f"{source.path}:{name}", sep=",",
-                                  usecols=list(_CSV_DTYPES), dtype=_CSV_DTYPES)
+            frame = _read_checked(
+                handle,
+                f"{source.path}:{name}",
+                sep=",",
+                usecols=list(_CSV_DTYPES),
+                dtype=_CSV_DTYPES,
+            )
         frame = frame.rename(columns={"userId": "user_id", "movieId": "movie_id"})
     elif layout == "dat":
         frame = _read_dat_ratings(source, "ratings.dat")
@@ -94,11 +98,13 @@ def read_fold(source: DataSource, fold: str) -> tuple[pd.DataFrame, pd.DataFrame
         available = [f for f in FOLDS_100K if source.has(f"{f}.base")]
         raise DataError(
             f"fold {fold!r} is not in {str(source.path)!r}; "
-            + (f"available folds: {', '.join(available)}." if available
-               else "only ml-100k ships predefined folds (u1..u5, ua, ub).")
+            + (
+                f"available folds: {', '.join(available)}."
+                if available
+                else "only ml-100k ships predefined folds (u1..u5, ua, ub)."
+            )
         )
-    return (_read_100k_ratings(source, f"{fold}.base"),
-            _read_100k_ratings(source, f"{fold}.test"))
+    return (_read_100k_ratings(source, f"{fold}.base"), _read_100k_ratings(source, f"{fold}.test"))
 
 
 def read_movies(source: DataSource, layout: str | None = None) -> pd.DataFrame:
@@ -106,38 +112,54 @@ def read_movies(source: DataSource, layout: str | None = None) -> pd.DataFrame:
     layout = layout or detect_layout(source)
     if layout == "csv":
         with source.open("movies.csv") as handle:
-            movies = pd.read_csv(handle, dtype={"movieId": np.int32, "title": str,
-                                                "genres": str}, keep_default_na=False)
+            movies = pd.read_csv(
+                handle,
+                dtype={"movieId": np.int32, "title": str, "genres": str},
+                keep_default_na=False,
+            )
         imdb: list[str | None] = [None] * len(movies)
         tmdb: list[float | None] = [None] * len(movies)
         if source.has("links.csv"):
             with source.open("links.csv") as handle:
-                links = pd.read_csv(handle, dtype={"movieId": np.int32, "imdbId": str,
-                                                   "tmdbId": "Int64"})
+                links = pd.read_csv(
+                    handle, dtype={"movieId": np.int32, "imdbId": str, "tmdbId": "Int64"}
+                )
             links = links.set_index("movieId").reindex(movies["movieId"])
-            imdb = [f"tt{int(x):07d}" if isinstance(x, str) and x.strip().isdigit() else None
-                    for x in links["imdbId"]]
+            imdb = [
+                f"tt{int(x):07d}" if isinstance(x, str) and x.strip().isdigit() else None
+                for x in links["imdbId"]
+            ]
             tmdb = list(links["tmdbId"])
-        return make_movies(movies["movieId"], movies["title"],
-                           [parse_genres(g) for g in movies["genres"]], imdb, tmdb)
+        return make_movies(
+            movies["movieId"],
+            movies["title"],
+            [parse_genres(g) for g in movies["genres"]],
+            imdb,
+            tmdb,
+        )
     if layout == "dat":
         rows = [line.split("::") for line in _decode_lines(source, "movies.dat")]
         rows = [r for r in rows if len(r) >= 3]
-        return make_movies([int(r[0]) for r in rows], [r[1] for r in rows],
-                           [parse_genres(r[2]) for r in rows])
+        return make_movies(
+            [int(r[0]) for r in rows], [r[1] for r in rows], [parse_genres(r[2]) for r in rows]
+        )
     if layout == "100k":
-        genre_names = [line.split("|")[0] for line in _decode_lines(source, "u.genre")
-                       if "|" in line]
+        genre_names = [
+            line.split("|")[0] for line in _decode_lines(source, "u.genre") if "|" in line
+        ]
         ids, titles, genres, imdb = [], [], [], []
         for line in _decode_lines(source, "u.item"):
             fields = line.split("|")
             if len(fields) < 5 + len(genre_names):
                 continue
-            flags = fields[5:5 + len(genre_names)]
+            flags = fields[5 : 5 + len(genre_names)]
             ids.append(int(fields[0]))
             titles.append(fields[1])
-            genres.append(parse_genres("|".join(g for g, f in zip(genre_names, flags, strict=True)
-                                                if f.strip() == "1")))
+            genres.append(
+                parse_genres(
+                    "|".join(g for g, f in zip(genre_names, flags, strict=True) if f.strip() == "1")
+                )
+            )
             imdb.append(None)
         return make_movies(ids, titles, genres, imdb)
     raise DataError(f"unknown MovieLens layout {layout!r}; expected csv, dat or 100k.")
@@ -149,27 +171,36 @@ def read_tags(source: DataSource, layout: str | None = None) -> pd.DataFrame:
     columns = ["user_id", "movie_id", "tag", "timestamp"]
     if layout == "csv" and source.has("tags.csv"):
         with source.open("tags.csv") as handle:
-            tags = pd.read_csv(handle, dtype={"userId": np.int32, "movieId": np.int32,
-                                              "tag": str, "timestamp": np.int64},
-                               keep_default_na=False)
+            tags = pd.read_csv(
+                handle,
+                dtype={"userId": np.int32, "movieId": np.int32, "tag": str, "timestamp": np.int64},
+                keep_default_na=False,
+            )
         return tags.rename(columns={"userId": "user_id", "movieId": "movie_id"})[columns]
     if layout == "dat" and source.has("tags.dat"):
         rows = [line.split("::") for line in _decode_lines(source, "tags.dat")]
         rows = [r for r in rows if len(r) >= 4]
-        return pd.DataFrame({
-            "user_id": np.array([int(r[0]) for r in rows], dtype=np.int32),
-            "movie_id": np.array([int(r[1]) for r in rows], dtype=np.int32),
-            "tag": [r[2] for r in rows],
-            "timestamp": np.array([int(r[3]) for r in rows], dtype=np.int64),
-        })
+        return pd.DataFrame(
+            {
+                "user_id": np.array([int(r[0]) for r in rows], dtype=np.int32),
+                "movie_id": np.array([int(r[1]) for r in rows], dtype=np.int32),
+                "tag": [r[2] for r in rows],
+                "timestamp": np.array([int(r[3]) for r in rows], dtype=np.int64),
+            }
+        )
     return read_tags_empty()
 
 
 def read_tags_empty() -> pd.DataFrame:
     """An empty tags frame with the canonical columns."""
-    return pd.DataFrame({"user_id": np.array([], np.int32), "movie_id": np.array([], np.int32),
-                         "tag": pd.Series([], dtype=str),
-                         "timestamp": np.array([], np.int64)})
+    return pd.DataFrame(
+        {
+            "user_id": np.array([], np.int32),
+            "movie_id": np.array([], np.int32),
+            "tag": pd.Series([], dtype=str),
+            "timestamp": np.array([], np.int64),
+        }
+    )
 
 
 def _read_checked(handle: IO[bytes], where: str, **kwargs: object) -> pd.DataFrame:
@@ -181,13 +212,18 @@ def _read_checked(handle: IO[bytes], where: str, **kwargs: object) -> pd.DataFra
     except ValueError as error:
         text = str(error)
         if "cannot safely convert" in text:
-            raise DataError(f"{where}: an id does not fit in 32 bits ({text}); renumber the "
-                            "ids before loading.") from None
+            raise DataError(
+                f"{where}: an id does not fit in 32 bits ({text}); renumber the ids before loading."
+            ) from None
         if "Usecols do not match" in text or "not in list" in text:
-            raise DataError(f"{where}: missing column(s) ({text}); expected a header "
-                            "userId,movieId,rating,timestamp.") from None
-        raise DataError(f"{where}: a value is not a number where one is expected ({text}); "
-                        "fix or remove that row.") from None
+            raise DataError(
+                f"{where}: missing column(s) ({text}); expected a header "
+                "userId,movieId,rating,timestamp."
+            ) from None
+        raise DataError(
+            f"{where}: a value is not a number where one is expected ({text}); "
+            "fix or remove that row."
+        ) from None
 
 
 def _read_dat_ratings(source: DataSource, name: str) -> pd.DataFrame:
@@ -195,23 +231,38 @@ def _read_dat_ratings(source: DataSource, name: str) -> pd.DataFrame:
     # which lets pandas' fast C parser read ml-10m's 10M lines.
     with source.open(name) as handle:
         frame = _read_checked(
-            handle, f"{source.path}:{name}", sep=":", header=None,
+            handle,
+            f"{source.path}:{name}",
+            sep=":",
+            header=None,
             names=["user_id", "_a", "movie_id", "_b", "rating", "_c", "timestamp"],
             usecols=["user_id", "movie_id", "rating", "timestamp"],
-            dtype={"user_id": np.int32, "movie_id": np.int32, "rating": np.float32,
-                   "timestamp": np.int64},
+            dtype={
+                "user_id": np.int32,
+                "movie_id": np.int32,
+                "rating": np.float32,
+                "timestamp": np.int64,
+            },
         )
     return frame[["user_id", "movie_id", "rating", "timestamp"]]
 
 
 def _read_100k_ratings(source: DataSource, name: str) -> pd.DataFrame:
     with source.open(name) as handle:
-        frame = _read_checked(handle, f"{source.path}:{name}", sep="\t", header=None,
-                              names=["user_id", "movie_id", "rating", "timestamp"],
-                              dtype={"user_id": np.int32, "movie_id": np.int32,
-                                     "rating": np.float32, "timestamp": np.int64})
-    return make_ratings(frame["user_id"], frame["movie_id"], frame["rating"],
-                        frame["timestamp"])
+        frame = _read_checked(
+            handle,
+            f"{source.path}:{name}",
+            sep="\t",
+            header=None,
+            names=["user_id", "movie_id", "rating", "timestamp"],
+            dtype={
+                "user_id": np.int32,
+                "movie_id": np.int32,
+                "rating": np.float32,
+                "timestamp": np.int64,
+            },
+        )
+    return make_ratings(frame["user_id"], frame["movie_id"], frame["rating"], frame["timestamp"])
 
 
 def _decode_lines(source: DataSource, name: str) -> list[str]:

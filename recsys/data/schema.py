@@ -97,9 +97,11 @@ def _int32_ids(values: Iterable[int], entity: str) -> np.ndarray:
         low, high = array.min(), array.max()
         if low < _INT32.min or high > _INT32.max:
             bad = high if high > _INT32.max else low
-            raise DataError(f"{entity} id {int(bad)} does not fit in 32 bits "
-                            f"({_INT32.min}..{_INT32.max}); renumber the ids (e.g. with "
-                            "pandas.factorize) before loading.")
+            raise DataError(
+                f"{entity} id {int(bad)} does not fit in 32 bits "
+                f"({_INT32.min}..{_INT32.max}); renumber the ids (e.g. with "
+                "pandas.factorize) before loading."
+            )
     return array.astype(np.int32)
 
 
@@ -115,14 +117,16 @@ def make_movies(
     n = len(ids)
     titles = pd.Series(list(title) if title is not None else [None] * n, dtype=object)
     frame = pd.DataFrame({"movie_id": ids, "title": titles.to_numpy()})
-    frame["year"] = pd.array([parse_year(t) if isinstance(t, str) else None for t in titles],
-                             dtype="Int16")
+    frame["year"] = pd.array(
+        [parse_year(t) if isinstance(t, str) else None for t in titles], dtype="Int16"
+    )
     frame["genres"] = pd.Series(list(genres) if genres is not None else [()] * n, dtype=object)
-    frame["imdb_id"] = pd.Series(list(imdb_id) if imdb_id is not None else [None] * n,
-                                 dtype=object)
+    frame["imdb_id"] = pd.Series(list(imdb_id) if imdb_id is not None else [None] * n, dtype=object)
     frame["tmdb_id"] = pd.array(
-        pd.to_numeric(pd.Series(list(tmdb_id) if tmdb_id is not None else [None] * n,
-                                dtype=object), errors="coerce"),
+        pd.to_numeric(
+            pd.Series(list(tmdb_id) if tmdb_id is not None else [None] * n, dtype=object),
+            errors="coerce",
+        ),
         dtype="Int64",
     )
     return frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
@@ -138,8 +142,10 @@ def validate_ratings(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """
     missing = [c for c in RATING_COLUMNS[:3] if c not in frame.columns]
     if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(missing)}; expected "
-                        "user, movie and rating columns.")
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected "
+            "user, movie and rating columns."
+        )
     if len(frame) == 0:
         raise DataError(f"{source} has no ratings: give a file with at least one rating row.")
     bad = ~np.isfinite(frame["rating"].to_numpy())

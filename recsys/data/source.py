@@ -28,8 +28,10 @@ class DataSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
         if not self.path.exists():
-            raise DataError(f"no such dataset path: {str(self.path)!r}; give a MovieLens "
-                            "directory or .zip, or a dataset name such as ml-latest-small.")
+            raise DataError(
+                f"no such dataset path: {str(self.path)!r}; give a MovieLens "
+                "directory or .zip, or a dataset name such as ml-latest-small."
+            )
         self._zip: zipfile.ZipFile | None = None
         if self.path.is_dir():
             self._members = self._scan_directory()
@@ -37,8 +39,10 @@ class DataSource:
             self._zip = zipfile.ZipFile(self.path)
             self._members = self._scan_zip(self._zip)
         else:
-            raise DataError(f"{str(self.path)!r} is neither a directory nor a .zip archive; "
-                            "give the MovieLens folder or its original .zip.")
+            raise DataError(
+                f"{str(self.path)!r} is neither a directory nor a .zip archive; "
+                "give the MovieLens folder or its original .zip."
+            )
 
     def _scan_directory(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -84,8 +88,10 @@ class DataSource:
             If the dataset has no such file.
         """
         if filename not in self._members:
-            raise DataError(f"{str(self.path)!r} has no file {filename!r}; "
-                            f"it has: {', '.join(self.filenames()) or 'no files'}.")
+            raise DataError(
+                f"{str(self.path)!r} has no file {filename!r}; "
+                f"it has: {', '.join(self.filenames()) or 'no files'}."
+            )
         member = self._members[filename]
         if self._zip is not None:
             return io.BufferedReader(self._zip.open(member))  # type: ignore[arg-type]
@@ -100,8 +106,10 @@ class DataSource:
             If the dataset has no such file.
         """
         if filename not in self._members:
-            raise DataError(f"{str(self.path)!r} has no file {filename!r}; "
-                            f"it has: {', '.join(self.filenames()) or 'no files'}.")
+            raise DataError(
+                f"{str(self.path)!r} has no file {filename!r}; "
+                f"it has: {', '.join(self.filenames()) or 'no files'}."
+            )
         if self._zip is not None:
             return self.path, self._members[filename]
         return self.path / self._members[filename], None

@@ -58,11 +58,14 @@ class TrainTestSplit:
 
     def __post_init__(self) -> None:
         if len(self.test) == 0:
-            raise DataError(f"split {self.name!r} left the test part empty; use a larger "
-                            "fraction or a dataset with more ratings.")
+            raise DataError(
+                f"split {self.name!r} left the test part empty; use a larger "
+                "fraction or a dataset with more ratings."
+            )
         if len(self.train) == 0:
-            raise DataError(f"split {self.name!r} left the training part empty; use a "
-                            "smaller fraction.")
+            raise DataError(
+                f"split {self.name!r} left the training part empty; use a smaller fraction."
+            )
 
 
 class Splitter:
@@ -79,14 +82,17 @@ class Splitter:
 
 def _fraction(value: float, spec: str) -> float:
     if not 0.0 < value < 1.0:
-        raise DataError(f"split {spec!r}: the fraction must be between 0 and 1 (exclusive), "
-                        f"got {value}; e.g. random:0.1.")
+        raise DataError(
+            f"split {spec!r}: the fraction must be between 0 and 1 (exclusive), "
+            f"got {value}; e.g. random:0.1."
+        )
     return value
 
 
 def _take(ratings: pd.DataFrame, test_mask: np.ndarray, name: str) -> TrainTestSplit:
-    return TrainTestSplit(ratings[~test_mask].reset_index(drop=True),
-                          ratings[test_mask].reset_index(drop=True), name)
+    return TrainTestSplit(
+        ratings[~test_mask].reset_index(drop=True), ratings[test_mask].reset_index(drop=True), name
+    )
 
 
 class RandomSplit(Splitter):
@@ -135,15 +141,17 @@ class TemporalSplit(Splitter):
 
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
         if "timestamp" not in dataset.ratings.columns:
-            raise DataError(f"split {self.name!r} needs timestamps, and {dataset.name} has "
-                            "none (a header column named timestamp, or 'timestamp' in "
-                            "--columns for a file without a header); or use random:F.")
+            raise DataError(
+                f"split {self.name!r} needs timestamps, and {dataset.name} has "
+                "none (a header column named timestamp, or 'timestamp' in "
+                "--columns for a file without a header); or use random:F."
+            )
         n = len(dataset.ratings)
         order = np.argsort(dataset.ratings["timestamp"].to_numpy(), kind="stable")
         test = np.zeros(n, dtype=bool)
         n_test = int(round(self.fraction * n))
         if n_test:
-            test[order[n - n_test:]] = True
+            test[order[n - n_test :]] = True
         return _take(dataset.ratings, test, self.name)
 
 
@@ -177,8 +185,9 @@ class FoldSplit(Splitter):
 class FilesSplit(Splitter):
     """Training and test ratings from two files, read with ``reader(path)``."""
 
-    def __init__(self, train_path: str, test_path: str,
-                 reader: Callable[[str], pd.DataFrame] | None = None) -> None:
+    def __init__(
+        self, train_path: str, test_path: str, reader: Callable[[str], pd.DataFrame] | None = None
+    ) -> None:
         self.name = f"files:{train_path},{test_path}"
         self.train_path, self.test_path = train_path, test_path
         self.reader = reader
@@ -194,7 +203,10 @@ class FilesSplit(Splitter):
 
 
 _FRACTION_SPLITS: dict[str, type[Splitter]] = {
-    "random": RandomSplit, "user": UserSplit, "temporal": TemporalSplit, "movies": MovieSplit,
+    "random": RandomSplit,
+    "user": UserSplit,
+    "temporal": TemporalSplit,
+    "movies": MovieSplit,
 }
 
 
@@ -217,8 +229,9 @@ def parse_split(spec: str) -> Splitter:
         try:
             value = float(arg)
         except ValueError:
-            raise DataError(f"split {spec!r}: {arg!r} is not a fraction; e.g. {kind}:0.1.") \
-                from None
+            raise DataError(
+                f"split {spec!r}: {arg!r} is not a fraction; e.g. {kind}:0.1."
+            ) from None
         return _FRACTION_SPLITS[kind](value)  # type: ignore[call-arg]
     if kind == "fold" and arg:
         return FoldSplit(arg.strip())
@@ -227,5 +240,7 @@ def parse_split(spec: str) -> Splitter:
         if len(parts) != 2:
             raise DataError(f"split {spec!r}: give two files, files:TRAIN,TEST.")
         return FilesSplit(parts[0], parts[1])
-    raise DataError(f"unknown split {spec!r}; use random:F, user:F, temporal:F, movies:F, "
-                    "fold:u1 or files:TRAIN,TEST.")
+    raise DataError(
+        f"unknown split {spec!r}; use random:F, user:F, temporal:F, movies:F, "
+        "fold:u1 or files:TRAIN,TEST."
+    )

@@ -34,16 +34,33 @@ from numpy.typing import NDArray
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
 
-__all__ = ["GENRES", "MARKER", "SynthSpec", "planted_truth", "sample_pairs",
-           "write_synthetic"]
+__all__ = ["GENRES", "MARKER", "SynthSpec", "planted_truth", "sample_pairs", "write_synthetic"]
 
 #: The file that marks a directory as a synthetic dataset ``write_synthetic`` may replace.
 MARKER = "synth.json"
 
 #: The genre names of the MovieLens releases, used for the synthetic catalogue.
-GENRES = ("Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary",
-          "Drama", "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance",
-          "Sci-Fi", "Thriller", "War", "Western")
+GENRES = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 
 _CHUNK = 1 << 20
 _T0, _T1 = 820_454_400, 1_574_000_000  # 1996-01-01 .. 2019-11-17
@@ -88,21 +105,25 @@ class SynthSpec:
         for name in ("n_users", "n_movies", "n_ratings", "factors"):
             value = getattr(self, name)
             if int(value) != value or value < 1:
-                raise DataError(f"synthetic data: {name} must be a positive integer, got "
-                                f"{value!r}.")
+                raise DataError(
+                    f"synthetic data: {name} must be a positive integer, got {value!r}."
+                )
         capacity = self.n_users * self.n_movies
         if self.n_ratings > capacity // 2:
             raise DataError(
                 f"synthetic data: {self.n_ratings:,} ratings do not fit {self.n_users:,} users "
                 f"x {self.n_movies:,} movies (each pair is rated at most once; keep ratings "
-                f"at most half of the {capacity:,} pairs): add users or movies.")
+                f"at most half of the {capacity:,} pairs): add users or movies."
+            )
         if self.n_users >= 2**31 or self.n_movies >= 2**31:
-            raise DataError("synthetic data: ids must fit int32 (fewer than 2**31 users and "
-                            "movies).")
+            raise DataError(
+                "synthetic data: ids must fit int32 (fewer than 2**31 users and movies)."
+            )
         low, high, step = self.scale
         if not (low < high and step > 0):
-            raise DataError(f"synthetic data: rating scale {self.scale} needs low < high and "
-                            "a positive step.")
+            raise DataError(
+                f"synthetic data: rating scale {self.scale} needs low < high and a positive step."
+            )
         if min(self.noise, self.user_bias_sd, self.movie_bias_sd, self.interaction_var) < 0:
             raise DataError("synthetic data: standard deviations and variances must be >= 0.")
 
@@ -111,8 +132,9 @@ def _rng(spec: SynthSpec, *stream: int) -> np.random.Generator:
     return np.random.default_rng([spec.seed, *stream])
 
 
-def _zipf_weights(n: int, exponent: float, offset: float,
-                  rng: np.random.Generator) -> NDArray[np.float64]:
+def _zipf_weights(
+    n: int, exponent: float, offset: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
     """Weights ``(rank + c)^-a`` normalised to 1, assigned to ids in a random order."""
     c = max(1.0, offset * n)
     by_rank = (np.arange(n, dtype=np.float64) + c) ** -float(exponent)
@@ -145,20 +167,22 @@ def planted_truth(spec: SynthSpec) -> dict[str, NDArray]:
         "movie_factors": rng.normal(0, scale, (spec.n_movies, spec.factors)).astype(np.float32),
         "user_bias": rng.normal(0, spec.user_bias_sd, spec.n_users).astype(np.float32),
         "movie_bias": rng.normal(0, spec.movie_bias_sd, spec.n_movies).astype(np.float32),
-        "user_weight": _zipf_weights(spec.n_users, spec.user_zipf, spec.user_offset,
-                                     _rng(spec, 2)),
-        "movie_weight": _zipf_weights(spec.n_movies, spec.movie_zipf, spec.movie_offset,
-                                      _rng(spec, 3)),
+        "user_weight": _zipf_weights(spec.n_users, spec.user_zipf, spec.user_offset, _rng(spec, 2)),
+        "movie_weight": _zipf_weights(
+            spec.n_movies, spec.movie_zipf, spec.movie_offset, _rng(spec, 3)
+        ),
         "mean": np.float64(spec.mean),
         "noise": np.float64(spec.noise),
     }
 
 
-def _draw_codes(spec: SynthSpec, truth: dict[str, NDArray], n: int,
-                rng: np.random.Generator) -> NDArray[np.int64]:
+def _draw_codes(
+    spec: SynthSpec, truth: dict[str, NDArray], n: int, rng: np.random.Generator
+) -> NDArray[np.int64]:
     """``n`` pair codes ``user * n_movies + movie``, sorted, duplicates possible."""
-    users = np.repeat(np.arange(spec.n_users, dtype=np.int64),
-                      rng.multinomial(n, truth["user_weight"]))
+    users = np.repeat(
+        np.arange(spec.n_users, dtype=np.int64), rng.multinomial(n, truth["user_weight"])
+    )
     cdf = np.cumsum(truth["movie_weight"])
     movies = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
     codes = users * spec.n_movies + movies
@@ -202,23 +226,35 @@ def sample_pairs(spec: SynthSpec, truth: dict[str, NDArray]) -> NDArray[np.int64
             fresh = np.sort(_rng(spec, 5, round_).choice(fresh, need, replace=False))
         codes = np.insert(codes, np.searchsorted(codes, fresh), fresh)
     else:
-        raise DataError(f"synthetic data: could not draw {spec.n_ratings:,} distinct pairs "
-                        "under these popularity laws; lower the Zipf exponents or ratings.")
+        raise DataError(
+            f"synthetic data: could not draw {spec.n_ratings:,} distinct pairs "
+            "under these popularity laws; lower the Zipf exponents or ratings."
+        )
     return codes
 
 
-def _ratings_of(spec: SynthSpec, truth: dict[str, NDArray], users: NDArray[np.int64],
-                movies: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.float32]:
+def _ratings_of(
+    spec: SynthSpec,
+    truth: dict[str, NDArray],
+    users: NDArray[np.int64],
+    movies: NDArray[np.int64],
+    rng: np.random.Generator,
+) -> NDArray[np.float32]:
     low, high, step = spec.scale
-    raw = (spec.mean + truth["user_bias"][users] + truth["movie_bias"][movies]
-           + np.einsum("ij,ij->i", truth["user_factors"][users], truth["movie_factors"][movies])
-           + rng.normal(0, spec.noise, len(users)))
+    raw = (
+        spec.mean
+        + truth["user_bias"][users]
+        + truth["movie_bias"][movies]
+        + np.einsum("ij,ij->i", truth["user_factors"][users], truth["movie_factors"][movies])
+        + rng.normal(0, spec.noise, len(users))
+    )
     stepped = low + np.round((raw - low) / step) * step
     return np.clip(stepped, low, high).astype(np.float32)
 
 
-def _timestamps(users: NDArray[np.int64], first: NDArray[np.int64],
-                rng: np.random.Generator) -> NDArray[np.int64]:
+def _timestamps(
+    users: NDArray[np.int64], first: NDArray[np.int64], rng: np.random.Generator
+) -> NDArray[np.int64]:
     """Each user rates within 400 days from a seeded first day."""
     return first[users] + rng.integers(0, 400 * 86_400, len(users))
 
@@ -244,8 +280,9 @@ def _movie_titles(spec: SynthSpec, truth: dict[str, NDArray]) -> tuple[list[str]
     return titles, genres
 
 
-def write_synthetic(spec: SynthSpec, out: str | os.PathLike[str],
-                    *, progress: bool = False) -> Path:
+def write_synthetic(
+    spec: SynthSpec, out: str | os.PathLike[str], *, progress: bool = False
+) -> Path:
     """Generate ``spec`` and write it as a MovieLens directory at ``out`` (atomically).
 
     Writes ``ratings.csv`` (``userId,movieId,rating,timestamp``), ``movies.csv``
@@ -279,32 +316,45 @@ def write_synthetic(spec: SynthSpec, out: str | os.PathLike[str],
         with open(tmp / "ratings.csv", "wb") as handle:
             handle.write(b"userId,movieId,rating,timestamp\n")
             for chunk, start in enumerate(range(0, len(codes), _CHUNK)):
-                part = codes[start:start + _CHUNK]
+                part = codes[start : start + _CHUNK]
                 users, movies = np.divmod(part, spec.n_movies)
                 rng = _rng(spec, 8, chunk)
                 values = _ratings_of(spec, truth, users, movies, rng)
                 stamps = _timestamps(users, first, rng)
-                table = pa.table({
-                    "userId": pa.array((users + 1).astype(np.int32)),
-                    "movieId": pa.array((movies + 1).astype(np.int32)),
-                    "rating": pa.array(text[np.round((values - low) / step).astype(np.int64)],
-                                       pa.string()),
-                    "timestamp": pa.array(stamps),
-                })
+                table = pa.table(
+                    {
+                        "userId": pa.array((users + 1).astype(np.int32)),
+                        "movieId": pa.array((movies + 1).astype(np.int32)),
+                        "rating": pa.array(
+                            text[np.round((values - low) / step).astype(np.int64)], pa.string()
+                        ),
+                        "timestamp": pa.array(stamps),
+                    }
+                )
                 pacsv.write_csv(table, handle, options)
                 if progress:
-                    print(f"  {min(start + _CHUNK, len(codes)):,} / {len(codes):,} ratings",
-                          flush=True)
+                    print(
+                        f"  {min(start + _CHUNK, len(codes)):,} / {len(codes):,} ratings",
+                        flush=True,
+                    )
         titles, genres = _movie_titles(spec, truth)
-        movies_table = pa.table({"movieId": pa.array(np.arange(1, spec.n_movies + 1,
-                                                               dtype=np.int32)),
-                                 "title": pa.array(titles, pa.string()),
-                                 "genres": pa.array(genres, pa.string())})
+        movies_table = pa.table(
+            {
+                "movieId": pa.array(np.arange(1, spec.n_movies + 1, dtype=np.int32)),
+                "title": pa.array(titles, pa.string()),
+                "genres": pa.array(genres, pa.string()),
+            }
+        )
         with open(tmp / "movies.csv", "wb") as handle:
             handle.write(b"movieId,title,genres\n")
-            pacsv.write_csv(movies_table, handle,
-                            pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            pacsv.write_csv(
+                movies_table,
+                handle,
+                pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+            )
         np.savez(tmp / "planted.npz", **truth)
-        write_json_atomic(tmp / MARKER, {"format": "recsys-synthetic/1",
-                                               **{k: v for k, v in spec.__dict__.items()}})
+        write_json_atomic(
+            tmp / MARKER,
+            {"format": "recsys-synthetic/1", **{k: v for k, v in spec.__dict__.items()}},
+        )
     return target

@@ -60,8 +60,11 @@ class Vocabulary:
         raw = np.asarray(raw_ids, dtype=np.int64).ravel()
         pos = np.searchsorted(self.ids, raw)
         pos_clipped = np.minimum(pos, max(len(self.ids) - 1, 0))
-        known = (pos < len(self.ids)) & (self.ids[pos_clipped] == raw) if len(self.ids) else (
-            np.zeros(len(raw), dtype=bool))
+        known = (
+            (pos < len(self.ids)) & (self.ids[pos_clipped] == raw)
+            if len(self.ids)
+            else (np.zeros(len(raw), dtype=bool))
+        )
         if missing == "error" and not known.all():
             first = int(raw[~known][0])
             raise UnknownIdError(

@@ -59,12 +59,15 @@ BLOCK_NAMES = ("embedding", "pca", "poster", "overview_w2v", "genres")
 def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict[str, Any]:
     """What made a block of ``model``: the model, and the side-feature blocks it was
     fitted with (name, dim and their own provenance; see :mod:`.lineage`)."""
-    info: dict[str, Any] = {"model": "RatingModel", "kind": model.kind,
-                            "learned_from_ratings": True,
-                            "params": model.describe()["params"],
-                            "n_movies": len(model.movie_vocab_),
-                            "n_train_ratings": int(model.n_train_),
-                            "side_features": side_feature_sources(model)}
+    info: dict[str, Any] = {
+        "model": "RatingModel",
+        "kind": model.kind,
+        "learned_from_ratings": True,
+        "params": model.describe()["params"],
+        "n_movies": len(model.movie_vocab_),
+        "n_train_ratings": int(model.n_train_),
+        "side_features": side_feature_sources(model),
+    }
     if source is not None:
         folder = Path(source).expanduser().resolve()
         info["model_dir"] = str(folder)
@@ -74,8 +77,13 @@ def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict
                 saved = json.loads(metrics.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 saved = {}
-            info.update({k: saved[k] for k in ("dataset", "dataset_spec", "split", "seed",
-                                               "rmse") if k in saved})
+            info.update(
+                {
+                    k: saved[k]
+                    for k in ("dataset", "dataset_spec", "split", "seed", "rmse")
+                    if k in saved
+                }
+            )
     return info
 
 
@@ -89,21 +97,25 @@ def side_feature_sources(model: Any) -> list[dict[str, Any]]:
     side = getattr(model, "side_features_", None)
     if side is None:
         return []
-    return [{"name": n, "dim": int(d), "provenance": dict(p)} for n, d, p in
-            zip(side.names, side.dims, side.provenance or ({},) * len(side.names),
-                strict=True)]
+    return [
+        {"name": n, "dim": int(d), "provenance": dict(p)}
+        for n, d, p in zip(
+            side.names, side.dims, side.provenance or ({},) * len(side.names), strict=True
+        )
+    ]
 
 
 def _content(model: Any, what: str) -> str:
     names = [s["name"] for s in side_feature_sources(model)]
     if not names:
         return what
-    return (f"{what}; each movie's vector is its id embedding plus the projection of the "
-            f"side features {', '.join(names)}")
+    return (
+        f"{what}; each movie's vector is its id embedding plus the projection of the "
+        f"side features {', '.join(names)}"
+    )
 
 
-def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None
-                    ) -> FeatureBlock:
+def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None) -> FeatureBlock:
     """Movie embeddings of a fitted rating model, with the movie bias as a last column.
 
     These are the vectors the network scores with (:meth:`RatingModel.movie_factors`).
@@ -138,22 +150,30 @@ def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None
     try:
         table = model.movie_embeddings()
     except (AttributeError, ValueError) as error:
-        raise DataError(f"the rating model has no movie embeddings ({error}); train one "
-                        "with `recsys train --model bias --out DIR`.") from None
+        raise DataError(
+            f"the rating model has no movie embeddings ({error}); train one "
+            "with `recsys train --model bias --out DIR`."
+        ) from None
     values = table.to_numpy(dtype=np.float32)
     columns = [f"e{i}" for i in range(values.shape[1])]
     biases = model.movie_biases()
     if biases is not None:
         values = np.column_stack([values, biases.reindex(table.index).to_numpy(np.float32)])
         columns.append("bias")
-    provenance = {**_model_provenance(model, source), "content": _content(
-        model, "movie embeddings" + (" and movie bias" if biases is not None else ""))}
-    return FeatureBlock.from_arrays("embedding", table.index.to_numpy(), values,
-                                    provenance=provenance, columns=columns)
+    provenance = {
+        **_model_provenance(model, source),
+        "content": _content(
+            model, "movie embeddings" + (" and movie bias" if biases is not None else "")
+        ),
+    }
+    return FeatureBlock.from_arrays(
+        "embedding", table.index.to_numpy(), values, provenance=provenance, columns=columns
+    )
 
 
-def pca_block(model: Any, n_components: int = 16, *,
-              source: str | os.PathLike[str] | None = None) -> FeatureBlock:
+def pca_block(
+    model: Any, n_components: int = 16, *, source: str | os.PathLike[str] | None = None
+) -> FeatureBlock:
     """The PCA factors of a rating model's movie embeddings.
 
     PCA (:func:`recsys.analysis.pca.fit_pca`) is fitted on the embeddings of every
@@ -183,24 +203,39 @@ def pca_block(model: Any, n_components: int = 16, *,
     values = table.to_numpy(dtype=np.float64)
     limit = min(values.shape[1], len(values) - 1)
     if not 1 <= int(n_components) <= limit:
-        raise DataError(f"--pca-components must be between 1 and {limit} (the embedding "
-                        f"size of the model), received {n_components}.")
+        raise DataError(
+            f"--pca-components must be between 1 and {limit} (the embedding "
+            f"size of the model), received {n_components}."
+        )
     result = fit_pca(values, int(n_components))
-    provenance = {**_model_provenance(model, source), "content": _content(
-                  model, "PCA factors of the movie embeddings (fitted on every movie of "
-                  "the model, no labels)"),
-                  "n_components": int(n_components),
-                  "explained_variance_ratio": [round(float(r), 6) for r in
-                                               result.explained_variance_ratio_]}
+    provenance = {
+        **_model_provenance(model, source),
+        "content": _content(
+            model,
+            "PCA factors of the movie embeddings (fitted on every movie of the model, no labels)",
+        ),
+        "n_components": int(n_components),
+        "explained_variance_ratio": [round(float(r), 6) for r in result.explained_variance_ratio_],
+    }
     return FeatureBlock.from_arrays(
-        "pca", table.index.to_numpy(), result.scores_.astype(np.float32),
-        provenance=provenance, columns=[f"pc{i + 1}" for i in range(int(n_components))])
+        "pca",
+        table.index.to_numpy(),
+        result.scores_.astype(np.float32),
+        provenance=provenance,
+        columns=[f"pc{i + 1}" for i in range(int(n_components))],
+    )
 
 
-def poster_block(movie_ids: ArrayLike, paths: Sequence[str | os.PathLike[str] | None],
-                 spec: CNNSpec, *, batch_size: int = 32, cache: bool = True,
-                 progress: bool = True, name: str = "poster"
-                 ) -> tuple[FeatureBlock, PosterReport]:
+def poster_block(
+    movie_ids: ArrayLike,
+    paths: Sequence[str | os.PathLike[str] | None],
+    spec: CNNSpec,
+    *,
+    batch_size: int = 32,
+    cache: bool = True,
+    progress: bool = True,
+    name: str = "poster",
+) -> tuple[FeatureBlock, PosterReport]:
     """CNN features of each movie's poster (see :mod:`recsys.features.posters`).
 
     Parameters
@@ -224,25 +259,38 @@ def poster_block(movie_ids: ArrayLike, paths: Sequence[str | os.PathLike[str] | 
         raise DataError(f"{len(paths)} poster paths for {len(ids)} movies.")
     has_path = np.array([p is not None and str(p) != "" for p in paths], dtype=bool)
     chosen = [paths[i] for i in np.flatnonzero(has_path)]
-    values, mask, report = extract_poster_features(chosen, spec, batch_size=batch_size,
-                                                   cache=cache, progress=progress)
+    values, mask, report = extract_poster_features(
+        chosen, spec, batch_size=batch_size, cache=cache, progress=progress
+    )
     report.failures = [(int(ids[has_path][i]), p, r) for i, p, r in report.failures]
-    provenance = {"content": "CNN features of the poster", **spec.describe(),
-                  "preprocess": f"keras.applications.{spec.backbone}.preprocess_input",
-                  **{k: v for k, v in report.as_dict().items() if k != "seconds"}}
-    provenance["failures"] = [{"movie_id": m, "path": p, "reason": r}
-                              for m, p, r in report.failures[:50]]
-    block = FeatureBlock.from_arrays(name, ids[has_path], values, mask=mask,
-                                     provenance=provenance)
+    provenance = {
+        "content": "CNN features of the poster",
+        **spec.describe(),
+        "preprocess": f"keras.applications.{spec.backbone}.preprocess_input",
+        **{k: v for k, v in report.as_dict().items() if k != "seconds"},
+    }
+    provenance["failures"] = [
+        {"movie_id": m, "path": p, "reason": r} for m, p, r in report.failures[:50]
+    ]
+    block = FeatureBlock.from_arrays(name, ids[has_path], values, mask=mask, provenance=provenance)
     return block, report
 
 
-def overview_block(movie_ids: ArrayLike, overviews: Sequence[str | None], *,
-                   word_vectors: str | os.PathLike[str] | Literal["train"],
-                   binary: bool | None = None, extra_texts: Sequence[Sequence[str]] = (),
-                   vector_size: int = 100, window: int = 5, min_count: int = 2,
-                   epochs: int = 20, seed: int = 0, limit: int | None = None,
-                   name: str = "overview_w2v") -> tuple[FeatureBlock, TextVectorReport]:
+def overview_block(
+    movie_ids: ArrayLike,
+    overviews: Sequence[str | None],
+    *,
+    word_vectors: str | os.PathLike[str] | Literal["train"],
+    binary: bool | None = None,
+    extra_texts: Sequence[Sequence[str]] = (),
+    vector_size: int = 100,
+    window: int = 5,
+    min_count: int = 2,
+    epochs: int = 20,
+    seed: int = 0,
+    limit: int | None = None,
+    name: str = "overview_w2v",
+) -> tuple[FeatureBlock, TextVectorReport]:
     """Mean word vector of each overview (stop words removed; see :mod:`.text`).
 
     Parameters
@@ -283,24 +331,45 @@ def overview_block(movie_ids: ArrayLike, overviews: Sequence[str | None], *,
     settings: dict[str, Any]
     if str(word_vectors) == "train":
         corpus = tokens + [list(t) for t in extra_texts]
-        vectors = train_word2vec(corpus, vector_size=vector_size, window=window,
-                                 min_count=min_count, epochs=epochs, seed=seed)
-        settings = {"word_vectors": "trained", "algorithm": "gensim Word2Vec skip-gram",
-                    "corpus": f"{sum(1 for t in tokens if t)} overviews"
-                              + (f" + {len(extra_texts)} tag lists" if extra_texts else ""),
-                    "vector_size": vector_size, "window": window, "min_count": min_count,
-                    "epochs": epochs, "seed": seed, "workers": 1}
+        vectors = train_word2vec(
+            corpus,
+            vector_size=vector_size,
+            window=window,
+            min_count=min_count,
+            epochs=epochs,
+            seed=seed,
+        )
+        settings = {
+            "word_vectors": "trained",
+            "algorithm": "gensim Word2Vec skip-gram",
+            "corpus": f"{sum(1 for t in tokens if t)} overviews"
+            + (f" + {len(extra_texts)} tag lists" if extra_texts else ""),
+            "vector_size": vector_size,
+            "window": window,
+            "min_count": min_count,
+            "epochs": epochs,
+            "seed": seed,
+            "workers": 1,
+        }
     else:
         file = Path(word_vectors).expanduser()
         vectors = load_word_vectors(file, binary=binary, limit=limit)
-        settings = {"word_vectors": str(file.resolve()), "binary": bool(
-            binary if binary is not None else file.name.lower().endswith((".bin", ".bin.gz"))),
-                    "limit": limit}
+        settings = {
+            "word_vectors": str(file.resolve()),
+            "binary": bool(
+                binary if binary is not None else file.name.lower().endswith((".bin", ".bin.gz"))
+            ),
+            "limit": limit,
+        }
     values, mask, report = mean_vectors(tokens, vectors)
-    provenance = {"content": "mean word vector of the overview tokens", **settings,
-                  "tokenizer": "lower case, letters and digits, sklearn English stop words",
-                  "vocabulary_size": len(vectors), "dim": int(vectors.vector_size),
-                  **report.as_dict()}
+    provenance = {
+        "content": "mean word vector of the overview tokens",
+        **settings,
+        "tokenizer": "lower case, letters and digits, sklearn English stop words",
+        "vocabulary_size": len(vectors),
+        "dim": int(vectors.vector_size),
+        **report.as_dict(),
+    }
     block = FeatureBlock.from_arrays(name, ids, values, mask=mask, provenance=provenance)
     return block, report
 
@@ -329,8 +398,7 @@ def genres_block(movies: pd.DataFrame, *, source: str = "") -> FeatureBlock:
     """
     if "movie_id" not in movies.columns or "genres" not in movies.columns:
         raise DataError("the movies frame needs movie_id and genres columns.")
-    lists = [tuple(g) if isinstance(g, (tuple, list, np.ndarray)) else () for g in
-             movies["genres"]]
+    lists = [tuple(g) if isinstance(g, (tuple, list, np.ndarray)) else () for g in movies["genres"]]
     names = sorted({g for lst in lists for g in lst})
     if not names:
         raise DataError("no movie has a genre; the genres block would be empty.")
@@ -340,7 +408,17 @@ def genres_block(movies: pd.DataFrame, *, source: str = "") -> FeatureBlock:
         for g in lst:
             values[i, column[g]] = 1.0
     mask = values.sum(axis=1) > 0
-    provenance = {"content": "MovieLens genre labels (1 = the movie has the genre)",
-                  "genre_labels": True, "source": source, "n_genres": len(names)}
-    return FeatureBlock.from_arrays("genres", movies["movie_id"].to_numpy(), values,
-                                    mask=mask, provenance=provenance, columns=names)
+    provenance = {
+        "content": "MovieLens genre labels (1 = the movie has the genre)",
+        "genre_labels": True,
+        "source": source,
+        "n_genres": len(names),
+    }
+    return FeatureBlock.from_arrays(
+        "genres",
+        movies["movie_id"].to_numpy(),
+        values,
+        mask=mask,
+        provenance=provenance,
+        columns=names,
+    )

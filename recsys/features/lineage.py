@@ -46,8 +46,9 @@ RATING_BLOCK_NAMES = frozenset({"embedding", "pca"})
 GENRE_LABEL_BLOCK = "genres"
 
 
-def lineage(name: str, provenance: Mapping[str, Any] | None
-            ) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+def lineage(
+    name: str, provenance: Mapping[str, Any] | None
+) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     """The block and every block it was made from, depth first, itself first.
 
     Returns
@@ -74,8 +75,11 @@ def lineage(name: str, provenance: Mapping[str, Any] | None
 def is_learned_from_ratings(name: str, provenance: Mapping[str, Any] | None) -> bool:
     """Whether this block itself was learned from ratings (not looking at its parents)."""
     info = provenance or {}
-    return (name in RATING_BLOCK_NAMES or bool(info.get("learned_from_ratings"))
-            or info.get("model") == "RatingModel")
+    return (
+        name in RATING_BLOCK_NAMES
+        or bool(info.get("learned_from_ratings"))
+        or info.get("model") == "RatingModel"
+    )
 
 
 def is_genre_labels(name: str, provenance: Mapping[str, Any] | None) -> bool:
@@ -83,22 +87,23 @@ def is_genre_labels(name: str, provenance: Mapping[str, Any] | None) -> bool:
     return name == GENRE_LABEL_BLOCK or bool((provenance or {}).get("genre_labels"))
 
 
-def _first(name: str, provenance: Mapping[str, Any] | None,
-           test: Callable[[str, Mapping[str, Any]], bool]) -> tuple[str, ...] | None:
+def _first(
+    name: str, provenance: Mapping[str, Any] | None, test: Callable[[str, Mapping[str, Any]], bool]
+) -> tuple[str, ...] | None:
     for chain, info in lineage(name, provenance):
         if test(chain[-1], info):
             return chain
     return None
 
 
-def learned_from_ratings(name: str, provenance: Mapping[str, Any] | None
-                         ) -> tuple[str, ...] | None:
+def learned_from_ratings(name: str, provenance: Mapping[str, Any] | None) -> tuple[str, ...] | None:
     """The chain to the first block of the lineage learned from ratings, else ``None``."""
     return _first(name, provenance, is_learned_from_ratings)
 
 
-def made_from_genre_labels(name: str, provenance: Mapping[str, Any] | None
-                           ) -> tuple[str, ...] | None:
+def made_from_genre_labels(
+    name: str, provenance: Mapping[str, Any] | None
+) -> tuple[str, ...] | None:
     """The chain to the first block of the lineage holding genre labels, else ``None``."""
     return _first(name, provenance, is_genre_labels)
 
@@ -128,6 +133,8 @@ def check_side_feature_block(name: str, provenance: Mapping[str, Any] | None) ->
     if chain is None:
         return
     via = f" (through {' <- '.join(chain)})" if len(chain) > 1 else ""
-    raise DataError(f"block {name!r} was learned from ratings{via}, which can include this "
-                    "split's test ratings, so it cannot be a side feature of a rating "
-                    "model; use content blocks such as genres, overview_w2v, poster.")
+    raise DataError(
+        f"block {name!r} was learned from ratings{via}, which can include this "
+        "split's test ratings, so it cannot be a side feature of a rating "
+        "model; use content blocks such as genres, overview_w2v, poster."
+    )

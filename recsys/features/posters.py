@@ -108,14 +108,17 @@ class CNNSpec:
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
-            raise DataError(f"unknown CNN backbone {self.backbone!r}; expected one of "
-                            f"{', '.join(BACKBONES)}.")
+            raise DataError(
+                f"unknown CNN backbone {self.backbone!r}; expected one of {', '.join(BACKBONES)}."
+            )
         if self.pooling not in _POOLINGS:
             raise DataError(f"unknown pooling {self.pooling!r}; expected avg or flatten.")
         smallest = BACKBONES[self.backbone][2]
         if int(self.image_size) < smallest:
-            raise DataError(f"{self.backbone} needs images of at least {smallest} x "
-                            f"{smallest} pixels; received --image-size {self.image_size}.")
+            raise DataError(
+                f"{self.backbone} needs images of at least {smallest} x "
+                f"{smallest} pixels; received --image-size {self.image_size}."
+            )
         weights = str(self.weights)
         if weights.lower() in ("none", "random"):
             wid = f"random-glorot-seed{int(self.seed)}"
@@ -126,9 +129,11 @@ class CNNSpec:
         else:
             path = Path(weights).expanduser()
             if not path.is_file():
-                raise DataError(f"CNN weights file {weights!r} does not exist; pass "
-                                "--cnn-weights imagenet (needs internet), none (random) or "
-                                "the path of a weights file for this backbone.")
+                raise DataError(
+                    f"CNN weights file {weights!r} does not exist; pass "
+                    "--cnn-weights imagenet (needs internet), none (random) or "
+                    "the path of a weights file for this backbone."
+                )
             wid = f"file-{sha256_file(path)[:16]}"
             object.__setattr__(self, "weights", str(path.resolve()))
         object.__setattr__(self, "_weights_id", wid)
@@ -159,7 +164,7 @@ class CNNSpec:
         channels = BACKBONES[self.backbone][3]
         if self.pooling == "avg":
             return channels
-        return self.feature_size ** 2 * channels
+        return self.feature_size**2 * channels
 
     def cache_key(self) -> str:
         """Directory name of this network's cached features (with the resize method).
@@ -167,16 +172,21 @@ class CNNSpec:
         >>> CNNSpec(weights="none", image_size=64).cache_key()
         'vgg16-random-glorot-seed0-avg-64-pil-bilinear'
         """
-        return (f"{self.backbone}-{self.weights_id}-{self.pooling}-{int(self.image_size)}-"
-                f"{RESIZE}")
+        return f"{self.backbone}-{self.weights_id}-{self.pooling}-{int(self.image_size)}-{RESIZE}"
 
     def describe(self) -> dict[str, Any]:
         """JSON-able provenance."""
-        return {"backbone": self.backbone, "weights": self.weights,
-                "weights_id": self.weights_id, "pooling": self.pooling,
-                "image_size": int(self.image_size), "resize": RESIZE, "include_top": False,
-                "seed": int(self.seed) if self.weights == "none" else None,
-                "dim": self.dim}
+        return {
+            "backbone": self.backbone,
+            "weights": self.weights,
+            "weights_id": self.weights_id,
+            "pooling": self.pooling,
+            "image_size": int(self.image_size),
+            "resize": RESIZE,
+            "include_top": False,
+            "seed": int(self.seed) if self.weights == "none" else None,
+            "dim": self.dim,
+        }
 
 
 def build_backbone(spec: CNNSpec) -> Any:
@@ -197,28 +207,30 @@ def build_backbone(spec: CNNSpec) -> Any:
     pooling = "avg" if spec.pooling == "avg" else None
     try:
         if spec.weights == "imagenet":
-            base = builder(include_top=False, weights="imagenet", input_shape=shape,
-                           pooling=pooling)
+            base = builder(
+                include_top=False, weights="imagenet", input_shape=shape, pooling=pooling
+            )
         else:
-            base = builder(include_top=False, weights=None, input_shape=shape,
-                           pooling=pooling)
+            base = builder(include_top=False, weights=None, input_shape=shape, pooling=pooling)
             if spec.weights == "none":
                 _seeded_initialisation(base, spec.seed)
             else:
                 _load_weights(base, spec.weights)
     except Exception as error:  # Keras raises a bare Exception when a download fails
-        if not (spec.weights == "imagenet" or isinstance(error, (OSError, ValueError,
-                                                                  KeyError))):
+        if not (spec.weights == "imagenet" or isinstance(error, (OSError, ValueError, KeyError))):
             raise
         if spec.weights == "imagenet":
             raise DataError(
                 f"could not get the ImageNet weights of {class_name} ({type(error).__name__}:"
                 f" {str(error)[:100]}); Keras downloads them to ~/.keras/models when online."
                 " Offline, copy the *_notop.h5 file there or pass --cnn-weights PATH, or use"
-                " --cnn-weights none.") from None
-        raise DataError(f"the weights file {spec.weights!r} does not fit {class_name} "
-                        f"with include_top=False ({str(error)[:120]}); pass the *_notop "
-                        "weights of the same backbone.") from None
+                " --cnn-weights none."
+            ) from None
+        raise DataError(
+            f"the weights file {spec.weights!r} does not fit {class_name} "
+            f"with include_top=False ({str(error)[:120]}); pass the *_notop "
+            "weights of the same backbone."
+        ) from None
     base.trainable = False
     if spec.pooling == "flatten":
         outputs = keras.layers.Flatten(name="flatten")(base.output)
@@ -234,8 +246,11 @@ def _load_weights(model: Any, path: str) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.load_weights(path)
-    skipped = [str(w.message) for w in caught if "skipping" in str(w.message).lower()
-               or "freshly-initialized" in str(w.message)]
+    skipped = [
+        str(w.message)
+        for w in caught
+        if "skipping" in str(w.message).lower() or "freshly-initialized" in str(w.message)
+    ]
     if skipped:
         raise ValueError(f"{len(skipped)} layer group(s) were not in the file")
 
@@ -292,18 +307,23 @@ class PosterReport:
     def summary(self) -> str:
         """One line for the terminal."""
         missing = sum(1 for f in self.failures if f[2] == "missing file")
-        return (f"{self.n_images - self.n_failed}/{self.n_images} posters: "
-                f"{self.n_computed} computed, {self.n_cached} from the cache; "
-                f"skipped and masked: {missing} missing, {self.n_failed - missing} "
-                f"not decodable ({self.seconds:.1f} s)")
+        return (
+            f"{self.n_images - self.n_failed}/{self.n_images} posters: "
+            f"{self.n_computed} computed, {self.n_cached} from the cache; "
+            f"skipped and masked: {missing} missing, {self.n_failed - missing} "
+            f"not decodable ({self.seconds:.1f} s)"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (the first 50 failures listed)."""
-        return {"n_images": self.n_images, "n_cached": self.n_cached,
-                "n_computed": self.n_computed, "n_failed": self.n_failed,
-                "failures": [{"index": i, "path": p, "reason": r}
-                             for i, p, r in self.failures[:50]],
-                "seconds": round(self.seconds, 2)}
+        return {
+            "n_images": self.n_images,
+            "n_cached": self.n_cached,
+            "n_computed": self.n_computed,
+            "n_failed": self.n_failed,
+            "failures": [{"index": i, "path": p, "reason": r} for i, p, r in self.failures[:50]],
+            "seconds": round(self.seconds, 2),
+        }
 
 
 class _Cache:
@@ -407,9 +427,16 @@ def extract_poster_features(
     return values, mask, report
 
 
-def _compute(todo: list[tuple[int, str, str]], spec: CNNSpec, batch_size: int,
-             values: NDArray[np.float32], mask: NDArray[np.bool_], report: PosterReport,
-             store: _Cache, bar: Progress) -> None:
+def _compute(
+    todo: list[tuple[int, str, str]],
+    spec: CNNSpec,
+    batch_size: int,
+    values: NDArray[np.float32],
+    mask: NDArray[np.bool_],
+    report: PosterReport,
+    store: _Cache,
+    bar: Progress,
+) -> None:
     """Decode, resize and embed the posters of ``todo`` one batch at a time.
 
     A small thread pool decodes and resizes the next batch with Pillow while the network
@@ -424,17 +451,18 @@ def _compute(todo: list[tuple[int, str, str]], spec: CNNSpec, batch_size: int,
 
     import_keras()
     preprocess = importlib.import_module(
-        f"keras.applications.{BACKBONES[spec.backbone][1]}").preprocess_input
+        f"keras.applications.{BACKBONES[spec.backbone][1]}"
+    ).preprocess_input
     network = build_backbone(spec)
     size = int(spec.image_size)
     shape = (min(batch_size, len(todo)), size, size, 3)
 
     def run(chunk: list[int], images: list[NDArray[np.float32]]) -> None:
         batch = np.zeros(shape, dtype=np.float32)
-        batch[:len(images)] = images
+        batch[: len(images)] = images
         batch = np.asarray(preprocess(batch), dtype=np.float32)
         features = np.asarray(network.predict_on_batch(batch), dtype=np.float32)
-        features = features.reshape(len(batch), -1)[:len(images)]
+        features = features.reshape(len(batch), -1)[: len(images)]
         for position, row in zip(chunk, features, strict=True):
             index, path, sha = todo[position]
             if not np.isfinite(row).all():
@@ -447,9 +475,12 @@ def _compute(todo: list[tuple[int, str, str]], spec: CNNSpec, batch_size: int,
     starts = range(0, len(todo), batch_size)
     workers = max(1, min(4, os.cpu_count() or 1, batch_size))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poster") as pool:
+
         def submit(start: int) -> list[Any]:
-            return [pool.submit(_load_image, todo[i][1], size)
-                    for i in range(start, min(start + batch_size, len(todo)))]
+            return [
+                pool.submit(_load_image, todo[i][1], size)
+                for i in range(start, min(start + batch_size, len(todo)))
+            ]
 
         pending = submit(starts[0])
         for number, start in enumerate(starts):
@@ -467,8 +498,9 @@ def _compute(todo: list[tuple[int, str, str]], spec: CNNSpec, batch_size: int,
             before = report.n_computed
             if images:
                 run(chunk, images)
-            bar.advance(len(decoded), done=report.n_computed - before,
-                        failed=len(decoded) - len(images))
+            bar.advance(
+                len(decoded), done=report.n_computed - before, failed=len(decoded) - len(images)
+            )
 
 
 def _load_image(path: str, size: int) -> NDArray[np.float32] | None:

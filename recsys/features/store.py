@@ -70,9 +70,15 @@ class FeatureBlock:
     columns: tuple[str, ...] = ()
 
     @classmethod
-    def from_arrays(cls, name: str, movie_ids: ArrayLike, values: ArrayLike,
-                    mask: ArrayLike | None = None, provenance: dict[str, Any] | None = None,
-                    columns: Sequence[str] | None = None) -> FeatureBlock:
+    def from_arrays(
+        cls,
+        name: str,
+        movie_ids: ArrayLike,
+        values: ArrayLike,
+        mask: ArrayLike | None = None,
+        provenance: dict[str, Any] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> FeatureBlock:
         """Build a block from unsorted arrays; rows are sorted by movie id.
 
         Raises
@@ -83,13 +89,17 @@ class FeatureBlock:
         ids = np.asarray(movie_ids, dtype=np.int64).ravel()
         vals = np.asarray(values, dtype=np.float32)
         if vals.ndim != 2 or len(vals) != len(ids):
-            raise DataError(f"block {name!r}: values must have shape (n_movies, dim) with one "
-                            f"row per movie id; got {vals.shape} for {len(ids)} ids.")
-        present = (np.ones(len(ids), dtype=bool) if mask is None
-                   else np.asarray(mask, dtype=bool).ravel())
+            raise DataError(
+                f"block {name!r}: values must have shape (n_movies, dim) with one "
+                f"row per movie id; got {vals.shape} for {len(ids)} ids."
+            )
+        present = (
+            np.ones(len(ids), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).ravel()
+        )
         if len(present) != len(ids):
-            raise DataError(f"block {name!r}: mask has {len(present)} entries for "
-                            f"{len(ids)} movies.")
+            raise DataError(
+                f"block {name!r}: mask has {len(present)} entries for {len(ids)} movies."
+            )
         if len(np.unique(ids)) != len(ids):
             raise DataError(f"block {name!r}: a movie id appears twice.")
         if not np.isfinite(vals[present]).all():
@@ -98,11 +108,13 @@ class FeatureBlock:
         vals = vals[order].copy()
         present = present[order]
         vals[~present] = 0.0
-        names = tuple(columns) if columns is not None else tuple(
-            f"f{i}" for i in range(vals.shape[1]))
+        names = (
+            tuple(columns) if columns is not None else tuple(f"f{i}" for i in range(vals.shape[1]))
+        )
         if len(names) != vals.shape[1]:
-            raise DataError(f"block {name!r}: {len(names)} column names for "
-                            f"{vals.shape[1]} dimensions.")
+            raise DataError(
+                f"block {name!r}: {len(names)} column names for {vals.shape[1]} dimensions."
+            )
         return cls(name, ids[order], vals, present, dict(provenance or {}), names)
 
     @property
@@ -126,8 +138,11 @@ class FeatureBlock:
         wanted = np.asarray(movie_ids, dtype=np.int64).ravel()
         pos = np.searchsorted(self.movie_ids, wanted)
         pos_c = np.minimum(pos, max(len(self.movie_ids) - 1, 0))
-        found = (pos < len(self.movie_ids)) & (self.movie_ids[pos_c] == wanted) if len(
-            self.movie_ids) else np.zeros(len(wanted), dtype=bool)
+        found = (
+            (pos < len(self.movie_ids)) & (self.movie_ids[pos_c] == wanted)
+            if len(self.movie_ids)
+            else np.zeros(len(wanted), dtype=bool)
+        )
         present = found & self.mask[pos_c] if len(self.movie_ids) else found
         values = np.zeros((len(wanted), self.dim), dtype=np.float32)
         values[present] = self.values[pos_c[present]]
@@ -147,21 +162,26 @@ class FeatureStore:
         self.path = Path(path).expanduser()
         manifest = self.path / "manifest.json"
         if not manifest.is_file():
-            raise DataError(f"{str(self.path)!r} is not a feature store (no manifest.json); "
-                            "build one with `recsys features build --out DIR`.")
+            raise DataError(
+                f"{str(self.path)!r} is not a feature store (no manifest.json); "
+                "build one with `recsys features build --out DIR`."
+            )
         try:
             self.manifest = json.loads(manifest.read_text())
         except json.JSONDecodeError as error:
-            raise DataError(f"{str(manifest)!r} is damaged ({error}); rebuild the store.") \
-                from None
+            raise DataError(f"{str(manifest)!r} is damaged ({error}); rebuild the store.") from None
         found = self.manifest.get("format") if isinstance(self.manifest, dict) else None
         if not (isinstance(found, str) and found.startswith(FORMAT.split("/")[0] + "/")):
-            raise DataError(f"{str(self.path)!r} is not a feature store (its manifest.json "
-                            "was written by something else); give the folder of `recsys "
-                            "features build --out DIR`.")
+            raise DataError(
+                f"{str(self.path)!r} is not a feature store (its manifest.json "
+                "was written by something else); give the folder of `recsys "
+                "features build --out DIR`."
+            )
         if found != FORMAT:
-            raise DataError(f"{str(self.path)!r} has format {self.manifest.get('format')!r}, "
-                            f"expected {FORMAT!r}; rebuild it with this version.")
+            raise DataError(
+                f"{str(self.path)!r} has format {self.manifest.get('format')!r}, "
+                f"expected {FORMAT!r}; rebuild it with this version."
+            )
 
     @property
     def names(self) -> list[str]:
@@ -175,20 +195,30 @@ class FeatureStore:
         if name not in self:
             from recsys.features.blocks import BLOCK_NAMES  # blocks imports this module
 
-            fix = (f"Build it with `recsys features build --blocks {name} --out {self.path}`."
-                   if name in BLOCK_NAMES else
-                   f"`recsys features build` makes only {', '.join(BLOCK_NAMES)}.")
-            raise DataError(f"feature store {str(self.path)!r} has no block {name!r}; it has "
-                            f"{', '.join(self.names) or 'none'}. {fix}")
+            fix = (
+                f"Build it with `recsys features build --blocks {name} --out {self.path}`."
+                if name in BLOCK_NAMES
+                else f"`recsys features build` makes only {', '.join(BLOCK_NAMES)}."
+            )
+            raise DataError(
+                f"feature store {str(self.path)!r} has no block {name!r}; it has "
+                f"{', '.join(self.names) or 'none'}. {fix}"
+            )
         info = self.manifest["blocks"][name]
         try:
             with np.load(self.path / info["file"], allow_pickle=False) as data:
-                return FeatureBlock(name, data["movie_ids"], data["values"], data["mask"],
-                                    dict(info.get("provenance", {})),
-                                    tuple(str(c) for c in data["columns"]))
+                return FeatureBlock(
+                    name,
+                    data["movie_ids"],
+                    data["values"],
+                    data["mask"],
+                    dict(info.get("provenance", {})),
+                    tuple(str(c) for c in data["columns"]),
+                )
         except (OSError, KeyError, ValueError) as error:
-            raise DataError(f"block {name!r} of {str(self.path)!r} is damaged ({error}); "
-                            "rebuild it.") from None
+            raise DataError(
+                f"block {name!r} of {str(self.path)!r} is damaged ({error}); rebuild it."
+            ) from None
 
     def blocks(self, names: Iterable[str] | None = None) -> list[FeatureBlock]:
         """The named blocks (all when ``names`` is None)."""
@@ -213,11 +243,19 @@ class FeatureStore:
         for block in blocks:
             file = f"{block.name}.npz"
             with atomic_write(target / file, "wb") as handle:
-                np.savez(handle, movie_ids=block.movie_ids, values=block.values,
-                         mask=block.mask, columns=np.array(block.columns, dtype=str))
+                np.savez(
+                    handle,
+                    movie_ids=block.movie_ids,
+                    values=block.values,
+                    mask=block.mask,
+                    columns=np.array(block.columns, dtype=str),
+                )
             manifest["blocks"][block.name] = {
-                "file": file, "dim": block.dim, "n_movies": int(len(block.movie_ids)),
-                "n_present": block.coverage, "provenance": block.provenance,
+                "file": file,
+                "dim": block.dim,
+                "n_movies": int(len(block.movie_ids)),
+                "n_present": block.coverage,
+                "provenance": block.provenance,
             }
         write_json_atomic(manifest_path, manifest)
         return FeatureStore(target)

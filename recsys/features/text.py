@@ -61,8 +61,9 @@ def _stop_words() -> frozenset[str]:
 STOP_WORDS: frozenset[str] = _stop_words()
 
 
-def tokenize(text: str | None, *, stop_words: Iterable[str] | None = STOP_WORDS,
-             min_length: int = 2) -> list[str]:
+def tokenize(
+    text: str | None, *, stop_words: Iterable[str] | None = STOP_WORDS, min_length: int = 2
+) -> list[str]:
     """Lower-case word tokens of ``text`` without stop words.
 
     Tokens are runs of letters and digits (an apostrophe inside a word is kept and a
@@ -86,8 +87,7 @@ def tokenize(text: str | None, *, stop_words: Iterable[str] | None = STOP_WORDS,
     """
     if not text:
         return []
-    stop = stop_words if isinstance(stop_words, (set, frozenset)) else frozenset(
-        stop_words or ())
+    stop = stop_words if isinstance(stop_words, (set, frozenset)) else frozenset(stop_words or ())
     out = []
     for token in _WORD.findall(str(text).lower().replace("’", "'")):
         if token.endswith("'s"):
@@ -98,8 +98,9 @@ def tokenize(text: str | None, *, stop_words: Iterable[str] | None = STOP_WORDS,
     return out
 
 
-def load_word_vectors(path: str | os.PathLike[str], *, binary: bool | None = None,
-                      limit: int | None = None) -> KeyedVectors:
+def load_word_vectors(
+    path: str | os.PathLike[str], *, binary: bool | None = None, limit: int | None = None
+) -> KeyedVectors:
     """Read pretrained word vectors in word2vec format with gensim.
 
     Parameters
@@ -177,9 +178,16 @@ def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def train_word2vec(sentences: Sequence[Sequence[str]], *, vector_size: int = 100,
-                   window: int = 5, min_count: int = 2, epochs: int = 20, sg: bool = True,
-                   seed: int = 0) -> KeyedVectors:
+def train_word2vec(
+    sentences: Sequence[Sequence[str]],
+    *,
+    vector_size: int = 100,
+    window: int = 5,
+    min_count: int = 2,
+    epochs: int = 20,
+    sg: bool = True,
+    seed: int = 0,
+) -> KeyedVectors:
     """Train gensim ``Word2Vec`` on tokenised texts and return its word vectors.
 
     Training uses one worker thread and a fixed hash function, so the same sentences
@@ -214,8 +222,12 @@ def train_word2vec(sentences: Sequence[Sequence[str]], *, vector_size: int = 100
     """
     from gensim.models import Word2Vec
 
-    for name, value in (("vector_size", vector_size), ("window", window),
-                        ("min_count", min_count), ("epochs", epochs)):
+    for name, value in (
+        ("vector_size", vector_size),
+        ("window", window),
+        ("min_count", min_count),
+        ("epochs", epochs),
+    ):
         if int(value) < 1:
             raise DataError(f"Word2Vec {name} must be a positive integer, received {value}.")
     corpus = [list(s) for s in sentences if len(s)]
@@ -224,12 +236,22 @@ def train_word2vec(sentences: Sequence[Sequence[str]], *, vector_size: int = 100
         for token in sentence:
             counts[token] = counts.get(token, 0) + 1
     if not any(c >= min_count for c in counts.values()):
-        raise DataError(f"cannot train Word2Vec: no word occurs {min_count} times in the "
-                        f"{len(corpus)} non-empty texts; use more texts or a lower "
-                        "min_count.")
-    model = Word2Vec(corpus, vector_size=int(vector_size), window=int(window),
-                     min_count=int(min_count), epochs=int(epochs), sg=int(bool(sg)),
-                     seed=int(seed), workers=1, hashfxn=_stable_hash)
+        raise DataError(
+            f"cannot train Word2Vec: no word occurs {min_count} times in the "
+            f"{len(corpus)} non-empty texts; use more texts or a lower "
+            "min_count."
+        )
+    model = Word2Vec(
+        corpus,
+        vector_size=int(vector_size),
+        window=int(window),
+        min_count=int(min_count),
+        epochs=int(epochs),
+        sg=int(bool(sg)),
+        seed=int(seed),
+        workers=1,
+        hashfxn=_stable_hash,
+    )
     return model.wv
 
 
@@ -264,22 +286,29 @@ class TextVectorReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form, with the derived rates."""
-        return {"n_texts": self.n_texts, "n_empty": self.n_empty,
-                "n_no_known_token": self.n_no_known_token, "n_present": self.n_present,
-                "n_tokens": self.n_tokens, "n_oov_tokens": self.n_oov_tokens,
-                "token_oov_rate": round(self.oov_rate, 6)}
+        return {
+            "n_texts": self.n_texts,
+            "n_empty": self.n_empty,
+            "n_no_known_token": self.n_no_known_token,
+            "n_present": self.n_present,
+            "n_tokens": self.n_tokens,
+            "n_oov_tokens": self.n_oov_tokens,
+            "token_oov_rate": round(self.oov_rate, 6),
+        }
 
     def summary(self) -> str:
         """One line for the terminal."""
-        return (f"{self.n_present}/{self.n_texts} texts got a vector; "
-                f"{self.oov_rate:.1%} of {self.n_tokens} tokens out of vocabulary; "
-                f"masked: {self.n_empty} without tokens, {self.n_no_known_token} without "
-                "a known token")
+        return (
+            f"{self.n_present}/{self.n_texts} texts got a vector; "
+            f"{self.oov_rate:.1%} of {self.n_tokens} tokens out of vocabulary; "
+            f"masked: {self.n_empty} without tokens, {self.n_no_known_token} without "
+            "a known token"
+        )
 
 
-def mean_vectors(token_lists: Sequence[Sequence[str]], vectors: KeyedVectors, *,
-                 case_fallback: bool = True
-                 ) -> tuple[NDArray[np.float32], NDArray[np.bool_], TextVectorReport]:
+def mean_vectors(
+    token_lists: Sequence[Sequence[str]], vectors: KeyedVectors, *, case_fallback: bool = True
+) -> tuple[NDArray[np.float32], NDArray[np.bool_], TextVectorReport]:
     """The mean word vector of each token list, with a mask and OOV statistics.
 
     Parameters

@@ -91,8 +91,9 @@ class MissingAPIKeyError(RecsysError):
     """No TMDB API key was given."""
 
 
-def read_api_key(key_file: str | os.PathLike[str] | None = None,
-                 environ: Mapping[str, str] | None = None) -> str:
+def read_api_key(
+    key_file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> str:
     """The TMDB API key from ``key_file`` (first non-empty line) or ``$TMDB_API_KEY``.
 
     Raises
@@ -112,28 +113,33 @@ def read_api_key(key_file: str | os.PathLike[str] | None = None,
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise DataError(f"cannot read the API key file {str(path)!r} "
-                            f"({type(error).__name__}); give a readable text file holding "
-                            "the key on its first line.") from None
+            raise DataError(
+                f"cannot read the API key file {str(path)!r} "
+                f"({type(error).__name__}); give a readable text file holding "
+                "the key on its first line."
+            ) from None
         for line in text.splitlines():
             if line.strip():
                 return line.strip()
-        raise DataError(f"the API key file {str(path)!r} is empty; put the TMDB API key "
-                        "on its first line.")
+        raise DataError(
+            f"the API key file {str(path)!r} is empty; put the TMDB API key on its first line."
+        )
     env = os.environ if environ is None else environ
     key = env.get(API_KEY_ENV, "").strip()
     if not key:
         raise MissingAPIKeyError(
             f"no TMDB API key: set {API_KEY_ENV} or pass --api-key-file FILE "
-            "(get a free key at https://www.themoviedb.org/settings/api).")
+            "(get a free key at https://www.themoviedb.org/settings/api)."
+        )
     return key
 
 
 def _check_base(url: str, option: str, example: str) -> str:
     parts = urlsplit(str(url))
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise DataError(f"{option} must be an http(s) URL without a query, like {example}; "
-                        f"received {url!r}.")
+        raise DataError(
+            f"{option} must be an http(s) URL without a query, like {example}; received {url!r}."
+        )
     return str(url).rstrip("/")
 
 
@@ -172,17 +178,24 @@ class TMDBClient:
     'Toy Story'
     """
 
-    def __init__(self, api_key: str, *, api_base: str = DEFAULT_API_BASE,
-                 image_base: str = DEFAULT_IMAGE_BASE, rate: float = 20.0,
-                 retry: RetryPolicy | None = None, timeout: float = 30.0,
-                 session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        image_base: str = DEFAULT_IMAGE_BASE,
+        rate: float = 20.0,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not api_key or not str(api_key).strip():
-            raise MissingAPIKeyError(f"no TMDB API key: set {API_KEY_ENV} or pass "
-                                     "--api-key-file FILE.")
+            raise MissingAPIKeyError(
+                f"no TMDB API key: set {API_KEY_ENV} or pass --api-key-file FILE."
+            )
         if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise DataError(f"timeout must be a positive number of seconds; "
-                            f"received {timeout!r}.")
+            raise DataError(f"timeout must be a positive number of seconds; received {timeout!r}.")
         self._key = str(api_key).strip()
         self.api_base = _check_base(api_base, "--api-base", DEFAULT_API_BASE)
         self.image_base = _check_base(image_base, "--image-base", DEFAULT_IMAGE_BASE)
@@ -229,18 +242,24 @@ class TMDBClient:
             If the request failed after its retries.
         """
         tmdb_id = int(tmdb_id)
-        return self._api(f"GET /movie/{tmdb_id}",
-                         lambda: tmdbsimple.Movies(tmdb_id), "info", params)
+        return self._api(
+            f"GET /movie/{tmdb_id}", lambda: tmdbsimple.Movies(tmdb_id), "info", params
+        )
 
     def popular(self, page: int = 1) -> dict[str, Any]:
         """One page (1..500) of popular movies (``GET /movie/popular``)."""
-        return self._api(f"GET /movie/popular page {int(page)}", tmdbsimple.Movies,
-                         "popular", {"page": int(page)})
+        return self._api(
+            f"GET /movie/popular page {int(page)}",
+            tmdbsimple.Movies,
+            "popular",
+            {"page": int(page)},
+        )
 
     def genre_list(self) -> dict[int, str]:
         """Genre id -> name (``GET /genre/movie/list``), with 10769 "Foreign" added."""
-        return merge_genre_list(self._api("GET /genre/movie/list", tmdbsimple.Genres,
-                                          "movie_list", {}))
+        return merge_genre_list(
+            self._api("GET /genre/movie/list", tmdbsimple.Genres, "movie_list", {})
+        )
 
     def search_movie(self, query: str, year: int | None = None) -> list[dict[str, Any]]:
         """Movies matching a title (``GET /search/movie``), best match first."""
@@ -276,12 +295,16 @@ class TMDBClient:
             return self._retrying(f"GET image {size}/{name}", get)
         except TMDBAuthError as error:  # images need no key: not a reason to stop everything
             status = error.status
-        raise TMDBRequestFailed(f"TMDB GET image {size}/{name} failed: HTTP {status} (the "
-                                "image server refused the request)", status)
+        raise TMDBRequestFailed(
+            f"TMDB GET image {size}/{name} failed: HTTP {status} (the "
+            "image server refused the request)",
+            status,
+        )
 
     # -- machinery -----------------------------------------------------------------
-    def _api(self, what: str, factory: Callable[[], Any], method: str,
-             params: dict[str, Any]) -> dict[str, Any]:
+    def _api(
+        self, what: str, factory: Callable[[], Any], method: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             with self._tmdbsimple_key():
                 endpoint = factory()
@@ -319,8 +342,7 @@ class TMDBClient:
             # key in it) is chained to the error.
             if not failure.retryable or attempt >= self.retry.retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""
-                raise failure.kind(f"TMDB {what} failed{tries}: {failure.message}",
-                                   failure.status)
+                raise failure.kind(f"TMDB {what} failed{tries}: {failure.message}", failure.status)
             self._sleep(self.retry.delay(attempt, failure.retry_after))
             attempt += 1
 
@@ -348,8 +370,13 @@ class TMDBClient:
         detail = self._status_message(response)
         text = f"HTTP {status} {response.reason or ''}".strip() + (f" ({detail})" if detail else "")
         if status == 401:
-            return _Failure(f"{text}. TMDB refused the API key: check ${API_KEY_ENV} or the "
-                            "file given with --api-key-file", False, status, kind=TMDBAuthError)
+            return _Failure(
+                f"{text}. TMDB refused the API key: check ${API_KEY_ENV} or the "
+                "file given with --api-key-file",
+                False,
+                status,
+                kind=TMDBAuthError,
+            )
         if status == 404:
             return _Failure(text, False, status, kind=TMDBNotFound)
         if status in (408, 425, 429) or status >= 500:

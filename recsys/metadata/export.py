@@ -25,8 +25,7 @@ def write_metadata_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Pat
     >>> write_metadata_csv(make_frame([{"movie_id": 1, "status": "ok"}]),
     ...                    "meta.csv")  # doctest: +SKIP
     """
-    return write_table_csv(frame.loc[:, [c for c in METADATA_COLUMNS if c in frame.columns]],
-                           path)
+    return write_table_csv(frame.loc[:, [c for c in METADATA_COLUMNS if c in frame.columns]], path)
 
 
 def write_table_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

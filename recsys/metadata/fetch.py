@@ -75,10 +75,12 @@ class FetchReport:
 
     def summary(self) -> str:
         """One line for the terminal."""
-        text = (f"fetched {self.done} movies ({self.missing} missing, {self.failed} failed), "
-                f"{self.posters} posters ({self.posters_missing} missing, "
-                f"{self.posters_failed} failed) with {self.requests} requests in "
-                f"{self.seconds:.1f}s")
+        text = (
+            f"fetched {self.done} movies ({self.missing} missing, {self.failed} failed), "
+            f"{self.posters} posters ({self.posters_missing} missing, "
+            f"{self.posters_failed} failed) with {self.requests} requests in "
+            f"{self.seconds:.1f}s"
+        )
         if self.skipped:
             text += f"; {self.skipped} left for the next run (--limit)"
         return text
@@ -145,32 +147,42 @@ def read_links(path: str | os.PathLike[str]) -> pd.DataFrame:
     except FileNotFoundError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read {str(file)!r} as CSV ({type(error).__name__}); expected "
-                        "MovieLens links.csv with movieId,imdbId,tmdbId.") from None
+        raise DataError(
+            f"cannot read {str(file)!r} as CSV ({type(error).__name__}); expected "
+            "MovieLens links.csv with movieId,imdbId,tmdbId."
+        ) from None
     raw = raw.rename(columns={"movieId": "movie_id", "tmdbId": "tmdb_id", "imdbId": "imdb_id"})
     missing = [c for c in ("movie_id", "tmdb_id") if c not in raw.columns]
     if missing:
-        raise DataError(f"{str(file)!r} has no {' or '.join(missing)} column; expected "
-                        f"MovieLens links.csv (movieId,imdbId,tmdbId), found "
-                        f"{', '.join(raw.columns) or 'no columns'}.")
+        raise DataError(
+            f"{str(file)!r} has no {' or '.join(missing)} column; expected "
+            f"MovieLens links.csv (movieId,imdbId,tmdbId), found "
+            f"{', '.join(raw.columns) or 'no columns'}."
+        )
     movie_id = pd.to_numeric(raw["movie_id"], errors="coerce")
     tmdb_id = pd.to_numeric(raw["tmdb_id"].replace("", None), errors="coerce")
     bad = movie_id.isna() | (tmdb_id.isna() & (raw["tmdb_id"].str.strip() != ""))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{str(file)!r}: {int(bad.sum())} row(s) have a movie or TMDB id that "
-                        f"is not a number (first at data row {row + 1}); fix those rows.")
+        raise DataError(
+            f"{str(file)!r}: {int(bad.sum())} row(s) have a movie or TMDB id that "
+            f"is not a number (first at data row {row + 1}); fix those rows."
+        )
     if movie_id.duplicated().any():
-        raise DataError(f"{str(file)!r}: movie id {int(movie_id[movie_id.duplicated()].iloc[0])}"
-                        " appears more than once; each movie needs one row.")
+        raise DataError(
+            f"{str(file)!r}: movie id {int(movie_id[movie_id.duplicated()].iloc[0])}"
+            " appears more than once; each movie needs one row."
+        )
     imdb = raw["imdb_id"] if "imdb_id" in raw.columns else pd.Series([""] * len(raw))
-    return pd.DataFrame({
-        "movie_id": movie_id.astype(np.int32).to_numpy(),
-        "tmdb_id": pd.array(tmdb_id.round(), dtype="Int64"),
-        "imdb_id": pd.Series([_imdb(v) for v in imdb], dtype=object).to_numpy(),
-        "title": pd.Series([None] * len(raw), dtype=object).to_numpy(),
-        "genres": pd.Series([()] * len(raw), dtype=object).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "movie_id": movie_id.astype(np.int32).to_numpy(),
+            "tmdb_id": pd.array(tmdb_id.round(), dtype="Int64"),
+            "imdb_id": pd.Series([_imdb(v) for v in imdb], dtype=object).to_numpy(),
+            "title": pd.Series([None] * len(raw), dtype=object).to_numpy(),
+            "genres": pd.Series([()] * len(raw), dtype=object).to_numpy(),
+        }
+    )
 
 
 def links_from_movies(movies: pd.DataFrame) -> pd.DataFrame:
@@ -207,11 +219,16 @@ def movie_record(info: Mapping[str, Any]) -> dict[str, Any]:
     ((28, 878), ('Action', 'Science Fiction'), None)
     """
     if "genres" in info and isinstance(info.get("genres"), list):
-        pairs = [(int(g["id"]), str(g.get("name") or TMDB_MOVIE_GENRES.get(int(g["id"]), "")))
-                 for g in info["genres"] if isinstance(g, Mapping) and "id" in g]
+        pairs = [
+            (int(g["id"]), str(g.get("name") or TMDB_MOVIE_GENRES.get(int(g["id"]), "")))
+            for g in info["genres"]
+            if isinstance(g, Mapping) and "id" in g
+        ]
     else:
-        pairs = [(int(i), TMDB_MOVIE_GENRES.get(int(i), f"genre {int(i)}"))
-                 for i in info.get("genre_ids") or ()]
+        pairs = [
+            (int(i), TMDB_MOVIE_GENRES.get(int(i), f"genre {int(i)}"))
+            for i in info.get("genre_ids") or ()
+        ]
 
     def text(key: str) -> str | None:
         value = info.get(key)
@@ -269,8 +286,10 @@ def store_lock(store_path: str | os.PathLike[str]) -> Iterator[None]:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise DataError(f"another 'recsys metadata fetch' is writing to {str(store_path)!r}"
-                            "; wait for it to finish or use another --store.") from None
+            raise DataError(
+                f"another 'recsys metadata fetch' is writing to {str(store_path)!r}"
+                "; wait for it to finish or use another --store."
+            ) from None
         try:
             yield
         finally:
@@ -296,9 +315,15 @@ class _Group:
 NO_TMDB_ID = "no TMDB id in the links"
 
 
-def _plan(links: pd.DataFrame, state: Mapping[int, Mapping[str, Any]], *,
-          want_posters: bool, retry_missing: bool, search_unlinked: bool,
-          refresh_imported: bool = False) -> tuple[list[_Group], list[int]]:
+def _plan(
+    links: pd.DataFrame,
+    state: Mapping[int, Mapping[str, Any]],
+    *,
+    want_posters: bool,
+    retry_missing: bool,
+    search_unlinked: bool,
+    refresh_imported: bool = False,
+) -> tuple[list[_Group], list[int]]:
     """Work groups in movie-id order, and unlinked movies to mark missing without asking."""
     groups: dict[int, _Group] = {}
     work: list[_Group] = []
@@ -307,8 +332,12 @@ def _plan(links: pd.DataFrame, state: Mapping[int, Mapping[str, Any]], *,
         movie_id = int(row["movie_id"])
         stored = state.get(movie_id)
         status = stored["status"] if stored else None
-        if refresh_imported and stored and stored.get("source") != "tmdb" \
-                and not pd.isna(row["tmdb_id"]):
+        if (
+            refresh_imported
+            and stored
+            and stored.get("source") != "tmdb"
+            and not pd.isna(row["tmdb_id"])
+        ):
             status = "failed"  # imported, not fetched: ask TMDB for the full record
         retry = status in (None, "failed") or (status == "missing" and retry_missing)
         if status == "ok":
@@ -340,8 +369,12 @@ def _plan(links: pd.DataFrame, state: Mapping[int, Mapping[str, Any]], *,
     # An ok movie seen before a new one with the same TMDB id: copy from it as well.
     for movie_id, stored in state.items():
         key = stored.get("tmdb_id")
-        if stored["status"] == "ok" and key in groups and groups[key].source_ok is None \
-                and stored.get("source") == "tmdb":
+        if (
+            stored["status"] == "ok"
+            and key in groups
+            and groups[key].source_ok is None
+            and stored.get("source") == "tmdb"
+        ):
             groups[key].source_ok = movie_id
     return [g for g in work if g.movie_ids], unlinked
 
@@ -355,12 +388,20 @@ def _needs_poster(stored: Mapping[str, Any], retry_missing: bool) -> bool:
     return not (file and Path(file).is_file())
 
 
-def fetch_metadata(store: MetadataStore, links: pd.DataFrame, client: TMDBClient, *,
-                   posters_dir: str | os.PathLike[str] | None = None,
-                   poster_size: str = "w185", limit: int | None = None,
-                   retry_missing: bool = False, search_unlinked: bool = False,
-                   refresh_imported: bool = False, max_consecutive_failures: int = 25,
-                   progress: bool = True) -> FetchReport:
+def fetch_metadata(
+    store: MetadataStore,
+    links: pd.DataFrame,
+    client: TMDBClient,
+    *,
+    posters_dir: str | os.PathLike[str] | None = None,
+    poster_size: str = "w185",
+    limit: int | None = None,
+    retry_missing: bool = False,
+    search_unlinked: bool = False,
+    refresh_imported: bool = False,
+    max_consecutive_failures: int = 25,
+    progress: bool = True,
+) -> FetchReport:
     """Fetch TMDB details (and posters) for the movies of ``links`` not yet in ``store``.
 
     Parameters
@@ -402,47 +443,89 @@ def fetch_metadata(store: MetadataStore, links: pd.DataFrame, client: TMDBClient
             folder.mkdir(parents=True, exist_ok=True)
             remove_stale_parts(folder)
         store.register_links(links)
-        state = {int(r["movie_id"]): r for r in store.rows(
-            ("movie_id", "tmdb_id", "status", "detail", "source", "poster_path",
-             "poster_file", "poster_status"))}
-        work, unlinked = _plan(links, state, want_posters=folder is not None,
-                               retry_missing=retry_missing, search_unlinked=search_unlinked,
-                               refresh_imported=refresh_imported)
+        state = {
+            int(r["movie_id"]): r
+            for r in store.rows(
+                (
+                    "movie_id",
+                    "tmdb_id",
+                    "status",
+                    "detail",
+                    "source",
+                    "poster_path",
+                    "poster_file",
+                    "poster_status",
+                )
+            )
+        }
+        work, unlinked = _plan(
+            links,
+            state,
+            want_posters=folder is not None,
+            retry_missing=retry_missing,
+            search_unlinked=search_unlinked,
+            refresh_imported=refresh_imported,
+        )
         if unlinked:
-            store.upsert_movies({"movie_id": m, "status": "missing", "source": "tmdb",
-                                 "detail": NO_TMDB_ID} for m in unlinked)
+            store.upsert_movies(
+                {"movie_id": m, "status": "missing", "source": "tmdb", "detail": NO_TMDB_ID}
+                for m in unlinked
+            )
             report.missing += len(unlinked)
         if limit is not None and len(work) > int(limit):
-            report.skipped = sum(len(g.movie_ids) for g in work[int(limit):])
-            work = work[:int(limit)]
+            report.skipped = sum(len(g.movie_ids) for g in work[int(limit) :])
+            work = work[: int(limit)]
         report.planned = len(work)
-        genres_by_movie = {int(r["movie_id"]): tuple(r["genres"] or ())
-                           for r in links.to_dict("records")
-                           if isinstance(r.get("genres"), tuple)}
-        imdb_by_movie = {int(r["movie_id"]): r["imdb_id"] for r in links.to_dict("records")
-                         if isinstance(r.get("imdb_id"), str)}
+        genres_by_movie = {
+            int(r["movie_id"]): tuple(r["genres"] or ())
+            for r in links.to_dict("records")
+            if isinstance(r.get("genres"), tuple)
+        }
+        imdb_by_movie = {
+            int(r["movie_id"]): r["imdb_id"]
+            for r in links.to_dict("records")
+            if isinstance(r.get("imdb_id"), str)
+        }
         streak = 0
         with Progress(len(work), "metadata fetch", enabled=progress) as bar:
             bar.counts.update(done=0, missing=0, failed=0, posters=0)  # fixed order
             for group in work:
-                outcome = _run_group(group, store, client, folder, poster_size, report,
-                                     genres_by_movie, imdb_by_movie, retry_missing)
+                outcome = _run_group(
+                    group,
+                    store,
+                    client,
+                    folder,
+                    poster_size,
+                    report,
+                    genres_by_movie,
+                    imdb_by_movie,
+                    retry_missing,
+                )
                 bar.advance(**outcome)
                 streak = streak + 1 if outcome.get("failed") else 0
                 if streak >= max_consecutive_failures:
-                    report.stopped = (f"stopped after {streak} movies in a row failed (last: "
-                                      f"{report.failures[-1] if report.failures else '?'}); "
-                                      "TMDB may be unreachable. Re-run later to resume.")
+                    report.stopped = (
+                        f"stopped after {streak} movies in a row failed (last: "
+                        f"{report.failures[-1] if report.failures else '?'}); "
+                        "TMDB may be unreachable. Re-run later to resume."
+                    )
                     break
     report.requests = client.requests_made - requests_before
     report.seconds = time.monotonic() - started
     return report
 
 
-def _run_group(group: _Group, store: MetadataStore, client: TMDBClient,
-               folder: Path | None, size: str, report: FetchReport,
-               genres_by_movie: Mapping[int, tuple[str, ...]],
-               imdb_by_movie: Mapping[int, str], retry_missing: bool) -> dict[str, int]:
+def _run_group(
+    group: _Group,
+    store: MetadataStore,
+    client: TMDBClient,
+    folder: Path | None,
+    size: str,
+    report: FetchReport,
+    genres_by_movie: Mapping[int, tuple[str, ...]],
+    imdb_by_movie: Mapping[int, str],
+    retry_missing: bool,
+) -> dict[str, int]:
     """Fetch one group; commit its rows; return the progress counters."""
     ids = group.info_ids
     outcome = {"done": 0, "missing": 0, "failed": 0, "posters": 0}
@@ -454,8 +537,13 @@ def _run_group(group: _Group, store: MetadataStore, client: TMDBClient,
         except TMDBRequestFailed as error:
             return _failed(store, ids, str(error), report, outcome)
         if found is None:
-            return _missing(store, ids, f"{NO_TMDB_ID}, and no title search match for "
-                            f"{query!r} ({year})", report, outcome)
+            return _missing(
+                store,
+                ids,
+                f"{NO_TMDB_ID}, and no title search match for {query!r} ({year})",
+                report,
+                outcome,
+            )
         group.tmdb_id, detail = found, f"TMDB id found by title search for {query!r} ({year})"
     if ids:
         if group.source_ok is not None:
@@ -465,60 +553,121 @@ def _run_group(group: _Group, store: MetadataStore, client: TMDBClient,
             try:
                 record = movie_record(client.movie(group.tmdb_id))
             except TMDBNotFound as error:
-                return _missing(store, ids, str(error), report, outcome, group.tmdb_id,
-                                imdb_by_movie)
+                return _missing(
+                    store, ids, str(error), report, outcome, group.tmdb_id, imdb_by_movie
+                )
             except TMDBRequestFailed as error:
-                return _failed(store, ids, str(error), report, outcome, group.tmdb_id,
-                               imdb_by_movie)
+                return _failed(
+                    store, ids, str(error), report, outcome, group.tmdb_id, imdb_by_movie
+                )
         tmdb_imdb = record.pop("imdb_id", None)
         record["tmdb_id"] = group.tmdb_id
         # MovieLens genres only when the links know them (a links.csv does not): an
         # imported row keeps its own.
-        store.upsert_movies({**record, "movie_id": m,
-                             "imdb_id": imdb_by_movie.get(m) or tmdb_imdb,
-                             **({"movielens_genres": genres_by_movie[m]}
-                                if genres_by_movie.get(m) else {}),
-                             "status": "ok", "detail": detail, "source": "tmdb",
-                             "attempts_add": 1} for m in ids)
+        store.upsert_movies(
+            {
+                **record,
+                "movie_id": m,
+                "imdb_id": imdb_by_movie.get(m) or tmdb_imdb,
+                **({"movielens_genres": genres_by_movie[m]} if genres_by_movie.get(m) else {}),
+                "status": "ok",
+                "detail": detail,
+                "source": "tmdb",
+                "attempts_add": 1,
+            }
+            for m in ids
+        )
         report.done += len(ids)
         outcome["done"] = len(ids)
     if folder is not None:
-        outcome["posters"] = _poster(group, store, client, folder, size, report,
-                                     retry_missing)
+        outcome["posters"] = _poster(group, store, client, folder, size, report, retry_missing)
     return outcome
 
 
-_COPIED = ("imdb_id", "title", "original_title", "overview", "tagline", "genre_ids",
-           "tmdb_genres", "release_date", "original_language", "runtime", "popularity",
-           "vote_average", "vote_count", "poster_path", "poster_file", "poster_sha256",
-           "poster_size", "poster_status")
+_COPIED = (
+    "imdb_id",
+    "title",
+    "original_title",
+    "overview",
+    "tagline",
+    "genre_ids",
+    "tmdb_genres",
+    "release_date",
+    "original_language",
+    "runtime",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "poster_path",
+    "poster_file",
+    "poster_sha256",
+    "poster_size",
+    "poster_status",
+)
 
 
-def _missing(store: MetadataStore, ids: list[int], message: str, report: FetchReport,
-             outcome: dict[str, int], tmdb_id: int | None = None,
-             imdb_by_movie: Mapping[int, str] | None = None) -> dict[str, int]:
-    store.upsert_movies({"movie_id": m, "tmdb_id": tmdb_id,
-                         "imdb_id": (imdb_by_movie or {}).get(m), "status": "missing",
-                         "source": "tmdb", "detail": message, "attempts_add": 1} for m in ids)
+def _missing(
+    store: MetadataStore,
+    ids: list[int],
+    message: str,
+    report: FetchReport,
+    outcome: dict[str, int],
+    tmdb_id: int | None = None,
+    imdb_by_movie: Mapping[int, str] | None = None,
+) -> dict[str, int]:
+    store.upsert_movies(
+        {
+            "movie_id": m,
+            "tmdb_id": tmdb_id,
+            "imdb_id": (imdb_by_movie or {}).get(m),
+            "status": "missing",
+            "source": "tmdb",
+            "detail": message,
+            "attempts_add": 1,
+        }
+        for m in ids
+    )
     report.missing += len(ids)
     outcome["missing"] = len(ids)
     return outcome
 
 
-def _failed(store: MetadataStore, ids: list[int], message: str, report: FetchReport,
-            outcome: dict[str, int], tmdb_id: int | None = None,
-            imdb_by_movie: Mapping[int, str] | None = None) -> dict[str, int]:
-    store.upsert_movies({"movie_id": m, "tmdb_id": tmdb_id,
-                         "imdb_id": (imdb_by_movie or {}).get(m), "status": "failed",
-                         "source": "tmdb", "detail": message, "attempts_add": 1} for m in ids)
+def _failed(
+    store: MetadataStore,
+    ids: list[int],
+    message: str,
+    report: FetchReport,
+    outcome: dict[str, int],
+    tmdb_id: int | None = None,
+    imdb_by_movie: Mapping[int, str] | None = None,
+) -> dict[str, int]:
+    store.upsert_movies(
+        {
+            "movie_id": m,
+            "tmdb_id": tmdb_id,
+            "imdb_id": (imdb_by_movie or {}).get(m),
+            "status": "failed",
+            "source": "tmdb",
+            "detail": message,
+            "attempts_add": 1,
+        }
+        for m in ids
+    )
     report.failed += len(ids)
     report.failures.append(message)
     outcome["failed"] = len(ids)
     return outcome
 
 
-def _poster(group: _Group, store: MetadataStore, client: TMDBClient, folder: Path,
-            size: str, report: FetchReport, retry_missing: bool) -> int:
+def _poster(
+    group: _Group,
+    store: MetadataStore,
+    client: TMDBClient,
+    folder: Path,
+    size: str,
+    report: FetchReport,
+    retry_missing: bool,
+) -> int:
     """Download the group's poster if it has one and lacks the file; return 1 if stored."""
     rows = [store.get(m) for m in group.movie_ids]
     todo = [r for r in rows if r and r["status"] == "ok" and _needs_poster(r, retry_missing)]
@@ -530,18 +679,40 @@ def _poster(group: _Group, store: MetadataStore, client: TMDBClient, folder: Pat
     try:
         poster = download_poster(client, poster_path, size, target)
     except TMDBNotFound as error:
-        store.upsert_movies({"movie_id": r["movie_id"], "poster_status": "missing",
-                             "poster_file": None, "detail": f"poster: {error}"} for r in todo)
+        store.upsert_movies(
+            {
+                "movie_id": r["movie_id"],
+                "poster_status": "missing",
+                "poster_file": None,
+                "detail": f"poster: {error}",
+            }
+            for r in todo
+        )
         report.posters_missing += 1
         return 0
     except (TMDBRequestFailed, PosterError) as error:
-        store.upsert_movies({"movie_id": r["movie_id"], "poster_status": "failed",
-                             "poster_file": None, "detail": f"poster: {error}"} for r in todo)
+        store.upsert_movies(
+            {
+                "movie_id": r["movie_id"],
+                "poster_status": "failed",
+                "poster_file": None,
+                "detail": f"poster: {error}",
+            }
+            for r in todo
+        )
         report.posters_failed += 1
         report.failures.append(str(error))
         return 0
-    store.upsert_movies({"movie_id": r["movie_id"], "poster_status": "ok",
-                         "poster_file": str(poster.path), "poster_sha256": poster.sha256,
-                         "poster_size": size, "detail": None} for r in todo)
+    store.upsert_movies(
+        {
+            "movie_id": r["movie_id"],
+            "poster_status": "ok",
+            "poster_file": str(poster.path),
+            "poster_sha256": poster.sha256,
+            "poster_size": size,
+            "detail": None,
+        }
+        for r in todo
+    )
     report.posters += 1
     return 1

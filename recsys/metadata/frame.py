@@ -47,10 +47,30 @@ STATUSES = ("ok", "missing", "failed")
 
 #: Column order of the canonical frame.
 METADATA_COLUMNS = (
-    "movie_id", "tmdb_id", "imdb_id", "title", "original_title", "overview", "tagline",
-    "genre_ids", "tmdb_genres", "movielens_genres", "release_date", "original_language",
-    "runtime", "popularity", "vote_average", "vote_count", "poster_path", "poster_file",
-    "poster_sha256", "poster_status", "status", "detail", "source", "updated_at",
+    "movie_id",
+    "tmdb_id",
+    "imdb_id",
+    "title",
+    "original_title",
+    "overview",
+    "tagline",
+    "genre_ids",
+    "tmdb_genres",
+    "movielens_genres",
+    "release_date",
+    "original_language",
+    "runtime",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "poster_path",
+    "poster_file",
+    "poster_sha256",
+    "poster_status",
+    "status",
+    "detail",
+    "source",
+    "updated_at",
 )
 #: Columns holding tuples.
 LIST_COLUMNS = ("genre_ids", "tmdb_genres", "movielens_genres")
@@ -91,16 +111,20 @@ def make_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             data[column] = pd.Series(values, dtype=object)
         elif column in _INT_COLUMNS:
             data[column] = pd.array(
-                [int(v) if v is not None else None for v in values], dtype="Int64")
+                [int(v) if v is not None else None for v in values], dtype="Int64"
+            )
         elif column in _FLOAT_COLUMNS:
             data[column] = np.asarray(
-                [float(v) if v is not None else np.nan for v in values], dtype=np.float64)
+                [float(v) if v is not None else np.nan for v in values], dtype=np.float64
+            )
         elif column in _TEXT_COLUMNS:
-            data[column] = pd.Series([str(v).strip() if v is not None else "" for v in values],
-                                     dtype=object)
+            data[column] = pd.Series(
+                [str(v).strip() if v is not None else "" for v in values], dtype=object
+            )
         else:
-            data[column] = pd.Series([str(v) if v is not None else None for v in values],
-                                     dtype=object)
+            data[column] = pd.Series(
+                [str(v) if v is not None else None for v in values], dtype=object
+            )
     frame = pd.DataFrame(data)
     return frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
 
@@ -126,14 +150,21 @@ def join_movies(movies: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for movie in movies.to_dict("records"):
         movie_id = int(movie["movie_id"])
-        row = dict(by_id.get(movie_id) or {
-            "movie_id": movie_id, "tmdb_id": _none_if_missing(movie.get("tmdb_id")),
-            "imdb_id": _none_if_missing(movie.get("imdb_id")),
-            "title": _none_if_missing(movie.get("title")), "status": "pending"})
+        row = dict(
+            by_id.get(movie_id)
+            or {
+                "movie_id": movie_id,
+                "tmdb_id": _none_if_missing(movie.get("tmdb_id")),
+                "imdb_id": _none_if_missing(movie.get("imdb_id")),
+                "title": _none_if_missing(movie.get("title")),
+                "status": "pending",
+            }
+        )
         if not row.get("movielens_genres"):
             row["movielens_genres"] = tuple(movie.get("genres") or ())
         rows.append(row)
     frame = make_frame(rows)
     order = {m: i for i, m in enumerate(int(x) for x in movies["movie_id"])}
-    return frame.sort_values("movie_id", key=lambda s: s.map(order),
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values("movie_id", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True
+    )

@@ -57,9 +57,25 @@ TMDB_MOVIE_GENRES: Mapping[int, str] = {
 
 #: The genres MovieLens uses (ml-latest-small and later releases).
 MOVIELENS_GENRES: tuple[str, ...] = (
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary",
-    "Drama", "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 
 #: TMDB genre name -> MovieLens genre name, ``None`` where MovieLens has no such genre.
@@ -114,15 +130,18 @@ def merge_genre_list(response: Mapping[str, Any] | Iterable[Mapping[str, Any]]) 
     """
     items = response.get("genres") if isinstance(response, Mapping) else response
     if items is None or isinstance(items, (str, bytes)):
-        raise DataError("the genre list response has no 'genres' list; expected "
-                        "{'genres': [{'id': 28, 'name': 'Action'}, ...]}.")
+        raise DataError(
+            "the genre list response has no 'genres' list; expected "
+            "{'genres': [{'id': 28, 'name': 'Action'}, ...]}."
+        )
     result: dict[int, str] = {}
     for item in items:
         try:
             result[int(item["id"])] = str(item["name"])
         except (KeyError, TypeError, ValueError):
-            raise DataError(f"a genre in the genre list is not an {{'id', 'name'}} object: "
-                            f"received {item!r}.") from None
+            raise DataError(
+                f"a genre in the genre list is not an {{'id', 'name'}} object: received {item!r}."
+            ) from None
     result.setdefault(FOREIGN_GENRE_ID, TMDB_MOVIE_GENRES[FOREIGN_GENRE_ID])
     return dict(sorted(result.items()))
 

@@ -37,11 +37,22 @@ from recsys.progress import Progress
 
 __all__ = ["ImportReport", "attach_posters", "import_metadata", "read_metadata_csv"]
 
-_ALIASES = {"movieId": "movie_id", "tmdbId": "tmdb_id", "imdbId": "imdb_id",
-            "tmdb_rating": "vote_average"}
+_ALIASES = {
+    "movieId": "movie_id",
+    "tmdbId": "tmdb_id",
+    "imdbId": "imdb_id",
+    "tmdb_rating": "vote_average",
+}
 _TMDB_NAME_TO_ID = {name: genre_id for genre_id, name in TMDB_MOVIE_GENRES.items()}
-_DATA_COLUMNS = ("overview", "tagline", "runtime", "vote_average", "release_date",
-                 "genre_ids", "popularity")
+_DATA_COLUMNS = (
+    "overview",
+    "tagline",
+    "runtime",
+    "vote_average",
+    "release_date",
+    "genre_ids",
+    "popularity",
+)
 _POSTER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
 
@@ -60,16 +71,20 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for the terminal."""
-        text = (f"imported {self.written} movies ({self.rows} rows of the CSV, "
-                f"{self.poster_only} with a poster only), {self.posters} posters in "
-                f"{self.seconds:.1f}s")
+        text = (
+            f"imported {self.written} movies ({self.rows} rows of the CSV, "
+            f"{self.poster_only} with a poster only), {self.posters} posters in "
+            f"{self.seconds:.1f}s"
+        )
         if self.kept:
             text += f"; kept {self.kept} movies already fetched (--overwrite replaces them)"
         if self.posters_rejected:
             text += f"; rejected {self.posters_rejected} posters (see 'detail' in the store)"
         if self.posters_missing:
-            text += (f"; {self.posters_missing} movies listed in the posters index have no "
-                     "poster in the posters folder")
+            text += (
+                f"; {self.posters_missing} movies listed in the posters index have no "
+                "poster in the posters folder"
+            )
         return text
 
 
@@ -101,27 +116,36 @@ def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     except FileNotFoundError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read {str(file)!r} as a metadata CSV "
-                        f"({type(error).__name__}); expected columns like movieId, tmdbId, "
-                        "title, overview, genres.") from None
+        raise DataError(
+            f"cannot read {str(file)!r} as a metadata CSV "
+            f"({type(error).__name__}); expected columns like movieId, tmdbId, "
+            "title, overview, genres."
+        ) from None
     raw = raw.rename(columns={k: v for k, v in _ALIASES.items() if k in raw.columns})
     if "movie_id" not in raw.columns:
-        raise DataError(f"{str(file)!r} has no movieId (or movie_id) column; found "
-                        f"{', '.join(raw.columns) or 'no columns'}.")
+        raise DataError(
+            f"{str(file)!r} has no movieId (or movie_id) column; found "
+            f"{', '.join(raw.columns) or 'no columns'}."
+        )
     ids = pd.to_numeric(raw["movie_id"], errors="coerce")
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise DataError(f"{str(file)!r}: movie id {raw['movie_id'].iloc[row]!r} on data row "
-                        f"{row + 1} is not a number; fix that row.")
+        raise DataError(
+            f"{str(file)!r}: movie id {raw['movie_id'].iloc[row]!r} on data row "
+            f"{row + 1} is not a number; fix that row."
+        )
     if ids.duplicated().any():
-        raise DataError(f"{str(file)!r}: movie id {int(ids[ids.duplicated()].iloc[0])} "
-                        "appears more than once; each movie needs one row.")
+        raise DataError(
+            f"{str(file)!r}: movie id {int(ids[ids.duplicated()].iloc[0])} "
+            "appears more than once; each movie needs one row."
+        )
     genre_column = _genre_column(raw, file)
     source = f"import:{file.name}"
     rows = []
     for record in raw.to_dict("records"):
-        row: dict[str, Any] = {c: _blank(record[c]) for c in METADATA_COLUMNS
-                               if c in record and c not in LIST_COLUMNS}
+        row: dict[str, Any] = {
+            c: _blank(record[c]) for c in METADATA_COLUMNS if c in record and c not in LIST_COLUMNS
+        }
         row["movie_id"] = int(float(record["movie_id"]))
         for column in ("tmdb_id", "runtime", "vote_count"):
             if row.get(column) is not None:
@@ -152,8 +176,9 @@ def _number(text: str, file: Path, column: str, movie_id: int, kind: type) -> An
     try:
         value = float(text)
     except ValueError:
-        raise DataError(f"{str(file)!r}: {column} {text!r} of movie {movie_id} is not a "
-                        "number; fix that row.") from None
+        raise DataError(
+            f"{str(file)!r}: {column} {text!r} of movie {movie_id} is not a number; fix that row."
+        ) from None
     if not np.isfinite(value):
         return None
     return round(value) if kind is int else value
@@ -169,9 +194,11 @@ def _genre_column(raw: pd.DataFrame, file: Path) -> str | None:
     if names <= set(_TMDB_NAME_TO_ID):
         return "tmdb_genres" if "tmdb_genres" not in raw.columns else None
     unknown = sorted(names - set(MOVIELENS_GENRES) - set(_TMDB_NAME_TO_ID))[:5]
-    raise DataError(f"{str(file)!r}: the genres column mixes names that are neither all "
-                    f"MovieLens nor all TMDB genres (e.g. {', '.join(unknown) or 'both kinds'});"
-                    " use movielens_genres / tmdb_genres columns instead.")
+    raise DataError(
+        f"{str(file)!r}: the genres column mixes names that are neither all "
+        f"MovieLens nor all TMDB genres (e.g. {', '.join(unknown) or 'both kinds'});"
+        " use movielens_genres / tmdb_genres columns instead."
+    )
 
 
 def _set_status(row: dict[str, Any], record: Mapping[str, str], source: str) -> None:
@@ -179,8 +206,9 @@ def _set_status(row: dict[str, Any], record: Mapping[str, str], source: str) -> 
     given = (record.get("status") or "").strip()
     if given:
         if given not in STATUSES:
-            raise DataError(f"status {given!r} of movie {row['movie_id']} is not one of "
-                            f"{', '.join(STATUSES)}.")
+            raise DataError(
+                f"status {given!r} of movie {row['movie_id']} is not one of {', '.join(STATUSES)}."
+            )
         row["status"] = given
     elif row.get("tmdb_id") is None:
         row["status"], row["detail"] = "missing", "no TMDB id in the imported CSV"
@@ -213,19 +241,26 @@ def _read_index(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read the posters index {str(path)!r} "
-                        f"({type(error).__name__}); expected columns movieId, path, "
-                        "sha256.") from None
+        raise DataError(
+            f"cannot read the posters index {str(path)!r} "
+            f"({type(error).__name__}); expected columns movieId, path, "
+            "sha256."
+        ) from None
     if "movieId" not in table.columns or "path" not in table.columns:
-        raise DataError(f"{str(path)!r} is not a posters index: expected columns "
-                        "movieId, path, sha256.")
+        raise DataError(
+            f"{str(path)!r} is not a posters index: expected columns movieId, path, sha256."
+        )
     return table
 
 
-def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
-                   index: str | os.PathLike[str] | None = None,
-                   copy_to: str | os.PathLike[str] | None = None,
-                   progress: bool = False) -> tuple[pd.DataFrame, int, int, int]:
+def attach_posters(
+    frame: pd.DataFrame,
+    posters_dir: str | os.PathLike[str],
+    *,
+    index: str | os.PathLike[str] | None = None,
+    copy_to: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, int, int, int]:
     """Point each movie of ``frame`` at its poster file in ``posters_dir``.
 
     Only files in ``posters_dir`` are ever read or stored. Without an index, a movie's
@@ -269,34 +304,47 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
     """
     folder = Path(posters_dir).expanduser().absolute()
     if not folder.is_dir():
-        raise DataError(f"the posters folder {str(folder)!r} is not a directory; give the "
-                        "folder holding <movieId>.jpg files.")
+        raise DataError(
+            f"the posters folder {str(folder)!r} is not a directory; give the "
+            "folder holding <movieId>.jpg files."
+        )
     index_path = Path(index).expanduser() if index is not None else _find_index(folder)
     expected: dict[int, tuple[Path | None, str | None]] = {}
     described: dict[int, dict[str, Any]] = {}
     if index_path is not None:
         for rec in _read_index(index_path).to_dict("records"):
             name = PurePath(rec["path"].replace("\\", "/")).name if rec["path"] else ""
-            expected[int(rec["movieId"])] = (folder / name if name else None,
-                                             rec.get("sha256") or None)
+            expected[int(rec["movieId"])] = (
+                folder / name if name else None,
+                rec.get("sha256") or None,
+            )
             described[int(rec["movieId"])] = rec
     target = Path(copy_to).expanduser().absolute() if copy_to is not None else None
     rows = frame.to_dict("records")
     # Posters of movies the CSV does not list still belong to MovieLens movies: keep them,
     # in rows that say there is no TMDB metadata for the movie.
     known = {int(r["movie_id"]) for r in rows}
-    on_disk = {int(p.stem) for p in folder.iterdir()
-               if p.stem.isdigit() and p.suffix.lower() in _POSTER_EXTENSIONS}
+    on_disk = {
+        int(p.stem)
+        for p in folder.iterdir()
+        if p.stem.isdigit() and p.suffix.lower() in _POSTER_EXTENSIONS
+    }
     listed = {m for m, (file, _) in expected.items() if file is not None and file.is_file()}
     for movie_id in sorted((listed | (on_disk - set(expected))) - known):
         rec = described.get(movie_id, {})
         imdb = str(rec.get("imdbId") or "").strip()
-        rows.append({"movie_id": movie_id, "title": rec.get("title") or None,
-                     "imdb_id": f"tt{int(imdb):07d}" if imdb.isdigit() else None,
-                     "tmdb_id": int(float(rec["tmdbId"])) if rec.get("tmdbId") else None,
-                     "movielens_genres": parse_genres(rec.get("genres")),
-                     "status": "missing", "source": frame_source(frame),
-                     "detail": "poster only: the movie is not in the imported CSV"})
+        rows.append(
+            {
+                "movie_id": movie_id,
+                "title": rec.get("title") or None,
+                "imdb_id": f"tt{int(imdb):07d}" if imdb.isdigit() else None,
+                "tmdb_id": int(float(rec["tmdbId"])) if rec.get("tmdbId") else None,
+                "movielens_genres": parse_genres(rec.get("genres")),
+                "status": "missing",
+                "source": frame_source(frame),
+                "detail": "poster only: the movie is not in the imported CSV",
+            }
+        )
     accepted = rejected = missing = 0
     with Progress(len(rows), "import posters", enabled=progress) as bar:
         for row in rows:
@@ -309,8 +357,14 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
                     continue
             else:
                 sha = None
-                file = next((folder / f"{movie_id}{ext}" for ext in _POSTER_EXTENSIONS
-                             if (folder / f"{movie_id}{ext}").is_file()), None)
+                file = next(
+                    (
+                        folder / f"{movie_id}{ext}"
+                        for ext in _POSTER_EXTENSIONS
+                        if (folder / f"{movie_id}{ext}").is_file()
+                    ),
+                    None,
+                )
                 if file is None:
                     continue
             problem = None
@@ -323,8 +377,9 @@ def attach_posters(frame: pd.DataFrame, posters_dir: str | os.PathLike[str], *,
             except PosterError as error:
                 problem = f"poster {file.name}: {error}"
             if problem is not None:
-                row.update(poster_status="failed", poster_file=None, poster_sha256=None,
-                           detail=problem)
+                row.update(
+                    poster_status="failed", poster_file=None, poster_sha256=None, detail=problem
+                )
                 rejected += 1
                 continue
             if target is not None:
@@ -340,12 +395,17 @@ def frame_source(frame: pd.DataFrame) -> str:
     return sources[0] if sources else "import"
 
 
-def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
-                    posters_dir: str | os.PathLike[str] | None = None,
-                    posters_index: str | os.PathLike[str] | None = None,
-                    copy_posters_to: str | os.PathLike[str] | None = None,
-                    overwrite: bool = False, progress: bool = True,
-                    batch: int = 500) -> ImportReport:
+def import_metadata(
+    store: MetadataStore,
+    csv_path: str | os.PathLike[str],
+    *,
+    posters_dir: str | os.PathLike[str] | None = None,
+    posters_index: str | os.PathLike[str] | None = None,
+    copy_posters_to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    batch: int = 500,
+) -> ImportReport:
     """Load a metadata CSV (and posters) into ``store``.
 
     Movies the store already holds with status ``ok`` are kept unless ``overwrite``;
@@ -365,19 +425,24 @@ def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
         ``posters_index`` is given without ``posters_dir``.
     """
     if posters_index is not None and posters_dir is None:
-        raise DataError("a posters index needs the posters folder it describes: give "
-                        "--posters-dir (the index's entries are looked up there).")
+        raise DataError(
+            "a posters index needs the posters folder it describes: give "
+            "--posters-dir (the index's entries are looked up there)."
+        )
     started = time.monotonic()
     frame = read_metadata_csv(csv_path)
     report = ImportReport(rows=len(frame))
     if posters_dir is not None:
         frame, report.posters, report.posters_rejected, report.posters_missing = attach_posters(
-            frame, posters_dir, index=posters_index, copy_to=copy_posters_to,
-            progress=progress)
+            frame, posters_dir, index=posters_index, copy_to=copy_posters_to, progress=progress
+        )
         report.poster_only = len(frame) - report.rows
     if not overwrite:
-        fetched = {int(r["movie_id"]) for r in store.rows(("movie_id", "status", "source"))
-                   if r["status"] == "ok" and r["source"] == "tmdb"}
+        fetched = {
+            int(r["movie_id"])
+            for r in store.rows(("movie_id", "status", "source"))
+            if r["status"] == "ok" and r["source"] == "tmdb"
+        }
         keep = frame["movie_id"].isin(fetched)
         report.kept = int(keep.sum())
         frame = frame[~keep]
@@ -389,6 +454,6 @@ def import_metadata(store: MetadataStore, csv_path: str | os.PathLike[str], *,
                 record[key] = None
         records.append(record)
     for start in range(0, len(records), batch):
-        report.written += store.upsert_movies(records[start:start + batch])
+        report.written += store.upsert_movies(records[start : start + batch])
     report.seconds = time.monotonic() - started
     return report

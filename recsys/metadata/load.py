@@ -15,8 +15,9 @@ from recsys.metadata.store import MetadataStore, default_store_path, is_sqlite_f
 __all__ = ["load_metadata"]
 
 
-def load_metadata(path: str | os.PathLike[str] | None = None, *,
-                  movies: pd.DataFrame | None = None) -> pd.DataFrame:
+def load_metadata(
+    path: str | os.PathLike[str] | None = None, *, movies: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Movie metadata as the canonical frame (see :mod:`recsys.metadata.frame`).
 
     Parameters
@@ -44,8 +45,10 @@ def load_metadata(path: str | os.PathLike[str] | None = None, *,
     """
     file = Path(path).expanduser() if path is not None else default_store_path()
     if not file.is_file():
-        raise DataError(f"no metadata at {str(file)!r}: give a store made by 'recsys "
-                        "metadata fetch' / 'recsys metadata import', or a metadata CSV.")
+        raise DataError(
+            f"no metadata at {str(file)!r}: give a store made by 'recsys "
+            "metadata fetch' / 'recsys metadata import', or a metadata CSV."
+        )
     if is_sqlite_file(file):
         with MetadataStore(file, readonly=True) as store:
             frame = store.to_frame()

@@ -16,8 +16,9 @@ __all__ = ["MAX_POPULAR_PAGES", "fetch_popular"]
 MAX_POPULAR_PAGES = 500
 
 
-def fetch_popular(client: TMDBClient, store: MetadataStore, pages: int, *,
-                  progress: bool = True) -> pd.DataFrame:
+def fetch_popular(
+    client: TMDBClient, store: MetadataStore, pages: int, *, progress: bool = True
+) -> pd.DataFrame:
     """Fetch pages ``1..pages`` of popular movies into ``store``; return them by rank.
 
     The genre list is fetched first (10769 "Foreign" added) and stored, so the frame
@@ -49,8 +50,15 @@ def fetch_popular(client: TMDBClient, store: MetadataStore, pages: int, *,
                 if item.get("id") is None or int(item["id"]) in seen:
                     continue
                 seen.add(int(item["id"]))
-                records.append({**item, "tmdb_id": int(item["id"]), "rank": rank,
-                                "page": page, "genre_ids": list(item.get("genre_ids") or ())})
+                records.append(
+                    {
+                        **item,
+                        "tmdb_id": int(item["id"]),
+                        "rank": rank,
+                        "page": page,
+                        "genre_ids": list(item.get("genre_ids") or ()),
+                    }
+                )
             store.upsert_popular(records)
             bar.advance()
             if not results:
@@ -59,5 +67,16 @@ def fetch_popular(client: TMDBClient, store: MetadataStore, pages: int, *,
     frame = frame[frame["tmdb_id"].isin(seen)].reset_index(drop=True)
     frame["tmdb_genres"] = [genre_names(ids, lookup) for ids in frame["genre_ids"]]
     frame["movielens_genres"] = [to_movielens_genres(n) for n in frame["tmdb_genres"]]
-    return frame[["rank", "tmdb_id", "title", "release_date", "popularity", "vote_average",
-                  "genre_ids", "tmdb_genres", "movielens_genres"]]
+    return frame[
+        [
+            "rank",
+            "tmdb_id",
+            "title",
+            "release_date",
+            "popularity",
+            "vote_average",
+            "genre_ids",
+            "tmdb_genres",
+            "movielens_genres",
+        ]
+    ]

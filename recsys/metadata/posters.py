@@ -85,6 +85,7 @@ def check_image(source: str | os.PathLike[str] | bytes, *, full: bool = True) ->
     PosterError
         If the data is not a complete image Pillow can decode.
     """
+
     def opener() -> Image.Image:
         return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
 
@@ -110,8 +111,9 @@ def write_poster(data: bytes, target: str | os.PathLike[str]) -> PosterFile:
     """
     target = Path(target).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX,
-                                    dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -128,9 +130,14 @@ def write_poster(data: bytes, target: str | os.PathLike[str]) -> PosterFile:
     return PosterFile(target, hashlib.sha256(data).hexdigest(), width, height, len(data))
 
 
-def download_poster(client: TMDBClient, poster_path: str, size: str,
-                    target: str | os.PathLike[str], *,
-                    sleep: Callable[[float], None] = time.sleep) -> PosterFile:
+def download_poster(
+    client: TMDBClient,
+    poster_path: str,
+    size: str,
+    target: str | os.PathLike[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PosterFile:
     """Download a poster from TMDB's image server and write it with :func:`write_poster`.
 
     Bytes that arrive complete but do not decode are fetched again, following the
@@ -152,8 +159,10 @@ def download_poster(client: TMDBClient, poster_path: str, size: str,
             return write_poster(data, target)
         except PosterError as error:
             if attempt >= client.retry.retries:
-                raise PosterError(f"poster {size}{poster_path} did not decode after "
-                                  f"{attempt + 1} downloads: {error}") from None
+                raise PosterError(
+                    f"poster {size}{poster_path} did not decode after "
+                    f"{attempt + 1} downloads: {error}"
+                ) from None
         sleep(client.retry.delay(attempt))
         attempt += 1
 

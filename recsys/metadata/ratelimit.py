@@ -42,12 +42,19 @@ class RateLimiter:
     True
     """
 
-    def __init__(self, rate: float, *, burst: int = 1,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
-            raise DataError(f"the request rate must be a positive number of requests per "
-                            f"second; received {rate!r}. Use e.g. --rate 20.")
+            raise DataError(
+                f"the request rate must be a positive number of requests per "
+                f"second; received {rate!r}. Use e.g. --rate 20."
+            )
         if int(burst) < 1:
             raise DataError(f"the burst size must be at least 1; received {burst!r}.")
         self.rate = float(rate)
@@ -108,7 +115,7 @@ class RetryPolicy:
         """
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        return min(self.max_backoff, self.backoff * (2.0 ** attempt))
+        return min(self.max_backoff, self.backoff * (2.0**attempt))
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

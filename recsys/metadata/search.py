@@ -18,8 +18,7 @@ __all__ = ["pick_match", "search_query"]
 
 _YEAR = re.compile(r"\s*\(\d{4}(?:\s*[-–]\s*(?:\d{4})?)?\)\s*$")
 _ALTERNATE = re.compile(r"\s*\([^()]*\)\s*$")
-_ARTICLE = re.compile(r"^(.*), (The|A|An|Les|La|Le|L'|Il|Die|Der|Das|El|Los|Las)$",
-                      re.IGNORECASE)
+_ARTICLE = re.compile(r"^(.*), (The|A|An|Les|La|Le|L'|Il|Die|Der|Das|El|Los|Las)$", re.IGNORECASE)
 
 
 def search_query(title: str) -> tuple[str, int | None]:

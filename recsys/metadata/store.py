@@ -102,14 +102,44 @@ CREATE TABLE IF NOT EXISTS popular (
 
 #: Columns of ``movies`` a caller may set (everything but the key and bookkeeping).
 _MOVIE_FIELDS = (
-    "tmdb_id", "imdb_id", "title", "original_title", "overview", "tagline", "genre_ids",
-    "tmdb_genres", "movielens_genres", "release_date", "original_language", "runtime",
-    "popularity", "vote_average", "vote_count", "poster_path", "poster_file",
-    "poster_sha256", "poster_size", "poster_status", "status", "detail", "source",
+    "tmdb_id",
+    "imdb_id",
+    "title",
+    "original_title",
+    "overview",
+    "tagline",
+    "genre_ids",
+    "tmdb_genres",
+    "movielens_genres",
+    "release_date",
+    "original_language",
+    "runtime",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "poster_path",
+    "poster_file",
+    "poster_sha256",
+    "poster_size",
+    "poster_status",
+    "status",
+    "detail",
+    "source",
 )
-_POPULAR_FIELDS = ("rank", "page", "title", "original_title", "overview", "genre_ids",
-                   "release_date", "original_language", "popularity", "vote_average",
-                   "vote_count", "poster_path")
+_POPULAR_FIELDS = (
+    "rank",
+    "page",
+    "title",
+    "original_title",
+    "overview",
+    "genre_ids",
+    "release_date",
+    "original_language",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "poster_path",
+)
 
 
 def default_store_path() -> Path:
@@ -175,43 +205,61 @@ class MetadataStore:
         memory = str(path) == ":memory:"
         if not memory:
             self.path = self.path.expanduser().absolute()
-            if self.path.exists() and (self.path.is_dir() or (
-                    self.path.stat().st_size > 0 and not is_sqlite_file(self.path))):
-                raise DataError(f"{str(self.path)!r} is not a metadata store (not an SQLite "
-                                "file); give another --store path.")
+            if self.path.exists() and (
+                self.path.is_dir()
+                or (self.path.stat().st_size > 0 and not is_sqlite_file(self.path))
+            ):
+                raise DataError(
+                    f"{str(self.path)!r} is not a metadata store (not an SQLite "
+                    "file); give another --store path."
+                )
             if readonly and not self.path.exists():
-                raise DataError(f"no metadata store at {str(self.path)!r}: run 'recsys "
-                                "metadata fetch' or 'recsys metadata import' first, or give "
-                                "--store.")
+                raise DataError(
+                    f"no metadata store at {str(self.path)!r}: run 'recsys "
+                    "metadata fetch' or 'recsys metadata import' first, or give "
+                    "--store."
+                )
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-        target = ":memory:" if memory else (
-            f"{self.path.as_uri()}?mode=ro" if readonly else str(self.path))
+        target = (
+            ":memory:"
+            if memory
+            else (f"{self.path.as_uri()}?mode=ro" if readonly else str(self.path))
+        )
         try:
-            self._db = sqlite3.connect(target, uri=readonly and not memory, timeout=30.0,
-                                       isolation_level=None)
+            self._db = sqlite3.connect(
+                target, uri=readonly and not memory, timeout=30.0, isolation_level=None
+            )
             self._db.row_factory = sqlite3.Row
             self._setup(readonly)
         except sqlite3.DatabaseError as error:
-            raise DataError(f"cannot open the metadata store {str(self.path)!r}: {error}. "
-                            "Give another --store path.") from None
+            raise DataError(
+                f"cannot open the metadata store {str(self.path)!r}: {error}. "
+                "Give another --store path."
+            ) from None
 
     def _setup(self, readonly: bool) -> None:
-        tables = {r[0] for r in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         if tables and "meta" not in tables:
-            raise DataError(f"{str(self.path)!r} is an SQLite database but not a metadata "
-                            "store (no 'meta' table); give another --store path.")
+            raise DataError(
+                f"{str(self.path)!r} is an SQLite database but not a metadata "
+                "store (no 'meta' table); give another --store path."
+            )
         if "meta" in tables:
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("app") != _APP:
-                raise DataError(f"{str(self.path)!r} is not a recsys metadata store; give "
-                                "another --store path.")
+                raise DataError(
+                    f"{str(self.path)!r} is not a recsys metadata store; give another --store path."
+                )
             version = int(meta.get("schema_version", "0"))
             if version > SCHEMA_VERSION:
-                raise DataError(f"the metadata store {str(self.path)!r} has schema version "
-                                f"{version}, newer than this toolkit's {SCHEMA_VERSION}; "
-                                "upgrade the toolkit.")
+                raise DataError(
+                    f"the metadata store {str(self.path)!r} has schema version "
+                    f"{version}, newer than this toolkit's {SCHEMA_VERSION}; "
+                    "upgrade the toolkit."
+                )
         if readonly:
             return
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -221,8 +269,9 @@ class MetadataStore:
                 if statement.strip():
                     self._db.execute(statement)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('app', ?)", (_APP,))
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                             (str(SCHEMA_VERSION),))
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
 
     # -- lifecycle -----------------------------------------------------------------
     def __enter__(self) -> MetadataStore:
@@ -276,13 +325,13 @@ class MetadataStore:
         add = int(fields.get("attempts_add", 0))
         now = _now()
         if status is None:  # a partial update of an existing row
-            sets = [f"{c} = ?" for c in values] + [f"attempts = attempts + {add}",
-                                                     "updated_at = ?"]
-            cursor = self._db.execute(f"UPDATE movies SET {', '.join(sets)} WHERE movie_id = ?",
-                                      [*values.values(), now, movie_id])
+            sets = [f"{c} = ?" for c in values] + [f"attempts = attempts + {add}", "updated_at = ?"]
+            cursor = self._db.execute(
+                f"UPDATE movies SET {', '.join(sets)} WHERE movie_id = ?",
+                [*values.values(), now, movie_id],
+            )
             if cursor.rowcount == 0:
-                raise DataError(f"movie {movie_id} is not in the store; a new row needs a "
-                                "status.")
+                raise DataError(f"movie {movie_id} is not in the store; a new row needs a status.")
             return
         values.setdefault("source", "tmdb")
         columns = ["movie_id", *values, "attempts", "updated_at"]
@@ -291,20 +340,32 @@ class MetadataStore:
         updates += [f"attempts = movies.attempts + {add}", "updated_at = excluded.updated_at"]
         self._db.execute(
             f"INSERT INTO movies ({', '.join(columns)}) VALUES ({', '.join('?' * len(params))}) "
-            f"ON CONFLICT (movie_id) DO UPDATE SET {', '.join(updates)}", params)
+            f"ON CONFLICT (movie_id) DO UPDATE SET {', '.join(updates)}",
+            params,
+        )
 
     def get(self, movie_id: int) -> dict[str, Any] | None:
         """One movie's stored row as a dict (lists decoded), or ``None``."""
-        row = self._db.execute("SELECT * FROM movies WHERE movie_id = ?",
-                               (int(movie_id),)).fetchone()
+        row = self._db.execute(
+            "SELECT * FROM movies WHERE movie_id = ?", (int(movie_id),)
+        ).fetchone()
         return _decode(row) if row is not None else None
 
-    def rows(self, columns: Sequence[str] = ("movie_id", "tmdb_id", "status", "poster_path",
-                                             "poster_file", "poster_status")
-             ) -> list[dict[str, Any]]:
+    def rows(
+        self,
+        columns: Sequence[str] = (
+            "movie_id",
+            "tmdb_id",
+            "status",
+            "poster_path",
+            "poster_file",
+            "poster_status",
+        ),
+    ) -> list[dict[str, Any]]:
         """Selected columns of every stored movie (for planning a fetch)."""
-        bad = [c for c in columns if c not in ("movie_id", "attempts", "poster_size",
-                                               *_MOVIE_FIELDS)]
+        bad = [
+            c for c in columns if c not in ("movie_id", "attempts", "poster_size", *_MOVIE_FIELDS)
+        ]
         if bad:
             raise KeyError(f"unknown column(s): {', '.join(bad)}")
         cursor = self._db.execute(f"SELECT {', '.join(columns)} FROM movies ORDER BY movie_id")
@@ -316,27 +377,39 @@ class MetadataStore:
     # -- links ---------------------------------------------------------------------
     def register_links(self, links: pd.DataFrame) -> int:
         """Remember the movies a fetch is for (``movie_id, tmdb_id, imdb_id[, title]``)."""
-        rows = [(int(r["movie_id"]), _encode("tmdb_id", r.get("tmdb_id")),
-                 _encode("imdb_id", r.get("imdb_id")), _encode("title", r.get("title")))
-                for r in links.to_dict("records")]
+        rows = [
+            (
+                int(r["movie_id"]),
+                _encode("tmdb_id", r.get("tmdb_id")),
+                _encode("imdb_id", r.get("imdb_id")),
+                _encode("title", r.get("title")),
+            )
+            for r in links.to_dict("records")
+        ]
         with self.transaction() as db:
-            db.executemany("INSERT INTO links VALUES (?, ?, ?, ?) ON CONFLICT (movie_id) DO "
-                           "UPDATE SET tmdb_id = excluded.tmdb_id, imdb_id = excluded.imdb_id,"
-                           " title = COALESCE(excluded.title, links.title)", rows)
+            db.executemany(
+                "INSERT INTO links VALUES (?, ?, ?, ?) ON CONFLICT (movie_id) DO "
+                "UPDATE SET tmdb_id = excluded.tmdb_id, imdb_id = excluded.imdb_id,"
+                " title = COALESCE(excluded.title, links.title)",
+                rows,
+            )
         return len(rows)
 
     # -- genres and popular --------------------------------------------------------
     def set_genres(self, genres: Mapping[int, str]) -> None:
         """Store the TMDB genre list (id -> name) with the MovieLens name of each."""
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO genres VALUES (?, ?, ?)",
-                           [(int(i), str(n), TMDB_TO_MOVIELENS.get(str(n)))
-                            for i, n in genres.items()])
+            db.executemany(
+                "INSERT OR REPLACE INTO genres VALUES (?, ?, ?)",
+                [(int(i), str(n), TMDB_TO_MOVIELENS.get(str(n))) for i, n in genres.items()],
+            )
 
     def genres(self) -> dict[int, str]:
         """The stored TMDB genre list (empty until ``recsys metadata genres`` ran)."""
-        return {int(i): str(n) for i, n in
-                self._db.execute("SELECT genre_id, name FROM genres ORDER BY genre_id")}
+        return {
+            int(i): str(n)
+            for i, n in self._db.execute("SELECT genre_id, name FROM genres ORDER BY genre_id")
+        }
 
     def upsert_popular(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Store popular-movie results (dicts with ``tmdb_id``, ``rank``, ``page``, ...)."""
@@ -347,9 +420,12 @@ class MetadataStore:
         columns = ("tmdb_id", *_POPULAR_FIELDS, "updated_at")
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
         with self.transaction() as db:
-            db.executemany(f"INSERT INTO popular ({', '.join(columns)}) VALUES "
-                           f"({', '.join('?' * len(columns))}) ON CONFLICT (tmdb_id) DO "
-                           f"UPDATE SET {updates}", rows)
+            db.executemany(
+                f"INSERT INTO popular ({', '.join(columns)}) VALUES "
+                f"({', '.join('?' * len(columns))}) ON CONFLICT (tmdb_id) DO "
+                f"UPDATE SET {updates}",
+                rows,
+            )
         return len(rows)
 
     def popular_frame(self) -> pd.DataFrame:
@@ -376,18 +452,22 @@ class MetadataStore:
             " COALESCE(SUM(poster_file IS NOT NULL), 0) AS poster,"
             " COALESCE(SUM(poster_status = 'missing'), 0) AS poster_missing,"
             " COALESCE(SUM(poster_status = 'failed'), 0) AS poster_failed"
-            " FROM movies").fetchone()
+            " FROM movies"
+        ).fetchone()
         result = {k: int(one[k]) for k in one.keys()}
         result["links"] = int(self._db.execute("SELECT COUNT(*) FROM links").fetchone()[0])
-        result["pending"] = int(self._db.execute(
-            "SELECT COUNT(*) FROM links WHERE movie_id NOT IN (SELECT movie_id FROM movies)"
-        ).fetchone()[0])
+        result["pending"] = int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM links WHERE movie_id NOT IN (SELECT movie_id FROM movies)"
+            ).fetchone()[0]
+        )
         return result
 
     def to_frame(self) -> pd.DataFrame:
         """Every stored movie as the canonical frame (see :mod:`recsys.metadata.frame`)."""
         cursor = self._db.execute(
-            f"SELECT {', '.join(METADATA_COLUMNS)} FROM movies ORDER BY movie_id")
+            f"SELECT {', '.join(METADATA_COLUMNS)} FROM movies ORDER BY movie_id"
+        )
         return make_frame(_decode(r) for r in cursor)
 
 

@@ -60,14 +60,22 @@ class BiasBaseline:
     movie_bias_ : ndarray of shape (n_movies,).
     """
 
-    def __init__(self, *, reg_user: float = 15.0, reg_movie: float = 10.0,
-                 n_iter: int = 10) -> None:
+    def __init__(
+        self, *, reg_user: float = 15.0, reg_movie: float = 10.0, n_iter: int = 10
+    ) -> None:
         self.reg_user = reg_user
         self.reg_movie = reg_movie
         self.n_iter = n_iter
 
-    def fit(self, users: ArrayLike, movies: ArrayLike, ratings: ArrayLike, *,
-            n_users: int | None = None, n_movies: int | None = None) -> BiasBaseline:
+    def fit(
+        self,
+        users: ArrayLike,
+        movies: ArrayLike,
+        ratings: ArrayLike,
+        *,
+        n_users: int | None = None,
+        n_movies: int | None = None,
+    ) -> BiasBaseline:
         """Fit on index arrays of equal length; returns ``self``."""
         u = np.asarray(users, dtype=np.int64)
         m = np.asarray(movies, dtype=np.int64)
@@ -84,9 +92,9 @@ class BiasBaseline:
         bm = np.zeros(n_movies)
         for _ in range(self.n_iter):
             bm = np.bincount(m, residual - bu[u], minlength=n_movies) / (
-                self.reg_movie + movie_count)
-            bu = np.bincount(u, residual - bm[m], minlength=n_users) / (
-                self.reg_user + user_count)
+                self.reg_movie + movie_count
+            )
+            bu = np.bincount(u, residual - bm[m], minlength=n_users) / (self.reg_user + user_count)
         self.user_bias_, self.movie_bias_ = bu, bm
         return self
 
@@ -123,8 +131,7 @@ class GenreMean:
     [3.25, 2.0, 3.6666666666666665]
     """
 
-    def fit(self, movie_ids: ArrayLike, ratings: ArrayLike,
-            movies: pd.DataFrame) -> GenreMean:
+    def fit(self, movie_ids: ArrayLike, ratings: ArrayLike, movies: pd.DataFrame) -> GenreMean:
         """Fit on the training ratings' raw movie ids and a catalogue with ``genres``.
 
         Parameters
@@ -142,17 +149,24 @@ class GenreMean:
         if values.size == 0:
             raise ValueError("cannot fit a baseline on zero ratings")
         if "genres" not in movies.columns or "movie_id" not in movies.columns:
-            raise ValueError("the genre-mean baseline needs a movie catalogue with movie_id "
-                             "and genres columns")
+            raise ValueError(
+                "the genre-mean baseline needs a movie catalogue with movie_id and genres columns"
+            )
         self.mean_ = float(values.mean())
-        self._genres = {int(i): tuple(g) if isinstance(g, (tuple, list)) else ()
-                        for i, g in zip(movies["movie_id"], movies["genres"], strict=True)}
-        per_movie = pd.DataFrame({"movie_id": ids, "rating": values}).groupby("movie_id")[
-            "rating"].agg(["sum", "count"])
+        self._genres = {
+            int(i): tuple(g) if isinstance(g, (tuple, list)) else ()
+            for i, g in zip(movies["movie_id"], movies["genres"], strict=True)
+        }
+        per_movie = (
+            pd.DataFrame({"movie_id": ids, "rating": values})
+            .groupby("movie_id")["rating"]
+            .agg(["sum", "count"])
+        )
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
-        for movie, total, count in zip(per_movie.index, per_movie["sum"], per_movie["count"],
-                                       strict=True):
+        for movie, total, count in zip(
+            per_movie.index, per_movie["sum"], per_movie["count"], strict=True
+        ):
             for genre in self._genres.get(int(movie), ()):
                 sums[genre] = sums.get(genre, 0.0) + float(total)
                 counts[genre] = counts.get(genre, 0) + int(count)
@@ -168,8 +182,11 @@ class GenreMean:
         out = np.empty(len(ids))
         for i, movie in enumerate(ids.tolist()):
             if movie not in cache:
-                means = [self.genre_means_[g] for g in self._genres.get(movie, ())
-                         if g in self.genre_means_]
+                means = [
+                    self.genre_means_[g]
+                    for g in self._genres.get(movie, ())
+                    if g in self.genre_means_
+                ]
                 cache[movie] = float(np.mean(means)) if means else self.mean_
             out[i] = cache[movie]
         return out

@@ -70,7 +70,8 @@ class ClusterRole:
     def is_chief(self) -> bool:
         """Whether this process writes the model (the chief, or worker 0 without one)."""
         return self.task_type in ("chief", "local") or (
-            self.task_type == "worker" and self.task_index == 0 and not self._has_chief)
+            self.task_type == "worker" and self.task_index == 0 and not self._has_chief
+        )
 
     _has_chief: bool = False
 
@@ -98,32 +99,44 @@ def cluster_role(environ: dict[str, str] | None = None) -> ClusterRole:
     ('worker-1', 2, False)
     """
     env = os.environ if environ is None else environ
-    example = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-               '"task": {"type": "worker", "index": 0}}\'')
+    example = (
+        'e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+        '"task": {"type": "worker", "index": 0}}\''
+    )
     text = env.get("TF_CONFIG", "").strip()
     if not text:
-        raise DataError("--distribute multiworker needs the TF_CONFIG environment variable "
-                        f"describing the cluster and this worker's place in it; {example}.")
+        raise DataError(
+            "--distribute multiworker needs the TF_CONFIG environment variable "
+            f"describing the cluster and this worker's place in it; {example}."
+        )
     try:
         config: Any = json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError(f"TF_CONFIG is not valid JSON ({error.msg} at character "
-                        f"{error.pos}); {example}.") from None
+        raise DataError(
+            f"TF_CONFIG is not valid JSON ({error.msg} at character {error.pos}); {example}."
+        ) from None
     cluster = config.get("cluster") if isinstance(config, dict) else None
     task = config.get("task") if isinstance(config, dict) else None
     if not isinstance(cluster, dict) or not isinstance(task, dict):
-        raise DataError(f"TF_CONFIG needs a \"cluster\" and a \"task\" entry; {example}.")
+        raise DataError(f'TF_CONFIG needs a "cluster" and a "task" entry; {example}.')
     kind, index = task.get("type"), task.get("index")
     members = cluster.get(kind) if isinstance(kind, str) else None
-    if not isinstance(members, list) or not isinstance(index, int) or not (
-            0 <= index < len(members)):
-        raise DataError(f"TF_CONFIG task {task!r} is not in its cluster "
-                        f"{ {k: len(v) for k, v in cluster.items() if isinstance(v, list)} } "
-                        f"(task.type must name a cluster job and task.index be below its "
-                        f"size); {example}.")
+    if (
+        not isinstance(members, list)
+        or not isinstance(index, int)
+        or not (0 <= index < len(members))
+    ):
+        raise DataError(
+            f"TF_CONFIG task {task!r} is not in its cluster "
+            f"{ {k: len(v) for k, v in cluster.items() if isinstance(v, list)} } "
+            f"(task.type must name a cluster job and task.index be below its "
+            f"size); {example}."
+        )
     if kind not in ("worker", "chief"):
-        raise DataError(f"TF_CONFIG task type {kind!r} does not train: MultiWorkerMirrored"
-                        "Strategy runs on \"chief\" and \"worker\" tasks only.")
+        raise DataError(
+            f"TF_CONFIG task type {kind!r} does not train: MultiWorkerMirrored"
+            'Strategy runs on "chief" and "worker" tasks only.'
+        )
     n = sum(len(cluster.get(k) or []) for k in ("chief", "worker"))
     return ClusterRole(kind, index, n, _has_chief=bool(cluster.get("chief")))
 

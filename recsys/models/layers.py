@@ -32,8 +32,9 @@ class RowL2Embedding(keras.layers.Embedding):
     **kwargs : passed to :class:`keras.layers.Embedding`.
     """
 
-    def __init__(self, input_dim: int, output_dim: int, *, row_l2: float = 0.0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, input_dim: int, output_dim: int, *, row_l2: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(input_dim, output_dim, **kwargs)
         self.row_l2 = float(row_l2)
 
@@ -53,8 +54,11 @@ class RowL2Embedding(keras.layers.Embedding):
         from the variable itself reads the batch's rows only; its gradient is still an
         ``IndexedSlices``.
         """
-        if keras.backend.backend() != "tensorflow" or self.lora_enabled or (
-                self.quantization_mode is not None):
+        if (
+            keras.backend.backend() != "tensorflow"
+            or self.lora_enabled
+            or (self.quantization_mode is not None)
+        ):
             return super().call(inputs)
         import tensorflow as tf
 

@@ -28,10 +28,14 @@ from recsys.models.spec import KINDS, NetworkSpec, table_shapes
 __all__ = ["KINDS", "NetworkSpec", "build_network", "set_side_tables", "table_shapes"]
 
 
-def _embedding(spec: NetworkSpec, size: int, dim: int, l2: float, name: str,
-               seed: int) -> RowL2Embedding:
-    init = (keras.initializers.Zeros() if dim == 1 else
-            keras.initializers.RandomNormal(stddev=spec.init_scale, seed=spec.seed * 97 + seed))
+def _embedding(
+    spec: NetworkSpec, size: int, dim: int, l2: float, name: str, seed: int
+) -> RowL2Embedding:
+    init = (
+        keras.initializers.Zeros()
+        if dim == 1
+        else keras.initializers.RandomNormal(stddev=spec.init_scale, seed=spec.seed * 97 + seed)
+    )
     return RowL2Embedding(size, dim, row_l2=l2, embeddings_initializer=init, name=name)
 
 
@@ -66,10 +70,13 @@ def build_network(spec: NetworkSpec) -> keras.Model:
     if spec.side_dim > 0:
         side, gate = _side_inputs(spec, movie)
         m = m * gate + keras.layers.Dense(
-            spec.factors, name="side_factors",
+            spec.factors,
+            name="side_factors",
             kernel_initializer=keras.initializers.RandomNormal(
-                stddev=spec.init_scale, seed=spec.seed * 97 + 5),
-            kernel_regularizer=_side_regularizer(spec))(side)
+                stddev=spec.init_scale, seed=spec.seed * 97 + 5
+            ),
+            kernel_regularizer=_side_regularizer(spec),
+        )(side)
     if spec.kind in ("dot", "bias"):
         score = DotScore(name="dot")([u, m])
         if spec.kind == "bias":
@@ -77,33 +84,51 @@ def build_network(spec: NetworkSpec) -> keras.Model:
             mb = _embedding(spec, spec.n_movies, 1, spec.bias_l2, "movie_bias", 4)(movie)
             if side is not None:
                 mb = mb * gate + keras.layers.Dense(
-                    1, name="side_bias", kernel_initializer="zeros",
-                    kernel_regularizer=_side_regularizer(spec))(side)
+                    1,
+                    name="side_bias",
+                    kernel_initializer="zeros",
+                    kernel_regularizer=_side_regularizer(spec),
+                )(side)
             score = keras.layers.Add(name="add_biases")(
-                [score, keras.layers.Flatten()(ub)[:, 0], keras.layers.Flatten()(mb)[:, 0]])
+                [score, keras.layers.Flatten()(ub)[:, 0], keras.layers.Flatten()(mb)[:, 0]]
+            )
             score = Offset(spec.global_mean, name="global_mean")(score)
     else:
         x = keras.layers.Concatenate(name="concat")([u, m])
         x = keras.layers.Dropout(spec.dropout[0], seed=spec.seed)(x)
-        x = keras.layers.Dense(spec.hidden, activation="relu", name="hidden",
-                               kernel_initializer=keras.initializers.GlorotUniform(spec.seed))(x)
+        x = keras.layers.Dense(
+            spec.hidden,
+            activation="relu",
+            name="hidden",
+            kernel_initializer=keras.initializers.GlorotUniform(spec.seed),
+        )(x)
         x = keras.layers.Dropout(spec.dropout[1], seed=spec.seed + 1)(x)
-        out = keras.layers.Dense(1, name="out",
-                                 kernel_initializer=keras.initializers.GlorotUniform(spec.seed),
-                                 bias_initializer=keras.initializers.Constant(spec.global_mean))
+        out = keras.layers.Dense(
+            1,
+            name="out",
+            kernel_initializer=keras.initializers.GlorotUniform(spec.seed),
+            bias_initializer=keras.initializers.Constant(spec.global_mean),
+        )
         score = keras.layers.Flatten()(out(x))[:, 0]
     if spec.output == "sigmoid":
         score = SigmoidRange(*spec.rating_range, name="sigmoid_range")(score)
     return keras.Model({"user": user, "movie": movie}, score, name=f"{spec.kind}_rating_model")
 
 
-def _side_inputs(spec: NetworkSpec, movie: keras.KerasTensor) -> tuple[keras.KerasTensor,
-                                                                       keras.KerasTensor]:
+def _side_inputs(
+    spec: NetworkSpec, movie: keras.KerasTensor
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """The side-feature row ``(batch, side_dim)`` and the id gate ``(batch, 1)``."""
-    side = keras.layers.Embedding(spec.n_movies, spec.side_dim, trainable=False,
-                                  embeddings_initializer="zeros", name="side_table")(movie)
-    warm = keras.layers.Embedding(spec.n_movies, 1, trainable=False,
-                                  embeddings_initializer="ones", name="movie_warm")(movie)
+    side = keras.layers.Embedding(
+        spec.n_movies,
+        spec.side_dim,
+        trainable=False,
+        embeddings_initializer="zeros",
+        name="side_table",
+    )(movie)
+    warm = keras.layers.Embedding(
+        spec.n_movies, 1, trainable=False, embeddings_initializer="ones", name="movie_warm"
+    )(movie)
     return side, IdGate(spec.id_dropout, seed=spec.seed + 7, name="id_gate")(warm)
 
 

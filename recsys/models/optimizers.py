@@ -53,8 +53,7 @@ class LazyAdam(keras.optimizers.Adam):
     0.01
     """
 
-    def __init__(self, learning_rate: Any = 0.001, *, lazy: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(self, learning_rate: Any = 0.001, *, lazy: bool = True, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.lazy = bool(lazy)
 
@@ -112,8 +111,7 @@ class LazyAdam(keras.optimizers.Adam):
         import torch
 
         index = self._get_variable_index(variable)
-        m, v, table = (self._momentums[index].value, self._velocities[index].value,
-                       variable.value)
+        m, v, table = (self._momentums[index].value, self._velocities[index].value, variable.value)
         alpha = self._alpha(variable, learning_rate)
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         g = gradient.to(table.dtype)
@@ -123,8 +121,7 @@ class LazyAdam(keras.optimizers.Adam):
                 rows = torch.nonzero(touched).squeeze(1)
                 g_rows = g.index_select(0, rows)
                 m_rows = m.index_select(0, rows).mul_(b1).add_(g_rows, alpha=1 - b1)
-                v_rows = v.index_select(0, rows).mul_(b2).addcmul_(g_rows, g_rows,
-                                                                  value=1 - b2)
+                v_rows = v.index_select(0, rows).mul_(b2).addcmul_(g_rows, g_rows, value=1 - b2)
                 m.index_copy_(0, rows, m_rows)
                 v.index_copy_(0, rows, v_rows)
                 table.index_add_(0, rows, -alpha * m_rows / (v_rows.sqrt() + eps))
@@ -188,8 +185,9 @@ class SparseLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
         unscaled = []
         for g in grads:
             if isinstance(g, tf.IndexedSlices):
-                g = tf.IndexedSlices(g.values / ops.cast(scale, g.values.dtype), g.indices,
-                                     g.dense_shape)
+                g = tf.IndexedSlices(
+                    g.values / ops.cast(scale, g.values.dtype), g.indices, g.dense_shape
+                )
             elif g is not None:
                 g = ops.divide(g, ops.cast(scale, g.dtype))
             unscaled.append(g)
@@ -202,11 +200,13 @@ class SparseLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
         def increment() -> None:
             self.step_counter.assign_add(1)
 
-        ops.cond(ops.equal(self.step_counter, self.dynamic_growth_steps - 1), upscale,
-                 increment)
+        ops.cond(ops.equal(self.step_counter, self.dynamic_growth_steps - 1), upscale, increment)
 
 
 def _values(gradient: Any) -> Any:
     """The values of a ``tf.IndexedSlices`` gradient, or the gradient itself."""
-    return getattr(gradient, "values", gradient) if type(gradient).__name__ == (
-        "IndexedSlices") else gradient
+    return (
+        getattr(gradient, "values", gradient)
+        if type(gradient).__name__ == ("IndexedSlices")
+        else gradient
+    )

@@ -54,14 +54,17 @@ class TrainingOptions:
 
     def __post_init__(self) -> None:
         if self.distribute is not None and self.distribute not in DISTRIBUTE:
-            raise DataError(f"unknown distribute={self.distribute!r}; use one of "
-                            f"{', '.join(DISTRIBUTE)} or None.")
+            raise DataError(
+                f"unknown distribute={self.distribute!r}; use one of "
+                f"{', '.join(DISTRIBUTE)} or None."
+            )
         if self.precision not in ("float32", "mixed_float16", "mixed_bfloat16"):
-            raise DataError(f"unknown precision={self.precision!r}; use float32, "
-                            "mixed_float16 or mixed_bfloat16.")
+            raise DataError(
+                f"unknown precision={self.precision!r}; use float32, "
+                "mixed_float16 or mixed_bfloat16."
+            )
         if self.updates not in UPDATES:
-            raise DataError(f"unknown updates={self.updates!r}; use one of "
-                            f"{', '.join(UPDATES)}.")
+            raise DataError(f"unknown updates={self.updates!r}; use one of {', '.join(UPDATES)}.")
 
     def check_backend(self, backend: str) -> None:
         """Refuse options the Keras ``backend`` cannot honour.
@@ -72,9 +75,13 @@ class TrainingOptions:
             ``multiworker`` off TensorFlow, or any ``distribute`` on PyTorch.
         """
         if self.distribute == "multiworker" and backend != "tensorflow":
-            raise DataError(f"distribute='multiworker' needs the tensorflow backend (it uses "
-                            f"tf.distribute and TF_CONFIG), not {backend}; use 'mirrored' "
-                            "for all local devices.")
+            raise DataError(
+                f"distribute='multiworker' needs the tensorflow backend (it uses "
+                f"tf.distribute and TF_CONFIG), not {backend}; use 'mirrored' "
+                "for all local devices."
+            )
         if self.distribute is not None and backend == "torch":
-            raise DataError("distribute needs the tensorflow or jax backend; the torch "
-                            "backend trains on one device.")
+            raise DataError(
+                "distribute needs the tensorflow or jax backend; the torch "
+                "backend trains on one device."
+            )

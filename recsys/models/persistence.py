@@ -62,8 +62,9 @@ TITLES = "titles.json"
 _DAMAGE = (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile)
 
 
-def save_model(model: Any, directory: str | os.PathLike[str],
-               extra_files: dict[str, Any] | None = None) -> Path:
+def save_model(
+    model: Any, directory: str | os.PathLike[str], extra_files: dict[str, Any] | None = None
+) -> Path:
     """Write ``model`` to ``directory`` atomically; ``extra_files`` maps names to JSON data.
 
     A model loaded from a directory whose Keras network was never asked for is saved
@@ -105,30 +106,42 @@ def save_model(model: Any, directory: str | os.PathLike[str],
         side_arrays = {}
         if side is not None:
             meta["side_features"] = side.to_json()
-            side_arrays = {"side_means": side.means, "side_scales": side.scales,
-                           "movie_warm": model.movie_warm_}
+            side_arrays = {
+                "side_means": side.means,
+                "side_scales": side.scales,
+                "movie_warm": model.movie_warm_,
+            }
         write_json_atomic(tmp / MARKER, meta)
         seen = model.seen_
         np.savez(
             tmp / "arrays.npz",
-            user_ids=model.user_vocab_.ids, movie_ids=model.movie_vocab_.ids,
+            user_ids=model.user_vocab_.ids,
+            movie_ids=model.movie_vocab_.ids,
             baseline_mean=np.array(model.baseline_.mean_),
             baseline_user_bias=model.baseline_.user_bias_,
             baseline_movie_bias=model.baseline_.movie_bias_,
-            seen_indptr=seen.indptr, seen_movies=seen.movies, seen_ratings=seen.ratings,
+            seen_indptr=seen.indptr,
+            seen_movies=seen.movies,
+            seen_ratings=seen.ratings,
             **side_arrays,
         )
         if model.movies_ is not None:
             movies = model.movies_.copy()
             if "genres" in movies.columns:
-                movies["genres"] = ["|".join(g) if isinstance(g, (tuple, list)) else g
-                                    for g in movies["genres"]]
+                movies["genres"] = [
+                    "|".join(g) if isinstance(g, (tuple, list)) else g for g in movies["genres"]
+                ]
             movies.to_parquet(tmp / "movies.parquet", index=False)
             if {"movie_id", "title"} <= set(movies.columns):
                 first = movies.drop_duplicates("movie_id")
-                (tmp / TITLES).write_text(json.dumps({
-                    "movie_id": [int(i) for i in first["movie_id"]],
-                    "title": [t if isinstance(t, str) else None for t in first["title"]]}))
+                (tmp / TITLES).write_text(
+                    json.dumps(
+                        {
+                            "movie_id": [int(i) for i in first["movie_id"]],
+                            "title": [t if isinstance(t, str) else None for t in first["title"]],
+                        }
+                    )
+                )
         for name, payload in (extra_files or {}).items():
             write_json_atomic(tmp / name, payload)
     return target
@@ -168,16 +181,19 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
             baseline.user_bias_ = arrays["baseline_user_bias"]
             baseline.movie_bias_ = arrays["baseline_movie_bias"]
             model.baseline_ = baseline
-            model.seen_ = _Interactions(arrays["seen_indptr"], arrays["seen_movies"],
-                                        arrays["seen_ratings"])
+            model.seen_ = _Interactions(
+                arrays["seen_indptr"], arrays["seen_movies"], arrays["seen_ratings"]
+            )
             model.side_features_ = None
             if "side_features" in meta:
                 model.side_features_ = SideFeatures.from_json(
-                    meta["side_features"], arrays["side_means"], arrays["side_scales"])
+                    meta["side_features"], arrays["side_means"], arrays["side_scales"]
+                )
                 model.movie_warm_ = arrays["movie_warm"].astype(bool)
             else:
-                model.movie_warm_ = np.bincount(model.seen_.movies,
-                                                minlength=len(model.movie_vocab_)) > 0
+                model.movie_warm_ = (
+                    np.bincount(model.seen_.movies, minlength=len(model.movie_vocab_)) > 0
+                )
         model.spec_ = _spec(meta)
         network, tables = _network_and_tables(path, model.spec_)
         model._attach_network(network=network, file=path / "model.keras", tables=tables)
@@ -197,15 +213,18 @@ def load_model(directory: str | os.PathLike[str]) -> Any:
         if (path / "movies.parquet").is_file():
             movies = pd.read_parquet(path / "movies.parquet")
             if "genres" in movies.columns:
-                movies["genres"] = [tuple(g.split("|")) if isinstance(g, str) and g else ()
-                                    for g in movies["genres"]]
+                movies["genres"] = [
+                    tuple(g.split("|")) if isinstance(g, str) and g else ()
+                    for g in movies["genres"]
+                ]
             model.movies_ = movies
     except ModelDirError:
         raise
     except _DAMAGE as error:
         raise _damaged(path, error) from None
-    _check_sizes(path, model.spec_, len(model.user_vocab_), len(model.movie_vocab_),
-                 len(model.movie_warm_))
+    _check_sizes(
+        path, model.spec_, len(model.user_vocab_), len(model.movie_vocab_), len(model.movie_warm_)
+    )
     return model
 
 
@@ -225,10 +244,14 @@ def load_scorer(directory: str | os.PathLike[str]) -> ModelScorer:
         with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
             user_ids = np.unique(arrays["user_ids"].astype(np.int64))
             movie_ids = np.unique(arrays["movie_ids"].astype(np.int64))
-            baseline = (float(arrays["baseline_mean"]), arrays["baseline_user_bias"],
-                        arrays["baseline_movie_bias"])
-            warm = (arrays["movie_warm"].astype(bool) if side
-                    else np.ones(len(movie_ids), dtype=bool))  # only read with side features
+            baseline = (
+                float(arrays["baseline_mean"]),
+                arrays["baseline_user_bias"],
+                arrays["baseline_movie_bias"],
+            )
+            warm = (
+                arrays["movie_warm"].astype(bool) if side else np.ones(len(movie_ids), dtype=bool)
+            )  # only read with side features
         _, tables = _network_and_tables(path, spec)
         scale = tuple(float(x) for x in meta["rating_scale"])
     except ModelDirError:
@@ -237,10 +260,13 @@ def load_scorer(directory: str | os.PathLike[str]) -> ModelScorer:
         raise _damaged(path, error) from None
     _check_sizes(path, spec, len(user_ids), len(movie_ids), len(warm))
     if len(baseline[1]) != len(user_ids) or len(baseline[2]) != len(movie_ids):
-        raise ModelDirError(f"{str(path)!r}: the baseline does not match the vocabularies; "
-                            "the directory was altered. Retrain the model.")
-    return ModelScorer(tables, user_ids, movie_ids, baseline, warm, side=side,
-                       rating_scale=(scale[0], scale[1]))
+        raise ModelDirError(
+            f"{str(path)!r}: the baseline does not match the vocabularies; "
+            "the directory was altered. Retrain the model."
+        )
+    return ModelScorer(
+        tables, user_ids, movie_ids, baseline, warm, side=side, rating_scale=(scale[0], scale[1])
+    )
 
 
 def load_titles(directory: str | os.PathLike[str]) -> dict[int, str | None]:
@@ -257,8 +283,10 @@ def load_titles(directory: str | os.PathLike[str]) -> dict[int, str | None]:
     try:
         if (path / TITLES).is_file():
             saved = json.loads((path / TITLES).read_text(encoding="utf-8"))
-            return {int(i): (t if isinstance(t, str) else None)
-                    for i, t in zip(saved["movie_id"], saved["title"], strict=True)}
+            return {
+                int(i): (t if isinstance(t, str) else None)
+                for i, t in zip(saved["movie_id"], saved["title"], strict=True)
+            }
         if not (path / "movies.parquet").is_file():
             return {}
         import pandas as pd
@@ -278,21 +306,28 @@ def _open(directory: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
     """The directory and its ``recsys_model.json``, checked to be a model of this format."""
     path = Path(directory).expanduser()
     if not path.is_dir():
-        raise ModelDirError(f"no model directory at {str(path)!r}; train one with "
-                            "`recsys train --out DIR` and pass that DIR.")
+        raise ModelDirError(
+            f"no model directory at {str(path)!r}; train one with "
+            "`recsys train --out DIR` and pass that DIR."
+        )
     missing = [f for f in _FILES if not (path / f).is_file()]
     if missing:
-        raise ModelDirError(f"{str(path)!r} is not a recsys model directory (missing "
-                            f"{', '.join(missing)}); pass a directory written by recsys train.")
+        raise ModelDirError(
+            f"{str(path)!r} is not a recsys model directory (missing "
+            f"{', '.join(missing)}); pass a directory written by recsys train."
+        )
     try:
         meta = json.loads((path / "recsys_model.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelDirError(f"{str(path / 'recsys_model.json')!r} is damaged ({error}); "
-                            "retrain the model.") from None
+        raise ModelDirError(
+            f"{str(path / 'recsys_model.json')!r} is damaged ({error}); retrain the model."
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
-        raise ModelDirError(f"{str(path)!r} holds format {found!r}, expected {FORMAT!r}; "
-                            "retrain it with this version of recsys.")
+        raise ModelDirError(
+            f"{str(path)!r} holds format {found!r}, expected {FORMAT!r}; "
+            "retrain it with this version of recsys."
+        )
     return path, meta
 
 
@@ -304,15 +339,18 @@ def _spec(meta: dict[str, Any]) -> NetworkSpec:
 
 
 def _damaged(path: Path, error: BaseException) -> ModelDirError:
-    return ModelDirError(f"{str(path)!r} is damaged or incomplete ({type(error).__name__}: "
-                         f"{error}); retrain the model.")
+    return ModelDirError(
+        f"{str(path)!r} is damaged or incomplete ({type(error).__name__}: "
+        f"{error}); retrain the model."
+    )
 
 
-def _check_sizes(path: Path, spec: NetworkSpec, n_users: int, n_movies: int,
-                 n_warm: int) -> None:
+def _check_sizes(path: Path, spec: NetworkSpec, n_users: int, n_movies: int, n_warm: int) -> None:
     if n_users != spec.n_users or n_movies != spec.n_movies or n_warm != n_movies:
-        raise ModelDirError(f"{str(path)!r}: the vocabularies do not match the network; "
-                            "the directory was altered. Retrain the model.")
+        raise ModelDirError(
+            f"{str(path)!r}: the vocabularies do not match the network; "
+            "the directory was altered. Retrain the model."
+        )
 
 
 def _network_and_tables(path: Path, spec: NetworkSpec) -> tuple[Any, NetworkTables]:
@@ -330,8 +368,9 @@ def _network_and_tables(path: Path, spec: NetworkSpec) -> tuple[Any, NetworkTabl
         try:
             tables = NetworkTables.from_npz(file)
         except _DAMAGE as error:
-            raise ModelDirError(f"{str(file)!r} is damaged ({type(error).__name__}: {error}); "
-                                "retrain the model.") from None
+            raise ModelDirError(
+                f"{str(file)!r} is damaged ({type(error).__name__}: {error}); retrain the model."
+            ) from None
     else:
         network = _load_network(path / "model.keras", spec)
         try:
@@ -341,15 +380,18 @@ def _network_and_tables(path: Path, spec: NetworkSpec) -> tuple[Any, NetworkTabl
     try:
         tables.check(spec)
     except ValueError as error:
-        raise _altered(file if network is None else path / "model.keras", spec,
-                       str(error)) from None
+        raise _altered(
+            file if network is None else path / "model.keras", spec, str(error)
+        ) from None
     return network, tables
 
 
 def _altered(file: Path, spec: NetworkSpec, what: str) -> ModelDirError:
-    return ModelDirError(f"{str(file)!r} does not hold the {spec.kind} network its "
-                         f"recsys_model.json describes ({what}); the directory was "
-                         "altered. Retrain the model.")
+    return ModelDirError(
+        f"{str(file)!r} does not hold the {spec.kind} network its "
+        f"recsys_model.json describes ({what}); the directory was "
+        "altered. Retrain the model."
+    )
 
 
 def _load_network(file: Path, spec: NetworkSpec) -> Any:
@@ -371,14 +413,18 @@ def _load_network(file: Path, spec: NetworkSpec) -> Any:
         network = keras.saving.load_model(file, compile=False)
     except Exception as error:  # Keras raises many kinds of error for a bad file
         detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
-        raise ModelDirError(f"{str(file)!r} is damaged or not a Keras model file ({detail}); "
-                            "retrain the model.") from None
+        raise ModelDirError(
+            f"{str(file)!r} is damaged or not a Keras model file ({detail}); retrain the model."
+        ) from None
     expected = table_shapes(spec)
-    found = {layer.name: tuple(layer.weights[0].shape) for layer in network.layers
-             if layer.weights}
+    found = {layer.name: tuple(layer.weights[0].shape) for layer in network.layers if layer.weights}
     wrong = [name for name, shape in expected.items() if found.get(name) != shape]
     if wrong or network.name != f"{spec.kind}_rating_model":
-        what = (f"layer {wrong[0]!r} is {'missing' if wrong[0] not in found else found[wrong[0]]}"
-                f", expected {expected[wrong[0]]}" if wrong else f"network {network.name!r}")
+        what = (
+            f"layer {wrong[0]!r} is {'missing' if wrong[0] not in found else found[wrong[0]]}"
+            f", expected {expected[wrong[0]]}"
+            if wrong
+            else f"network {network.name!r}"
+        )
         raise _altered(file, spec, what)
     return network

@@ -82,8 +82,9 @@ def build_network_with_policy(spec: NetworkSpec, policy: str = "float32") -> ker
     keras.config.set_dtype_policy(policy)
     try:
         inner = build_network(spec)
-        out = keras.layers.Activation("linear", dtype="float32",
-                                      name="float32_output")(inner.output)
+        out = keras.layers.Activation("linear", dtype="float32", name="float32_output")(
+            inner.output
+        )
     finally:
         keras.config.set_dtype_policy(previous)
     return keras.Model(inner.input, out, name=inner.name)

@@ -43,20 +43,51 @@ from recsys.models.spec import KINDS, NetworkSpec
 
 Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
-__all__ = ["DEFAULTS", "FALLBACK_BOTH", "FALLBACK_COLD", "FALLBACK_MOVIE", "FALLBACK_USER",
-           "SIDE_DEFAULTS", "RatingModel"]
+__all__ = [
+    "DEFAULTS",
+    "FALLBACK_BOTH",
+    "FALLBACK_COLD",
+    "FALLBACK_MOVIE",
+    "FALLBACK_USER",
+    "SIDE_DEFAULTS",
+    "RatingModel",
+]
 
 #: Default hyper-parameters per model kind, chosen on validation data carved from the
 #: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
 #: Each is the best of a grid (``GRIDS`` in that script) by RMSE on a 10% validation
 #: part of the benchmark's training part; the test part is never read.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "dot": {"factors": 128, "l2": 0.05, "bias_l2": 0.0, "learning_rate": 0.002,
-            "batch_size": 4096, "hidden": 64, "dropout": (0.3, 0.5), "output": "sigmoid"},
-    "bias": {"factors": 64, "l2": 0.1, "bias_l2": 0.001, "learning_rate": 0.01,
-             "batch_size": 4096, "hidden": 64, "dropout": (0.3, 0.5), "output": "linear"},
-    "mlp": {"factors": 32, "l2": 0.001, "bias_l2": 0.0, "learning_rate": 0.01,
-            "batch_size": 8192, "hidden": 128, "dropout": (0.1, 0.3), "output": "linear"},
+    "dot": {
+        "factors": 128,
+        "l2": 0.05,
+        "bias_l2": 0.0,
+        "learning_rate": 0.002,
+        "batch_size": 4096,
+        "hidden": 64,
+        "dropout": (0.3, 0.5),
+        "output": "sigmoid",
+    },
+    "bias": {
+        "factors": 64,
+        "l2": 0.1,
+        "bias_l2": 0.001,
+        "learning_rate": 0.01,
+        "batch_size": 4096,
+        "hidden": 64,
+        "dropout": (0.3, 0.5),
+        "output": "linear",
+    },
+    "mlp": {
+        "factors": 32,
+        "l2": 0.001,
+        "bias_l2": 0.0,
+        "learning_rate": 0.01,
+        "batch_size": 8192,
+        "hidden": 128,
+        "dropout": (0.1, 0.3),
+        "output": "linear",
+    },
 }
 
 #: Defaults that replace :data:`DEFAULTS` for a model fitted with side features, chosen
@@ -178,10 +209,25 @@ class RatingModel:
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments (scikit-learn style)."""
-        names = ("kind", "factors", "l2", "bias_l2", "dropout", "hidden", "learning_rate",
-                 "batch_size", "epochs", "patience", "validation_fraction", "output", "seed",
-                 "verbose",
-                 "side_l2", "id_dropout", "validation_split")
+        names = (
+            "kind",
+            "factors",
+            "l2",
+            "bias_l2",
+            "dropout",
+            "hidden",
+            "learning_rate",
+            "batch_size",
+            "epochs",
+            "patience",
+            "validation_fraction",
+            "output",
+            "seed",
+            "verbose",
+            "side_l2",
+            "id_dropout",
+            "validation_split",
+        )
         return {name: getattr(self, name) for name in names}
 
     def resolved_params(self) -> dict[str, Any]:
@@ -213,20 +259,25 @@ class RatingModel:
             ("epochs", self.epochs, lambda v: int(v) == v and v >= 1),
             ("patience", self.patience, lambda v: int(v) == v and v >= 1),
             ("validation_fraction", self.validation_fraction, lambda v: 0 <= v < 1),
-            ("dropout", self.dropout,
-             lambda v: v is None or (len(v) == 2 and all(0 <= d < 1 for d in v))),
+            (
+                "dropout",
+                self.dropout,
+                lambda v: v is None or (len(v) == 2 and all(0 <= d < 1 for d in v)),
+            ),
             ("side_l2", self.side_l2, lambda v: v >= 0),
             ("id_dropout", self.id_dropout, lambda v: v is None or 0 <= v < 1),
         ]
         for name, value, ok in checks:
             if not ok(value):
-                raise DataError(f"invalid {name}={value!r}; see RatingModel's docstring for "
-                                "the allowed range.")
+                raise DataError(
+                    f"invalid {name}={value!r}; see RatingModel's docstring for the allowed range."
+                )
         if self.output not in (None, "linear", "sigmoid"):
             raise DataError(f"invalid output={self.output!r}; use 'linear' or 'sigmoid'.")
         if self.validation_split not in VALIDATION_SPLITS:
-            raise DataError(f"invalid validation_split={self.validation_split!r}; use "
-                            "'ratings' or 'movies'.")
+            raise DataError(
+                f"invalid validation_split={self.validation_split!r}; use 'ratings' or 'movies'."
+            )
 
     # ------------------------------------------------------------------------ fit
     def fit(
@@ -274,9 +325,11 @@ class RatingModel:
         params = self._resolved(side=bool(blocks))
         low, high = self._rating_scale(ratings, rating_scale)
         if self.validation_split == "movies" and not blocks and validation is None:
-            raise DataError("validation_split='movies' needs side features: held-out "
-                            "validation movies can only be scored through them; pass "
-                            "side_features (--features) or use validation_split='ratings'.")
+            raise DataError(
+                "validation_split='movies' needs side features: held-out "
+                "validation movies can only be scored through them; pass "
+                "side_features (--features) or use validation_split='ratings'."
+            )
         val_mask = None
         if validation is None and self.validation_fraction > 0:
             val_mask = self._validation_mask(ratings, np.random.default_rng(self.seed))
@@ -287,18 +340,22 @@ class RatingModel:
         self.movies_ = movies
         spec = self._spec(params)
         network, optimizer = self._build(spec, blocks, params, options)
-        self.training_ = self._train(network, optimizer, train_arrays, validation_arrays,
-                                     params, options)
+        self.training_ = self._train(
+            network, optimizer, train_arrays, validation_arrays, params, options
+        )
         last = self.training_.history[-1]
         if not np.isfinite(last.loss):
-            raise RecsysError(f"training diverged at epoch {last.epoch} (the loss is not a "
-                              "number); lower the learning rate or raise l2.")
+            raise RecsysError(
+                f"training diverged at epoch {last.epoch} (the loss is not a "
+                "number); lower the learning rate or raise l2."
+            )
         self.n_train_ = len(train_arrays[0])
         return self
 
     @staticmethod
-    def _rating_scale(ratings: pd.DataFrame,
-                      rating_scale: tuple[float, float] | None) -> tuple[float, float]:
+    def _rating_scale(
+        ratings: pd.DataFrame, rating_scale: tuple[float, float] | None
+    ) -> tuple[float, float]:
         """The rating scale given or inferred, checked against the training ratings."""
         if len(ratings) == 0:
             raise DataError("cannot fit on zero ratings; give a non-empty training part.")
@@ -306,18 +363,21 @@ class RatingModel:
         if rating_scale is None:
             rating_scale = (float(values.min()), float(values.max()))
             if rating_scale[0] == rating_scale[1]:
-                raise DataError(f"every training rating is {rating_scale[0]}; a rating model "
-                                "needs at least two distinct values (or pass --rating-scale).")
+                raise DataError(
+                    f"every training rating is {rating_scale[0]}; a rating model "
+                    "needs at least two distinct values (or pass --rating-scale)."
+                )
         low, high = (float(x) for x in rating_scale)
         if not low < high:
             raise DataError(f"rating scale {rating_scale} must have low < high, e.g. 0.5,5.")
         if values.min() < low or values.max() > high:
-            raise DataError(f"training ratings span {values.min():g}..{values.max():g}, outside "
-                            f"the rating scale {low:g}..{high:g}; fix --rating-scale.")
+            raise DataError(
+                f"training ratings span {values.min():g}..{values.max():g}, outside "
+                f"the rating scale {low:g}..{high:g}; fix --rating-scale."
+            )
         return low, high
 
-    def _fit_vocabularies(self, fit_part: pd.DataFrame,
-                          blocks: list[FeatureBlock] | None) -> None:
+    def _fit_vocabularies(self, fit_part: pd.DataFrame, blocks: list[FeatureBlock] | None) -> None:
         """User and movie vocabularies (training part only) and the side-feature layout."""
         self.user_vocab_ = Vocabulary(fit_part["user_id"], entity="user")
         self.side_features_ = None
@@ -325,9 +385,12 @@ class RatingModel:
             self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
             return
         self.side_features_ = side = SideFeatures.fit(blocks, fit_part["movie_id"].to_numpy())
-        self.movie_vocab_ = Vocabulary(np.concatenate([
-            fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]),
-            entity="movie")
+        self.movie_vocab_ = Vocabulary(
+            np.concatenate(
+                [fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]
+            ),
+            entity="movie",
+        )
         table_bytes = 4 * len(self.movie_vocab_) * side.dim
         if table_bytes > MAX_SIDE_TABLE_BYTES:
             sizes = ", ".join(f"{n} {d}-d" for n, d in zip(side.names, side.dims, strict=True))
@@ -335,10 +398,15 @@ class RatingModel:
                 f"the side-feature table would take {table_bytes / 2**20:,.1f} MiB "
                 f"({len(self.movie_vocab_):,} movies x {side.dim:,} columns: {sizes}); "
                 "use fewer or smaller blocks (e.g. pooled poster features, not "
-                "flattened ones).")
+                "flattened ones)."
+            )
 
-    def _index(self, ratings: pd.DataFrame, val_mask: NDArray[np.bool_] | None,
-               validation: pd.DataFrame | None) -> tuple[Arrays, Arrays | None]:
+    def _index(
+        self,
+        ratings: pd.DataFrame,
+        val_mask: NDArray[np.bool_] | None,
+        validation: pd.DataFrame | None,
+    ) -> tuple[Arrays, Arrays | None]:
         """Index arrays of the fitting and validation parts; fits the baseline and
         who-rated-what on the way."""
         # every training rating is indexed once: the fitting part, the carved validation
@@ -348,14 +416,16 @@ class RatingModel:
         all_r = ratings["rating"].to_numpy(dtype=np.float32)
         fit_rows = slice(None) if val_mask is None else ~val_mask
         u, m, r = all_u[fit_rows], all_m[fit_rows], all_r[fit_rows]
-        self.baseline_ = BiasBaseline().fit(u, m, r, n_users=len(self.user_vocab_),
-                                            n_movies=len(self.movie_vocab_))
+        self.baseline_ = BiasBaseline().fit(
+            u, m, r, n_users=len(self.user_vocab_), n_movies=len(self.movie_vocab_)
+        )
         self.global_mean_ = float(r.mean())
         # who rated what: the whole training part (the early-stopping share included), so
         # recommendations leave out every movie the user rated in training
         known = (all_u >= 0) & (all_m >= 0)
-        self.seen_ = _Interactions.from_arrays(all_u[known], all_m[known], all_r[known],
-                                               len(self.user_vocab_))
+        self.seen_ = _Interactions.from_arrays(
+            all_u[known], all_m[known], all_r[known], len(self.user_vocab_)
+        )
         self.movie_warm_ = np.bincount(m, minlength=len(self.movie_vocab_)) > 0
         validation_arrays = None
         n_held_out = 0
@@ -372,27 +442,43 @@ class RatingModel:
                 validation_arrays = (vu[keep], vm[keep], vr[keep])
         self.n_validation_ = 0 if validation_arrays is None else len(validation_arrays[0])
         #: validation ratings the network cannot score (user unseen in the fitting part)
-        self.n_validation_dropped_ = (n_held_out - self.n_validation_ if val_mask is not None
-                                      else 0)
+        self.n_validation_dropped_ = n_held_out - self.n_validation_ if val_mask is not None else 0
         return (u, m, r), validation_arrays
 
     def _spec(self, params: dict[str, Any]) -> NetworkSpec:
         low, high = self.rating_scale_
         side = self.side_features_
         return NetworkSpec(
-            kind=self.kind, n_users=len(self.user_vocab_), n_movies=len(self.movie_vocab_),
-            factors=int(params["factors"]), l2=float(params["l2"]),
-            bias_l2=float(params["bias_l2"]), dropout=params["dropout"],
-            hidden=int(params["hidden"]), global_mean=self.global_mean_,
+            kind=self.kind,
+            n_users=len(self.user_vocab_),
+            n_movies=len(self.movie_vocab_),
+            factors=int(params["factors"]),
+            l2=float(params["l2"]),
+            bias_l2=float(params["bias_l2"]),
+            dropout=params["dropout"],
+            hidden=int(params["hidden"]),
+            global_mean=self.global_mean_,
             output=params["output"],
             rating_range=(low - 0.05 * (high - low), high + 0.05 * (high - low)),
             seed=int(self.seed),
-            **({"side_dim": side.dim, "side_l2": float(self.side_l2),
-                "id_dropout": float(params["id_dropout"])} if side is not None else {}),
+            **(
+                {
+                    "side_dim": side.dim,
+                    "side_l2": float(self.side_l2),
+                    "id_dropout": float(params["id_dropout"]),
+                }
+                if side is not None
+                else {}
+            ),
         )
 
-    def _build(self, spec: NetworkSpec, blocks: list[FeatureBlock] | None,
-               params: dict[str, Any], options: TrainingOptions) -> tuple[Any, Any]:
+    def _build(
+        self,
+        spec: NetworkSpec,
+        blocks: list[FeatureBlock] | None,
+        params: dict[str, Any],
+        options: TrainingOptions,
+    ) -> tuple[Any, Any]:
         """The Keras network and optimizer (under the TensorFlow strategy's scope)."""
         from recsys.backend import import_keras
 
@@ -408,33 +494,55 @@ class RatingModel:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             network = build_network_with_policy(spec, options.precision)
             if self.side_features_ is not None and blocks:
-                set_side_tables(network,
-                                self.side_features_.transform(blocks, self.movie_vocab_.ids),
-                                self.movie_warm_)
-            optimizer = LazyAdam(learning_rate=float(params["learning_rate"]),
-                                 lazy=options.updates == "lazy")
+                set_side_tables(
+                    network,
+                    self.side_features_.transform(blocks, self.movie_vocab_.ids),
+                    self.movie_warm_,
+                )
+            optimizer = LazyAdam(
+                learning_rate=float(params["learning_rate"]), lazy=options.updates == "lazy"
+            )
             if options.precision == "mixed_float16":
-                optimizer = (SparseLossScaleOptimizer(optimizer)
-                             if keras.backend.backend() == "tensorflow"
-                             else keras.optimizers.LossScaleOptimizer(optimizer))
+                optimizer = (
+                    SparseLossScaleOptimizer(optimizer)
+                    if keras.backend.backend() == "tensorflow"
+                    else keras.optimizers.LossScaleOptimizer(optimizer)
+                )
         return network, optimizer
 
-    def _train(self, network: Any, optimizer: Any, train: Arrays,
-               validation: Arrays | None, params: dict[str, Any],
-               options: TrainingOptions) -> TrainingResult:
+    def _train(
+        self,
+        network: Any,
+        optimizer: Any,
+        train: Arrays,
+        validation: Arrays | None,
+        params: dict[str, Any],
+        options: TrainingOptions,
+    ) -> TrainingResult:
         from recsys.models.precision import build_network_with_policy
         from recsys.models.training import train_network
 
-        run_id = {"params": {k: v for k, v in params.items() if k != "verbose"},
-                  "spec": asdict(self.spec_), "precision": options.precision,
-                  "updates": options.updates, "n_validation": self.n_validation_}
+        run_id = {
+            "params": {k: v for k, v in params.items() if k != "verbose"},
+            "spec": asdict(self.spec_),
+            "precision": options.precision,
+            "updates": options.updates,
+            "n_validation": self.n_validation_,
+        }
         result = train_network(
-            network, optimizer, train, validation,
-            epochs=int(params["epochs"]), batch_size=int(params["batch_size"]),
-            patience=int(params["patience"]), seed=int(self.seed), clip=self.rating_scale_,
+            network,
+            optimizer,
+            train,
+            validation,
+            epochs=int(params["epochs"]),
+            batch_size=int(params["batch_size"]),
+            patience=int(params["patience"]),
+            seed=int(self.seed),
+            clip=self.rating_scale_,
             on_epoch=self._print_epoch if self.verbose else None,
             on_resume=self._print_resume if self.verbose else None,
-            options=options, run_id=run_id,
+            options=options,
+            run_id=run_id,
         )
         if options.strategy is not None:  # a plain copy, free of the mirrored variables
             plain = build_network_with_policy(self.spec_, options.precision)
@@ -444,8 +552,9 @@ class RatingModel:
         self.precision_ = options.precision
         return result
 
-    def _validation_mask(self, ratings: pd.DataFrame,
-                         rng: np.random.Generator) -> NDArray[np.bool_] | None:
+    def _validation_mask(
+        self, ratings: pd.DataFrame, rng: np.random.Generator
+    ) -> NDArray[np.bool_] | None:
         """Which training ratings form the validation part (``None``: too few)."""
         if self.validation_split == "movies":
             ids = ratings["movie_id"].to_numpy(dtype=np.int64)
@@ -473,8 +582,11 @@ class RatingModel:
 
     def _print_epoch(self, log: EpochLog) -> None:
         val = f"  val_rmse {log.val_rmse:.4f}" if log.val_rmse is not None else ""
-        print(f"epoch {log.epoch:3d}/{self.epochs}  loss {log.loss:.4f}{val}  "
-              f"{log.seconds:6.2f}s  {log.ratings_per_second:,.0f} ratings/s", flush=True)
+        print(
+            f"epoch {log.epoch:3d}/{self.epochs}  loss {log.loss:.4f}{val}  "
+            f"{log.seconds:6.2f}s  {log.ratings_per_second:,.0f} ratings/s",
+            flush=True,
+        )
 
     # ------------------------------------------------------ network and its tables
     @property
@@ -500,13 +612,13 @@ class RatingModel:
     def network_(self) -> None:
         self._attach_network()
 
-    def _attach_network(self, *, network: Any = None, file: Any = None,
-                        tables: NetworkTables | None = None) -> None:
+    def _attach_network(
+        self, *, network: Any = None, file: Any = None, tables: NetworkTables | None = None
+    ) -> None:
         """Set the Keras network, or the ``model.keras`` to read it from on first use, and
         the tables it scores with (``None``: read from the network when first needed).
         Setting ``network_`` calls this, so a new network never scores with old tables."""
-        self.__dict__.update(_keras_network=network, _network_file=file,
-                             _network_tables=tables)
+        self.__dict__.update(_keras_network=network, _network_file=file, _network_tables=tables)
 
     def _network_state(self) -> tuple[Any, Any]:
         """``(network, file)``: the Keras network if it is in memory (else ``None``) and
@@ -531,10 +643,15 @@ class RatingModel:
     def _scorer(self) -> ModelScorer:
         """The tables with the vocabularies and the baseline, for :meth:`predict_frame`."""
         base = self.baseline_
-        return ModelScorer(self._tables(), self.user_vocab_.ids, self.movie_vocab_.ids,
-                           (base.mean_, base.user_bias_, base.movie_bias_), self.movie_warm_,
-                           side=self.side_features_ is not None,
-                           rating_scale=self.rating_scale_)
+        return ModelScorer(
+            self._tables(),
+            self.user_vocab_.ids,
+            self.movie_vocab_.ids,
+            (base.mean_, base.user_bias_, base.movie_bias_),
+            self.movie_warm_,
+            side=self.side_features_ is not None,
+            rating_scale=self.rating_scale_,
+        )
 
     # -------------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
@@ -566,8 +683,9 @@ class RatingModel:
         return self.predict_frame(user_ids, movie_ids)["prediction"].to_numpy(np.float32)
 
     # ------------------------------------------------------------------ recommend
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  min_ratings: int = 0) -> pd.DataFrame:
+    def recommend(
+        self, user_id: int, k: int = 10, *, exclude_seen: bool = True, min_ratings: int = 0
+    ) -> pd.DataFrame:
         """Top-``k`` movies for a user, leaving out the movies they rated in training.
 
         An unknown user gets the movies with the best baseline prediction
@@ -585,19 +703,28 @@ class RatingModel:
             raise DataError(f"k must be at least 1, got {k}.")
         u = int(self.user_vocab_.index([user_id], missing="negative")[0])
         scores = self._tables().score_user(u) if u >= 0 else None
-        top, scores, reason = self._top_movies(u, scores, k, exclude_seen=exclude_seen,
-                                               allowed=self._allowed_movies(min_ratings))
-        frame = pd.DataFrame({
-            "rank": np.arange(1, len(top) + 1),
-            "movie_id": self.movie_vocab_.to_ids(top),
-            "score": scores,
-            "fallback": reason,
-        })
+        top, scores, reason = self._top_movies(
+            u, scores, k, exclude_seen=exclude_seen, allowed=self._allowed_movies(min_ratings)
+        )
+        frame = pd.DataFrame(
+            {
+                "rank": np.arange(1, len(top) + 1),
+                "movie_id": self.movie_vocab_.to_ids(top),
+                "score": scores,
+                "fallback": reason,
+            }
+        )
         return self._with_titles(frame)
 
-    def recommend_all(self, user_ids: ArrayLike | None = None, k: int = 10, *,
-                      exclude_seen: bool = True, min_ratings: int = 0,
-                      block: int = 1024) -> TopKStream:
+    def recommend_all(
+        self,
+        user_ids: ArrayLike | None = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        min_ratings: int = 0,
+        block: int = 1024,
+    ) -> TopKStream:
         """:meth:`recommend` for many users (default: every user of the vocabulary),
         scored in blocks of ``block`` users with one matrix product each.
 
@@ -610,13 +737,16 @@ class RatingModel:
         self._check_fitted()
         if k < 1:
             raise DataError(f"k must be at least 1, got {k}.")
-        users = (self.user_vocab_.ids if user_ids is None
-                 else np.asarray(user_ids, dtype=np.int64).ravel())
+        users = (
+            self.user_vocab_.ids
+            if user_ids is None
+            else np.asarray(user_ids, dtype=np.int64).ravel()
+        )
         index = self.user_vocab_.index(users, missing="negative")
         allowed = self._allowed_movies(min_ratings)
         tables = self._tables()
         for start in range(0, len(users), block):
-            rows = index[start:start + block]
+            rows = index[start : start + block]
             known = rows[rows >= 0]
             matrix = tables.score_users(known) if len(known) else None
             at = 0
@@ -624,10 +754,10 @@ class RatingModel:
                 scores = None
                 if u >= 0:
                     scores, at = matrix[at], at + 1
-                top, best, reason = self._top_movies(u, scores, k, exclude_seen=exclude_seen,
-                                                     allowed=allowed)
-                yield (int(users[start + offset]), self.movie_vocab_.to_ids(top), best,
-                       reason)
+                top, best, reason = self._top_movies(
+                    u, scores, k, exclude_seen=exclude_seen, allowed=allowed
+                )
+                yield (int(users[start + offset]), self.movie_vocab_.to_ids(top), best, reason)
 
     def _allowed_movies(self, min_ratings: int) -> NDArray[np.bool_] | None:
         """Which movies have at least ``min_ratings`` training ratings (``None``: all)."""
@@ -635,9 +765,15 @@ class RatingModel:
             return None
         return np.bincount(self.seen_.movies, minlength=len(self.movie_vocab_)) >= min_ratings
 
-    def _top_movies(self, u: int, scores: NDArray[np.float32] | None, k: int, *,
-                    exclude_seen: bool, allowed: NDArray[np.bool_] | None
-                    ) -> tuple[NDArray[np.int64], NDArray[np.float32], str]:
+    def _top_movies(
+        self,
+        u: int,
+        scores: NDArray[np.float32] | None,
+        k: int,
+        *,
+        exclude_seen: bool,
+        allowed: NDArray[np.bool_] | None,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], str]:
         """The ``k`` best movie indices for user index ``u`` given its ``scores`` of every
         movie (``u = -1``: an unknown user, ranked by the baseline), their clipped
         scores, and the fallback."""
@@ -671,10 +807,15 @@ class RatingModel:
             raise DataError(f"k must be at least 1, got {k}.")
         index = int(self.movie_vocab_.index([movie_id], missing="negative")[0])
         if index < 0:
-            where = ("training data or side features" if self.side_features_ is not None
-                     else "training data")
-            raise UnknownIdError(f"movie {movie_id} has no embedding: it is not in the {where} "
-                                 "of this model, so no similar movies can be computed.")
+            where = (
+                "training data or side features"
+                if self.side_features_ is not None
+                else "training data"
+            )
+            raise UnknownIdError(
+                f"movie {movie_id} has no embedding: it is not in the {where} "
+                "of this model, so no similar movies can be computed."
+            )
         table = self._tables().movie_factors()
         norms = np.linalg.norm(table, axis=1)
         cosine = table @ table[index] / np.maximum(norms * norms[index], 1e-12)
@@ -682,14 +823,21 @@ class RatingModel:
         k = min(k, len(cosine) - 1)  # every other movie at most
         top = np.argpartition(-cosine, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -cosine[top]))]
-        frame = pd.DataFrame({"rank": np.arange(1, len(top) + 1),
-                              "movie_id": self.movie_vocab_.to_ids(top),
-                              "similarity": cosine[top]})
+        frame = pd.DataFrame(
+            {
+                "rank": np.arange(1, len(top) + 1),
+                "movie_id": self.movie_vocab_.to_ids(top),
+                "similarity": cosine[top],
+            }
+        )
         return self._with_titles(frame)
 
     def _with_titles(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if self.movies_ is not None and "title" in self.movies_.columns and (
-                self.movies_["title"].notna().any()):
+        if (
+            self.movies_ is not None
+            and "title" in self.movies_.columns
+            and (self.movies_["title"].notna().any())
+        ):
             titles = self.movies_.drop_duplicates("movie_id").set_index("movie_id")["title"]
             frame.insert(2, "title", titles.reindex(frame["movie_id"]).to_numpy())
         return frame
@@ -707,15 +855,21 @@ class RatingModel:
     def movie_embeddings(self) -> pd.DataFrame:
         """Movie embeddings indexed by movie id, columns ``f0 .. f{factors-1}``."""
         table = self.movie_factors()
-        return pd.DataFrame(table, index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
-                            columns=[f"f{i}" for i in range(table.shape[1])])
+        return pd.DataFrame(
+            table,
+            index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
+            columns=[f"f{i}" for i in range(table.shape[1])],
+        )
 
     def user_embeddings(self) -> pd.DataFrame:
         """User embeddings indexed by user id, columns ``f0 .. f{factors-1}``."""
         self._check_fitted()
         table = self._tables().user_factors().copy()
-        return pd.DataFrame(table, index=pd.Index(self.user_vocab_.ids, name="user_id"),
-                            columns=[f"f{i}" for i in range(table.shape[1])])
+        return pd.DataFrame(
+            table,
+            index=pd.Index(self.user_vocab_.ids, name="user_id"),
+            columns=[f"f{i}" for i in range(table.shape[1])],
+        )
 
     def movie_biases(self) -> pd.Series | None:
         """Learned movie biases indexed by movie id (``None`` for models without biases).
@@ -727,8 +881,9 @@ class RatingModel:
         biases = self._tables().movie_biases()
         if self.kind != "bias" or biases is None:
             return None
-        return pd.Series(biases.copy(), index=pd.Index(self.movie_vocab_.ids, name="movie_id"),
-                         name="bias")
+        return pd.Series(
+            biases.copy(), index=pd.Index(self.movie_vocab_.ids, name="movie_id"), name="bias"
+        )
 
     # ---------------------------------------------------------------- save / load
     def save(self, directory: str) -> None:
@@ -762,14 +917,24 @@ class RatingModel:
         self._check_fitted()
         return {
             "kind": self.kind,
-            "params": {k: (list(v) if isinstance(v, tuple) else v)
-                       for k, v in self.resolved_params().items()},
-            "n_users": len(self.user_vocab_), "n_movies": len(self.movie_vocab_),
-            "rating_scale": list(self.rating_scale_), "global_mean": self.global_mean_,
-            "n_train": int(self.n_train_), "n_validation": int(self.n_validation_),
-            **({"side_features": self.side_features_.to_json(),
-                "n_warm_movies": int(self.movie_warm_.sum())}
-               if self.side_features_ is not None else {}),
+            "params": {
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in self.resolved_params().items()
+            },
+            "n_users": len(self.user_vocab_),
+            "n_movies": len(self.movie_vocab_),
+            "rating_scale": list(self.rating_scale_),
+            "global_mean": self.global_mean_,
+            "n_train": int(self.n_train_),
+            "n_validation": int(self.n_validation_),
+            **(
+                {
+                    "side_features": self.side_features_.to_json(),
+                    "n_warm_movies": int(self.movie_warm_.sum()),
+                }
+                if self.side_features_ is not None
+                else {}
+            ),
             "training": {
                 "epochs_run": self.training_.epochs_run,
                 "best_epoch": self.training_.best_epoch,
@@ -799,13 +964,19 @@ def _with_strategy(options: TrainingOptions) -> TrainingOptions:
 class _Interactions:
     """Training ratings grouped by user index (CSR): who rated what."""
 
-    def __init__(self, indptr: NDArray[np.int64], movies: NDArray[np.int32],
-                 ratings: NDArray[np.float32]) -> None:
+    def __init__(
+        self, indptr: NDArray[np.int64], movies: NDArray[np.int32], ratings: NDArray[np.float32]
+    ) -> None:
         self.indptr, self.movies, self.ratings = indptr, movies, ratings
 
     @classmethod
-    def from_arrays(cls, users: NDArray[np.int32], movies: NDArray[np.int32],
-                    ratings: NDArray[np.float32], n_users: int) -> _Interactions:
+    def from_arrays(
+        cls,
+        users: NDArray[np.int32],
+        movies: NDArray[np.int32],
+        ratings: NDArray[np.float32],
+        n_users: int,
+    ) -> _Interactions:
         order = np.argsort(users, kind="stable")
         counts = np.bincount(users, minlength=n_users)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -813,5 +984,4 @@ class _Interactions:
 
     def movies_of(self, user: int) -> NDArray[np.int32]:
         """Movie indices rated by user index ``user``."""
-        return self.movies[self.indptr[user]:self.indptr[user + 1]]
-
+        return self.movies[self.indptr[user] : self.indptr[user + 1]]

@@ -39,8 +39,16 @@ from numpy.typing import ArrayLike, NDArray
 from recsys.errors import DataError
 from recsys.models.spec import KINDS, NetworkSpec, table_shapes
 
-__all__ = ["FALLBACK_BOTH", "FALLBACK_COLD", "FALLBACK_MOVIE", "FALLBACK_USER",
-           "ModelScorer", "NetworkTables", "TopKStream", "sorted_index"]
+__all__ = [
+    "FALLBACK_BOTH",
+    "FALLBACK_COLD",
+    "FALLBACK_MOVIE",
+    "FALLBACK_USER",
+    "ModelScorer",
+    "NetworkTables",
+    "TopKStream",
+    "sorted_index",
+]
 
 FALLBACK_USER = "unknown user: movie baseline (mean + movie bias)"
 FALLBACK_MOVIE = "unknown movie: user baseline (mean + user bias)"
@@ -104,23 +112,37 @@ class NetworkTables:
         self.kind, self.output = kind, output
         self.arrays: dict[str, NDArray[Any]] = {
             name: np.asarray(value, dtype=np.float64 if name == "rating_range" else np.float32)
-            for name, value in arrays.items()}
+            for name, value in arrays.items()
+        }
         expected = _names(kind, output)
         if set(self.arrays) != expected:
             missing = sorted(expected - set(self.arrays))
             extra = sorted(set(self.arrays) - expected)
-            raise ValueError(f"the {kind} ({output}) tables "
-                             + (f"lack {', '.join(missing)}" if missing else
-                                f"have unexpected {', '.join(extra)}"))
+            raise ValueError(
+                f"the {kind} ({output}) tables "
+                + (
+                    f"lack {', '.join(missing)}"
+                    if missing
+                    else f"have unexpected {', '.join(extra)}"
+                )
+            )
         found = {name: a.shape for name, a in self.arrays.items()}
         hidden = found.get("hidden_bias", (0,))
-        wanted = self.expected_shapes(NetworkSpec(
-            kind, n_users=self.n_users, n_movies=self.n_movies, factors=self.factors,
-            hidden=int(hidden[0]) if len(hidden) == 1 else -1, output=output))
+        wanted = self.expected_shapes(
+            NetworkSpec(
+                kind,
+                n_users=self.n_users,
+                n_movies=self.n_movies,
+                factors=self.factors,
+                hidden=int(hidden[0]) if len(hidden) == 1 else -1,
+                output=output,
+            )
+        )
         wrong = [name for name in sorted(wanted) if found[name] != wanted[name]]
         if wrong:
-            raise ValueError(f"table {wrong[0]!r} has shape {found[wrong[0]]}, expected "
-                             f"{wanted[wrong[0]]}")
+            raise ValueError(
+                f"table {wrong[0]!r} has shape {found[wrong[0]]}, expected {wanted[wrong[0]]}"
+            )
         self._movie_hidden: NDArray[np.float32] | None = None
 
     # ------------------------------------------------------------------ sizes
@@ -154,14 +176,23 @@ class NetworkTables:
         ((4, 2), (4,), ())
         """
         layers = table_shapes(spec)
-        shapes = {"user_factors": layers["user_embedding"],
-                  "movie_factors": layers["movie_embedding"]}
+        shapes = {
+            "user_factors": layers["user_embedding"],
+            "movie_factors": layers["movie_embedding"],
+        }
         if spec.kind == "bias":
-            shapes |= {"user_bias": layers["user_bias"][:1],
-                       "movie_bias": layers["movie_bias"][:1], "offset": ()}
+            shapes |= {
+                "user_bias": layers["user_bias"][:1],
+                "movie_bias": layers["movie_bias"][:1],
+                "offset": (),
+            }
         if spec.kind == "mlp":
-            shapes |= {"hidden_kernel": layers["hidden"], "hidden_bias": layers["hidden"][1:],
-                       "out_kernel": layers["out"][:1], "out_bias": ()}
+            shapes |= {
+                "hidden_kernel": layers["hidden"],
+                "hidden_bias": layers["hidden"][1:],
+                "out_kernel": layers["out"][:1],
+                "out_bias": (),
+            }
         if spec.output == "sigmoid":
             shapes["rating_range"] = (2,)
         return shapes
@@ -176,16 +207,22 @@ class NetworkTables:
             difference in the message.
         """
         if (self.kind, self.output) != (spec.kind, spec.output):
-            raise ValueError(f"the tables are of a {self.kind} network with a {self.output} "
-                             f"output, expected {spec.kind} with {spec.output}")
+            raise ValueError(
+                f"the tables are of a {self.kind} network with a {self.output} "
+                f"output, expected {spec.kind} with {spec.output}"
+            )
         for name, shape in self.expected_shapes(spec).items():
             if self.arrays[name].shape != shape:
-                raise ValueError(f"table {name!r} has shape {self.arrays[name].shape}, "
-                                 f"expected {shape}")
-        if spec.output == "sigmoid" and not np.allclose(self.arrays["rating_range"],
-                                                        spec.rating_range):
-            raise ValueError(f"the output range is {tuple(self.arrays['rating_range'])}, "
-                             f"expected {tuple(spec.rating_range)}")
+                raise ValueError(
+                    f"table {name!r} has shape {self.arrays[name].shape}, expected {shape}"
+                )
+        if spec.output == "sigmoid" and not np.allclose(
+            self.arrays["rating_range"], spec.rating_range
+        ):
+            raise ValueError(
+                f"the output range is {tuple(self.arrays['rating_range'])}, "
+                f"expected {tuple(spec.rating_range)}"
+            )
 
     # ---------------------------------------------------------- from / to files
     @classmethod
@@ -217,20 +254,28 @@ class NetworkTables:
             side = weights("side_table")[0]
             warm = weights("movie_warm")[0]
             kernel, bias = weights("side_factors")
-            arrays["movie_factors"] = (arrays["movie_factors"] * warm + (side @ kernel + bias)
-                                       ).astype(np.float32)
+            arrays["movie_factors"] = (
+                arrays["movie_factors"] * warm + (side @ kernel + bias)
+            ).astype(np.float32)
         if kind == "bias":
             movie_bias = weights("movie_bias")[0]
             if side is not None:
                 kernel, bias = weights("side_bias")
                 movie_bias = movie_bias * warm + (side @ kernel + bias)
-            arrays |= {"user_bias": weights("user_bias")[0][:, 0],
-                       "movie_bias": movie_bias[:, 0], "offset": weights("global_mean")[0]}
+            arrays |= {
+                "user_bias": weights("user_bias")[0][:, 0],
+                "movie_bias": movie_bias[:, 0],
+                "offset": weights("global_mean")[0],
+            }
         if kind == "mlp":
             hidden_kernel, hidden_bias = weights("hidden")
             out_kernel, out_bias = weights("out")
-            arrays |= {"hidden_kernel": hidden_kernel, "hidden_bias": hidden_bias,
-                       "out_kernel": out_kernel[:, 0], "out_bias": out_bias[0]}
+            arrays |= {
+                "hidden_kernel": hidden_kernel,
+                "hidden_bias": hidden_bias,
+                "out_kernel": out_kernel[:, 0],
+                "out_bias": out_bias[0],
+            }
         output = "linear"
         if "sigmoid_range" in layers:
             output = "sigmoid"
@@ -317,8 +362,8 @@ class NetworkTables:
             out = np.empty((len(u), self.n_movies), dtype=np.float32)
             step = max(1, MLP_BLOCK_ELEMENTS // max(1, movie_part.size))
             for start in range(0, len(u), step):
-                block = np.maximum(user_part[start:start + step, None, :] + movie_part[None], 0)
-                out[start:start + step] = block @ a["out_kernel"] + a["out_bias"]
+                block = np.maximum(user_part[start : start + step, None, :] + movie_part[None], 0)
+                out[start : start + step] = block @ a["out_kernel"] + a["out_bias"]
             return self._finish(out)
         if len(u) == 1:
             out = (a["movie_factors"] @ a["user_factors"][u[0]])[None, :]
@@ -330,8 +375,9 @@ class NetworkTables:
             out += a["offset"]
         return self._finish(np.asarray(out, dtype=np.float32))
 
-    def iter_user_scores(self, users: ArrayLike, block: int = 1024
-                         ) -> Iterator[tuple[slice, NDArray[np.float32]]]:
+    def iter_user_scores(
+        self, users: ArrayLike, block: int = 1024
+    ) -> Iterator[tuple[slice, NDArray[np.float32]]]:
         """``(rows, scores)`` for consecutive blocks of ``users``: ``scores`` is
         :meth:`score_users` of ``users[rows]``."""
         u = np.asarray(users, dtype=np.int64).ravel()
@@ -344,8 +390,11 @@ class NetworkTables:
         users, movies = a["user_factors"][u], a["movie_factors"][m]
         if self.kind == "mlp":
             factors = self.factors
-            hidden = (users @ a["hidden_kernel"][:factors] + movies @ a["hidden_kernel"][factors:]
-                      + a["hidden_bias"])
+            hidden = (
+                users @ a["hidden_kernel"][:factors]
+                + movies @ a["hidden_kernel"][factors:]
+                + a["hidden_bias"]
+            )
             return np.maximum(hidden, 0) @ a["out_kernel"] + a["out_bias"]
         score = np.einsum("ij,ij->i", users, movies)
         if self.kind == "bias":
@@ -356,7 +405,7 @@ class NetworkTables:
         """``movie_factors @ hidden_kernel[factors:]``, the movie half of the mlp's hidden
         layer (computed once)."""
         if self._movie_hidden is None:
-            kernel = self.arrays["hidden_kernel"][self.factors:]
+            kernel = self.arrays["hidden_kernel"][self.factors :]
             self._movie_hidden = (self.arrays["movie_factors"] @ kernel).astype(np.float32)
         return self._movie_hidden
 
@@ -425,11 +474,17 @@ class ModelScorer:
     rating_scale : ``(low, high)``: predictions are clipped to it.
     """
 
-    def __init__(self, tables: NetworkTables, user_ids: NDArray[np.int64],
-                 movie_ids: NDArray[np.int64],
-                 baseline: tuple[float, NDArray[np.float64], NDArray[np.float64]],
-                 movie_warm: NDArray[np.bool_], *, side: bool,
-                 rating_scale: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        tables: NetworkTables,
+        user_ids: NDArray[np.int64],
+        movie_ids: NDArray[np.int64],
+        baseline: tuple[float, NDArray[np.float64], NDArray[np.float64]],
+        movie_warm: NDArray[np.bool_],
+        *,
+        side: bool,
+        rating_scale: tuple[float, float],
+    ) -> None:
         self.tables = tables
         self.user_ids, self.movie_ids = user_ids, movie_ids
         self.baseline = baseline
@@ -450,14 +505,18 @@ class ModelScorer:
         users = np.asarray(user_ids, dtype=np.int64).ravel()
         movies = np.asarray(movie_ids, dtype=np.int64).ravel()
         if users.shape != movies.shape:
-            raise DataError(f"got {len(users)} user ids but {len(movies)} movie ids; "
-                             "give one movie per user.")
+            raise DataError(
+                f"got {len(users)} user ids but {len(movies)} movie ids; give one movie per user."
+            )
         u = sorted_index(self.user_ids, users)
         m = sorted_index(self.movie_ids, movies)
         known = (u >= 0) & (m >= 0)
         mean, user_bias, movie_bias = self.baseline
-        pred = (mean + np.where(u >= 0, user_bias[np.maximum(u, 0)], 0.0)
-                + np.where(m >= 0, movie_bias[np.maximum(m, 0)], 0.0)).astype(np.float32)
+        pred = (
+            mean
+            + np.where(u >= 0, user_bias[np.maximum(u, 0)], 0.0)
+            + np.where(m >= 0, movie_bias[np.maximum(m, 0)], 0.0)
+        ).astype(np.float32)
         if known.any():
             pred[known] = self.tables.score(u[known], m[known])
         fallback = np.full(len(users), "", dtype=object)
@@ -466,5 +525,9 @@ class ModelScorer:
         fallback[(u < 0) & (m < 0)] = FALLBACK_BOTH
         if self.side:
             fallback[known & ~self.movie_warm[np.maximum(m, 0)]] = FALLBACK_COLD
-        return {"user_id": users, "movie_id": movies,
-                "prediction": np.clip(pred, *self.rating_scale), "fallback": fallback}
+        return {
+            "user_id": users,
+            "movie_id": movies,
+            "prediction": np.clip(pred, *self.rating_scale),
+            "fallback": fallback,
+        }

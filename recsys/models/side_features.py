@@ -83,8 +83,9 @@ class SideFeatures:
         """
         blocks = list(blocks)
         if not blocks:
-            raise DataError("no side-feature block chosen; name at least one, e.g. "
-                            "--blocks genres.")
+            raise DataError(
+                "no side-feature block chosen; name at least one, e.g. --blocks genres."
+            )
         names = [b.name for b in blocks]
         if len(set(names)) != len(names):
             raise DataError(f"side-feature blocks {names} name a block twice; list each once.")
@@ -96,7 +97,8 @@ class SideFeatures:
             if not mask.any():
                 raise DataError(
                     f"feature block {block.name!r} covers none of the {len(train):,} training "
-                    "movies; was the store built for this dataset's movie ids?")
+                    "movies; was the store built for this dataset's movie ids?"
+                )
             rows = values[mask].astype(np.float64)
             mean = rows.mean(axis=0)
             std = rows.std(axis=0)
@@ -104,7 +106,8 @@ class SideFeatures:
             scales.append(np.where(std > 1e-6, std, 1.0))
             present_counts.append(int(mask.sum()))
         return cls(
-            names=tuple(names), dims=tuple(b.dim for b in blocks),
+            names=tuple(names),
+            dims=tuple(b.dim for b in blocks),
             means=np.concatenate(means).astype(np.float32),
             scales=np.concatenate(scales).astype(np.float32),
             provenance=tuple(dict(b.provenance) for b in blocks),
@@ -141,11 +144,14 @@ class SideFeatures:
         got = [(b.name, b.dim) for b in blocks]
         want = list(zip(self.names, self.dims, strict=True))
         if got != want:
-            raise DataError(f"side-feature blocks {got} do not match the ones the model was "
-                            f"fitted with {want}; pass the same blocks in the same order.")
+            raise DataError(
+                f"side-feature blocks {got} do not match the ones the model was "
+                f"fitted with {want}; pass the same blocks in the same order."
+            )
 
-    def transform(self, blocks: Sequence[FeatureBlock],
-                  movie_ids: ArrayLike) -> NDArray[np.float32]:
+    def transform(
+        self, blocks: Sequence[FeatureBlock], movie_ids: ArrayLike
+    ) -> NDArray[np.float32]:
         """The side-feature table of ``movie_ids``.
 
         Returns
@@ -159,8 +165,8 @@ class SideFeatures:
         start = 0
         for block, dim in zip(blocks, self.dims, strict=True):
             values, mask = block.aligned(ids)
-            mean = self.means[start:start + dim]
-            scale = self.scales[start:start + dim]
+            mean = self.means[start : start + dim]
+            scale = self.scales[start : start + dim]
             z = np.where(mask[:, None], (values - mean) / scale, 0.0)
             parts += [z.astype(np.float32), mask[:, None].astype(np.float32)]
             start += dim
@@ -177,16 +183,20 @@ class SideFeatures:
         """The JSON-able part (everything but ``means`` and ``scales``)."""
         return {
             "blocks": [
-                {"name": n, "dim": d, "columns": list(c), "provenance": p,
-                 "n_train_present": k}
-                for n, d, c, p, k in zip(self.names, self.dims, self.columns,
-                                         self.provenance, self.n_train_present, strict=True)
+                {"name": n, "dim": d, "columns": list(c), "provenance": p, "n_train_present": k}
+                for n, d, c, p, k in zip(
+                    self.names,
+                    self.dims,
+                    self.columns,
+                    self.provenance,
+                    self.n_train_present,
+                    strict=True,
+                )
             ],
         }
 
     @classmethod
-    def from_json(cls, meta: dict[str, Any], means: ArrayLike,
-                  scales: ArrayLike) -> SideFeatures:
+    def from_json(cls, meta: dict[str, Any], means: ArrayLike, scales: ArrayLike) -> SideFeatures:
         """Rebuild from :meth:`to_json` output and the two statistic arrays.
 
         Raises

@@ -66,8 +66,10 @@ def table_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
     >>> table_shapes(NetworkSpec("dot", n_users=3, n_movies=4, factors=2))
     {'user_embedding': (3, 2), 'movie_embedding': (4, 2)}
     """
-    shapes: dict[str, tuple[int, ...]] = {"user_embedding": (spec.n_users, spec.factors),
-                                          "movie_embedding": (spec.n_movies, spec.factors)}
+    shapes: dict[str, tuple[int, ...]] = {
+        "user_embedding": (spec.n_users, spec.factors),
+        "movie_embedding": (spec.n_movies, spec.factors),
+    }
     if spec.kind == "bias":
         shapes |= {"user_bias": (spec.n_users, 1), "movie_bias": (spec.n_movies, 1)}
     if spec.kind == "mlp":

@@ -81,8 +81,9 @@ def packed_rows(arrays: Arrays) -> NDArray[np.int32]:
     return packed
 
 
-def predict_network(network: Any, users: NDArray[np.int32],
-                    movies: NDArray[np.int32]) -> NDArray[np.float32]:
+def predict_network(
+    network: Any, users: NDArray[np.int32], movies: NDArray[np.int32]
+) -> NDArray[np.float32]:
     """Raw outputs of a Keras rating network for index pairs, in large batches; ``(n,)``.
 
     Works on every backend (``predict_on_batch``); the query path uses the numpy tables
@@ -91,8 +92,10 @@ def predict_network(network: Any, users: NDArray[np.int32],
     out = np.empty(len(users), dtype=np.float32)
     for start in range(0, len(users), PREDICT_BATCH):
         stop = start + PREDICT_BATCH
-        batch = {"user": np.asarray(users[start:stop], dtype=np.int32),
-                 "movie": np.asarray(movies[start:stop], dtype=np.int32)}
+        batch = {
+            "user": np.asarray(users[start:stop], dtype=np.int32),
+            "movie": np.asarray(movies[start:stop], dtype=np.int32),
+        }
         out[start:stop] = np.asarray(network.predict_on_batch(batch)).reshape(-1)
     return out
 
@@ -131,9 +134,17 @@ class EpochLoop(Protocol):
         """Restore what :meth:`state_arrays` returned."""
 
 
-def make_loop(network: Any, optimizer: Any, train: Arrays, validation: Arrays | None, *,
-              batch_size: int, seed: int, clip: tuple[float, float] | None,
-              options: TrainingOptions) -> EpochLoop:
+def make_loop(
+    network: Any,
+    optimizer: Any,
+    train: Arrays,
+    validation: Arrays | None,
+    *,
+    batch_size: int,
+    seed: int,
+    clip: tuple[float, float] | None,
+    options: TrainingOptions,
+) -> EpochLoop:
     """The training loop of the active Keras backend for ``network`` and ``optimizer``."""
     import keras
 
@@ -142,20 +153,36 @@ def make_loop(network: Any, optimizer: Any, train: Arrays, validation: Arrays | 
     if backend == "tensorflow":
         from recsys.models.loops.tf_loop import TensorFlowLoop
 
-        return TensorFlowLoop(network, optimizer, train, validation, batch_size=batch_size,
-                              seed=seed, clip=clip, strategy=options.strategy)
+        return TensorFlowLoop(
+            network,
+            optimizer,
+            train,
+            validation,
+            batch_size=batch_size,
+            seed=seed,
+            clip=clip,
+            strategy=options.strategy,
+        )
     if backend == "jax":
         from recsys.models.loops.jax_loop import JaxLoop
 
-        return JaxLoop(network, optimizer, train, validation, batch_size=batch_size,
-                       seed=seed, clip=clip, data_parallel=options.distribute == "mirrored")
+        return JaxLoop(
+            network,
+            optimizer,
+            train,
+            validation,
+            batch_size=batch_size,
+            seed=seed,
+            clip=clip,
+            data_parallel=options.distribute == "mirrored",
+        )
     if backend == "torch":
         from recsys.models.loops.torch_loop import TorchLoop
 
-        return TorchLoop(network, optimizer, train, validation, batch_size=batch_size,
-                         seed=seed, clip=clip)
-    raise DataError(f"the {backend} Keras backend is not supported; use tensorflow, jax "
-                    "or torch.")
+        return TorchLoop(
+            network, optimizer, train, validation, batch_size=batch_size, seed=seed, clip=clip
+        )
+    raise DataError(f"the {backend} Keras backend is not supported; use tensorflow, jax or torch.")
 
 
 def batch_edges(n: int, batch_size: int, replicas: int = 1) -> NDArray[np.int64]:
@@ -199,15 +226,18 @@ class Checkpointer:
             state = json.loads(self.state_file.read_text())
             epoch = int(state["epoch"])
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise DataError(f"{str(self.state_file)!r} is damaged ({type(error).__name__}); "
-                            f"{self.fix} to start afresh.") from None
+            raise DataError(
+                f"{str(self.state_file)!r} is damaged ({type(error).__name__}); "
+                f"{self.fix} to start afresh."
+            ) from None
         saved, wanted = state.get("run"), jsonable(self.run)
         if saved != wanted:
             differ = _differences(saved, wanted)
             raise DataError(
                 f"the checkpoint directory {str(self.directory)!r} holds another training "
                 f"run (different {', '.join(differ[:4]) or 'settings'}); {self.fix}, or run "
-                "the same command as before to resume it.")
+                "the same command as before to resume it."
+            )
         if not self.restore_arrays(epoch):
             return None
         return state
@@ -215,15 +245,15 @@ class Checkpointer:
     def save(self, epoch: int, state: dict[str, Any]) -> None:
         """Save the loop's arrays for ``epoch``, then the driver's state."""
         self.save_arrays(epoch)
-        write_json_atomic(self.state_file, {"run": jsonable(self.run), "epoch": epoch,
-                                            **state})
+        write_json_atomic(self.state_file, {"run": jsonable(self.run), "epoch": epoch, **state})
 
     def save_arrays(self, epoch: int) -> None:
         from recsys.fileio import atomic_write
 
         arrays = self.loop.state_arrays()
-        with atomic_write(self.directory / f"epoch-{epoch}.npz", mode="wb",
-                          encoding=None) as handle:
+        with atomic_write(
+            self.directory / f"epoch-{epoch}.npz", mode="wb", encoding=None
+        ) as handle:
             np.savez(handle, *arrays)
         for old in self.directory.glob("epoch-*.npz"):
             if old.name not in (f"epoch-{epoch}.npz", f"epoch-{epoch - 1}.npz"):
@@ -241,8 +271,9 @@ class Checkpointer:
             self.loop.load_state_arrays(arrays)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-            raise DataError(f"the checkpoint {str(path)!r} is damaged ({detail}); "
-                            f"{self.fix} to start afresh.") from None
+            raise DataError(
+                f"the checkpoint {str(path)!r} is damaged ({detail}); {self.fix} to start afresh."
+            ) from None
         return True
 
 
@@ -316,8 +347,16 @@ def train_network(
         options do not fit the backend.
     """
     options = options or TrainingOptions()
-    loop = make_loop(network, optimizer, train, validation, batch_size=batch_size,
-                     seed=seed, clip=clip, options=options)
+    loop = make_loop(
+        network,
+        optimizer,
+        train,
+        validation,
+        batch_size=batch_size,
+        seed=seed,
+        clip=clip,
+        options=options,
+    )
     n = loop.n
     result = TrainingResult()
     best_rmse, waited, first = math.inf, 0, 1
@@ -325,9 +364,15 @@ def train_network(
     if options.checkpoint_dir is not None:
         import keras
 
-        run = {**(run_id or {}), "n": n, "steps": loop.steps, "seed": seed, "epochs": epochs,
-               "backend": keras.backend.backend(),
-               "data_crc32": _crc32(train, validation)}
+        run = {
+            **(run_id or {}),
+            "n": n,
+            "steps": loop.steps,
+            "seed": seed,
+            "epochs": epochs,
+            "backend": keras.backend.backend(),
+            "data_crc32": _crc32(train, validation),
+        }
         checkpointer = loop_checkpointer(loop, Path(options.checkpoint_dir), run)
         state = checkpointer.restore()
         if state is not None:
@@ -363,17 +408,25 @@ def train_network(
             if waited >= patience:
                 result.stopped_early = done = True
         if checkpointer is not None:
-            checkpointer.save(epoch, {
-                "history": [asdict(h) for h in result.history], "best_epoch": result.best_epoch,
-                "stopped_early": result.stopped_early, "best_rmse": best_rmse,
-                "waited": waited, "done": done or epoch == epochs})
+            checkpointer.save(
+                epoch,
+                {
+                    "history": [asdict(h) for h in result.history],
+                    "best_epoch": result.best_epoch,
+                    "stopped_early": result.stopped_early,
+                    "best_rmse": best_rmse,
+                    "waited": waited,
+                    "done": done or epoch == epochs,
+                },
+            )
         if done:
             break
     if result.best_epoch and result.best_epoch != result.epochs_run and math.isfinite(best_rmse):
         loop.restore_best()
     loop.finish()
-    result.train_seconds = (time.perf_counter() - start
-                            + sum(h.seconds for h in result.history[:first - 1]))
+    result.train_seconds = (
+        time.perf_counter() - start + sum(h.seconds for h in result.history[: first - 1])
+    )
     return result
 
 

@@ -28,8 +28,15 @@ import numpy as np
 from recsys.backend import import_keras, select_backend
 
 MODELS = [(kind, side) for kind in ("dot", "bias", "mlp") for side in (False, True)]
-FAST = {"factors": 4, "batch_size": 64, "learning_rate": 0.02, "epochs": 3, "patience": 3,
-        "validation_fraction": 0.1, "seed": 3}
+FAST = {
+    "factors": 4,
+    "batch_size": 64,
+    "learning_rate": 0.02,
+    "epochs": 3,
+    "patience": 3,
+    "validation_fraction": 0.1,
+    "seed": 3,
+}
 UNKNOWN = 987_654
 
 
@@ -71,14 +78,21 @@ def main(backend: str, out: Path, others: list[Path]) -> None:
     blocks = [planted.features, planted.genres]
     from recsys.backend import device_info
 
-    report: dict = {"backend": keras.backend.backend(), "device": device_info().kind,
-                    "models": {}, "loaded": {}}
+    report: dict = {
+        "backend": keras.backend.backend(),
+        "device": device_info().kind,
+        "models": {},
+        "loaded": {},
+    }
     for kind, side in MODELS if not others else []:
         name = f"{kind}{'-side' if side else ''}"
         fit_args = {"side_features": blocks} if side else {}
         model = RatingModel(kind, **FAST).fit(train, **fit_args)
-        again = (RatingModel(kind, **FAST).fit(train, **fit_args)
-                 if name in ("bias", "mlp-side") else model)
+        again = (
+            RatingModel(kind, **FAST).fit(train, **fit_args)
+            if name in ("bias", "mlp-side")
+            else model
+        )
         model.save(out / name)
         loaded = RatingModel.load(out / name)
         frame = model.predict_frame(users, movies)
@@ -111,16 +125,29 @@ def same_start_steps() -> dict[str, list]:
     from recsys.models.training import train_network
 
     rng = np.random.default_rng(0)
-    arrays = (rng.integers(0, 30, 500).astype(np.int32), rng.integers(0, 20, 500).astype(np.int32),
-              rng.uniform(1, 5, 500).astype(np.float32))
+    arrays = (
+        rng.integers(0, 30, 500).astype(np.int32),
+        rng.integers(0, 20, 500).astype(np.int32),
+        rng.uniform(1, 5, 500).astype(np.float32),
+    )
     out = {}
     for kind in ("dot", "bias", "mlp"):
-        spec = NetworkSpec(kind, n_users=30, n_movies=20, factors=3, hidden=8,
-                           dropout=(0.0, 0.0), global_mean=3.0, l2=0.01, bias_l2=0.01)
+        spec = NetworkSpec(
+            kind,
+            n_users=30,
+            n_movies=20,
+            factors=3,
+            hidden=8,
+            dropout=(0.0, 0.0),
+            global_mean=3.0,
+            l2=0.01,
+            bias_l2=0.01,
+        )
         network = build_network(spec)
         start = np.random.default_rng(1)
-        network.set_weights([start.normal(0, 0.3, w.shape).astype(np.float32)
-                             for w in network.get_weights()])
+        network.set_weights(
+            [start.normal(0, 0.3, w.shape).astype(np.float32) for w in network.get_weights()]
+        )
         train_network(network, LazyAdam(0.05), arrays, epochs=5, batch_size=1 << 20, seed=0)
         out[kind] = [np.asarray(w).ravel().tolist() for w in network.get_weights()]
     return out
@@ -141,8 +168,11 @@ def checkpoint_run(backend: str, out: Path) -> None:
 
     spec = NetworkSpec("bias", n_users=30, n_movies=20, factors=3, seed=1)
     rng = np.random.default_rng(0)
-    arrays = (rng.integers(0, 30, 400).astype(np.int32), rng.integers(0, 20, 400).astype(np.int32),
-              rng.uniform(1, 5, 400).astype(np.float32))
+    arrays = (
+        rng.integers(0, 30, 400).astype(np.int32),
+        rng.integers(0, 20, 400).astype(np.int32),
+        rng.uniform(1, 5, 400).astype(np.float32),
+    )
     val = tuple(a[:40] for a in arrays)
 
     def run(directory: Path, stop_at: int | None = None) -> tuple:
@@ -152,12 +182,22 @@ def checkpoint_run(backend: str, out: Path) -> None:
             if stop_at is not None and log.epoch == stop_at:
                 raise _Stop
 
-        result = train_network(network, LazyAdam(0.02), arrays, val, epochs=5,
-                                   batch_size=64, patience=10, seed=4, on_epoch=on_epoch,
-                                   options=TrainingOptions(checkpoint_dir=directory),
-                                   run_id={"run": "a"})
+        result = train_network(
+            network,
+            LazyAdam(0.02),
+            arrays,
+            val,
+            epochs=5,
+            batch_size=64,
+            patience=10,
+            seed=4,
+            on_epoch=on_epoch,
+            options=TrainingOptions(checkpoint_dir=directory),
+            run_id={"run": "a"},
+        )
         return [np.asarray(w).tolist() for w in network.get_weights()], [
-            h.val_rmse for h in result.history]
+            h.val_rmse for h in result.history
+        ]
 
     straight = run(out / "ck-straight")
     try:

@@ -28,18 +28,27 @@ def tolerance(*reports: dict) -> float:
     (runs differ in the last bits) and JAX multiplies float32 matrices in TF32."""
     return 1e-3 if any(r.get("device") == "GPU" for r in reports) else 0.0
 
+
 pytestmark = pytest.mark.slow
 
 
 def _run(backend: str, out: Path, others: list[Path], mode: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     extra = mode if mode is not None else (["--load", *map(str, others)] if others else [])
     done = subprocess.run(
-        [sys.executable, "-m", "tests.backends.conformance_worker", backend, str(out),
-         *extra], capture_output=True, text=True, env=env, cwd=REPO, timeout=900,
-        check=False)
+        [sys.executable, "-m", "tests.backends.conformance_worker", backend, str(out), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "report.json").read_text())
 
@@ -47,8 +56,10 @@ def _run(backend: str, out: Path, others: list[Path], mode: list[str] | None = N
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     if len(INSTALLED) < 2:
-        pytest.skip(f"needs two Keras backends; installed: {', '.join(INSTALLED)} (pip "
-                    "install '.[jax]' or '.[torch]')")
+        pytest.skip(
+            f"needs two Keras backends; installed: {', '.join(INSTALLED)} (pip "
+            "install '.[jax]' or '.[torch]')"
+        )
     root = tmp_path_factory.mktemp("conformance")
     first = {b: _run(b, root / b, []) for b in INSTALLED}
     # second pass: each backend loads what the others saved
@@ -67,28 +78,44 @@ def test_fit_predict_reload_and_determinism(reports: dict[str, dict], backend: s
         pred = np.array(r["predict"])
         assert np.isfinite(pred).all(), name
         assert all(np.isfinite(r["loss"])) and r["loss"][-1] < r["loss"][0], name
-        np.testing.assert_allclose(r["again"], pred, rtol=0, atol=tolerance(report),
-                                   err_msg=f"{name}: same seed")
+        np.testing.assert_allclose(
+            r["again"], pred, rtol=0, atol=tolerance(report), err_msg=f"{name}: same seed"
+        )
         np.testing.assert_allclose(r["loaded"], pred, rtol=0, atol=1e-5, err_msg=name)
         # the Keras network and the numpy tables agree (known pairs: all but the last 2)
-        np.testing.assert_allclose(np.clip(r["network"], *r["scale"]), pred[:-2], rtol=0,
-                                   atol=max(1e-4, tolerance(report)), err_msg=name)
+        np.testing.assert_allclose(
+            np.clip(r["network"], *r["scale"]),
+            pred[:-2],
+            rtol=0,
+            atol=max(1e-4, tolerance(report)),
+            err_msg=name,
+        )
         assert r["fallback"][-2].startswith("unknown user"), name
         assert r["fallback"][-1].startswith("unknown movie"), name
 
 
 def test_models_saved_under_one_backend_predict_the_same_under_the_others(
-        reports: dict[str, dict]) -> None:
+    reports: dict[str, dict],
+) -> None:
     checked = 0
     for backend, report in reports.items():
         for key, loaded in report["cross"].items():
             source, name = key.split("/")
             original = reports[source]["models"][name]
-            np.testing.assert_allclose(loaded["predict"], original["predict"], rtol=0,
-                                       atol=1e-5, err_msg=f"{source} -> {backend}: {name}")
-            np.testing.assert_allclose(loaded["network"], original["network"], rtol=0,
-                                       atol=max(1e-5, tolerance(report, reports[source])),
-                                       err_msg=f"{source} -> {backend}: {name}")
+            np.testing.assert_allclose(
+                loaded["predict"],
+                original["predict"],
+                rtol=0,
+                atol=1e-5,
+                err_msg=f"{source} -> {backend}: {name}",
+            )
+            np.testing.assert_allclose(
+                loaded["network"],
+                original["network"],
+                rtol=0,
+                atol=max(1e-5, tolerance(report, reports[source])),
+                err_msg=f"{source} -> {backend}: {name}",
+            )
             checked += 1
     assert checked == 6 * len(reports) * (len(reports) - 1)
 
@@ -104,14 +131,18 @@ def test_backends_compute_the_same_training_steps(reports: dict[str, dict]) -> N
             assert len(other) == len(weights)
             for a, b in zip(weights, other, strict=True):
                 np.testing.assert_allclose(
-                    b, a, rtol=0, atol=max(1e-4, tolerance(reports[backend],
-                                                          reports[INSTALLED[0]])),
-                    err_msg=f"{INSTALLED[0]} vs {backend}: {kind}")
+                    b,
+                    a,
+                    rtol=0,
+                    atol=max(1e-4, tolerance(reports[backend], reports[INSTALLED[0]])),
+                    err_msg=f"{INSTALLED[0]} vs {backend}: {kind}",
+                )
 
 
 @pytest.mark.parametrize("backend", INSTALLED)
 def test_a_stopped_run_resumes_from_its_checkpoint_to_the_same_weights(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     report = _run(backend, tmp_path, [], ["--checkpoint"])
     straight_weights, straight_history = report["straight"]
     resumed_weights, resumed_history = report["resumed"]
@@ -152,11 +183,22 @@ print(json.dumps(out))
 
 @pytest.mark.skipif(not backend_installed("jax"), reason="needs jax (pip install '.[jax]')")
 def test_jax_data_parallel_over_two_devices_matches_one_device() -> None:
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join(
-               filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, "-c", _DATA_PARALLEL], capture_output=True,
-                          text=True, env=env, cwd=REPO, timeout=300, check=False)
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _DATA_PARALLEL],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["devices"] == 2

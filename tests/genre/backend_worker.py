@@ -23,8 +23,14 @@ import numpy as np
 
 #: Small networks that still learn the synthetic genres in a few epochs.
 PARAMS = {
-    "fusion": {"units": (16,), "dropout": 0.1, "epochs": 12, "patience": 5,
-               "batch_size": 32, "learning_rate": 0.01},
+    "fusion": {
+        "units": (16,),
+        "dropout": 0.1,
+        "epochs": 12,
+        "patience": 5,
+        "batch_size": 32,
+        "learning_rate": 0.01,
+    },
     # the course project's 1024-256 layers (DEFAULTS["mlp"])
     "mlp": {"epochs": 12, "patience": 5, "batch_size": 32, "learning_rate": 0.001},
 }
@@ -46,29 +52,47 @@ def main(out: Path) -> int:
     result: dict = {"backend": backend, "versions": {}}
     for kind, blocks in BLOCKS.items():
         data = X.select(blocks)
-        train, val, test = (data.take(slice(0, 160)), data.take(slice(160, 200)),
-                            data.take(slice(200, 240)))
+        train, val, test = (
+            data.take(slice(0, 160)),
+            data.take(slice(160, 200)),
+            data.take(slice(200, 240)),
+        )
 
         def fit(seed: int, kind: str = kind, train=train, val=val):
             clf = make_classifier(kind, len(train.names), seed=seed, **PARAMS[kind])
             return clf.fit(train, Y[:160], val, Y[160:200])
 
         first = fit(0)
-        arrays = {"seed0": first.predict_proba(test), "seed0_again": fit(0).predict_proba(test),
-                  "seed1": fit(1).predict_proba(test), "y_test": Y[200:240]}
-        result.setdefault("imported_by_fit", sorted(
-            m for m in ("tensorflow", "jax", "torch") if m in sys.modules))
+        arrays = {
+            "seed0": first.predict_proba(test),
+            "seed0_again": fit(0).predict_proba(test),
+            "seed1": fit(1).predict_proba(test),
+            "y_test": Y[200:240],
+        }
+        result.setdefault(
+            "imported_by_fit", sorted(m for m in ("tensorflow", "jax", "torch") if m in sys.modules)
+        )
         folder = save_fused_model(
-            here / kind, first.network_, vocab, np.full(3, 0.5),
-            config={"model": kind, "blocks": first.blocks_, "dims": first.dims_,
-                    "threshold_by": "f1"}, metrics={})
+            here / kind,
+            first.network_,
+            vocab,
+            np.full(3, 0.5),
+            config={
+                "model": kind,
+                "blocks": first.blocks_,
+                "dims": first.dims_,
+                "threshold_by": "f1",
+            },
+            metrics={},
+        )
         arrays["reloaded"] = load_fused_model(folder).scores(test)
         for other in sorted(p for p in out.iterdir() if p.is_dir() and p.name != backend):
             if (other / kind / "config.json").is_file():
                 arrays[f"loaded_from_{other.name}"] = load_fused_model(other / kind).scores(test)
         np.savez(here / f"{kind}.npz", **arrays)
-        result["versions"][kind] = json.loads(
-            (folder / "config.json").read_text(encoding="utf-8"))["versions"]
+        result["versions"][kind] = json.loads((folder / "config.json").read_text(encoding="utf-8"))[
+            "versions"
+        ]
         result[f"{kind}_best_epoch"] = first.best_epoch_
         result[f"{kind}_epochs_run"] = len(first.history_)
     (here / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")

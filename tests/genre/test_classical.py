@@ -43,8 +43,7 @@ def test_fit_returns_self_learns_and_scores_have_the_right_shape(model):
 def test_predict_proba_only_where_probabilities_exist():
     texts, Y = _data()
     assert hasattr(GenreTextClassifier(model="logreg").fit(texts, Y), "predict_proba")
-    assert not hasattr(GenreTextClassifier(model="svm", min_df=1).fit(texts, Y),
-                       "predict_proba")
+    assert not hasattr(GenreTextClassifier(model="svm", min_df=1).fit(texts, Y), "predict_proba")
 
 
 def test_params_clone_and_not_fitted():
@@ -62,12 +61,20 @@ def test_same_seed_same_result():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize(("model", "param", "a", "b"), [
-    ("logreg", "C", 0.1, 10.0), ("svm", "C", 0.01, 1.0), ("nb", "alpha", 0.01, 1.0),
-    ("logreg", "min_df", 1, 30), ("logreg", "ngram_max", 1, 2), ("logreg", "max_df", 1.0, 0.3),
-    ("logreg", "features", "tfidf", "bow"), ("logreg", "class_weight", None, "balanced"),
-    ("nb", "class_weight", None, "balanced"),
-])
+@pytest.mark.parametrize(
+    ("model", "param", "a", "b"),
+    [
+        ("logreg", "C", 0.1, 10.0),
+        ("svm", "C", 0.01, 1.0),
+        ("nb", "alpha", 0.01, 1.0),
+        ("logreg", "min_df", 1, 30),
+        ("logreg", "ngram_max", 1, 2),
+        ("logreg", "max_df", 1.0, 0.3),
+        ("logreg", "features", "tfidf", "bow"),
+        ("logreg", "class_weight", None, "balanced"),
+        ("nb", "class_weight", None, "balanced"),
+    ],
+)
 def test_each_hyper_parameter_changes_the_scores(model, param, a, b):
     texts, Y = _data()
     base = {"model": model, "min_df": 1, "max_df": 1.0}

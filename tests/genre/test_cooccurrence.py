@@ -41,8 +41,12 @@ def test_cocluster_errors():
 
 
 def test_genres_by_decade_counts():
-    frame = pd.DataFrame({"year": pd.array([1955, 1959, 2001, None], "Int64"),
-                          "genres": [("Drama",), ("Drama", "War"), ("War",), ("Drama",)]})
+    frame = pd.DataFrame(
+        {
+            "year": pd.array([1955, 1959, 2001, None], "Int64"),
+            "genres": [("Drama",), ("Drama", "War"), ("War",), ("Drama",)],
+        }
+    )
     table = genres_by_decade(frame, ["Drama", "War"])
     assert table.loc["1950s"].tolist() == [2, 1, 2]
     assert table.loc["2000s"].tolist() == [0, 1, 1]
@@ -56,12 +60,14 @@ def test_fewer_groups_than_asked_give_a_note_not_a_warning():
     # four points finds only three distinct ones.
     C = np.array([[3, 3, 3, 2], [3, 4, 4, 3], [3, 4, 4, 3], [2, 3, 3, 3]])
     with warnings.catch_warnings():
-        warnings.simplefilter("error")   # any warning that leaks fails the test
+        warnings.simplefilter("error")  # any warning that leaks fails the test
         result = cocluster(C, 4)
     found = len(set(result.labels.tolist()))
     assert found < 4 and len(result.groups(list("abcd"))) == found
-    assert result.note == (f"co-clustering found {found} distinct genre group(s), not the 4 "
-                           "asked: some genres occur with the same genres in the same "
-                           "proportions (common on a small set); use --clusters "
-                           f"{found} or fewer, or more movies")
+    assert result.note == (
+        f"co-clustering found {found} distinct genre group(s), not the 4 "
+        "asked: some genres occur with the same genres in the same "
+        "proportions (common on a small set); use --clusters "
+        f"{found} or fewer, or more movies"
+    )
     assert cocluster(C, 2).note is None

@@ -16,9 +16,14 @@ from recsys.errors import DataError
 @pytest.fixture
 def built(metadata_csv, movielens):
     meta = read_metadata(metadata_csv)
-    return build_labelled(meta, movielens.movies, tags=movielens.read_tags(),
-                          min_genre_fraction=0.1, seed=0,
-                          sources={"metadata": str(metadata_csv)})
+    return build_labelled(
+        meta,
+        movielens.movies,
+        tags=movielens.read_tags(),
+        min_genre_fraction=0.1,
+        seed=0,
+        sources={"metadata": str(metadata_csv)},
+    )
 
 
 def test_build_drops_rare_genres_empty_overviews_and_splits_movies(built, metadata_csv):
@@ -32,12 +37,14 @@ def test_build_drops_rare_genres_empty_overviews_and_splits_movies(built, metada
     for genre, count in train_counts.items():
         assert (genre in built.genres) == (count / n_train >= 0.1)
     counts = manifest["genre_counts_before_filter"]
-    assert manifest["dropped_genres"] == {g: c for g, c in counts.items()
-                                          if g not in built.genres}
+    assert manifest["dropped_genres"] == {g: c for g, c in counts.items() if g not in built.genres}
     assert built.Y("train").sum(axis=0).tolist() == [train_counts[g] for g in built.genres]
     # Here the training part decides differently from all movies (no look at val/test).
-    n_labelled = (manifest["n_input_movies"] - manifest["dropped_movies"]["no_overview"]
-                  - manifest["dropped_movies"]["no_genre"])
+    n_labelled = (
+        manifest["n_input_movies"]
+        - manifest["dropped_movies"]["no_overview"]
+        - manifest["dropped_movies"]["no_genre"]
+    )
     assert any((g in built.genres) != (c / n_labelled >= 0.1) for g, c in counts.items())
     assert list(built.genres) == sorted(built.genres)
     # Every movie once, with at least one kept genre, in one part; every genre in every part.
@@ -58,15 +65,22 @@ def test_tags_are_attached(built):
 
 def test_same_seed_same_split_other_seed_other_split(metadata_csv, movielens):
     meta = read_metadata(metadata_csv)
-    splits = [build_labelled(meta, movielens.movies, min_genre_fraction=0.1, seed=s)
-              .frame["split"].tolist() for s in (0, 0, 1)]
+    splits = [
+        build_labelled(meta, movielens.movies, min_genre_fraction=0.1, seed=s)
+        .frame["split"]
+        .tolist()
+        for s in (0, 0, 1)
+    ]
     assert splits[0] == splits[1] != splits[2]
 
 
 def test_save_load_round_trip(built, tmp_path):
     out = save_labelled(built, tmp_path / "ds")
-    assert sorted(p.name for p in out.iterdir()) == ["genres.json", "manifest.json",
-                                                      "movies.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "genres.json",
+        "manifest.json",
+        "movies.parquet",
+    ]
     loaded = load_labelled(out)
     assert loaded.genres == built.genres
     np.testing.assert_array_equal(loaded.Y("test"), built.Y("test"))
@@ -87,31 +101,49 @@ def test_load_rejects_inconsistent_directories(built, tmp_path):
 
 
 def test_tmdb_labels_are_mapped(movielens):
-    meta = pd.DataFrame({
-        "movie_id": np.arange(1, 13), "title": "", "year": pd.array([pd.NA] * 12, "Int64"),
-        "overview": ["words"] * 12,
-        "tmdb_genres": [("Science Fiction", "TV Movie"), ("Family",), ("History",)] * 4,
-    })
-    data = build_labelled(meta, movielens.movies, labels="tmdb", min_genre_fraction=0.0,
-                          fractions=(0.5, 0.25, 0.25))
+    meta = pd.DataFrame(
+        {
+            "movie_id": np.arange(1, 13),
+            "title": "",
+            "year": pd.array([pd.NA] * 12, "Int64"),
+            "overview": ["words"] * 12,
+            "tmdb_genres": [("Science Fiction", "TV Movie"), ("Family",), ("History",)] * 4,
+        }
+    )
+    data = build_labelled(
+        meta, movielens.movies, labels="tmdb", min_genre_fraction=0.0, fractions=(0.5, 0.25, 0.25)
+    )
     assert data.genres == ("Children", "Sci-Fi")
-    assert data.manifest["dropped_movies"]["no_genre"] == 4   # History only
+    assert data.manifest["dropped_movies"]["no_genre"] == 4  # History only
     assert data.frame.set_index("movie_id").loc[1, "title"] == "Toy Story (1995)"
 
 
 def test_build_errors(movielens):
-    meta = pd.DataFrame({"movie_id": [1, 2, 3], "title": "", "year": pd.NA,
-                         "overview": ["", " ", ""], "tmdb_genres": [()] * 3})
+    meta = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3],
+            "title": "",
+            "year": pd.NA,
+            "overview": ["", " ", ""],
+            "tmdb_genres": [()] * 3,
+        }
+    )
     with pytest.raises(DataError, match="no movie has an overview"):
         build_labelled(meta, movielens.movies)
     meta["overview"] = ["x", "y", "z"]
     with pytest.raises(DataError, match="no movie has TMDB genres"):
         build_labelled(meta, movielens.movies, labels="tmdb")
-    six = pd.DataFrame({"movie_id": range(1, 7), "title": "", "year": pd.NA,
-                        "overview": list("abcdef"), "tmdb_genres": [()] * 6})
+    six = pd.DataFrame(
+        {
+            "movie_id": range(1, 7),
+            "title": "",
+            "year": pd.NA,
+            "overview": list("abcdef"),
+            "tmdb_genres": [()] * 6,
+        }
+    )
     with pytest.raises(DataError, match="drops every genre"):
-        build_labelled(six, movielens.movies, min_genre_fraction=0.99,
-                       fractions=(0.5, 0.25, 0.25))
+        build_labelled(six, movielens.movies, min_genre_fraction=0.99, fractions=(0.5, 0.25, 0.25))
     with pytest.raises(DataError, match="the val part is empty"):
         build_labelled(meta, movielens.movies)
     with pytest.raises(DataError, match="fractions"):
@@ -120,22 +152,40 @@ def test_build_errors(movielens):
 
 def _one_genre_everywhere(n=12):
     """Every movie is Drama; every other one is also Comedy; movie 1 is War only."""
-    meta = pd.DataFrame({"movie_id": range(1, n + 1), "title": "", "year": pd.NA,
-                         "overview": [f"text {i}" for i in range(n)], "tmdb_genres": [()] * n})
-    ml = pd.DataFrame({"movie_id": range(1, n + 1), "title": [f"M{i}" for i in range(n)],
-                       "year": [1995] * n,
-                       "genres": [("War",)] + [("Drama", "Comedy") if i % 2 else ("Drama",)
-                                               for i in range(1, n)]})
+    meta = pd.DataFrame(
+        {
+            "movie_id": range(1, n + 1),
+            "title": "",
+            "year": pd.NA,
+            "overview": [f"text {i}" for i in range(n)],
+            "tmdb_genres": [()] * n,
+        }
+    )
+    ml = pd.DataFrame(
+        {
+            "movie_id": range(1, n + 1),
+            "title": [f"M{i}" for i in range(n)],
+            "year": [1995] * n,
+            "genres": [("War",)]
+            + [("Drama", "Comedy") if i % 2 else ("Drama",) for i in range(1, n)],
+        }
+    )
     return meta, ml
 
 
 def test_build_refuses_a_set_no_genre_model_can_learn_from():
     meta, ml = _one_genre_everywhere()
     # War (one movie) is dropped with its movie: Drama is then on every training movie.
-    with pytest.raises(DataError, match=r"genre 'Drama' is on every one of the \d+ training "
-                                        r"movies.*use a smaller --min-genre-fraction"):
+    with pytest.raises(
+        DataError,
+        match=r"genre 'Drama' is on every one of the \d+ training "
+        r"movies.*use a smaller --min-genre-fraction",
+    ):
         build_labelled(meta, ml, min_genre_fraction=0.2, fractions=(0.5, 0.25, 0.25))
     # Only Drama reaches the fraction: one genre is not a multi-label problem.
-    with pytest.raises(DataError, match=r"at least 2 genres, received 1 \(Drama\); "
-                                        r"--min-genre-fraction 0.6 keeps too few genres"):
+    with pytest.raises(
+        DataError,
+        match=r"at least 2 genres, received 1 \(Drama\); "
+        r"--min-genre-fraction 0.6 keeps too few genres",
+    ):
         build_labelled(meta, ml, min_genre_fraction=0.6, fractions=(0.5, 0.25, 0.25))

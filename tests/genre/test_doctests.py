@@ -7,10 +7,23 @@ import importlib
 
 import pytest
 
-MODULES = ["genre.labels", "genre.stratify", "genre.metrics", "genre.sources",
-           "genre.dataset", "genre.text_features", "genre.classical", "genre.tuning",
-           "genre.evaluate", "genre.cooccurrence", "genre.experiment", "genre.block_inputs",
-           "genre.fusion", "genre.fusion_experiment", "genre.ablation"]
+MODULES = [
+    "genre.labels",
+    "genre.stratify",
+    "genre.metrics",
+    "genre.sources",
+    "genre.dataset",
+    "genre.text_features",
+    "genre.classical",
+    "genre.tuning",
+    "genre.evaluate",
+    "genre.cooccurrence",
+    "genre.experiment",
+    "genre.block_inputs",
+    "genre.fusion",
+    "genre.fusion_experiment",
+    "genre.ablation",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

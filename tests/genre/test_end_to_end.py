@@ -17,14 +17,33 @@ def test_real_overviews_dataset_and_naive_bayes(shared_data, tmp_path, capsys):
     assert main(["dataset", "--metadata", str(csv), "--out", str(data)]) == 0
     manifest = json.loads((data / "manifest.json").read_text())
     assert manifest["n_movies"] > 9000
-    assert "Documentary" in manifest["dropped_genres"]          # 4.4% < 5%
+    assert "Documentary" in manifest["dropped_genres"]  # 4.4% < 5%
     assert {"Drama", "Comedy", "Mystery"} <= set(manifest["genres"])
     for split in ("train", "val", "test"):
         assert min(manifest["genre_counts"][split].values()) > 0
 
     model = tmp_path / "nb"
-    assert main(["train", "--dataset", str(data), "--model", "nb", "--alpha", "0.1",
-                 "--min-df", "5", "--ngram-max", "1", "--quiet", "--out", str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(data),
+                "--model",
+                "nb",
+                "--alpha",
+                "0.1",
+                "--min-df",
+                "5",
+                "--ngram-max",
+                "1",
+                "--quiet",
+                "--out",
+                str(model),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((model / "metrics.json").read_text())
     prior = metrics["benchmarks"]["prior"]
     assert metrics["n_test"] == manifest["counts"]["test"]

@@ -34,21 +34,30 @@ def synthetic(n: int = 300, seed: int = 0) -> tuple[BlockInputs, np.ndarray]:
     image[:, 0] += 40 * Y[:, 2]
     has_image = rng.random(n) < 0.5
     image[~has_image] = 0.0
-    inputs = BlockInputs(np.arange(n), {"text": text.astype(np.float32),
-                                        "image": image.astype(np.float32)},
-                         {"text": np.ones(n, bool), "image": has_image})
+    inputs = BlockInputs(
+        np.arange(n),
+        {"text": text.astype(np.float32), "image": image.astype(np.float32)},
+        {"text": np.ones(n, bool), "image": has_image},
+    )
     return inputs, Y
 
 
-FAST = {"units": (16,), "dropout": 0.1, "epochs": 40, "patience": 5, "batch_size": 32,
-        "learning_rate": 0.01}
+FAST = {
+    "units": (16,),
+    "dropout": 0.1,
+    "epochs": 40,
+    "patience": 5,
+    "batch_size": 32,
+    "learning_rate": 0.01,
+}
 
 
 @pytest.fixture(scope="module")
 def fitted() -> tuple[FusionClassifier, BlockInputs, np.ndarray]:
     X, Y = synthetic()
-    clf = FusionClassifier(seed=0, **FAST).fit(X.take(slice(0, 200)), Y[:200],
-                                               X.take(slice(200, 250)), Y[200:250])
+    clf = FusionClassifier(seed=0, **FAST).fit(
+        X.take(slice(0, 200)), Y[:200], X.take(slice(200, 250)), Y[200:250]
+    )
     return clf, X, Y
 
 
@@ -58,10 +67,10 @@ def test_learns_from_both_blocks(fitted) -> None:
     scores = clf.predict_proba(test)
     assert scores.shape == (50, 3) and ((scores >= 0) & (scores <= 1)).all()
     auc = metrics.roc_auc_per_genre(Y[250:], scores)
-    assert auc[0] > 0.85 and auc[1] > 0.85            # from the text block
+    assert auc[0] > 0.85 and auc[1] > 0.85  # from the text block
     has_image = test.masks["image"]
     auc_image = metrics.roc_auc_per_genre(Y[250:][has_image], scores[has_image])
-    assert auc_image[2] > 0.85                         # from the image block, when present
+    assert auc_image[2] > 0.85  # from the image block, when present
     assert clf.history_ and 1 <= clf.best_epoch_ <= len(clf.history_)
     assert clf.history_[0].val_loss > min(r.val_loss for r in clf.history_)
 
@@ -85,27 +94,33 @@ def test_best_epoch_is_the_one_early_stopping_restored(monkeypatch) -> None:
     X, Y = synthetic()
     X_val, Y_val = X.take(slice(200, 250)), Y[200:250]
     clf = FusionClassifier(seed=0, **{**FAST, "learning_rate": 0.003, "patience": 8}).fit(
-        X.take(slice(0, 200)), Y[:200], X_val, Y_val)
+        X.take(slice(0, 200)), Y[:200], X_val, Y_val
+    )
     losses = [r.val_loss for r in clf.history_]
     assert clf.best_epoch_ == _best_epoch_with_min_delta(losses, 0.02)
     assert clf.best_epoch_ != int(np.argmin(losses)) + 1
-    restored = clf.network_.evaluate(network_inputs(X_val), Y_val.astype(np.float32),
-                                     batch_size=len(Y_val), verbose=0)
+    restored = clf.network_.evaluate(
+        network_inputs(X_val), Y_val.astype(np.float32), batch_size=len(Y_val), verbose=0
+    )
     assert restored == pytest.approx(losses[clf.best_epoch_ - 1], rel=1e-4)
 
 
 def test_masked_block_still_gives_predictions_and_is_ignored(fitted) -> None:
     clf, X, _ = fitted
     test = X.take(slice(250, 300))
-    absent = BlockInputs(test.movie_ids, {"text": test.values["text"],
-                                          "image": np.full_like(test.values["image"], 7.0)},
-                         {"text": test.masks["text"], "image": np.zeros(50, bool)})
-    zeros = BlockInputs(test.movie_ids, {**absent.values,
-                                         "image": np.zeros_like(test.values["image"])},
-                        absent.masks)
+    absent = BlockInputs(
+        test.movie_ids,
+        {"text": test.values["text"], "image": np.full_like(test.values["image"], 7.0)},
+        {"text": test.masks["text"], "image": np.zeros(50, bool)},
+    )
+    zeros = BlockInputs(
+        test.movie_ids,
+        {**absent.values, "image": np.zeros_like(test.values["image"])},
+        absent.masks,
+    )
     a, b = clf.predict_proba(absent), clf.predict_proba(zeros)
     assert np.isfinite(a).all()
-    np.testing.assert_allclose(a, b, atol=1e-6)   # masked values never reach the head
+    np.testing.assert_allclose(a, b, atol=1e-6)  # masked values never reach the head
     assert not np.allclose(a, clf.predict_proba(test))
 
 
@@ -114,8 +129,9 @@ def test_same_seed_same_model() -> None:
     short = {**FAST, "epochs": 6}
 
     def fit(seed: int) -> np.ndarray:
-        clf = FusionClassifier(seed=seed, **short).fit(X.take(slice(0, 80)), Y[:80],
-                                                       X.take(slice(80, 100)), Y[80:100])
+        clf = FusionClassifier(seed=seed, **short).fit(
+            X.take(slice(0, 80)), Y[:80], X.take(slice(80, 100)), Y[80:100]
+        )
         return clf.predict_proba(X.take(slice(100, 120)))
 
     first = fit(0)
@@ -143,7 +159,7 @@ def test_batch_order_is_a_seeded_function_of_the_step() -> None:
         assert sorted(order.tolist()) == list(range(10))
     assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
     again = ShuffledBatches(x, np.arange(10.0), 3, seed=5)
-    np.testing.assert_array_equal(epoch(again, 2), orders[2])   # epoch 2 read first
+    np.testing.assert_array_equal(epoch(again, 2), orders[2])  # epoch 2 read first
     np.testing.assert_array_equal(epoch(again, 0), orders[0])
     other = ShuffledBatches(x, np.arange(10.0), 3, seed=6)
     assert not np.array_equal(epoch(other, 0), orders[0])
@@ -153,10 +169,14 @@ def test_keras_file_round_trip(fitted, tmp_path: Path) -> None:
     clf, X, _ = fitted
     vocab = GenreVocabulary(("Comedy", "Drama", "Horror"))
     thresholds = np.array([0.5, np.inf, 0.3])
-    out = save_fused_model(tmp_path / "m", clf.network_, vocab, thresholds,
-                           config={"model": "fusion", "blocks": clf.blocks_,
-                                   "dims": clf.dims_, "threshold_by": "f1"},
-                           metrics={"micro_f1": 0.5})
+    out = save_fused_model(
+        tmp_path / "m",
+        clf.network_,
+        vocab,
+        thresholds,
+        config={"model": "fusion", "blocks": clf.blocks_, "dims": clf.dims_, "threshold_by": "f1"},
+        metrics={"micro_f1": 0.5},
+    )
     loaded = load_fused_model(out)
     test = X.take(slice(250, 300))
     np.testing.assert_allclose(loaded.scores(test), clf.predict_proba(test), rtol=1e-6)
@@ -167,8 +187,11 @@ def test_keras_file_round_trip(fitted, tmp_path: Path) -> None:
     layer = loaded.network.get_layer("image_standardise")
     mean, _ = block_statistics(X.take(slice(0, 200)))["image"]
     np.testing.assert_allclose(np.ravel(layer.mean), mean, rtol=1e-5)
-    narrow = BlockInputs(test.movie_ids, {"text": test.values["text"][:, :5],
-                                          "image": test.values["image"]}, test.masks)
+    narrow = BlockInputs(
+        test.movie_ids,
+        {"text": test.values["text"][:, :5], "image": test.values["image"]},
+        test.masks,
+    )
     with pytest.raises(DataError, match="has 5 dimensions"):
         loaded.scores(narrow)
     (out / "model.keras").write_bytes(b"damaged")
@@ -206,7 +229,8 @@ def test_balanced_weights_change_the_model(fitted) -> None:
     np.testing.assert_allclose(pos, 1 / (2 * rate))
     np.testing.assert_allclose(neg, 1 / (2 * (1 - rate)))
     weighted = FusionClassifier(seed=0, class_weight="balanced", **FAST).fit(
-        X.take(slice(0, 200)), Y[:200], X.take(slice(200, 250)), Y[200:250])
+        X.take(slice(0, 200)), Y[:200], X.take(slice(200, 250)), Y[200:250]
+    )
     test = X.take(slice(250, 300))
     assert not np.allclose(weighted.predict_proba(test), clf.predict_proba(test))
 
@@ -214,25 +238,29 @@ def test_balanced_weights_change_the_model(fitted) -> None:
 def test_network_shapes_and_seed_mlp_layers() -> None:
     net = build_fusion_network({"poster": 12}, 5, units=(1024, 256))
     assert [layer.name for layer in net.layers if "dense" in layer.name] == [
-        "poster_dense1", "poster_dense2"]
+        "poster_dense1",
+        "poster_dense2",
+    ]
     assert net.get_layer("poster_dense1").units == 1024 and net.output_shape == (None, 5)
     fused = build_fusion_network({"a": 3, "b": 4}, 2, units=(8,), head_units=(6,))
     assert fused.get_layer("fused").output.shape[-1] == 2 * (8 + 1)
     assert fused.get_layer("head_dense1").units == 6
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"class_weight": "auto"}, "class_weight"),
-    ({"epochs": 0}, "epochs must be at least 1"),
-    ({"learning_rate": 0.0}, "learning rate"),
-    ({"dropout": 1.0}, "dropout"),
-    ({"units": (0,)}, "positive integers"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"class_weight": "auto"}, "class_weight"),
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"learning_rate": 0.0}, "learning rate"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"units": (0,)}, "positive integers"),
+    ],
+)
 def test_bad_hyper_parameters(kwargs: dict, message: str) -> None:
     X, Y = synthetic(40)
     with pytest.raises(DataError, match=message):
-        FusionClassifier(**kwargs).fit(X.take(slice(0, 30)), Y[:30], X.take(slice(30, 40)),
-                                       Y[30:])
+        FusionClassifier(**kwargs).fit(X.take(slice(0, 30)), Y[:30], X.take(slice(30, 40)), Y[30:])
 
 
 def test_not_fitted_and_mismatched_inputs() -> None:

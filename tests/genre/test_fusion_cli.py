@@ -17,8 +17,19 @@ from recsys.cli import main as recsys_main
 from tests.genre.conftest import write_metadata_csv
 from tests.recsys.features.conftest import write_jpeg
 
-NET = ["--units", "16", "--dropout", "0.1", "--epochs", "25", "--patience", "4",
-       "--learning-rate", "0.01", "--quiet"]
+NET = [
+    "--units",
+    "16",
+    "--dropout",
+    "0.1",
+    "--epochs",
+    "25",
+    "--patience",
+    "4",
+    "--learning-rate",
+    "0.01",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +39,58 @@ def inputs(tmp_path_factory, movielens):
     root = tmp_path_factory.mktemp("fusion-cli")
     csv = write_metadata_csv(root / "meta.csv", movielens)
     dataset = root / "ds"
-    assert main(["dataset", "--metadata", str(csv), "--min-genre-fraction", "0.1",
-                 "--out", str(dataset)]) == 0
+    assert (
+        main(
+            [
+                "dataset",
+                "--metadata",
+                str(csv),
+                "--min-genre-fraction",
+                "0.1",
+                "--out",
+                str(dataset),
+            ]
+        )
+        == 0
+    )
     posters = root / "posters"
     posters.mkdir()
     ids = pd.read_csv(csv)["movieId"].tolist()
     for i, movie_id in enumerate(ids[::3]):
-        write_jpeg(posters / f"{movie_id}.jpg", (40 * (i % 6), 120, 200 - 30 * (i % 5)),
-                   size=32, seed=i)
+        write_jpeg(
+            posters / f"{movie_id}.jpg", (40 * (i % 6), 120, 200 - 30 * (i % 5)), size=32, seed=i
+        )
     features = root / "features"
-    assert recsys_main(["features", "build", "--blocks", "overview_w2v,poster,genres",
-                        "--metadata", str(csv), "--word-vectors", "train", "--w2v-dim", "16",
-                        "--w2v-min-count", "1", "--w2v-epochs", "10", "--posters",
-                        str(posters), "--cnn-weights", "none", "--image-size", "32",
-                        "--quiet", "--out", str(features)]) == 0
+    assert (
+        recsys_main(
+            [
+                "features",
+                "build",
+                "--blocks",
+                "overview_w2v,poster,genres",
+                "--metadata",
+                str(csv),
+                "--word-vectors",
+                "train",
+                "--w2v-dim",
+                "16",
+                "--w2v-min-count",
+                "1",
+                "--w2v-epochs",
+                "10",
+                "--posters",
+                str(posters),
+                "--cnn-weights",
+                "none",
+                "--image-size",
+                "32",
+                "--quiet",
+                "--out",
+                str(features),
+            ]
+        )
+        == 0
+    )
     return dataset, features
 
 
@@ -58,9 +107,25 @@ def _fails(capsys, argv, message):
 def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     dataset, features = inputs
     out = tmp_path / "fusion"
-    assert main(["train", "--dataset", str(dataset), "--features", str(features),
-                 "--blocks", "overview_w2v,poster", "--model", "fusion", *NET,
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(dataset),
+                "--features",
+                str(features),
+                "--blocks",
+                "overview_w2v,poster",
+                "--model",
+                "fusion",
+                *NET,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "prior" in printed and "with each block: overview_w2v" in printed
     report = json.loads((out / "metrics.json").read_text())
@@ -70,19 +135,24 @@ def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     assert set(report["coverage"]["test"]) == {"overview_w2v", "poster"}
     assert 0 < report["coverage"]["train"]["poster"] < manifest["counts"]["train"]
     assert report["training"]["best_epoch"] <= report["training"]["epochs_run"]
-    assert report["mean_roc_auc"] > 0.6          # the overviews carry genre words
+    assert report["mean_roc_auc"] > 0.6  # the overviews carry genre words
     config = json.loads((out / "config.json").read_text())
     assert config["blocks"] == ["overview_w2v", "poster"] and config["model"] == "fusion"
     import keras
 
     backend = keras.backend.backend()
     assert f"({backend} backend)" in printed
-    assert set(config["versions"]) == {"keras", "backend", {"tensorflow": "tensorflow",
-                                       "jax": "jax", "torch": "torch"}[backend], "numpy"}
+    assert set(config["versions"]) == {
+        "keras",
+        "backend",
+        {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend],
+        "numpy",
+    }
     assert config["versions"]["backend"] == backend
     assert config["provenance"]["poster"]["weights_id"] == "random-glorot-seed0"
     assert set(json.loads((out / "thresholds.json").read_text())["thresholds"]) == set(
-        manifest["genres"])
+        manifest["genres"]
+    )
 
     movies = pd.read_parquet(Path(dataset) / "movies.parquet")
     with_poster = {int(p.stem) for p in (Path(features).parent / "posters").glob("*.jpg")}
@@ -95,8 +165,11 @@ def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     assert main(["predict", "--model", str(out), "--movie", str(no_poster), "-k", "50"]) == 2
     printed = capsys.readouterr()
     assert printed.out == "" and "-k must be between 1 and" in printed.err
-    _fails(capsys, ["predict", "--model", str(out), "--movie", "999999"],
-           "movie 999999 has none of the blocks")
+    _fails(
+        capsys,
+        ["predict", "--model", str(out), "--movie", "999999"],
+        "movie 999999 has none of the blocks",
+    )
 
 
 def test_same_seed_same_fused_model(tmp_path, inputs):
@@ -104,37 +177,88 @@ def test_same_seed_same_fused_model(tmp_path, inputs):
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / run
-        assert main(["train", "--dataset", str(dataset), "--features", str(features),
-                     "--blocks", "overview_w2v", "--model", "mlp", "--units", "32,8",
-                     "--epochs", "4", "--quiet", "--seed", "4", "--out", str(out)]) == 0
-        outputs.append(((out / "thresholds.json").read_text(),
-                        json.loads((out / "metrics.json").read_text())["micro_f1"]))
+        assert (
+            main(
+                [
+                    "train",
+                    "--dataset",
+                    str(dataset),
+                    "--features",
+                    str(features),
+                    "--blocks",
+                    "overview_w2v",
+                    "--model",
+                    "mlp",
+                    "--units",
+                    "32,8",
+                    "--epochs",
+                    "4",
+                    "--quiet",
+                    "--seed",
+                    "4",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        outputs.append(
+            (
+                (out / "thresholds.json").read_text(),
+                json.loads((out / "metrics.json").read_text())["micro_f1"],
+            )
+        )
     assert outputs[0] == outputs[1]
 
 
 def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     dataset, features = inputs
     out = tmp_path / "ablation"
-    assert main(["ablate", "--dataset", str(dataset), "--features", str(features), *NET,
-                 "--epochs", "5", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ablate",
+                "--dataset",
+                str(dataset),
+                "--features",
+                str(features),
+                *NET,
+                "--epochs",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "all blocks vs best single block" in printed
     table = pd.read_csv(out / "ablation.csv")
-    assert list(table.columns[:6]) == ["blocks", "micro_f1", "macro_f1", "samples_f1",
-                                       "mean_roc_auc", "hamming_loss"]
+    assert list(table.columns[:6]) == [
+        "blocks",
+        "micro_f1",
+        "macro_f1",
+        "samples_f1",
+        "mean_roc_auc",
+        "hamming_loss",
+    ]
     # genres (the labels) is never an input; two blocks -> 2 singles + all; then the prior
-    assert table["blocks"].tolist() == ["overview_w2v", "poster", "overview_w2v+poster",
-                                        "prior benchmark (no features)"]
+    assert table["blocks"].tolist() == [
+        "overview_w2v",
+        "poster",
+        "overview_w2v+poster",
+        "prior benchmark (no features)",
+    ]
     assert np.isfinite(table.iloc[:, 1:6].to_numpy(dtype=float)).all()
     assert table["mean_roc_auc"].iloc[-1] == 0.5
     assert (out / "ablation.png").stat().st_size > 10_000
     rows = list(csv.DictReader((out / "ablation.csv").open()))
-    for row in rows[:-1]:   # counts are written as integers ...
-        assert all(re.fullmatch(r"[1-9]\d*", row[c]) for c in ("n_blocks", "epochs_run",
-                                                                 "best_epoch")), row
+    for row in rows[:-1]:  # counts are written as integers ...
+        assert all(
+            re.fullmatch(r"[1-9]\d*", row[c]) for c in ("n_blocks", "epochs_run", "best_epoch")
+        ), row
     # ... and the prior row has none
-    assert (rows[-1]["n_blocks"], rows[-1]["epochs_run"], rows[-1]["best_epoch"]) == (
-        "0", "", "")
+    assert (rows[-1]["n_blocks"], rows[-1]["epochs_run"], rows[-1]["best_epoch"]) == ("0", "", "")
 
     def no_constants(name):
         raise AssertionError(f"ablation.json holds {name}, which is not JSON")
@@ -146,39 +270,121 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     assert (out / "ablation.md").read_text().startswith("| blocks | micro_f1")
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--model", "fusion", "--blocks", "overview_w2v,tfidf"],
-     "unknown block 'tfidf': the feature store has overview_w2v, poster, genres; `recsys "
-     "features build` cannot make a 'tfidf' block (it makes embedding, pca, poster, "
-     "overview_w2v, genres); choose blocks the store has."),
-    (["--model", "fusion", "--blocks", "pca"],
-     "unknown block 'pca': the feature store has overview_w2v, poster, genres; add it with "
-     "`recsys features build --blocks pca --out FEATURES_DIR`."),
-    (["--model", "fusion", "--blocks", "genres"], "holds the genre labels"),
-    (["--model", "mlp", "--blocks", "overview_w2v,poster"], "exactly one block"),
-    (["--model", "fusion", "--blocks", "poster", "--C", "1"], "--C applies to the text"),
-    (["--model", "fusion", "--blocks", ","], "--blocks is empty"),
-    (["--model", "fusion", "--dropout", "1.5"], "--dropout must be in [0, 1)"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--model", "fusion", "--blocks", "overview_w2v,tfidf"],
+            "unknown block 'tfidf': the feature store has overview_w2v, poster, genres; `recsys "
+            "features build` cannot make a 'tfidf' block (it makes embedding, pca, poster, "
+            "overview_w2v, genres); choose blocks the store has.",
+        ),
+        (
+            ["--model", "fusion", "--blocks", "pca"],
+            "unknown block 'pca': the feature store has overview_w2v, poster, genres; add it with "
+            "`recsys features build --blocks pca --out FEATURES_DIR`.",
+        ),
+        (["--model", "fusion", "--blocks", "genres"], "holds the genre labels"),
+        (["--model", "mlp", "--blocks", "overview_w2v,poster"], "exactly one block"),
+        (["--model", "fusion", "--blocks", "poster", "--C", "1"], "--C applies to the text"),
+        (["--model", "fusion", "--blocks", ","], "--blocks is empty"),
+        (["--model", "fusion", "--dropout", "1.5"], "--dropout must be in [0, 1)"),
+    ],
+)
 def test_bad_feature_model_options(tmp_path, inputs, capsys, extra, message):
     dataset, features = inputs
-    _fails(capsys, ["train", "--dataset", str(dataset), "--features", str(features), *extra,
-                    "--out", str(tmp_path / "m")], message)
+    _fails(
+        capsys,
+        [
+            "train",
+            "--dataset",
+            str(dataset),
+            "--features",
+            str(features),
+            *extra,
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        message,
+    )
     assert not (tmp_path / "m").exists()
 
 
 def test_features_option_mix_ups(tmp_path, inputs, capsys):
     dataset, features = inputs
-    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "fusion", "--features",
-                    "tfidf", "--out", str(tmp_path / "m")], "needs --features FEATURES_DIR")
-    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "nb", "--features",
-                    str(features), "--out", str(tmp_path / "m")], "must be tfidf or bow")
-    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "nb", "--blocks", "poster",
-                    "--out", str(tmp_path / "m")], "--blocks applies to --model fusion")
-    _fails(capsys, ["train", "--dataset", str(dataset), "--model", "fusion", "--features",
-                    str(tmp_path), "--out", str(tmp_path / "m")], "not a feature store")
-    _fails(capsys, ["ablate", "--dataset", str(tmp_path / "nope"), "--features",
-                    str(features), "--out", str(tmp_path / "a")], "not a labelled-set")
+    _fails(
+        capsys,
+        [
+            "train",
+            "--dataset",
+            str(dataset),
+            "--model",
+            "fusion",
+            "--features",
+            "tfidf",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "needs --features FEATURES_DIR",
+    )
+    _fails(
+        capsys,
+        [
+            "train",
+            "--dataset",
+            str(dataset),
+            "--model",
+            "nb",
+            "--features",
+            str(features),
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "must be tfidf or bow",
+    )
+    _fails(
+        capsys,
+        [
+            "train",
+            "--dataset",
+            str(dataset),
+            "--model",
+            "nb",
+            "--blocks",
+            "poster",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "--blocks applies to --model fusion",
+    )
+    _fails(
+        capsys,
+        [
+            "train",
+            "--dataset",
+            str(dataset),
+            "--model",
+            "fusion",
+            "--features",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "not a feature store",
+    )
+    _fails(
+        capsys,
+        [
+            "ablate",
+            "--dataset",
+            str(tmp_path / "nope"),
+            "--features",
+            str(features),
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        "not a labelled-set",
+    )
     assert not (tmp_path / "m").exists() and not (tmp_path / "a").exists()
 
 
@@ -190,39 +396,87 @@ def glove_model(tmp_path_factory, inputs):
     dataset, features = inputs
     root = tmp_path_factory.mktemp("provenance")
     block = FeatureStore(features)["overview_w2v"]
-    glove = {"content": "mean word vector of the overview tokens",
-             "word_vectors": "/data/word-vectors/glove.6B.16d.txt", "binary": False,
-             "limit": None, "dim": block.dim, "n_texts": 240, "n_present": 230}
+    glove = {
+        "content": "mean word vector of the overview tokens",
+        "word_vectors": "/data/word-vectors/glove.6B.16d.txt",
+        "binary": False,
+        "limit": None,
+        "dim": block.dim,
+        "n_texts": 240,
+        "n_present": 230,
+    }
     store = root / "glove-store"
-    FeatureStore.write(store, [FeatureBlock(block.name, block.movie_ids, block.values,
-                                            block.mask, glove, block.columns)])
+    FeatureStore.write(
+        store,
+        [FeatureBlock(block.name, block.movie_ids, block.values, block.mask, glove, block.columns)],
+    )
     model = root / "mlp"
-    assert main(["train", "--dataset", str(dataset), "--features", str(store), "--model",
-                 "mlp", "--units", "8", "--epochs", "2", "--quiet", "--out", str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(dataset),
+                "--features",
+                str(store),
+                "--model",
+                "mlp",
+                "--units",
+                "8",
+                "--epochs",
+                "2",
+                "--quiet",
+                "--out",
+                str(model),
+            ]
+        )
+        == 0
+    )
     return root, block, glove, model
 
 
-def test_fused_predict_refuses_a_labelled_set_with_other_genres(tmp_path, inputs, glove_model,
-                                                                capsys):
+def test_fused_predict_refuses_a_labelled_set_with_other_genres(
+    tmp_path, inputs, glove_model, capsys
+):
     dataset, _ = inputs
     _, _, _, model = glove_model
     manifest = json.loads((Path(dataset) / "manifest.json").read_text())
     other = tmp_path / "other"
-    assert main(["dataset", "--metadata", str(Path(dataset).parent / "meta.csv"),
-                 "--min-genre-fraction", "0.2", "--out", str(other)]) == 0
+    assert (
+        main(
+            [
+                "dataset",
+                "--metadata",
+                str(Path(dataset).parent / "meta.csv"),
+                "--min-genre-fraction",
+                "0.2",
+                "--out",
+                str(other),
+            ]
+        )
+        == 0
+    )
     kept = json.loads((other / "genres.json").read_text())["genres"]
     missing = [g for g in manifest["genres"] if g not in kept]
     assert missing
     movie = str(pd.read_parquet(other / "movies.parquet")["movie_id"].iloc[0])
-    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--dataset",
-                    str(other)], f"genre vocabulary mismatch with the labelled set "
-                                 f"{str(other)!r}")
-    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--dataset",
-                    str(other)], f"missing {missing}")
+    _fails(
+        capsys,
+        ["predict", "--model", str(model), "--movie", movie, "--dataset", str(other)],
+        f"genre vocabulary mismatch with the labelled set {str(other)!r}",
+    )
+    _fails(
+        capsys,
+        ["predict", "--model", str(model), "--movie", movie, "--dataset", str(other)],
+        f"missing {missing}",
+    )
     assert main(["predict", "--model", str(model), "--movie", movie]) == 0
     assert "true genres" in capsys.readouterr().out
-    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--dataset",
-                    str(tmp_path / "nope")], "not a labelled-set directory")
+    _fails(
+        capsys,
+        ["predict", "--model", str(model), "--movie", movie, "--dataset", str(tmp_path / "nope")],
+        "not a labelled-set directory",
+    )
 
 
 def test_fused_predict_refuses_a_block_made_differently(inputs, glove_model, capsys):
@@ -235,27 +489,49 @@ def test_fused_predict_refuses_a_block_made_differently(inputs, glove_model, cap
 
     def store(name, provenance):
         path = root / name
-        FeatureStore.write(path, [FeatureBlock(block.name, block.movie_ids, block.values,
-                                               block.mask, provenance, block.columns)])
+        FeatureStore.write(
+            path,
+            [
+                FeatureBlock(
+                    block.name, block.movie_ids, block.values, block.mask, provenance, block.columns
+                )
+            ],
+        )
         return str(path)
 
     # Same width, other source: a Word2Vec trained here.
-    trained = store("w2v-store", {"content": glove["content"], "word_vectors": "trained",
-                                  "algorithm": "gensim Word2Vec skip-gram", "epochs": 20,
-                                  "dim": block.dim, "n_texts": 240})
-    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--features",
-                    trained], "block 'overview_w2v' was made differently from the one the "
-                              "model was trained on (provenance differs in word_vectors, "
-                              "algorithm, binary, epochs; word_vectors: trained on "
-                              "'glove.6B.16d.txt', received 'trained';")
+    trained = store(
+        "w2v-store",
+        {
+            "content": glove["content"],
+            "word_vectors": "trained",
+            "algorithm": "gensim Word2Vec skip-gram",
+            "epochs": 20,
+            "dim": block.dim,
+            "n_texts": 240,
+        },
+    )
+    _fails(
+        capsys,
+        ["predict", "--model", str(model), "--movie", movie, "--features", trained],
+        "block 'overview_w2v' was made differently from the one the "
+        "model was trained on (provenance differs in word_vectors, "
+        "algorithm, binary, epochs; word_vectors: trained on "
+        "'glove.6B.16d.txt', received 'trained';",
+    )
     # Another GloVe file of the same width.
     other = store("other-glove", {**glove, "word_vectors": "/data/other.16d.txt"})
-    _fails(capsys, ["predict", "--model", str(model), "--movie", movie, "--features", other],
-           "provenance differs in word_vectors; word_vectors: trained on "
-           "'glove.6B.16d.txt', received 'other.16d.txt')")
+    _fails(
+        capsys,
+        ["predict", "--model", str(model), "--movie", movie, "--features", other],
+        "provenance differs in word_vectors; word_vectors: trained on "
+        "'glove.6B.16d.txt', received 'other.16d.txt')",
+    )
     # The same file moved, and a build that covered other movies: the same block.
-    moved = store("moved", {**glove, "word_vectors": "/mnt/vectors/glove.6B.16d.txt",
-                            "n_texts": 12, "n_present": 11})
+    moved = store(
+        "moved",
+        {**glove, "word_vectors": "/mnt/vectors/glove.6B.16d.txt", "n_texts": 12, "n_present": 11},
+    )
     capsys.readouterr()
     assert main(["predict", "--model", str(model), "--movie", movie, "--features", moved]) == 0
     assert "true genres" in capsys.readouterr().out
@@ -274,25 +550,51 @@ def test_train_predict_ablate_with_backend_option(tmp_path, inputs, backend):
     from recsys.backend import BACKENDS, backend_installed
 
     if not backend_installed(backend):
-        pytest.skip(f"the {backend} backend is not installed (pip install "
-                    f"'{BACKENDS[backend][1]}')")
+        pytest.skip(
+            f"the {backend} backend is not installed (pip install '{BACKENDS[backend][1]}')"
+        )
     dataset, features = inputs
     model, ablation = tmp_path / "fusion", tmp_path / "ablation"
     common = ["--dataset", str(dataset), "--features", str(features)]
-    runs = [["train", *common, "--blocks", "overview_w2v,poster", "--model", "fusion", *NET,
-             "--backend", backend, "--out", str(model)],
-            ["predict", "--model", str(model), "--movie", "1", "--backend", backend],
-            ["ablate", *common, *NET, "--epochs", "3", "--no-pairs", "--backend", backend,
-             "--out", str(ablation)]]
-    code = ("import sys\nfrom genre.cli import main\n"
-            f"for argv in {runs!r}:\n"
-            "    assert main(argv) == 0, argv\n"
-            "print('BACKEND', sys.modules['keras'].backend.backend())")
+    runs = [
+        [
+            "train",
+            *common,
+            "--blocks",
+            "overview_w2v,poster",
+            "--model",
+            "fusion",
+            *NET,
+            "--backend",
+            backend,
+            "--out",
+            str(model),
+        ],
+        ["predict", "--model", str(model), "--movie", "1", "--backend", backend],
+        [
+            "ablate",
+            *common,
+            *NET,
+            "--epochs",
+            "3",
+            "--no-pairs",
+            "--backend",
+            backend,
+            "--out",
+            str(ablation),
+        ],
+    ]
+    code = (
+        "import sys\nfrom genre.cli import main\n"
+        f"for argv in {runs!r}:\n"
+        "    assert main(argv) == 0, argv\n"
+        "print('BACKEND', sys.modules['keras'].backend.backend())"
+    )
     repo = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("KERAS_BACKEND", "RECSYS_TF_VERBOSE")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600, cwd=repo, env=env)
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "RECSYS_TF_VERBOSE")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=repo, env=env
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr == ""
     assert f"BACKEND {backend}" in done.stdout

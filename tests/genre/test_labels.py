@@ -11,7 +11,7 @@ from recsys.metadata.genres import TMDB_MOVIE_GENRES, genre_names
 
 
 def test_encode_decode_round_trip_in_the_fixed_order():
-    vocab = GenreVocabulary(["War", "Comedy", "Drama"])   # order kept as given
+    vocab = GenreVocabulary(["War", "Comedy", "Drama"])  # order kept as given
     Y = vocab.encode([("Drama",), ("Comedy", "War"), (), ("Western",)])
     assert Y.tolist() == [[0, 0, 1], [1, 1, 0], [0, 0, 0], [0, 0, 0]]
     assert vocab.decode(Y) == [("Drama",), ("War", "Comedy"), (), ()]
@@ -50,12 +50,14 @@ def test_rare_genres_uses_the_fraction_of_movies():
 
 
 def test_tmdb_labels_use_the_one_mapping_and_count_what_they_drop():
-    labels, unmapped = tmdb_labels([
-        ("Science Fiction", "Family", "Music", "TV Movie", "Drama", "Drama"),
-        ("History", "Foreign"),
-        genre_names([878, 424242]),          # the store's name for an unknown id
-        (),
-    ])
+    labels, unmapped = tmdb_labels(
+        [
+            ("Science Fiction", "Family", "Music", "TV Movie", "Drama", "Drama"),
+            ("History", "Foreign"),
+            genre_names([878, 424242]),  # the store's name for an unknown id
+            (),
+        ]
+    )
     assert labels == [("Sci-Fi", "Children", "Musical", "Drama"), (), ("Sci-Fi",), ()]
     assert unmapped == {"TV Movie": 1, "History": 1, "Foreign": 1, "genre 424242": 1}
     # Mapped names all exist in MovieLens' vocabulary.

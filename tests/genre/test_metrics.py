@@ -41,8 +41,11 @@ def _sk(fn, *args, **kwargs):
 
 
 @settings(max_examples=150, deadline=None)
-@given(label_pairs(), st.sampled_from(["micro", "macro", "weighted", "samples"]),
-       st.sampled_from([0.0, 1.0]))
+@given(
+    label_pairs(),
+    st.sampled_from(["micro", "macro", "weighted", "samples"]),
+    st.sampled_from([0.0, 1.0]),
+)
 def test_f1_matches_sklearn(pair, average, zero_division):
     Y, P = pair
     expected = _sk(skm.f1_score, Y, P, average=average, zero_division=zero_division)
@@ -54,10 +57,12 @@ def test_f1_matches_sklearn(pair, average, zero_division):
 def test_samples_precision_recall_match_sklearn(pair, zero_division):
     Y, P = pair
     p, r = metrics.samples_precision_recall(Y, P, zero_division=zero_division)
-    assert p == pytest.approx(_sk(skm.precision_score, Y, P, average="samples",
-                                  zero_division=zero_division))
-    assert r == pytest.approx(_sk(skm.recall_score, Y, P, average="samples",
-                                  zero_division=zero_division))
+    assert p == pytest.approx(
+        _sk(skm.precision_score, Y, P, average="samples", zero_division=zero_division)
+    )
+    assert r == pytest.approx(
+        _sk(skm.recall_score, Y, P, average="samples", zero_division=zero_division)
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -65,8 +70,7 @@ def test_samples_precision_recall_match_sklearn(pair, zero_division):
 def test_per_genre_prf_and_hamming_match_sklearn(pair):
     Y, P = pair
     precision, recall, f1_, support = metrics.per_genre_prf(Y, P)
-    sp, sr, sf, ss = _sk(skm.precision_recall_fscore_support, Y, P, average=None,
-                         zero_division=0.0)
+    sp, sr, sf, ss = _sk(skm.precision_recall_fscore_support, Y, P, average=None, zero_division=0.0)
     np.testing.assert_allclose(precision, sp)
     np.testing.assert_allclose(recall, sr)
     np.testing.assert_allclose(f1_, sf)
@@ -89,9 +93,13 @@ def test_roc_auc_matches_sklearn_per_column(pair):
 
 def test_top1_and_top3_by_hand():
     Y = np.array([[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 1]])
-    S = np.array([[0.9, 0.8, 0.1, 0.2],    # top1 Comedy (true); top3 {0,1,3}: 2 true
-                  [0.5, 0.4, 0.3, 0.2],    # top1 0 (false); top3 {0,1,2}: 1 true
-                  [0.5, 0.5, 0.5, 0.1]])   # tie -> column 0 (false); top3 {0,1,2}: 1 true
+    S = np.array(
+        [
+            [0.9, 0.8, 0.1, 0.2],  # top1 Comedy (true); top3 {0,1,3}: 2 true
+            [0.5, 0.4, 0.3, 0.2],  # top1 0 (false); top3 {0,1,2}: 1 true
+            [0.5, 0.5, 0.5, 0.1],
+        ]
+    )  # tie -> column 0 (false); top3 {0,1,2}: 1 true
     assert metrics.top1_accuracy(Y, S) == pytest.approx(1 / 3)
     assert metrics.topk_precision(Y, S, 3) == pytest.approx((2 + 1 + 1) / 9)
 
@@ -119,8 +127,11 @@ def test_thresholds_are_optimal_on_the_data_they_were_chosen_on(pair, criterion)
     thresholds = metrics.select_thresholds(Y, S, criterion)
     for j in range(Y.shape[1]):
         y, s = Y[:, j], S[:, j]
-        score = (_f1_at if criterion == "f1" else
-                 lambda y, s, t: skm.accuracy_score(y, (s >= t).astype(int)))
+        score = (
+            _f1_at
+            if criterion == "f1"
+            else lambda y, s, t: skm.accuracy_score(y, (s >= t).astype(int))
+        )
         best = score(y, s, thresholds[j])
         for t in np.concatenate([np.unique(s), [np.inf]]):
             assert score(y, s, t) <= best + 1e-12
@@ -142,7 +153,7 @@ def test_thresholds_never_split_tied_scores():
     Y = [[1], [0], [1], [0]]
     S = [[0.7], [0.7], [0.2], [0.2]]
     t = metrics.select_thresholds(Y, S, "f1")[0]
-    predicted = (np.asarray(S)[:, 0] >= t)
+    predicted = np.asarray(S)[:, 0] >= t
     # Either both 0.7s are in or both are out; the same for 0.2.
     assert predicted[0] == predicted[1] and predicted[2] == predicted[3]
 
@@ -168,7 +179,9 @@ def test_report_keys_and_bad_shapes():
     assert report["per_genre"][0]["predicted"] == "by_threshold"
     always = metrics.multilabel_report(Y, S, [-np.inf, 0.5], ["Comedy", "Drama"])
     assert (always["per_genre"][0]["threshold"], always["per_genre"][0]["predicted"]) == (
-        None, "always")
+        None,
+        "always",
+    )
     assert report["per_genre"][1]["recall"] == 0.0
     assert report["hamming_loss"] == pytest.approx(2 / 6)
     with pytest.raises(DataError, match="same 2-d shape"):

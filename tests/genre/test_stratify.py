@@ -37,9 +37,13 @@ def test_better_than_a_random_split_for_rare_genres():
     rand = rng.permutation(np.repeat([0, 1, 2], [480, 60, 60]))
 
     def error(parts):
-        return sum(abs(np.bincount(parts[Y[:, j] == 1], minlength=3)
-                       - np.array([0.8, 0.1, 0.1]) * Y[:, j].sum()).sum()
-                   for j in range(Y.shape[1]))
+        return sum(
+            abs(
+                np.bincount(parts[Y[:, j] == 1], minlength=3)
+                - np.array([0.8, 0.1, 0.1]) * Y[:, j].sum()
+            ).sum()
+            for j in range(Y.shape[1])
+        )
 
     assert error(strat) < error(rand)
 

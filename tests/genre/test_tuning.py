@@ -21,8 +21,8 @@ def test_thresholds_and_choice_come_from_validation_only():
     tuned = tune(texts[tr], Y[tr], texts[va], Y[va], model="logreg", grid=grid)
     # The thresholds are exactly those that are best on the validation scores.
     np.testing.assert_allclose(
-        tuned.thresholds,
-        metrics.select_thresholds(Y[va], tuned.estimator.scores(texts[va]), "f1"))
+        tuned.thresholds, metrics.select_thresholds(Y[va], tuned.estimator.scores(texts[va]), "f1")
+    )
     np.testing.assert_allclose(tuned.val_scores, tuned.estimator.scores(texts[va]))
     # The chosen point has the best validation ROC-AUC of the search.
     best = max(tuned.search, key=lambda r: r["mean_roc_auc"])
@@ -30,8 +30,14 @@ def test_thresholds_and_choice_come_from_validation_only():
     # Changing only the validation labels can change the thresholds; the fitted model
     # (training data only) stays the same.
     flipped = 1 - Y[va]
-    other = tune(texts[tr], Y[tr], texts[va], flipped, model="logreg",
-                 grid={"C": [tuned.params["C"]], "min_df": [1]})
+    other = tune(
+        texts[tr],
+        Y[tr],
+        texts[va],
+        flipped,
+        model="logreg",
+        grid={"C": [tuned.params["C"]], "min_df": [1]},
+    )
     np.testing.assert_allclose(other.estimator.scores(texts[va]), tuned.val_scores)
     assert not np.allclose(other.thresholds, tuned.thresholds)
 
@@ -44,8 +50,15 @@ def test_select_by_and_errors():
         tune(texts, Y, [], Y[:0], model="nb")
     with pytest.raises(DataError, match="unknown model"):
         default_grid("forest")
-    tuned = tune(texts[:80], Y[:80], texts[80:], Y[80:], model="nb",
-                 grid={"alpha": [0.01, 1.0], "min_df": [1]}, select_by="macro_f1")
+    tuned = tune(
+        texts[:80],
+        Y[:80],
+        texts[80:],
+        Y[80:],
+        model="nb",
+        grid={"alpha": [0.01, 1.0], "min_df": [1]},
+        select_by="macro_f1",
+    )
     assert tuned.params["alpha"] == max(tuned.search, key=lambda r: r["macro_f1"])["alpha"]
 
 
@@ -62,12 +75,12 @@ def test_benchmarks():
     assert negative["mean_roc_auc"] is negative["top1_accuracy"] is None
     assert negative["top3_precision"] is None and "undefined" in negative["note"]
     assert {r["roc_auc"] for r in negative["per_genre"]} == {None}
-    assert {(r["threshold"], r["predicted"]) for r in negative["per_genre"]} == {
-        (None, "never")}
+    assert {(r["threshold"], r["predicted"]) for r in negative["per_genre"]} == {(None, "never")}
     # By accuracy the prior benchmark predicts only the genre on most movies.
     assert [(r["threshold"], r["predicted"]) for r in prior["per_genre"]] == [
-        (None, "never")] * 3 + [(None, "always")]
-    json.loads(json.dumps(reports, allow_nan=False))   # strict JSON: no inf, no NaN
+        (None, "never")
+    ] * 3 + [(None, "always")]
+    json.loads(json.dumps(reports, allow_nan=False))  # strict JSON: no inf, no NaN
     # Its top-1 is the most frequent training genre.
     assert prior["top1_accuracy"] == pytest.approx(Y[250:, 3].mean())
     assert prior_scores(Y[:200], 2).shape == (2, 4)
@@ -77,8 +90,9 @@ def test_score_on_test_payload():
     rng = np.random.default_rng(1)
     Y = (rng.random((60, 3)) < 0.4).astype(int)
     S = Y * 0.5 + rng.random((60, 3)) * 0.6
-    report = score_on_test(Y[40:], S[40:], [0.5, 0.5, 0.5], ["x", "y", "z"],
-                           Y_train=Y[:30], Y_val=Y[30:40])
+    report = score_on_test(
+        Y[40:], S[40:], [0.5, 0.5, 0.5], ["x", "y", "z"], Y_train=Y[:30], Y_val=Y[30:40]
+    )
     assert set(metrics.METRIC_NAMES) <= set(report)
     assert (report["n_train"], report["n_val"], report["n_test"]) == (30, 10, 20)
     assert report["genres"] == ["x", "y", "z"]

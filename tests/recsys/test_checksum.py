@@ -22,7 +22,8 @@ def test_matches_hashlib_whatever_the_chunk(tmp_path, size):
 def test_known_value_and_missing_file(tmp_path):
     (tmp_path / "abc").write_bytes(b"abc")
     assert sha256_file(tmp_path / "abc") == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
     with pytest.raises(FileNotFoundError):
         sha256_file(tmp_path / "missing")
 

@@ -46,20 +46,24 @@ def test_a_failed_write_leaves_the_old_content(tmp_path: Path) -> None:
 
 
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_a_foreign_folder_is_never_replaced(tmp_path: Path) -> None:
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "important.txt").write_text("data")
-    with pytest.raises(DataError, match=r"not a previous model \(no model\.json; it holds "
-                                        r"important\.txt\); choose another --out"):
+    with pytest.raises(
+        DataError,
+        match=r"not a previous model \(no model\.json; it holds "
+        r"important\.txt\); choose another --out",
+    ):
         check_writable_dir(precious, what="model", marker="model.json")
     ran = False
-    with pytest.raises(DataError, match=r"no model\.json"), atomic_directory(
-            precious, marker="model.json", what="model") as folder:
+    with (
+        pytest.raises(DataError, match=r"no model\.json"),
+        atomic_directory(precious, marker="model.json", what="model") as folder,
+    ):
         ran = True
         (folder / "model.json").write_text("{}")
     assert not ran  # refused before the block
@@ -91,36 +95,41 @@ def test_every_marker_file_is_needed(tmp_path: Path) -> None:
 
 
 def test_the_block_must_write_the_marker(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match=r"lacks its marker done\.txt"), atomic_directory(
-            tmp_path / "d", marker="done.txt") as folder:
+    with (
+        pytest.raises(RuntimeError, match=r"lacks its marker done\.txt"),
+        atomic_directory(tmp_path / "d", marker="done.txt") as folder,
+    ):
         (folder / "other.txt").write_text("x")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_the_current_directory_and_its_parents_are_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     (work / "report.html").write_text("an old report, but also where the user stands")
     monkeypatch.chdir(work)
-    for path, which in ((".", "it is the current directory"),
-                        (str(work), "it is the current directory"),
-                        ("..", "it is a parent of the current directory")):
+    for path, which in (
+        (".", "it is the current directory"),
+        (str(work), "it is the current directory"),
+        ("..", "it is a parent of the current directory"),
+    ):
         with pytest.raises(DataError, match=which):
             check_writable_dir(path, what="report", marker="report.html")
-        with pytest.raises(DataError, match=which), atomic_directory(
-                path, marker="report.html") as folder:
+        with (
+            pytest.raises(DataError, match=which),
+            atomic_directory(path, marker="report.html") as folder,
+        ):
             (folder / "report.html").write_text("new")
-    assert _tree(tmp_path) == {"work/report.html": "an old report, but also where the user "
-                                                   "stands"}
+    assert _tree(tmp_path) == {"work/report.html": "an old report, but also where the user stands"}
 
 
 def test_a_folder_holding_an_input_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "model.json").write_text("looks like an output, but it is the input")
-    for target, relation in ((data / "model.json", "is"), (data, "holds"),
-                             (tmp_path, "holds")):
+    for target, relation in ((data / "model.json", "is"), (data, "holds"), (tmp_path, "holds")):
         with pytest.raises(DataError, match=f"it {relation} the input"):
             check_replaceable(target, marker="model.json", inputs=[data / "model.json"])
     # an input that does not exist (a dataset name, say) cannot be destroyed
@@ -157,8 +166,14 @@ def test_errors_name_the_target_not_the_temporary_file(tmp_path: Path) -> None:
 
 def test_a_file_in_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     target = tmp_path / "nowhere" / "x.csv"
-    with pytest.raises(DataError, match=r"the folder '.*nowhere' does not exist; create it "
-                                        "first"), atomic_write(target) as handle:
+    with (
+        pytest.raises(
+            DataError,
+            match=r"the folder '.*nowhere' does not exist; create it "
+            "first",
+        ),
+        atomic_write(target) as handle,
+    ):
         handle.write("x")
     assert list(tmp_path.iterdir()) == []
 
@@ -170,10 +185,17 @@ def test_a_file_that_is_an_input_is_refused(tmp_path: Path) -> None:
     (tmp_path / "link.sqlite").symlink_to(store)
     os.link(store, tmp_path / "hard.sqlite")
     (tmp_path / "sub").mkdir()
-    for target in (store, tmp_path / "link.sqlite", tmp_path / "hard.sqlite",
-                   tmp_path / "sub" / ".." / "m.sqlite-wal"):
-        with pytest.raises(DataError, match=r"refusing to overwrite .* with the CSV: it is the "
-                                            r"input '.*m\.sqlite(-wal)?'\. Give another path"):
+    for target in (
+        store,
+        tmp_path / "link.sqlite",
+        tmp_path / "hard.sqlite",
+        tmp_path / "sub" / ".." / "m.sqlite-wal",
+    ):
+        with pytest.raises(
+            DataError,
+            match=r"refusing to overwrite .* with the CSV: it is the "
+            r"input '.*m\.sqlite(-wal)?'\. Give another path",
+        ):
             check_writable_file(target, what="CSV", inputs=inputs)
     assert check_writable_file(tmp_path / "out.csv", inputs=inputs) == tmp_path / "out.csv"
     assert store.read_bytes() == b"db" and not (tmp_path / "m.sqlite-wal").exists()
@@ -182,8 +204,11 @@ def test_a_file_that_is_an_input_is_refused(tmp_path: Path) -> None:
 def test_an_existing_file_of_another_kind_is_not_overwritten(tmp_path: Path) -> None:
     (tmp_path / "1.jpg").write_bytes(b"jpeg")
     (tmp_path / "old.CSV").write_text("a\n")
-    with pytest.raises(DataError, match=r"'.*1\.jpg' with the CSV: it exists and is not a "
-                                        r"\.csv file\. Give a \.csv path\."):
+    with pytest.raises(
+        DataError,
+        match=r"'.*1\.jpg' with the CSV: it exists and is not a "
+        r"\.csv file\. Give a \.csv path\.",
+    ):
         check_writable_file(tmp_path / "1.jpg", what="CSV", suffix=".csv")
     assert check_writable_file(tmp_path / "1.jpg") == tmp_path / "1.jpg"  # no suffix rule
     assert check_writable_file(tmp_path / "old.CSV", suffix=".csv") == tmp_path / "old.CSV"

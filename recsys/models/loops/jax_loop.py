@@ -37,9 +37,18 @@ State = tuple[list[Any], list[Any], list[Any]]
 class JaxLoop:
     """One ``jax.jit`` per epoch; see the module docstring."""
 
-    def __init__(self, network: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 train: Arrays, validation: Arrays | None, *, batch_size: int, seed: int,
-                 clip: tuple[float, float] | None, data_parallel: bool = False) -> None:
+    def __init__(
+        self,
+        network: keras.Model,
+        optimizer: keras.optimizers.Optimizer,
+        train: Arrays,
+        validation: Arrays | None,
+        *,
+        batch_size: int,
+        seed: int,
+        clip: tuple[float, float] | None,
+        data_parallel: bool = False,
+    ) -> None:
         self.network, self.optimizer, self.seed, self.clip = network, optimizer, seed, clip
         rows = packed_rows(train)
         self.n = n = len(rows)
@@ -49,10 +58,13 @@ class JaxLoop:
         optimizer.build(network.trainable_variables)
         self._replicated, self._sharded = _shardings(data_parallel)
         self.rows = self._put(rows)
-        self.state: State = self._put((
-            [v.value for v in network.trainable_variables],
-            [v.value for v in network.non_trainable_variables],
-            [v.value for v in optimizer.variables]))
+        self.state: State = self._put(
+            (
+                [v.value for v in network.trainable_variables],
+                [v.value for v in network.non_trainable_variables],
+                [v.value for v in optimizer.variables],
+            )
+        )
         self.best: tuple[list[Any], list[Any]] | None = None
         self.validation = None
         if validation is not None and len(validation[0]):
@@ -69,12 +81,14 @@ class JaxLoop:
         return jax.device_put(tree, self._replicated)
 
     # --------------------------------------------------------------- the step
-    def _objective(self, trainable: list[Any], non_trainable: list[Any], picked: Any,
-                   optimizer_vars: list[Any]) -> tuple[Any, tuple[Any, list[Any]]]:
+    def _objective(
+        self, trainable: list[Any], non_trainable: list[Any], picked: Any, optimizer_vars: list[Any]
+    ) -> tuple[Any, tuple[Any, list[Any]]]:
         inputs = {"user": picked[:, 0], "movie": picked[:, 1]}
         target = jax.lax.bitcast_convert_type(picked[:, 2], jnp.float32)
         pred, non_trainable, losses = self.network.stateless_call(
-            trainable, non_trainable, inputs, training=True, return_losses=True)
+            trainable, non_trainable, inputs, training=True, return_losses=True
+        )
         objective = jnp.mean(jnp.square(pred.astype(jnp.float32) - target))
         for extra in losses:
             objective = objective + extra.astype(jnp.float32)
@@ -91,10 +105,10 @@ class JaxLoop:
         if self._sharded is not None:
             picked = jax.lax.with_sharding_constraint(picked, self._sharded)
         grad_fn = jax.value_and_grad(self._objective, has_aux=True)
-        (_, (objective, non_trainable)), grads = grad_fn(trainable, non_trainable, picked,
-                                                         optimizer_vars)
-        trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads,
-                                                                   trainable)
+        (_, (objective, non_trainable)), grads = grad_fn(
+            trainable, non_trainable, picked, optimizer_vars
+        )
+        trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
         return (trainable, non_trainable, optimizer_vars), objective
 
     def _epoch_fn(self, state: State, rows: Any, key: Any) -> tuple[State, Any]:
@@ -114,7 +128,7 @@ class JaxLoop:
         total = jnp.zeros((), jnp.float32)
         state, total = jax.lax.fori_loop(0, self.full, body, (state, total))
         if self.remainder:
-            state, objective = self._step(state, rows, order[self.full * batch:])
+            state, objective = self._step(state, rows, order[self.full * batch :])
             total = total + objective * self.remainder
         return state, total / self.n
 
@@ -124,8 +138,7 @@ class JaxLoop:
         return float(loss)
 
     # ----------------------------------------------------------- validation
-    def _validation_fn(self, trainable: list[Any], non_trainable: list[Any],
-                       rows: Any) -> Any:
+    def _validation_fn(self, trainable: list[Any], non_trainable: list[Any], rows: Any) -> Any:
         low, high = self.clip if self.clip is not None else (-jnp.inf, jnp.inf)
 
         size = self.chunk
@@ -134,8 +147,7 @@ class JaxLoop:
             total, offset = carry
             inputs = {"user": part[:, 0], "movie": part[:, 1]}
             target = jax.lax.bitcast_convert_type(part[:, 2], jnp.float32)
-            pred, _ = self.network.stateless_call(trainable, non_trainable, inputs,
-                                                  training=False)
+            pred, _ = self.network.stateless_call(trainable, non_trainable, inputs, training=False)
             pred = jnp.clip(pred.astype(jnp.float32), low, high)
             valid = offset + jnp.arange(size) < self.n_validation
             total = total + jnp.sum(jnp.where(valid, jnp.square(pred - target), 0.0))
@@ -166,8 +178,9 @@ class JaxLoop:
         trainable, non_trainable, optimizer_vars = self.state
         for variable, value in zip(self.network.trainable_variables, trainable, strict=True):
             variable.assign(value)
-        for variable, value in zip(self.network.non_trainable_variables, non_trainable,
-                                   strict=True):
+        for variable, value in zip(
+            self.network.non_trainable_variables, non_trainable, strict=True
+        ):
             variable.assign(value)
         for variable, value in zip(self.optimizer.variables, optimizer_vars, strict=True):
             variable.assign(value)
@@ -175,8 +188,9 @@ class JaxLoop:
     def state_arrays(self) -> list[NDArray[Any]]:
         trainable, non_trainable, optimizer_vars = self.state
         best = self.best if self.best is not None else (trainable, non_trainable)
-        return [np.asarray(a) for a in (*trainable, *non_trainable, *optimizer_vars,
-                                        *best[0], *best[1])]
+        return [
+            np.asarray(a) for a in (*trainable, *non_trainable, *optimizer_vars, *best[0], *best[1])
+        ]
 
     def load_state_arrays(self, arrays: list[NDArray[Any]]) -> None:
         trainable, non_trainable, optimizer_vars = self.state
@@ -185,7 +199,7 @@ class JaxLoop:
             raise ValueError(f"{len(arrays)} arrays for {sum(sizes)} variables")
         parts, start = [], 0
         for size in (*sizes, sizes[0], sizes[1]):
-            parts.append([jnp.asarray(a) for a in arrays[start:start + size]])
+            parts.append([jnp.asarray(a) for a in arrays[start : start + size]])
             start += size
         for new, old in zip(parts, (*self.state, trainable, non_trainable), strict=True):
             for a, b in zip(new, old, strict=True):
@@ -212,4 +226,3 @@ def _shardings(data_parallel: bool) -> tuple[Any, Any]:
 
     mesh = Mesh(np.array(devices), ("batch",))
     return NamedSharding(mesh, PartitionSpec()), NamedSharding(mesh, PartitionSpec("batch"))
-

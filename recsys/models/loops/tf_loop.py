@@ -40,9 +40,18 @@ __all__ = ["TensorFlowLoop"]
 class TensorFlowLoop:
     """One ``tf.function`` per epoch; see the module docstring."""
 
-    def __init__(self, network: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 train: Arrays, validation: Arrays | None, *, batch_size: int, seed: int,
-                 clip: tuple[float, float] | None, strategy: Any = None) -> None:
+    def __init__(
+        self,
+        network: keras.Model,
+        optimizer: keras.optimizers.Optimizer,
+        train: Arrays,
+        validation: Arrays | None,
+        *,
+        batch_size: int,
+        seed: int,
+        clip: tuple[float, float] | None,
+        strategy: Any = None,
+    ) -> None:
         self.network, self.optimizer = network, optimizer
         self.strategy = strategy or tf.distribute.get_strategy()
         self.seed, self.clip, self.validation = seed, clip, validation
@@ -50,14 +59,18 @@ class TensorFlowLoop:
         self.rows = tf.convert_to_tensor(packed_rows(train))
         self.n = n = int(self.rows.shape[0])
         if n < replicas:
-            raise DataError(f"{n} training ratings cannot feed {replicas} replicas; use more "
-                            "data or fewer devices.")
+            raise DataError(
+                f"{n} training ratings cannot feed {replicas} replicas; use more "
+                "data or fewer devices."
+            )
         variables = network.trainable_variables
         self.weights = network.weights
         with self.strategy.scope():
             optimizer.build(variables)
-            self.best = [tf.Variable(w.value, trainable=False, name=f"best_{i}")
-                         for i, w in enumerate(self.weights)]
+            self.best = [
+                tf.Variable(w.value, trainable=False, name=f"best_{i}")
+                for i, w in enumerate(self.weights)
+            ]
         edges = batch_edges(n, batch_size, replicas)
         self.steps = len(edges) - 1
         self._run_epoch = self._compile_epoch(edges, replicas)
@@ -71,8 +84,12 @@ class TensorFlowLoop:
         self._keep_best = keep_best
 
     def _compile_epoch(self, edges: NDArray[np.int64], replicas: int) -> Callable[..., Any]:
-        network, optimizer, strategy, rows = (self.network, self.optimizer, self.strategy,
-                                              self.rows)
+        network, optimizer, strategy, rows = (
+            self.network,
+            self.optimizer,
+            self.strategy,
+            self.rows,
+        )
         variables = network.trainable_variables
         scaled_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         bounds = tf.constant(edges, dtype=tf.int32)
@@ -80,7 +97,7 @@ class TensorFlowLoop:
 
         def step(idx: tf.Tensor) -> tf.Tensor:
             context = tf.distribute.get_replica_context()
-            local = idx[context.replica_id_in_sync_group::replicas]
+            local = idx[context.replica_id_in_sync_group :: replicas]
             picked = tf.gather(rows, local)
             batch = {"user": picked[:, 0], "movie": picked[:, 1]}
             target = tf.bitcast(picked[:, 2], tf.float32)
@@ -89,9 +106,13 @@ class TensorFlowLoop:
                 # sum over this replica's rows / global batch: the all-reduced (summed)
                 # gradients are those of the mean over the global batch
                 loss = tf.reduce_sum(tf.square(tf.cast(pred, tf.float32) - target)) / (
-                    tf.cast(tf.shape(idx)[0], tf.float32))
-                penalty = (tf.add_n([tf.cast(x, tf.float32) for x in network.losses])
-                           / replicas if network.losses else 0.0)
+                    tf.cast(tf.shape(idx)[0], tf.float32)
+                )
+                penalty = (
+                    tf.add_n([tf.cast(x, tf.float32) for x in network.losses]) / replicas
+                    if network.losses
+                    else 0.0
+                )
                 objective = loss + penalty
                 scaled = optimizer.scale_loss(objective) if scaled_loss else objective
             grads = tape.gradient(scaled, variables)
@@ -102,7 +123,7 @@ class TensorFlowLoop:
         def run_epoch(order: tf.Tensor) -> tf.Tensor:
             total = tf.constant(0.0, dtype=tf.float32)
             for i in tf.range(steps):
-                idx = order[bounds[i]:bounds[i + 1]]
+                idx = order[bounds[i] : bounds[i + 1]]
                 per_replica = strategy.run(step, args=(idx,))
                 objective = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
                 total += objective * tf.cast(tf.shape(idx)[0], tf.float32)
@@ -112,8 +133,8 @@ class TensorFlowLoop:
 
     def run_epoch(self, epoch: int) -> float:
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(self.n, dtype=tf.int32),
-            seed=tf.constant([self.seed, epoch], dtype=tf.int64))
+            tf.range(self.n, dtype=tf.int32), seed=tf.constant([self.seed, epoch], dtype=tf.int64)
+        )
         return float(self._run_epoch(order))
 
     def validation_rmse(self) -> float | None:
@@ -147,19 +168,28 @@ class TensorFlowLoop:
         return _TensorFlowCheckpointer(directory, self, run)
 
 
-def _predict(network: keras.Model, users: NDArray[np.int32],
-             movies: NDArray[np.int32]) -> NDArray[np.float32]:
+def _predict(
+    network: keras.Model, users: NDArray[np.int32], movies: NDArray[np.int32]
+) -> NDArray[np.float32]:
     fn = getattr(network, "_recsys_predict_fn", None)
     if fn is None:
+
         @tf.function(reduce_retracing=True)
         def fn(batch: dict[str, tf.Tensor]) -> tf.Tensor:
             return network(batch, training=False)
+
         network._recsys_predict_fn = fn
     out = np.empty(len(users), dtype=np.float32)
     for start in range(0, len(users), PREDICT_BATCH):
         stop = start + PREDICT_BATCH
-        out[start:stop] = np.asarray(fn({"user": np.asarray(users[start:stop], np.int32),
-                                         "movie": np.asarray(movies[start:stop], np.int32)}))
+        out[start:stop] = np.asarray(
+            fn(
+                {
+                    "user": np.asarray(users[start:stop], np.int32),
+                    "movie": np.asarray(movies[start:stop], np.int32),
+                }
+            )
+        )
     return out
 
 
@@ -169,11 +199,15 @@ class _TensorFlowCheckpointer(Checkpointer):
 
     def __init__(self, directory: Path, loop: TensorFlowLoop, run: dict[str, Any]) -> None:
         super().__init__(directory, loop, run)
-        objects = {"network": loop.network, "optimizer": loop.optimizer,
-                   **{f"best_{i}": b for i, b in enumerate(loop.best)}}
+        objects = {
+            "network": loop.network,
+            "optimizer": loop.optimizer,
+            **{f"best_{i}": b for i, b in enumerate(loop.best)},
+        }
         self.checkpoint = tf.train.Checkpoint(**objects)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
-                                                  max_to_keep=2, checkpoint_name="epoch")
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(directory), max_to_keep=2, checkpoint_name="epoch"
+        )
 
     def save_arrays(self, epoch: int) -> None:
         self.manager.save(checkpoint_number=epoch)
@@ -186,6 +220,7 @@ class _TensorFlowCheckpointer(Checkpointer):
             self.checkpoint.read(path).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
             detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-            raise DataError(f"the checkpoint {path!r} is damaged ({detail}); {self.fix} to "
-                            "start afresh.") from None
+            raise DataError(
+                f"the checkpoint {path!r} is damaged ({detail}); {self.fix} to start afresh."
+            ) from None
         return True

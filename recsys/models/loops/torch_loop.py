@@ -31,9 +31,17 @@ __all__ = ["TorchLoop"]
 class TorchLoop:
     """Device-resident steps on PyTorch; see the module docstring."""
 
-    def __init__(self, network: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 train: Arrays, validation: Arrays | None, *, batch_size: int, seed: int,
-                 clip: tuple[float, float] | None) -> None:
+    def __init__(
+        self,
+        network: keras.Model,
+        optimizer: keras.optimizers.Optimizer,
+        train: Arrays,
+        validation: Arrays | None,
+        *,
+        batch_size: int,
+        seed: int,
+        clip: tuple[float, float] | None,
+    ) -> None:
         from keras.src.backend.torch.core import get_device
 
         self.network, self.optimizer, self.seed, self.clip = network, optimizer, seed, clip
@@ -79,8 +87,9 @@ class TorchLoop:
             objective = self._objective(picked)
             scaled = self.optimizer.scale_loss(objective) if self.scaled else objective
             grads = torch.autograd.grad(scaled, values, allow_unused=True)
-            grads = [torch.zeros_like(v) if g is None else g
-                     for g, v in zip(grads, values, strict=True)]
+            grads = [
+                torch.zeros_like(v) if g is None else g for g, v in zip(grads, values, strict=True)
+            ]
             with torch.no_grad():
                 self.optimizer.apply(grads, self.variables)
             total += objective.detach() * (stop - start)
@@ -92,12 +101,13 @@ class TorchLoop:
             return None
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         for start in range(0, len(self.validation), PREDICT_BATCH):
-            part = self.validation[start:start + PREDICT_BATCH]
+            part = self.validation[start : start + PREDICT_BATCH]
             if self.native is not None:
                 pred, _ = self.native.forward(part[:, 0], part[:, 1], training=False)
             else:
-                pred = self.network({"user": part[:, 0], "movie": part[:, 1]},
-                                    training=False).float()
+                pred = self.network(
+                    {"user": part[:, 0], "movie": part[:, 1]}, training=False
+                ).float()
             if self.clip is not None:
                 pred = torch.clamp(pred, *self.clip)
             total += torch.sum(torch.square(pred - part[:, 2].view(torch.float32))).double()
@@ -118,9 +128,14 @@ class TorchLoop:
 
     def state_arrays(self) -> list[NDArray[Any]]:
         best = self.best if self.best is not None else [w.value for w in self.weights]
-        return [np.asarray(keras.ops.convert_to_numpy(v)) for v in
-                (*[w.value for w in self.weights], *[v.value for v in self.optimizer.variables],
-                 *best)]
+        return [
+            np.asarray(keras.ops.convert_to_numpy(v))
+            for v in (
+                *[w.value for w in self.weights],
+                *[v.value for v in self.optimizer.variables],
+                *best,
+            )
+        ]
 
     @torch.no_grad()
     def load_state_arrays(self, arrays: list[NDArray[Any]]) -> None:
@@ -129,9 +144,10 @@ class TorchLoop:
             raise ValueError(f"{len(arrays)} arrays for {len(targets)} variables")
         for variable, value in zip(targets, arrays, strict=False):
             if tuple(variable.shape) != tuple(value.shape):
-                raise ValueError(f"an array of shape {value.shape} for a variable of "
-                                 f"{tuple(variable.shape)}")
+                raise ValueError(
+                    f"an array of shape {value.shape} for a variable of {tuple(variable.shape)}"
+                )
             variable.assign(value)
-        self.best = [torch.as_tensor(a, device=self.device) for a in arrays[len(targets):]]
+        self.best = [torch.as_tensor(a, device=self.device) for a in arrays[len(targets) :]]
         if self.native is not None:
             self.native.step = int(self.optimizer.iterations.value)

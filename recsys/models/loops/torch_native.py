@@ -32,19 +32,25 @@ class NativeStep:
         self.layers = layers
         self.kind = network.name.split("_")[0]
         self.optimizer = optimizer
-        self.weights = {f"{name}/{w.name}": w for name, layer in layers.items()
-                        for w in layer.weights}
+        self.weights = {
+            f"{name}/{w.name}": w for name, layer in layers.items() for w in layer.weights
+        }
         self.t = {key: w.value for key, w in self.weights.items()}
-        self.l2 = {name: float(getattr(layers[name], "row_l2", 0.0)) for name in
-                   ("user_embedding", "movie_embedding", "user_bias", "movie_bias")
-                   if name in layers}
+        self.l2 = {
+            name: float(getattr(layers[name], "row_l2", 0.0))
+            for name in ("user_embedding", "movie_embedding", "user_bias", "movie_bias")
+            if name in layers
+        }
         self.side = "side_table" in layers
-        self.side_l2 = {name: float(getattr(layers[name].kernel_regularizer, "l2", 0.0))
-                        if layers[name].kernel_regularizer is not None else 0.0
-                        for name in ("side_factors", "side_bias") if name in layers}
+        self.side_l2 = {
+            name: float(getattr(layers[name].kernel_regularizer, "l2", 0.0))
+            if layers[name].kernel_regularizer is not None
+            else 0.0
+            for name in ("side_factors", "side_bias")
+            if name in layers
+        }
         self.id_rate = float(layers["id_gate"].rate) if "id_gate" in layers else 0.0
-        drops = [layer.rate for layer in network.layers
-                 if isinstance(layer, keras.layers.Dropout)]
+        drops = [layer.rate for layer in network.layers if isinstance(layer, keras.layers.Dropout)]
         self.dropout = (float(drops[0]), float(drops[1])) if len(drops) == 2 else (0.0, 0.0)
         sigmoid = layers.get("sigmoid_range")
         self.range = (sigmoid.low, sigmoid.high) if sigmoid is not None else None
@@ -60,35 +66,63 @@ class NativeStep:
         # with the device and stall the queue of kernels
         self.lr = float(optimizer.learning_rate)
         # (first moment, second moment, value, the layer's name for an embedding table)
-        self.slots = [(optimizer._momentums[optimizer._get_variable_index(v)].value,
-                       optimizer._velocities[optimizer._get_variable_index(v)].value,
-                       v.value, v.path.split("/")[0] if v.name == "embeddings"
-                       and len(v.shape) == 2 else "")
-                      for v in self.variables]
+        self.slots = [
+            (
+                optimizer._momentums[optimizer._get_variable_index(v)].value,
+                optimizer._velocities[optimizer._get_variable_index(v)].value,
+                v.value,
+                v.path.split("/")[0] if v.name == "embeddings" and len(v.shape) == 2 else "",
+            )
+            for v in self.variables
+        ]
         self._leaves = {}
         self.values = [v.value for v in self.variables]
 
     # ------------------------------------------------------------------- build
     @classmethod
-    def build(cls, network: keras.Model, optimizer: Any, seed: int,
-              sample: torch.Tensor) -> NativeStep | None:
+    def build(
+        cls, network: keras.Model, optimizer: Any, seed: int, sample: torch.Tensor
+    ) -> NativeStep | None:
         """A native step for ``network`` and ``optimizer``, or ``None`` when not covered
         or when it does not reproduce the Keras network on ``sample`` rows."""
         from recsys.models.optimizers import LazyAdam
 
-        known = {"user", "movie", "user_embedding", "movie_embedding", "user_bias",
-                 "movie_bias", "dot", "add_biases", "global_mean", "sigmoid_range",
-                 "concat", "hidden", "out", "side_table", "movie_warm", "id_gate",
-                 "side_factors", "side_bias"}
-        names = {layer.name for layer in network.layers
-                 if not isinstance(layer, (keras.layers.Dropout, keras.layers.Flatten,
-                                           keras.layers.InputLayer))
-                 and not layer.name.startswith(("flatten", "get_item", "multiply", "add"))}
-        if (type(optimizer) is not LazyAdam or not names <= known
-                or any(w.dtype != "float32" for w in network.weights)
-                or network.dtype_policy.name != "float32"
-                or callable(getattr(optimizer, "_learning_rate", None))
-                or network.name.split("_")[0] not in ("dot", "bias", "mlp")):
+        known = {
+            "user",
+            "movie",
+            "user_embedding",
+            "movie_embedding",
+            "user_bias",
+            "movie_bias",
+            "dot",
+            "add_biases",
+            "global_mean",
+            "sigmoid_range",
+            "concat",
+            "hidden",
+            "out",
+            "side_table",
+            "movie_warm",
+            "id_gate",
+            "side_factors",
+            "side_bias",
+        }
+        names = {
+            layer.name
+            for layer in network.layers
+            if not isinstance(
+                layer, (keras.layers.Dropout, keras.layers.Flatten, keras.layers.InputLayer)
+            )
+            and not layer.name.startswith(("flatten", "get_item", "multiply", "add"))
+        }
+        if (
+            type(optimizer) is not LazyAdam
+            or not names <= known
+            or any(w.dtype != "float32" for w in network.weights)
+            or network.dtype_policy.name != "float32"
+            or callable(getattr(optimizer, "_learning_rate", None))
+            or network.name.split("_")[0] not in ("dot", "bias", "mlp")
+        ):
             return None
         step = cls(network, optimizer, seed)
         with torch.no_grad():
@@ -96,22 +130,25 @@ class NativeStep:
             expected = network(inputs, training=False).float()
             penalty = sum((x.float() for x in network.losses), torch.zeros(()))
             got, got_penalty = step.forward(sample[:, 0], sample[:, 1], training=False)
-        if not (torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
-                and torch.allclose(got_penalty.cpu(), torch.as_tensor(penalty).float().cpu(),
-                                   rtol=1e-4, atol=1e-6)):
+        if not (
+            torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+            and torch.allclose(
+                got_penalty.cpu(), torch.as_tensor(penalty).float().cpu(), rtol=1e-4, atol=1e-6
+            )
+        ):
             return None
         return step
 
     # ----------------------------------------------------------------- forward
-    def forward(self, users: torch.Tensor, movies: torch.Tensor,
-                training: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, users: torch.Tensor, movies: torch.Tensor, training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictions ``(batch,)`` and the penalty (the Keras network's losses)."""
         t = self.t
         users, movies = users.long(), movies.long()
         u = self._lookup("user_embedding", users)
         m = self._lookup("movie_embedding", movies)
-        penalty = self._row_penalty("user_embedding", u) + self._row_penalty(
-            "movie_embedding", m)
+        penalty = self._row_penalty("user_embedding", u) + self._row_penalty("movie_embedding", m)
         gate = s = None
         if self.side:
             s = t["side_table/embeddings"].index_select(0, movies)
@@ -126,8 +163,11 @@ class NativeStep:
             if self.kind == "bias":
                 ub = self._lookup("user_bias", users)
                 mb = self._lookup("movie_bias", movies)
-                penalty = penalty + self._row_penalty("user_bias", ub) + self._row_penalty(
-                    "movie_bias", mb)
+                penalty = (
+                    penalty
+                    + self._row_penalty("user_bias", ub)
+                    + self._row_penalty("movie_bias", mb)
+                )
                 if self.side:
                     mb = mb * gate + s @ t["side_bias/kernel"] + t["side_bias/bias"]
                     penalty = penalty + self._kernel_penalty("side_bias")
@@ -181,16 +221,20 @@ class NativeStep:
         objective = torch.mean(torch.square(pred - target)) + penalty
         if self.sparse:
             leaves = [name for _, _, _, name in self.slots if name in self._leaves]
-            wanted = [value for value, (_, _, _, name) in zip(self.values, self.slots,
-                                                              strict=True) if not name]
-            found = torch.autograd.grad(objective, wanted + [self._leaves[n][1]
-                                                             for n in leaves],
-                                        allow_unused=True)
-            dense = iter(found[:len(wanted)])
-            rows = dict(zip(leaves, found[len(wanted):], strict=True))
+            wanted = [
+                value
+                for value, (_, _, _, name) in zip(self.values, self.slots, strict=True)
+                if not name
+            ]
+            found = torch.autograd.grad(
+                objective, wanted + [self._leaves[n][1] for n in leaves], allow_unused=True
+            )
+            dense = iter(found[: len(wanted)])
+            rows = dict(zip(leaves, found[len(wanted) :], strict=True))
             grads: tuple[Any, ...] = tuple(
                 (self._leaves[name][0], rows[name]) if name else next(dense)
-                for _, _, _, name in self.slots)
+                for _, _, _, name in self.slots
+            )
         else:
             grads = torch.autograd.grad(objective, self.values, allow_unused=True)
         self.step += 1
@@ -203,7 +247,7 @@ class NativeStep:
         opt = self.optimizer
         b1, b2, eps = float(opt.beta_1), float(opt.beta_2), float(opt.epsilon)
         lr = self.lr
-        alpha = lr * (1 - b2 ** self.step) ** 0.5 / (1 - b1 ** self.step)
+        alpha = lr * (1 - b2**self.step) ** 0.5 / (1 - b1**self.step)
         dense_p, dense_g, dense_m, dense_v = [], [], [], []
         for (m, v, p, table), grad in zip(self.slots, grads, strict=True):
             if grad is None:
@@ -212,8 +256,9 @@ class NativeStep:
                 if isinstance(grad, tuple):  # row-sparse: gather, update, scatter
                     index, per_rating = grad
                     rows, inverse = torch.unique(index, return_inverse=True)
-                    g = torch.zeros((len(rows), p.shape[1]), dtype=p.dtype,
-                                    device=p.device).index_add_(0, inverse, per_rating)
+                    g = torch.zeros(
+                        (len(rows), p.shape[1]), dtype=p.dtype, device=p.device
+                    ).index_add_(0, inverse, per_rating)
                     m_rows = m.index_select(0, rows).mul_(b1).add_(g, alpha=1 - b1)
                     v_rows = v.index_select(0, rows).mul_(b2).addcmul_(g, g, value=1 - b2)
                     m.index_copy_(0, rows, m_rows)

@@ -15,8 +15,9 @@ KINDS = ("dot", "bias", "mlp")
 
 def fit_tiny(kind: str, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> RatingModel:
     """A few-second model: 8 factors, at most 30 epochs."""
-    return RatingModel(kind, factors=8, l2=0.01, learning_rate=0.02, batch_size=128,
-                       epochs=30, patience=5, seed=0).fit(ratings, movies=movies)
+    return RatingModel(
+        kind, factors=8, l2=0.01, learning_rate=0.02, batch_size=128, epochs=30, patience=5, seed=0
+    ).fit(ratings, movies=movies)
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +34,9 @@ def models(two_groups: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, RatingMod
 
 
 @pytest.fixture(scope="session")
-def model_dirs(models: dict[str, RatingModel],
-               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def model_dirs(
+    models: dict[str, RatingModel], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """The fitted models saved as `recsys train` would."""
     root = tmp_path_factory.mktemp("analysis-models")
     dirs = {}

@@ -17,17 +17,19 @@ def _table(n: int = 20) -> pd.DataFrame:
     second half Action from the 2000s."""
     ids = np.arange(1, n + 1)
     half = ids <= n // 2
-    return pd.DataFrame({
-        "movie_id": ids,
-        "title": [f"Movie {i}" for i in ids],
-        "year": pd.array(np.where(half, 1950, 2000) + ids % 5, dtype="Int64"),
-        "genres": [("Drama",) if h else ("Action",) for h in half],
-        "n_ratings": np.full(n, 20),
-        "mean_rating": np.full(n, 3.5),
-        "raters_mean": np.full(n, 3.5),
-        "bias": np.linspace(0.5, -0.5, n),
-        "pc1": np.linspace(1.0, -1.0, n),
-    })
+    return pd.DataFrame(
+        {
+            "movie_id": ids,
+            "title": [f"Movie {i}" for i in ids],
+            "year": pd.array(np.where(half, 1950, 2000) + ids % 5, dtype="Int64"),
+            "genres": [("Drama",) if h else ("Action",) for h in half],
+            "n_ratings": np.full(n, 20),
+            "mean_rating": np.full(n, 3.5),
+            "raters_mean": np.full(n, 3.5),
+            "bias": np.linspace(0.5, -0.5, n),
+            "pc1": np.linspace(1.0, -1.0, n),
+        }
+    )
 
 
 def test_spearman_matches_scipy() -> None:
@@ -40,26 +42,37 @@ def test_spearman_matches_scipy() -> None:
 
 
 def test_bias_ranking_orders_and_ranks_the_raw_mean() -> None:
-    table = pd.DataFrame({
-        "movie_id": [10, 11, 12, 13, 14],
-        "title": list("ABCDE"),
-        "bias": [0.2, -0.1, 0.2, 0.4, -0.3],
-        "mean_rating": [3.0, 4.5, 3.5, 4.0, 2.0],
-        "n_ratings": [5, 6, 7, 8, 9],
-        "raters_mean": [3.0, 4.0, 3.5, 3.0, 3.0],
-    })
+    table = pd.DataFrame(
+        {
+            "movie_id": [10, 11, 12, 13, 14],
+            "title": list("ABCDE"),
+            "bias": [0.2, -0.1, 0.2, 0.4, -0.3],
+            "mean_rating": [3.0, 4.5, 3.5, 4.0, 2.0],
+            "n_ratings": [5, 6, 7, 8, 9],
+            "raters_mean": [3.0, 4.0, 3.5, 3.0, 3.0],
+        }
+    )
     top, bottom = bias_ranking(table, 3)
     assert top["movie_id"].tolist() == [13, 10, 12]  # tie at 0.2 -> smaller id first
     assert bottom["movie_id"].tolist() == [14, 11, 10]
     assert top["rank"].tolist() == [1, 2, 3]
     # movie 11 has the best raw mean (rank 1) but a negative bias: generous raters
     assert bottom.set_index("movie_id").loc[11, "mean_rating_rank"] == 1
-    assert list(top.columns) == ["rank", "movie_id", "title", "bias", "mean_rating",
-                                 "mean_rating_rank", "n_ratings", "raters_mean"]
+    assert list(top.columns) == [
+        "rank",
+        "movie_id",
+        "title",
+        "bias",
+        "mean_rating",
+        "mean_rating_rank",
+        "n_ratings",
+        "raters_mean",
+    ]
     summary = bias_summary(table)
     assert summary["n_movies"] == 5
     assert summary["spearman_mean_rating"] == pytest.approx(
-        spearmanr(table["bias"], table["mean_rating"]).statistic)
+        spearmanr(table["bias"], table["mean_rating"]).statistic
+    )
 
 
 def test_bias_ranking_without_biases_says_so() -> None:

@@ -12,8 +12,7 @@ from recsys.analysis.pca import fit_pca
 from recsys.errors import DataError
 
 # Six movies, two factors, by hand: the spread is mostly along (1, 1).
-MATRIX = np.array([[2.0, 1.5], [0.5, 0.0], [-1.0, -1.5], [3.0, 3.5], [-2.0, -1.0],
-                   [1.0, 2.0]])
+MATRIX = np.array([[2.0, 1.5], [0.5, 0.0], [-1.0, -1.5], [3.0, 3.5], [-2.0, -1.0], [1.0, 2.0]])
 
 
 def _svd_reference(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,8 +42,7 @@ def test_transform_projects_new_rows_like_the_fitted_ones() -> None:
     result = fit_pca(MATRIX, 1)
     np.testing.assert_allclose(result.transform(MATRIX), result.scores_, atol=1e-12)
     # one unit along the axis from the mean projects to exactly 1
-    np.testing.assert_allclose(result.transform([result.mean_ + result.components_[0]]),
-                               [[1.0]])
+    np.testing.assert_allclose(result.transform([result.mean_ + result.components_[0]]), [[1.0]])
     with pytest.raises(DataError, match="2 columns"):
         result.transform(np.zeros((3, 3)))
 
@@ -79,8 +77,13 @@ def test_is_deterministic() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(3, 12), st.integers(2, 5)),
-              elements=st.floats(-10, 10, allow_nan=False).map(lambda v: round(v, 2))))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(3, 12), st.integers(2, 5)),
+        elements=st.floats(-10, 10, allow_nan=False).map(lambda v: round(v, 2)),
+    )
+)
 def test_invariants(matrix: np.ndarray) -> None:
     centred = matrix - matrix.mean(axis=0)
     if np.linalg.svd(centred, compute_uv=False)[0] < 1e-6:
@@ -95,14 +98,17 @@ def test_invariants(matrix: np.ndarray) -> None:
     assert (result.components_[np.arange(k), biggest] > 0).all()
 
 
-@pytest.mark.parametrize(("matrix", "k", "fragment"), [
-    (MATRIX, 3, "from 1 to 2"),
-    (MATRIX, 0, "from 1 to 2"),
-    (MATRIX[:1], 1, "at least 2 rows"),
-    (np.ones((4, 3)), 1, "all identical"),
-    (np.array([[1.0, np.nan], [2.0, 3.0]]), 1, "NaN"),
-    (np.ones(5), 1, "2-D"),
-])
+@pytest.mark.parametrize(
+    ("matrix", "k", "fragment"),
+    [
+        (MATRIX, 3, "from 1 to 2"),
+        (MATRIX, 0, "from 1 to 2"),
+        (MATRIX[:1], 1, "at least 2 rows"),
+        (np.ones((4, 3)), 1, "all identical"),
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), 1, "NaN"),
+        (np.ones(5), 1, "2-D"),
+    ],
+)
 def test_bad_input(matrix: np.ndarray, k: int, fragment: str) -> None:
     with pytest.raises(DataError, match=fragment):
         fit_pca(matrix, k)

@@ -16,27 +16,36 @@ from recsys.analysis import plots
 
 def _movies(n: int = 400, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "movie_id": np.arange(n),
-        "title": [f"A Rather Long Movie Title Number {i} (19{i % 90 + 10})" for i in range(n)],
-        "n_ratings": rng.integers(10, 300, n),
-        "mean_rating": rng.uniform(1, 5, n),
-        "bias": rng.normal(0, 0.2, n),
-        "pc1": rng.normal(0, 1, n),
-        "pc2": rng.normal(0, 0.5, n),
-    })
+    return pd.DataFrame(
+        {
+            "movie_id": np.arange(n),
+            "title": [f"A Rather Long Movie Title Number {i} (19{i % 90 + 10})" for i in range(n)],
+            "n_ratings": rng.integers(10, 300, n),
+            "mean_rating": rng.uniform(1, 5, n),
+            "bias": rng.normal(0, 0.2, n),
+            "pc1": rng.normal(0, 1, n),
+            "pc2": rng.normal(0, 0.5, n),
+        }
+    )
 
 
-@pytest.mark.parametrize(("title", "short"), [
-    ("Seven (a.k.a. Se7en) (1995)", "Seven (1995)"),
-    ("Godfather, The (1972)", "The Godfather (1972)"),
-    ("Nausicaä of the Valley of the Wind (Kaze no tani no Naushika) (1984)",
-     "Nausicaä of the Valley of\u2026 (1984)"),
-    ("Star Wars: Episode V - The Empire Strikes Back (1980)",
-     "Star Wars: Episode V - The\u2026 (1980)"),
-    ("movie 12", "movie 12"),
-    ("Death Note: Desu nôto (2006–2007)", "Death Note: Desu nôto (2006)"),
-])
+@pytest.mark.parametrize(
+    ("title", "short"),
+    [
+        ("Seven (a.k.a. Se7en) (1995)", "Seven (1995)"),
+        ("Godfather, The (1972)", "The Godfather (1972)"),
+        (
+            "Nausicaä of the Valley of the Wind (Kaze no tani no Naushika) (1984)",
+            "Nausicaä of the Valley of\u2026 (1984)",
+        ),
+        (
+            "Star Wars: Episode V - The Empire Strikes Back (1980)",
+            "Star Wars: Episode V - The\u2026 (1980)",
+        ),
+        ("movie 12", "movie 12"),
+        ("Death Note: Desu nôto (2006–2007)", "Death Note: Desu nôto (2006)"),
+    ],
+)
 def test_short_title(title: str, short: str) -> None:
     assert plots.short_title(title) == short
     assert len(plots.short_title(title)) <= 36
@@ -49,15 +58,22 @@ def _label_boxes(figure) -> tuple[list, object]:
 
 
 def test_scatter_labels_do_not_overlap_and_stay_inside() -> None:
-    figure = plots.plot_components(_movies(), 1, 2, max_labels=40,
-                                   ends=[("Drama", "Action"), ("newer", "older")],
-                                   variance=[0.3, 0.1])
+    figure = plots.plot_components(
+        _movies(),
+        1,
+        2,
+        max_labels=40,
+        ends=[("Drama", "Action"), ("newer", "older")],
+        variance=[0.3, 0.1],
+    )
     boxes, frame = _label_boxes(figure)
     assert 10 <= len(boxes) <= 40
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b)
-    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1
-               for b in boxes)
+    assert all(
+        frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1
+        for b in boxes
+    )
     labels = {t.get_text() for t in figure.axes[0].texts}
     movies = _movies()
     extreme = movies.loc[movies["pc1"].idxmax(), "title"]
@@ -84,9 +100,11 @@ def test_png_bytes_are_deterministic_and_carry_no_metadata() -> None:
 
 def test_every_plot_renders() -> None:
     movies = _movies()
-    for figure in (plots.plot_explained_variance([0.4, 0.2, 0.1, 0.05], 2),
-                   plots.plot_bias_distribution(movies),
-                   plots.plot_components(movies, 2, 1)):
+    for figure in (
+        plots.plot_explained_variance([0.4, 0.2, 0.1, 0.05], 2),
+        plots.plot_bias_distribution(movies),
+        plots.plot_components(movies, 2, 1),
+    ):
         assert plots.png_bytes(figure)[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -28,8 +28,9 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reports(models: dict[str, RatingModel],
-            tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[MovieAnalysis, Path]]:
+def reports(
+    models: dict[str, RatingModel], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[MovieAnalysis, Path]]:
     """One report per model kind (rendering plots takes a second or two each)."""
     root = tmp_path_factory.mktemp("reports")
     written = {}
@@ -41,7 +42,8 @@ def reports(models: dict[str, RatingModel],
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_writes_a_complete_report(
-        reports: dict[str, tuple[MovieAnalysis, Path]], kind: str) -> None:
+    reports: dict[str, tuple[MovieAnalysis, Path]], kind: str
+) -> None:
     analysis, out = reports[kind]
     expected = {"movies.csv", "crosstab.csv", "analysis.json", "report.html"} | PNGS
     if kind == "bias":
@@ -49,8 +51,18 @@ def test_every_kind_writes_a_complete_report(
     assert set(_files(out)) == expected
 
     movies = pd.read_csv(out / "movies.csv")
-    assert list(movies.columns) == ["movie_id", "title", "year", "genres", "n_ratings",
-                                    "mean_rating", "bias", "pc1", "pc2", "pc3"]
+    assert list(movies.columns) == [
+        "movie_id",
+        "title",
+        "year",
+        "genres",
+        "n_ratings",
+        "mean_rating",
+        "bias",
+        "pc1",
+        "pc2",
+        "pc3",
+    ]
     assert len(movies) == 40 and movies["bias"].isna().all() == (kind != "bias")
     assert movies["genres"].iloc[0] in ("Drama", "Action")
     np.testing.assert_allclose(movies["pc1"], analysis.movies["pc1"], rtol=1e-5, atol=1e-6)
@@ -59,7 +71,8 @@ def test_every_kind_writes_a_complete_report(
     np.testing.assert_array_equal(crosstab.columns.astype(int), analysis.crosstab.columns)
     np.testing.assert_allclose(crosstab.to_numpy(), analysis.crosstab.to_numpy())
     assert json.loads((out / "analysis.json").read_text()) == json.loads(
-        json.dumps(analysis.to_dict()))
+        json.dumps(analysis.to_dict())
+    )
 
     page = (out / "report.html").read_text()
     sources = re.findall(r'src="([^"]*)"', page)
@@ -70,8 +83,9 @@ def test_every_kind_writes_a_complete_report(
     assert ("no movie bias term" in page) == (kind != "bias")
 
 
-def test_same_model_same_report(reports: dict[str, tuple[MovieAnalysis, Path]],
-                                model_dirs: dict[str, Path], tmp_path: Path) -> None:
+def test_same_model_same_report(
+    reports: dict[str, tuple[MovieAnalysis, Path]], model_dirs: dict[str, Path], tmp_path: Path
+) -> None:
     # the saved and reloaded model gives the same bytes as the one in memory
     model = RatingModel.load(str(model_dirs["bias"]))
     again = write_report(analyze_model(model, n=5), tmp_path / "again")
@@ -91,8 +105,8 @@ def test_scatter_pairs(models: dict[str, RatingModel], tmp_path: Path) -> None:
 
 
 def test_refuses_to_replace_a_directory_that_is_not_a_report(
-        reports: dict[str, tuple[MovieAnalysis, Path]], model_dirs: dict[str, Path],
-        tmp_path: Path) -> None:
+    reports: dict[str, tuple[MovieAnalysis, Path]], model_dirs: dict[str, Path], tmp_path: Path
+) -> None:
     analysis, original = reports["bias"]
     before = _files(model_dirs["bias"])
     with pytest.raises(DataError, match="is not a previous report"):
@@ -107,8 +121,8 @@ def test_refuses_to_replace_a_directory_that_is_not_a_report(
 
 
 def test_failure_while_writing_leaves_nothing_behind(
-        reports: dict[str, tuple[MovieAnalysis, Path]], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    reports: dict[str, tuple[MovieAnalysis, Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     analysis, original = reports["dot"]
     old = shutil.copytree(original, tmp_path / "report")
 

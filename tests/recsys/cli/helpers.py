@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 import pytest
 
 
-def invoke(main: Callable[[Sequence[str]], int], args: Sequence[str],
-           capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def invoke(
+    main: Callable[[Sequence[str]], int], args: Sequence[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     """``(exit code, stdout, stderr)`` of ``main(args)``; argparse exits are caught."""
     try:
         code = main(list(args))

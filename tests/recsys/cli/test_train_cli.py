@@ -15,8 +15,21 @@ from recsys.cli import main
 from .helpers import assert_one_line_error, invoke
 
 REPO = Path(__file__).resolve().parents[3]
-REQUIRED = {"model", "dataset", "split", "seed", "n_train", "n_test", "rating_scale", "rmse",
-            "mae", "baselines", "train_seconds", "ratings_per_second", "epochs_run"}
+REQUIRED = {
+    "model",
+    "dataset",
+    "split",
+    "seed",
+    "n_train",
+    "n_test",
+    "rating_scale",
+    "rmse",
+    "mae",
+    "baselines",
+    "train_seconds",
+    "ratings_per_second",
+    "epochs_run",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,30 +51,49 @@ def test_train_on_bundled_data_writes_metrics(trained: Path) -> None:
     assert metrics["rmse"] < metrics["baselines"]["global_mean"]["rmse"]
     assert metrics["epochs_run"] == 3
     assert metrics["ratings_per_second"] == pytest.approx(
-        metrics["n_fit"] * 3 / metrics["train_seconds"])
+        metrics["n_fit"] * 3 / metrics["train_seconds"]
+    )
 
 
 def test_train_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = invoke(main, ["train", "--model", "mlp", "--epochs", "2", "--out",
-                                   str(tmp_path / "m"), "--ratings",
-                                   str(REPO / "tests/fixtures/ml-csv/ratings.csv"),
-                                   "--split", "random:0.3", "--batch-size", "4"], capsys)
+    code, out, err = invoke(
+        main,
+        [
+            "train",
+            "--model",
+            "mlp",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path / "m"),
+            "--ratings",
+            str(REPO / "tests/fixtures/ml-csv/ratings.csv"),
+            "--split",
+            "random:0.3",
+            "--batch-size",
+            "4",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "epoch   1/2" in out and "bias-only baseline" in out and "global-mean" in out
     assert f"saved to {tmp_path / 'm'}" in out
 
 
 def test_predict_recommend_similar(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = invoke(main, ["predict", "--model", str(trained), "--user", "1",
-                                 "--movie", "1", "--json"], capsys)
+    code, out, _ = invoke(
+        main, ["predict", "--model", str(trained), "--user", "1", "--movie", "1", "--json"], capsys
+    )
     rows = json.loads(out)
     assert code == 0 and rows[0]["title"] == "Toy Story (1995)"
     assert 0.5 <= rows[0]["prediction"] <= 5 and rows[0]["fallback"] == ""
-    code, out, _ = invoke(main, ["predict", "--model", str(trained), "--user", "99999",
-                                 "--movie", "1"], capsys)
+    code, out, _ = invoke(
+        main, ["predict", "--model", str(trained), "--user", "99999", "--movie", "1"], capsys
+    )
     assert code == 0 and "unknown user" in out
-    code, out, _ = invoke(main, ["recommend", "--model", str(trained), "--user", "1", "-k",
-                                 "4", "--json"], capsys)
+    code, out, _ = invoke(
+        main, ["recommend", "--model", str(trained), "--user", "1", "-k", "4", "--json"], capsys
+    )
     assert code == 0 and [r["rank"] for r in json.loads(out)] == [1, 2, 3, 4]
     code, out, _ = invoke(main, ["similar", "--model", str(trained), "--movie", "260"], capsys)
     assert code == 0 and "Star Wars: Episode IV" in out and "Empire Strikes Back" in out
@@ -81,8 +113,19 @@ BAD_FILES = {
 def test_bad_ratings_files(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text, fragment = BAD_FILES[name]
     (tmp_path / name).write_text(text)
-    code, _, err = invoke(main, ["train", "--ratings", str(tmp_path / name), "--split",
-                                 "random:0.01", "--out", str(tmp_path / "out")], capsys)
+    code, _, err = invoke(
+        main,
+        [
+            "train",
+            "--ratings",
+            str(tmp_path / name),
+            "--split",
+            "random:0.01",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "out").exists()
 
@@ -99,16 +142,19 @@ def test_bad_ratings_files(name: str, tmp_path: Path, capsys: pytest.CaptureFixt
         (["--rating-scale", "0,inf"], "two finite numbers"),
         (["--rating-scale", "nan,5"], "two finite numbers"),
         (["--ratings", str(REPO / "tests"), "--epochs", "1"], "is a folder, not a ratings file"),
-        (["--ratings", str(REPO / "tests/fixtures/ml-csv/ratings.csv"), "--sep", ""],
-         "--sep is empty"),
+        (
+            ["--ratings", str(REPO / "tests/fixtures/ml-csv/ratings.csv"), "--sep", ""],
+            "--sep is empty",
+        ),
         (["--factors", "0"], "invalid factors=0"),
         (["--dropout", "half"], "give two rates"),
         (["--model", "svd"], "invalid choice: 'svd'"),
         (["--epochs", "many"], "invalid int value"),
     ],
 )
-def test_bad_options(args: list[str], fragment: str, tmp_path: Path,
-                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options(
+    args: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = invoke(main, ["train", *args, "--out", str(tmp_path / "out")], capsys)
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "out").exists()
@@ -120,28 +166,49 @@ def test_unwritable_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert_one_line_error(code, err, "is not writable")
 
 
-def test_corrupt_or_foreign_model_dirs(trained: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = invoke(main, ["predict", "--model", str(tmp_path), "--user", "1",
-                                 "--movie", "1"], capsys)
+def test_corrupt_or_foreign_model_dirs(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = invoke(
+        main, ["predict", "--model", str(tmp_path), "--user", "1", "--movie", "1"], capsys
+    )
     assert_one_line_error(code, err, "is not a recsys model directory")
-    code, _, err = invoke(main, ["recommend", "--model", str(tmp_path / "none"), "--user",
-                                 "1"], capsys)
+    code, _, err = invoke(
+        main, ["recommend", "--model", str(tmp_path / "none"), "--user", "1"], capsys
+    )
     assert_one_line_error(code, err, "no model directory")
-    code, _, err = invoke(main, ["similar", "--model", str(trained), "--movie", "424242"],
-                          capsys)
+    code, _, err = invoke(main, ["similar", "--model", str(trained), "--movie", "424242"], capsys)
     assert_one_line_error(code, err, "movie 424242 has no embedding")
 
 
 @pytest.mark.slow  # a subprocess of several seconds; CI runs it
 def test_console_entry_point_is_quiet_and_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    bad = subprocess.run([sys.executable, "-m", "recsys", "train", "--ratings", "/nope.csv"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    bad = subprocess.run(
+        [sys.executable, "-m", "recsys", "train", "--ratings", "/nope.csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
-    good = subprocess.run([sys.executable, "-m", "recsys", "train", "--epochs", "1",
-                           "--quiet", "--out", str(tmp_path / "m")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    good = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recsys",
+            "train",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert good.returncode == 0, good.stderr
     assert good.stderr == ""  # no TensorFlow start-up chatter
     assert "RMSE" in good.stdout

@@ -17,8 +17,9 @@ from recsys.paths import cache_dir
 
 @pytest.fixture()
 def source(tmp_path: Path) -> Path:
-    return write_synthetic(SynthSpec(n_users=60, n_movies=50, n_ratings=900, seed=2),
-                           tmp_path / "synth")
+    return write_synthetic(
+        SynthSpec(n_users=60, n_movies=50, n_ratings=900, seed=2), tmp_path / "synth"
+    )
 
 
 def memory_mapped(array: np.ndarray) -> bool:
@@ -32,8 +33,7 @@ def memory_mapped(array: np.ndarray) -> bool:
 
 def cached_dirs() -> list[Path]:
     root = cache_dir("columnar")
-    return sorted(p for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() \
-        else []
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
 
 
 def test_first_load_parses_and_caches_later_loads_memory_map(source: Path) -> None:
@@ -42,7 +42,12 @@ def test_first_load_parses_and_caches_later_loads_memory_map(source: Path) -> No
     assert len(cached_dirs()) == 1
     (folder,) = cached_dirs()
     assert sorted(p.name for p in folder.iterdir()) == [
-        "columns.json", "movie_id.npy", "rating.npy", "timestamp.npy", "user_id.npy"]
+        "columns.json",
+        "movie_id.npy",
+        "rating.npy",
+        "timestamp.npy",
+        "user_id.npy",
+    ]
     stamp = (folder / "user_id.npy").stat().st_mtime_ns
     second = load_dataset(source, columnar=True).ratings
     assert (folder / "user_id.npy").stat().st_mtime_ns == stamp  # not rewritten
@@ -87,8 +92,9 @@ def test_plain_ratings_files_are_cached_per_reader_options(source: Path) -> None
     assert len(cached_dirs()) == 2
 
 
-def test_an_interrupted_write_leaves_no_cache(source: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_write_leaves_no_cache(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_save = np.save
     calls = []
 

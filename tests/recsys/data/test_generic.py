@@ -20,8 +20,12 @@ def write(tmp_path: Path, text: str, name: str = "r.txt") -> Path:
 def test_header_names_are_recognised(tmp_path: Path) -> None:
     path = write(tmp_path, "user_id,item_id,rating,timestamp\n1,10,7,100\n2,10,3,101\n")
     frame = read_ratings_file(path)
-    assert frame.to_dict("list") == {"user_id": [1, 2], "movie_id": [10, 10],
-                                     "rating": [7.0, 3.0], "timestamp": [100, 101]}
+    assert frame.to_dict("list") == {
+        "user_id": [1, 2],
+        "movie_id": [10, 10],
+        "rating": [7.0, 3.0],
+        "timestamp": [100, 101],
+    }
 
 
 def test_columns_without_header_and_skipped_column(tmp_path: Path) -> None:
@@ -58,8 +62,9 @@ def test_multi_character_separator(tmp_path: Path) -> None:
         ("1,2,3\n", {"columns": "user,item,stars2"}, "unknown column name"),
     ],
 )
-def test_bad_files_get_one_clear_message(tmp_path: Path, text: str, kwargs: dict,
-                                         message: str) -> None:
+def test_bad_files_get_one_clear_message(
+    tmp_path: Path, text: str, kwargs: dict, message: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(DataError, match=message) as info:
         read_ratings_file(path, **kwargs)

@@ -30,6 +30,7 @@ def as_source(request: pytest.FixtureRequest, tmp_path: Path):
     def make(name: str) -> Path:
         folder = FIXTURES / name
         return folder if request.param == "dir" else zipped(folder, tmp_path)
+
     return make
 
 

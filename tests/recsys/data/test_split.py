@@ -21,8 +21,9 @@ def synthetic(n_users: int = 30, n_movies: int = 20, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
     pairs = [(u, m) for u in range(n_users) for m in range(n_movies) if rng.random() < 0.4]
     users, movies = np.array(pairs).T
-    ratings = make_ratings(users, movies, rng.integers(1, 6, len(pairs)),
-                           rng.permutation(len(pairs)) + 1000)
+    ratings = make_ratings(
+        users, movies, rng.integers(1, 6, len(pairs)), rng.permutation(len(pairs)) + 1000
+    )
     return Dataset("synthetic", ratings, make_movies(np.unique(movies)), "synthetic")
 
 
@@ -84,8 +85,12 @@ def test_files_split(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("random:1.5", "between 0 and 1"), ("random:abc", "is not a fraction"),
-     ("shuffle:0.1", "unknown split"), ("files:only-one.csv", "give two files")],
+    [
+        ("random:1.5", "between 0 and 1"),
+        ("random:abc", "is not a fraction"),
+        ("shuffle:0.1", "unknown split"),
+        ("files:only-one.csv", "give two files"),
+    ],
 )
 def test_bad_split_specs(spec: str, message: str) -> None:
     with pytest.raises(DataError, match=message):

@@ -50,8 +50,9 @@ def test_same_seed_same_bytes_other_seed_other_bytes(small: Path, tmp_path: Path
     again = write_synthetic(SMALL, tmp_path / "again")
     for name in ("ratings.csv", "movies.csv", "planted.npz"):
         assert digest(again / name) == digest(small / name)
-    other = write_synthetic(SynthSpec(n_users=300, n_movies=200, n_ratings=12_000, seed=5),
-                            tmp_path / "other")
+    other = write_synthetic(
+        SynthSpec(n_users=300, n_movies=200, n_ratings=12_000, seed=5), tmp_path / "other"
+    )
     assert digest(other / "ratings.csv") != digest(small / "ratings.csv")
 
 
@@ -67,8 +68,11 @@ def test_popularity_follows_the_planted_power_law() -> None:
     # log-log slope of count against popularity rank is about -zipf in the body
     ranks = np.arange(1, spec.n_movies + 1)
     body = slice(spec.n_movies // 20, spec.n_movies // 2)
-    slope = np.polyfit(np.log(ranks[body] + spec.movie_offset * spec.n_movies),
-                       np.log(np.maximum(ranked[body], 1)), 1)[0]
+    slope = np.polyfit(
+        np.log(ranks[body] + spec.movie_offset * spec.n_movies),
+        np.log(np.maximum(ranked[body], 1)),
+        1,
+    )[0]
     assert -1.3 < slope < -0.7
     # and the movies drawn most are the ones the law weights most
     assert np.corrcoef(np.log(weights), np.log(counts + 1))[0, 1] > 0.9
@@ -80,8 +84,16 @@ def test_planted_structure_is_recovered(small: Path) -> None:
     from recsys.models.rating_model import RatingModel
 
     ratings = load_dataset(small).ratings
-    model = RatingModel("bias", factors=8, epochs=40, patience=4, batch_size=512,
-                        learning_rate=0.02, l2=0.02, seed=0).fit(ratings)
+    model = RatingModel(
+        "bias",
+        factors=8,
+        epochs=40,
+        patience=4,
+        batch_size=512,
+        learning_rate=0.02,
+        l2=0.02,
+        seed=0,
+    ).fit(ratings)
     with np.load(small / "planted.npz") as truth:
         planted_bias = truth["movie_bias"]
         noise = float(truth["noise"])
@@ -104,13 +116,40 @@ def test_impossible_sizes_are_refused() -> None:
 
 
 def test_cli_writes_a_dataset_and_rejects_bad_sizes(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = invoke(main, ["synth", "--users", "50", "--movies", "40", "--ratings",
-                                   "400", "--out", str(tmp_path / "s")], capsys)
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = invoke(
+        main,
+        [
+            "synth",
+            "--users",
+            "50",
+            "--movies",
+            "40",
+            "--ratings",
+            "400",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "wrote 400 ratings" in out
     assert len(pd.read_csv(tmp_path / "s" / "ratings.csv")) == 400
-    code, _, err = invoke(main, ["synth", "--users", "5", "--movies", "4", "--ratings",
-                                 "400", "--out", str(tmp_path / "bad")], capsys)
+    code, _, err = invoke(
+        main,
+        [
+            "synth",
+            "--users",
+            "5",
+            "--movies",
+            "4",
+            "--ratings",
+            "400",
+            "--out",
+            str(tmp_path / "bad"),
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, "do not fit")
     assert not (tmp_path / "bad").exists()

@@ -19,16 +19,22 @@ ghost 0 0 1
 """
 
 #: Overviews of movies 100..105 (movie 104 has no known word, 105 only stop words).
-OVERVIEWS = {100: "An alien lands in space.", 101: "Love at a wedding!",
-             102: "A ghost haunts the wedding.", 103: "Space, love and the alien's ghost.",
-             104: "Zyxx qwerty.", 105: "It is the one."}
+OVERVIEWS = {
+    100: "An alien lands in space.",
+    101: "Love at a wedding!",
+    102: "A ghost haunts the wedding.",
+    103: "Space, love and the alien's ghost.",
+    104: "Zyxx qwerty.",
+    105: "It is the one.",
+}
 
 
 def write_jpeg(path: Path, colour: tuple[int, int, int], size: int = 40, seed: int = 0) -> Path:
     """A small JPEG: a colour plus some noise (so the CNN sees texture)."""
     rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(colour)[None, None, :] + rng.normal(0, 25, (size, size, 3)),
-                     0, 255).astype(np.uint8)
+    pixels = np.clip(
+        np.array(colour)[None, None, :] + rng.normal(0, 25, (size, size, 3)), 0, 255
+    ).astype(np.uint8)
     Image.fromarray(pixels).save(path, format="JPEG", quality=90)
     return path
 
@@ -63,10 +69,16 @@ def metadata_store(tmp_path: Path, poster_dir: Path) -> Path:
     rows = []
     for movie_id in range(100, 108):
         poster = poster_dir / f"{movie_id}.jpg"
-        rows.append({"movieId": movie_id, "tmdbId": 1000 + movie_id,
-                     "title": f"Movie {movie_id}", "overview": OVERVIEWS.get(movie_id, ""),
-                     "genres": "Comedy",
-                     "poster_file": str(poster) if movie_id != 107 else ""})
+        rows.append(
+            {
+                "movieId": movie_id,
+                "tmdbId": 1000 + movie_id,
+                "title": f"Movie {movie_id}",
+                "overview": OVERVIEWS.get(movie_id, ""),
+                "genres": "Comedy",
+                "poster_file": str(poster) if movie_id != 107 else "",
+            }
+        )
     csv = tmp_path / "meta.csv"
     pd.DataFrame(rows).to_csv(csv, index=False)
     store = tmp_path / "meta.sqlite"
@@ -82,8 +94,9 @@ def rating_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.recsys.models.synthetic import planted_movies, planted_ratings
 
     ratings = planted_ratings(n_users=40, n_movies=60, density=0.5)
-    model = RatingModel("bias", factors=6, epochs=2, validation_fraction=0.0, seed=0,
-                        verbose=False).fit(ratings, movies=planted_movies(ratings))
+    model = RatingModel(
+        "bias", factors=6, epochs=2, validation_fraction=0.0, seed=0, verbose=False
+    ).fit(ratings, movies=planted_movies(ratings))
     out = tmp_path_factory.mktemp("rating") / "bias"
     model.save(str(out))
     return out
@@ -99,8 +112,10 @@ def side_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     planted = planted_side(n_users=40, n_movies=60, density=0.5)
     model = RatingModel("bias", factors=6, epochs=2, validation_fraction=0.0, seed=0).fit(
-        planted.ratings, movies=planted.movies,
-        side_features=[genres_block(planted.movies, source="planted")])
+        planted.ratings,
+        movies=planted.movies,
+        side_features=[genres_block(planted.movies, source="planted")],
+    )
     out = tmp_path_factory.mktemp("rating") / "side"
     model.save(str(out))
     return out

@@ -47,7 +47,7 @@ def test_pca_block_matches_numpy_svd(rating_model) -> None:
     u, s, _ = np.linalg.svd(centred, full_matrices=False)
     expected = u[:, :3] * s[:3]
     got = block.values.astype(np.float64)
-    for j in range(3):   # a component is defined up to its sign
+    for j in range(3):  # a component is defined up to its sign
         sign = np.sign(got[:, j] @ expected[:, j])
         np.testing.assert_allclose(got[:, j], sign * expected[:, j], atol=1e-4)
     ratios = block.provenance["explained_variance_ratio"]
@@ -73,7 +73,8 @@ def test_blocks_of_a_side_feature_model_record_the_side_features(side_model_dir)
     assert saved["genre_labels"] is True
     for block in (embedding_block(model, source=side_model_dir), pca_block(model, 2)):
         assert block.provenance["side_features"] == [
-            {"name": "genres", "dim": 3, "provenance": saved}]
+            {"name": "genres", "dim": 3, "provenance": saved}
+        ]
         assert "projection of the side features genres" in block.provenance["content"]
         assert made_from_genre_labels(block.name, block.provenance) == (block.name, "genres")
         # one row per movie of the model: every movie with ratings or side features
@@ -82,8 +83,7 @@ def test_blocks_of_a_side_feature_model_record_the_side_features(side_model_dir)
 
 def test_overview_block_from_file(word_vectors_file: Path) -> None:
     ids = list(OVERVIEWS)
-    block, report = overview_block(ids, list(OVERVIEWS.values()),
-                                   word_vectors=word_vectors_file)
+    block, report = overview_block(ids, list(OVERVIEWS.values()), word_vectors=word_vectors_file)
     assert block.mask.tolist() == [True, True, True, True, False, False]
     assert block.provenance["token_oov_rate"] == pytest.approx(4 / 14, abs=1e-5)
     assert block.provenance["n_no_known_token"] == 1 and block.provenance["binary"] is False
@@ -93,22 +93,35 @@ def test_overview_block_from_file(word_vectors_file: Path) -> None:
 def test_overview_block_trained_with_extra_texts() -> None:
     texts = ["alien space ship crew", "love wedding bride", "ghost house fear", ""] * 3
     ids = np.arange(len(texts)) + 1
-    block, _ = overview_block(ids, texts, word_vectors="train", vector_size=6, min_count=1,
-                              epochs=3, extra_texts=[["alien", "ghost"]])
+    block, _ = overview_block(
+        ids,
+        texts,
+        word_vectors="train",
+        vector_size=6,
+        min_count=1,
+        epochs=3,
+        extra_texts=[["alien", "ghost"]],
+    )
     assert block.dim == 6 and block.coverage == 9
     assert block.provenance["word_vectors"] == "trained"
     assert "1 tag lists" in block.provenance["corpus"]
-    again, _ = overview_block(ids, texts, word_vectors="train", vector_size=6, min_count=1,
-                              epochs=3, extra_texts=[["alien", "ghost"]])
+    again, _ = overview_block(
+        ids,
+        texts,
+        word_vectors="train",
+        vector_size=6,
+        min_count=1,
+        epochs=3,
+        extra_texts=[["alien", "ghost"]],
+    )
     np.testing.assert_array_equal(block.values, again.values)
 
 
 def test_poster_block_masks_and_records_failures(poster_dir: Path) -> None:
     ids = [100, 101, 104, 107]
     paths = [poster_dir / "100.jpg", poster_dir / "101.jpg", poster_dir / "104.jpg", None]
-    block, report = poster_block(ids, paths, CNNSpec(weights="none", image_size=32),
-                                 progress=False)
-    assert block.movie_ids.tolist() == [100, 101, 104]        # 107 has no poster at all
+    block, report = poster_block(ids, paths, CNNSpec(weights="none", image_size=32), progress=False)
+    assert block.movie_ids.tolist() == [100, 101, 104]  # 107 has no poster at all
     assert block.mask.tolist() == [True, True, False]
     assert report.failures[0][0] == 104
     assert block.provenance["failures"][0]["movie_id"] == 104
@@ -116,8 +129,7 @@ def test_poster_block_masks_and_records_failures(poster_dir: Path) -> None:
 
 
 def test_genres_block() -> None:
-    movies = pd.DataFrame({"movie_id": [5, 3, 9],
-                           "genres": [("Drama", "Comedy"), (), ("Horror",)]})
+    movies = pd.DataFrame({"movie_id": [5, 3, 9], "genres": [("Drama", "Comedy"), (), ("Horror",)]})
     block = genres_block(movies, source="test")
     assert block.columns == ("Comedy", "Drama", "Horror")
     assert block.movie_ids.tolist() == [3, 5, 9]

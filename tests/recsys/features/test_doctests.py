@@ -7,8 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["recsys.features.store", "recsys.features.text", "recsys.features.posters",
-           "recsys.features.blocks", "recsys.features.lineage"]
+MODULES = [
+    "recsys.features.store",
+    "recsys.features.text",
+    "recsys.features.posters",
+    "recsys.features.blocks",
+    "recsys.features.lineage",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

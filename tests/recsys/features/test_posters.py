@@ -25,18 +25,27 @@ SPEC = CNNSpec(weights="none", image_size=32, seed=0)
 
 
 def test_features_masks_and_failures(poster_dir: Path) -> None:
-    paths = [poster_dir / "100.jpg", None, poster_dir / "101.jpg", poster_dir / "104.jpg",
-             poster_dir / "105.jpg", poster_dir / "missing.jpg", poster_dir / "102.jpg"]
-    values, mask, report = extract_poster_features(paths, SPEC, batch_size=2,
-                                                   progress=False)
+    paths = [
+        poster_dir / "100.jpg",
+        None,
+        poster_dir / "101.jpg",
+        poster_dir / "104.jpg",
+        poster_dir / "105.jpg",
+        poster_dir / "missing.jpg",
+        poster_dir / "102.jpg",
+    ]
+    values, mask, report = extract_poster_features(paths, SPEC, batch_size=2, progress=False)
     assert values.shape == (7, 512) and values.dtype == np.float32
     assert mask.tolist() == [True, False, True, False, False, False, True]
     assert (values[~mask] == 0).all() and np.isfinite(values).all()
     assert np.abs(values[mask]).sum(axis=1).min() > 0
-    assert not np.allclose(values[0], values[2])            # different posters differ
+    assert not np.allclose(values[0], values[2])  # different posters differ
     reasons = {Path(p).name: r for _, p, r in report.failures}
-    assert reasons == {"104.jpg": "not a decodable image", "105.jpg": "not a decodable image",
-                       "missing.jpg": "missing file"}
+    assert reasons == {
+        "104.jpg": "not a decodable image",
+        "105.jpg": "not a decodable image",
+        "missing.jpg": "missing file",
+    }
     assert [i for i, _, _ in report.failures] == [3, 4, 5]
     assert (report.n_images, report.n_computed, report.n_cached) == (6, 3, 0)
     assert "1 missing, 2 not decodable" in report.summary()
@@ -70,7 +79,7 @@ def test_flatten_pooling_and_other_backbone(poster_dir: Path) -> None:
     flat = CNNSpec(weights="none", image_size=64, pooling="flatten")
     values, mask, _ = extract_poster_features([poster_dir / "100.jpg"], flat, progress=False)
     assert values.shape == (1, 2 * 2 * 512) == (1, flat.dim) and mask.all()
-    assert CNNSpec(weights="none", pooling="flatten").dim == 25088   # the seed's 7x7x512
+    assert CNNSpec(weights="none", pooling="flatten").dim == 25088  # the seed's 7x7x512
     assert CNNSpec(backbone="resnet50", weights="none").dim == 2048
 
 
@@ -81,33 +90,36 @@ def test_weights_file_round_trip(tmp_path: Path, poster_dir: Path) -> None:
     network.save_weights(path)
     from_file = CNNSpec(weights=str(path), image_size=32)
     assert from_file.weights_id.startswith("file-")
-    a, _, _ = extract_poster_features([poster_dir / "102.jpg"], SPEC, cache=False,
-                                      progress=False)
-    b, _, _ = extract_poster_features([poster_dir / "102.jpg"], from_file, cache=False,
-                                      progress=False)
+    a, _, _ = extract_poster_features([poster_dir / "102.jpg"], SPEC, cache=False, progress=False)
+    b, _, _ = extract_poster_features(
+        [poster_dir / "102.jpg"], from_file, cache=False, progress=False
+    )
     np.testing.assert_allclose(a, b, rtol=1e-5)
     wrong = tmp_path / "resnet.weights.h5"
-    build_backbone(CNNSpec(backbone="resnet50", weights="none", image_size=32)).save_weights(
-        wrong)
+    build_backbone(CNNSpec(backbone="resnet50", weights="none", image_size=32)).save_weights(wrong)
     with pytest.raises(DataError, match="does not fit VGG16"):
         build_backbone(CNNSpec(weights=str(wrong), image_size=32))
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"backbone": "alexnet"}, "unknown CNN backbone"),
-    ({"pooling": "max"}, "unknown pooling"),
-    ({"image_size": 16}, "at least 32"),
-    ({"backbone": "inception_v3", "image_size": 64}, "at least 75"),
-    ({"weights": "/no/such/weights.h5"}, "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backbone": "alexnet"}, "unknown CNN backbone"),
+        ({"pooling": "max"}, "unknown pooling"),
+        ({"image_size": 16}, "at least 32"),
+        ({"backbone": "inception_v3", "image_size": 64}, "at least 75"),
+        ({"weights": "/no/such/weights.h5"}, "does not exist"),
+    ],
+)
 def test_bad_specs(kwargs: dict, message: str) -> None:
     with pytest.raises(DataError, match=message):
         CNNSpec(**kwargs)
 
 
 def test_nothing_to_compute_builds_no_network(tmp_path: Path) -> None:
-    values, mask, report = extract_poster_features([None, tmp_path / "gone.jpg"], SPEC,
-                                                   progress=False)
+    values, mask, report = extract_poster_features(
+        [None, tmp_path / "gone.jpg"], SPEC, progress=False
+    )
     assert values.shape == (2, 512) and not mask.any() and report.n_failed == 1
 
 
@@ -122,8 +134,9 @@ def test_imagenet_weights_offline_is_one_clear_error(monkeypatch) -> None:
     import os
 
     homes = [Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")), Path("/tmp/.keras")]
-    if any((h / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").exists()
-           for h in homes):
+    if any(
+        (h / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").exists() for h in homes
+    ):
         pytest.skip("the VGG16 ImageNet weights are cached here; nothing to download")
     for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
@@ -154,15 +167,20 @@ def _write_formats(folder: Path) -> list[Path]:
     rgba = rng.integers(0, 256, (30, 20, 4), dtype=np.uint8)
     Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
     Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).convert(
-        "P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.png")
+        "P", palette=Image.Palette.ADAPTIVE
+    ).save(folder / "palette.png")
     Image.fromarray(rng.integers(0, 256, (40, 40), dtype=np.uint8), "L").save(
-        folder / "grey.jpg", quality=90)
+        folder / "grey.jpg", quality=90
+    )
     Image.fromarray(rng.integers(0, 256, (90, 60, 3), dtype=np.uint8)).save(
-        folder / "tall.jpg", quality=90)
+        folder / "tall.jpg", quality=90
+    )
     for name, colour in (("red.jpg", (220, 20, 20)), ("blue.jpg", (20, 20, 220))):
         write_jpeg(folder / name, colour, size=36)
-    return [folder / n for n in ("rgba.png", "palette.png", "grey.jpg", "tall.jpg",
-                                 "red.jpg", "blue.jpg")]
+    return [
+        folder / n
+        for n in ("rgba.png", "palette.png", "grey.jpg", "tall.jpg", "red.jpg", "blue.jpg")
+    ]
 
 
 def test_pillow_decoding_and_bilinear_resize(tmp_path: Path) -> None:
@@ -186,17 +204,18 @@ def test_pillow_decoding_and_bilinear_resize(tmp_path: Path) -> None:
 def test_batches_keep_the_order_of_the_paths(tmp_path: Path, poster_dir: Path) -> None:
     """Decoding runs on threads and batches are padded, yet each row is its own image's
     features whatever the batch size (and failures land at their own index)."""
-    paths = [*_write_formats(tmp_path / "formats"), poster_dir / "104.jpg",
-             poster_dir / "100.jpg"]
-    one, mask_one, _ = extract_poster_features(paths, SPEC, batch_size=1, cache=False,
-                                               progress=False)
-    three, mask_three, report = extract_poster_features(paths, SPEC, batch_size=3,
-                                                        cache=False, progress=False)
+    paths = [*_write_formats(tmp_path / "formats"), poster_dir / "104.jpg", poster_dir / "100.jpg"]
+    one, mask_one, _ = extract_poster_features(
+        paths, SPEC, batch_size=1, cache=False, progress=False
+    )
+    three, mask_three, report = extract_poster_features(
+        paths, SPEC, batch_size=3, cache=False, progress=False
+    )
     assert mask_one.tolist() == mask_three.tolist() == [True] * 6 + [False, True]
     assert [i for i, _, _ in report.failures] == [6]
     np.testing.assert_allclose(three, one, rtol=1e-5, atol=1e-6)
     rows = three[mask_three]
-    assert min(np.abs(a - b).max() for i, a in enumerate(rows) for b in rows[i + 1:]) > 1e-4
+    assert min(np.abs(a - b).max() for i, a in enumerate(rows) for b in rows[i + 1 :]) > 1e-4
 
 
 OTHER_BACKENDS = ("jax", "torch")
@@ -204,8 +223,7 @@ OTHER_BACKENDS = ("jax", "torch")
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
-def test_features_build_on_another_backend(backend: str, tmp_path: Path,
-                                           poster_dir: Path) -> None:
+def test_features_build_on_another_backend(backend: str, tmp_path: Path, poster_dir: Path) -> None:
     """``recsys features build --backend B`` in a fresh process: the same masks and
     failures as here and, the random weights being drawn by numpy, the same vectors up to
     floating-point noise; TensorFlow is never imported there."""
@@ -218,21 +236,42 @@ def test_features_build_on_another_backend(backend: str, tmp_path: Path,
     from recsys.features import FeatureStore
 
     if not backend_installed(backend):
-        pytest.skip(f"the {backend} backend is not installed (pip install "
-                    f"'{BACKENDS[backend][1]}')")
-    _write_formats(poster_dir)        # not <movieId>.jpg names: not picked up
+        pytest.skip(
+            f"the {backend} backend is not installed (pip install '{BACKENDS[backend][1]}')"
+        )
+    _write_formats(poster_dir)  # not <movieId>.jpg names: not picked up
     Image.open(poster_dir / "101.jpg").convert("RGBA").save(poster_dir / "106.png")
     out = tmp_path / "features"
-    argv = ["features", "build", "--blocks", "poster", "--posters", str(poster_dir),
-            "--cnn-weights", "none", "--image-size", "32", "--batch-size", "2",
-            "--no-cache", "--quiet", "--backend", backend, "--out", str(out)]
-    code = (f"import json, sys; from recsys.cli import main; code = main({argv!r}); "
-            "import keras; print(json.dumps([code, keras.backend.backend(), "
-            "'tensorflow' in sys.modules]))")
+    argv = [
+        "features",
+        "build",
+        "--blocks",
+        "poster",
+        "--posters",
+        str(poster_dir),
+        "--cnn-weights",
+        "none",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--no-cache",
+        "--quiet",
+        "--backend",
+        backend,
+        "--out",
+        str(out),
+    ]
+    code = (
+        f"import json, sys; from recsys.cli import main; code = main({argv!r}); "
+        "import keras; print(json.dumps([code, keras.backend.backend(), "
+        "'tensorflow' in sys.modules]))"
+    )
     repo = Path(__file__).resolve().parents[3]
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600, cwd=repo, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=repo, env=env
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, backend, False]
     block = FeatureStore(out)["poster"]
@@ -241,7 +280,10 @@ def test_features_build_on_another_backend(backend: str, tmp_path: Path,
     assert block.provenance["resize"] == "pil-bilinear"
     here, mask, _ = extract_poster_features(
         [poster_dir / f"{m}.{'png' if m == 106 else 'jpg'}" for m in block.movie_ids],
-        SPEC, cache=False, progress=False)
+        SPEC,
+        cache=False,
+        progress=False,
+    )
     assert mask.tolist() == block.mask.tolist()
     np.testing.assert_allclose(block.values, here, rtol=1e-4, atol=1e-5)
     assert not np.allclose(block.values[0], block.values[1], rtol=1e-3, atol=1e-4)

@@ -11,17 +11,37 @@ from recsys.features import FeatureStore
 
 
 def test_quiet_build_prints_nothing_on_either_stream(
-        tmp_path: Path, poster_dir: Path, metadata_store: Path, word_vectors_file: Path,
-        capfd: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    poster_dir: Path,
+    metadata_store: Path,
+    word_vectors_file: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     """Captured at the file-descriptor level, so a TensorFlow C++ log line would show
     (the poster folder holds a truncated JPEG and a file that is no image)."""
     truncated = (poster_dir / "105.jpg").read_bytes()
     assert truncated[:2] == b"\xff\xd8" and b"\xff\xd9" not in truncated[-64:]
     out = tmp_path / "features"
     capfd.readouterr()
-    code = main(["features", "build", "--quiet", "--blocks", "poster,overview_w2v,genres",
-                 "--metadata", str(metadata_store), "--cnn-weights", "none", "--image-size",
-                 "32", "--word-vectors", str(word_vectors_file), "--out", str(out)])
+    code = main(
+        [
+            "features",
+            "build",
+            "--quiet",
+            "--blocks",
+            "poster,overview_w2v,genres",
+            "--metadata",
+            str(metadata_store),
+            "--cnn-weights",
+            "none",
+            "--image-size",
+            "32",
+            "--word-vectors",
+            str(word_vectors_file),
+            "--out",
+            str(out),
+        ]
+    )
     printed, err = capfd.readouterr()
     assert code == 0
     assert printed == "" and err == ""

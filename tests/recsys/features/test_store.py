@@ -12,8 +12,9 @@ from recsys.features import FeatureBlock, FeatureStore
 
 
 def test_alignment_and_masks() -> None:
-    block = FeatureBlock.from_arrays("poster", [30, 10, 20], [[3, 3], [1, 1], [2, 2]],
-                                     mask=[True, True, False])
+    block = FeatureBlock.from_arrays(
+        "poster", [30, 10, 20], [[3, 3], [1, 1], [2, 2]], mask=[True, True, False]
+    )
     assert block.movie_ids.tolist() == [10, 20, 30] and block.coverage == 2
     values, mask = block.aligned([20, 30, 99, 10])
     assert mask.tolist() == [False, True, False, True]
@@ -21,9 +22,13 @@ def test_alignment_and_masks() -> None:
 
 
 def test_round_trip_and_replacing_a_block(tmp_path: Path) -> None:
-    first = FeatureBlock.from_arrays("genres", [1, 2], [[1, 0], [0, 1]],
-                                     provenance={"source": "movies.csv"},
-                                     columns=["Comedy", "Drama"])
+    first = FeatureBlock.from_arrays(
+        "genres",
+        [1, 2],
+        [[1, 0], [0, 1]],
+        provenance={"source": "movies.csv"},
+        columns=["Comedy", "Drama"],
+    )
     store = FeatureStore.write(tmp_path / "f", [first])
     again = store["genres"]
     np.testing.assert_array_equal(again.values, first.values)
@@ -39,10 +44,12 @@ def test_round_trip_and_replacing_a_block(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"movie_ids": [1, 1], "values": [[0], [1]]}, "appears twice"),
-     ({"movie_ids": [1, 2], "values": [[0]]}, "one row per movie"),
-     ({"movie_ids": [1], "values": [[np.nan]]}, "NaN"),
-     ({"movie_ids": [1], "values": [[0, 1]], "columns": ["a"]}, "column names")],
+    [
+        ({"movie_ids": [1, 1], "values": [[0], [1]]}, "appears twice"),
+        ({"movie_ids": [1, 2], "values": [[0]]}, "one row per movie"),
+        ({"movie_ids": [1], "values": [[np.nan]]}, "NaN"),
+        ({"movie_ids": [1], "values": [[0, 1]], "columns": ["a"]}, "column names"),
+    ],
 )
 def test_bad_blocks(kwargs: dict, message: str) -> None:
     with pytest.raises(DataError, match=message):

@@ -17,8 +17,7 @@ from tests.recsys.features.conftest import OVERVIEWS
 
 
 def test_tokenize_lower_case_without_stop_words() -> None:
-    assert tokenize("The Alien's SHIP lands in 1999, and it's over!") == [
-        "alien", "ship", "lands"]
+    assert tokenize("The Alien's SHIP lands in 1999, and it's over!") == ["alien", "ship", "lands"]
     assert tokenize("") == [] and tokenize(None) == []
     assert tokenize("The end", stop_words=None) == ["the", "end"]
 
@@ -30,10 +29,10 @@ def test_text_file_mean_vectors_and_oov(word_vectors_file: Path) -> None:
     values, mask, report = mean_vectors(tokens, vectors)
     # "An alien lands in space." -> alien (0.8, 0.2, 0), space (1, 0, 0); "lands" unknown
     np.testing.assert_allclose(values[0], [0.9, 0.1, 0.0], atol=1e-6)
-    np.testing.assert_allclose(values[2], [0.0, 0.4, 0.6], atol=1e-6)   # ghost, wedding
+    np.testing.assert_allclose(values[2], [0.0, 0.4, 0.6], atol=1e-6)  # ghost, wedding
     assert mask.tolist() == [True, True, True, True, False, False]
     assert values[4].tolist() == [0, 0, 0] and report.n_no_known_token == 1
-    assert report.n_empty == 1                      # only stop words
+    assert report.n_empty == 1  # only stop words
     # tokens: alien lands space | love wedding | ghost haunts wedding |
     # space love alien ghost | zyxx qwerty -> 14 tokens, 4 unknown
     assert (report.n_tokens, report.n_oov_tokens) == (14, 4)
@@ -45,15 +44,20 @@ def test_binary_format_round_trip(tmp_path: Path, word_vectors_file: Path) -> No
     text = load_word_vectors(word_vectors_file)
     binary = tmp_path / "vectors.bin"
     text.save_word2vec_format(str(binary), binary=True)
-    again = load_word_vectors(binary)                        # binary guessed from .bin
+    again = load_word_vectors(binary)  # binary guessed from .bin
     np.testing.assert_array_equal(again["ghost"], text["ghost"])
     with pytest.raises(DataError, match="not a text word2vec-format"):
         load_word_vectors(binary, binary=False)
 
 
-@pytest.mark.parametrize("content", ["space 1 0 0\nlove 0 1 0\n",           # GloVe, no header
-                                     "2 3\nspace 1 0\nlove 0 1 0\n",        # short row
-                                     "nonsense\n"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "space 1 0 0\nlove 0 1 0\n",  # GloVe, no header
+        "2 3\nspace 1 0\nlove 0 1 0\n",  # short row
+        "nonsense\n",
+    ],
+)
 def test_corrupt_word_vector_files(tmp_path: Path, content: str) -> None:
     path = tmp_path / "bad.txt"
     path.write_text(content)
@@ -66,12 +70,16 @@ def test_missing_word_vector_file(tmp_path: Path) -> None:
         load_word_vectors(tmp_path / "GoogleNews-vectors-negative300.bin")
 
 
-CORPUS = [tokenize(t) for t in (
-    "An alien ship lands in space and the crew fights the alien",
-    "Love blooms at a wedding where the bride finds love",
-    "A ghost haunts the old house and the family fears the ghost",
-    "Space crew meets an alien ghost on the ship",
-    "The wedding of two lovers, love and heartbreak")] * 4
+CORPUS = [
+    tokenize(t)
+    for t in (
+        "An alien ship lands in space and the crew fights the alien",
+        "Love blooms at a wedding where the bride finds love",
+        "A ghost haunts the old house and the family fears the ghost",
+        "Space crew meets an alien ghost on the ship",
+        "The wedding of two lovers, love and heartbreak",
+    )
+] * 4
 
 
 def test_word2vec_same_seed_same_vectors() -> None:
@@ -88,10 +96,12 @@ def test_word2vec_same_vectors_in_another_process(tmp_path: Path) -> None:
     """Python's str hash differs per process; the vectors must not."""
     here = train_word2vec(CORPUS, vector_size=8, min_count=2, epochs=3, seed=1)
     out = tmp_path / "w.npy"
-    code = ("import numpy as np\n"
-            "from recsys.features.text import train_word2vec\n"
-            f"wv = train_word2vec({CORPUS!r}, vector_size=8, min_count=2, epochs=3, seed=1)\n"
-            f"np.save({str(out)!r}, wv.vectors)\n")
+    code = (
+        "import numpy as np\n"
+        "from recsys.features.text import train_word2vec\n"
+        f"wv = train_word2vec({CORPUS!r}, vector_size=8, min_count=2, epochs=3, seed=1)\n"
+        f"np.save({str(out)!r}, wv.vectors)\n"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True, timeout=120)
     np.testing.assert_array_equal(np.load(out), here.vectors)
@@ -109,11 +119,12 @@ def test_glove_file_on_real_overviews(shared_data: Path) -> None:
 
     vectors = load_word_vectors(shared_data / "word-vectors" / "glove-6B-50d-5k.txt")
     assert vectors.vector_size == 50
-    overviews = pd.read_csv(shared_data / "tmdb-overviews" / "movies_enriched.csv",
-                            usecols=["overview"], nrows=300)["overview"].fillna("")
+    overviews = pd.read_csv(
+        shared_data / "tmdb-overviews" / "movies_enriched.csv", usecols=["overview"], nrows=300
+    )["overview"].fillna("")
     values, mask, report = mean_vectors([tokenize(t) for t in overviews], vectors)
     assert values.shape == (300, 50) and mask.sum() == report.n_present
-    assert 0.1 < report.oov_rate < 0.7          # a 5k-word vocabulary misses many words
+    assert 0.1 < report.oov_rate < 0.7  # a 5k-word vocabulary misses many words
     assert np.isfinite(values).all() and (values[~mask] == 0).all()
 
 
@@ -126,6 +137,6 @@ def test_case_sensitive_vocabulary_falls_back_to_capitalised() -> None:
     values, mask, report = mean_vectors(tokens, vectors)
     np.testing.assert_allclose(values[0], [2 / 3, 2 / 3])
     assert mask.tolist() == [True]
-    assert report.n_oov_tokens == 1                                    # "says"
+    assert report.n_oov_tokens == 1  # "says"
     _, _, strict = mean_vectors(tokens, vectors, case_fallback=False)
     assert strict.n_oov_tokens == 3

@@ -15,8 +15,20 @@ from tests.recsys.metadata.fake_tmdb import FakeTMDB, make_movie
 API_KEY = "k3y-SeCrEt-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 #: (movie_id, tmdb_id) of the test catalogue; tmdb 999999 is unknown to the server (404).
-LINKS = [(1, 862), (2, 8844), (3, 15602), (4, 31357), (5, 11862), (6, 949), (7, 11860),
-         (8, 45325), (9, 9091), (10, 710), (11, 999999), (12, 9087)]
+LINKS = [
+    (1, 862),
+    (2, 8844),
+    (3, 15602),
+    (4, 31357),
+    (5, 11862),
+    (6, 949),
+    (7, 11860),
+    (8, 45325),
+    (9, 9091),
+    (10, 710),
+    (11, 999999),
+    (12, 9087),
+]
 
 
 def catalogue() -> list[dict]:
@@ -53,7 +65,12 @@ def fake_tmdb() -> Iterator[FakeTMDB]:
 @pytest.fixture
 def client(fake_tmdb: FakeTMDB) -> Iterator[TMDBClient]:
     """A real client pointed at the fake server, with short retries and timeouts."""
-    with TMDBClient(API_KEY, api_base=fake_tmdb.api_base, image_base=fake_tmdb.image_base,
-                    rate=500.0, retry=RetryPolicy(retries=3, backoff=0.01),
-                    timeout=2.0) as tmdb:
+    with TMDBClient(
+        API_KEY,
+        api_base=fake_tmdb.api_base,
+        image_base=fake_tmdb.image_base,
+        rate=500.0,
+        retry=RetryPolicy(retries=3, backoff=0.01),
+        timeout=2.0,
+    ) as tmdb:
         yield tmdb

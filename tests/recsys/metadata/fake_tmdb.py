@@ -29,11 +29,16 @@ from urllib.parse import parse_qs, urlsplit
 from PIL import Image
 
 GENRES = [
-    {"id": 28, "name": "Action"}, {"id": 12, "name": "Adventure"},
-    {"id": 16, "name": "Animation"}, {"id": 35, "name": "Comedy"},
-    {"id": 80, "name": "Crime"}, {"id": 18, "name": "Drama"},
-    {"id": 10751, "name": "Family"}, {"id": 14, "name": "Fantasy"},
-    {"id": 878, "name": "Science Fiction"}, {"id": 53, "name": "Thriller"},
+    {"id": 28, "name": "Action"},
+    {"id": 12, "name": "Adventure"},
+    {"id": 16, "name": "Animation"},
+    {"id": 35, "name": "Comedy"},
+    {"id": 80, "name": "Crime"},
+    {"id": 18, "name": "Drama"},
+    {"id": 10751, "name": "Family"},
+    {"id": 14, "name": "Fantasy"},
+    {"id": 878, "name": "Science Fiction"},
+    {"id": 53, "name": "Thriller"},
 ]
 
 
@@ -73,8 +78,14 @@ def make_jpeg(seed: int, size: tuple[int, int] = (46, 68)) -> bytes:
     return out.getvalue()
 
 
-def make_movie(tmdb_id: int, *, genres: tuple[int, ...] = (18,), poster: bool = True,
-               title: str | None = None, year: int = 1995) -> dict[str, Any]:
+def make_movie(
+    tmdb_id: int,
+    *,
+    genres: tuple[int, ...] = (18,),
+    poster: bool = True,
+    title: str | None = None,
+    year: int = 1995,
+) -> dict[str, Any]:
     """A TMDB-shaped movie detail record."""
     names = {g["id"]: g["name"] for g in GENRES} | {10769: "Foreign"}
     return {
@@ -98,9 +109,15 @@ def make_movie(tmdb_id: int, *, genres: tuple[int, ...] = (18,), poster: bool = 
 class FakeTMDB:
     """The server; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, api_key: str, movies: list[dict[str, Any]] | None = None, *,
-                 missing_images: tuple[str, ...] = (), delay: float = 0.0,
-                 image_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        movies: list[dict[str, Any]] | None = None,
+        *,
+        missing_images: tuple[str, ...] = (),
+        delay: float = 0.0,
+        image_delay: float = 0.0,
+    ) -> None:
         self.api_key = api_key
         self.movies = {int(m["id"]): m for m in (movies or [])}
         self.images: dict[str, bytes] = {}
@@ -157,8 +174,9 @@ class FakeTMDB:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -208,23 +226,50 @@ class FakeTMDB:
         if path == "/3/movie/popular":
             page = int(query.get("page", ["1"])[0])
             ranked = sorted(self.movies.values(), key=lambda m: -m["popularity"])
-            chunk = ranked[(page - 1) * 20: page * 20]
-            results = [{k: m[k] for k in ("id", "title", "original_title", "overview",
-                                          "release_date", "original_language", "popularity",
-                                          "vote_average", "vote_count", "poster_path")}
-                       | {"genre_ids": [g["id"] for g in m["genres"]]} for m in chunk]
+            chunk = ranked[(page - 1) * 20 : page * 20]
+            results = [
+                {
+                    k: m[k]
+                    for k in (
+                        "id",
+                        "title",
+                        "original_title",
+                        "overview",
+                        "release_date",
+                        "original_language",
+                        "popularity",
+                        "vote_average",
+                        "vote_count",
+                        "poster_path",
+                    )
+                }
+                | {"genre_ids": [g["id"] for g in m["genres"]]}
+                for m in chunk
+            ]
             total = max(1, (len(ranked) + 19) // 20)
-            return 200, {"page": page, "results": results, "total_pages": total,
-                         "total_results": len(ranked)}, ""
+            return (
+                200,
+                {
+                    "page": page,
+                    "results": results,
+                    "total_pages": total,
+                    "total_results": len(ranked),
+                },
+                "",
+            )
         if path == "/3/search/movie":
             text = query.get("query", [""])[0].lower()
             year = query.get("year", [None])[0]
-            results = [{"id": m["id"], "title": m["title"], "release_date": m["release_date"]}
-                       for m in self.movies.values() if text and text in m["title"].lower()
-                       and (year is None or m["release_date"].startswith(year))]
+            results = [
+                {"id": m["id"], "title": m["title"], "release_date": m["release_date"]}
+                for m in self.movies.values()
+                if text
+                and text in m["title"].lower()
+                and (year is None or m["release_date"].startswith(year))
+            ]
             return 200, {"page": 1, "results": results, "total_results": len(results)}, ""
         if path.startswith("/3/movie/"):
-            tail = path[len("/3/movie/"):]
+            tail = path[len("/3/movie/") :]
             if tail.isdigit() and int(tail) in self.movies:
                 return 200, self.movies[int(tail)], ""
         return 404, _error(34, "The resource you requested could not be found."), ""
@@ -279,8 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, body, ctype)
 
-    def _send(self, status: int, body: Any, ctype: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: Any, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.close_connection = True
         try:

@@ -25,8 +25,21 @@ def recsys(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def server_args(fake) -> list[str]:
-    return ["--api-base", fake.api_base, "--image-base", fake.image_base, "--rate", "500",
-            "--backoff", "0.01", "--retries", "2", "--timeout", "1", "--quiet"]
+    return [
+        "--api-base",
+        fake.api_base,
+        "--image-base",
+        fake.image_base,
+        "--rate",
+        "500",
+        "--backoff",
+        "0.01",
+        "--retries",
+        "2",
+        "--timeout",
+        "1",
+        "--quiet",
+    ]
 
 
 @pytest.fixture
@@ -36,8 +49,14 @@ def with_key(monkeypatch):
 
 def test_missing_key_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("TMDB_API_KEY", raising=False)
-    code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
-                            "--store", str(tmp_path / "m.sqlite"))
+    code, out, err = recsys(
+        capsys,
+        "fetch",
+        "--links",
+        str(write_links(tmp_path / "l.csv")),
+        "--store",
+        str(tmp_path / "m.sqlite"),
+    )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "set TMDB_API_KEY or pass --api-key-file" in err
@@ -46,18 +65,44 @@ def test_missing_key_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
 
 def test_fetch_status_export_round_trip(capsys, tmp_path, fake_tmdb, with_key):
     store = str(tmp_path / "m.sqlite")
-    code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
-                            "--store", store, "--posters", str(tmp_path / "posters"),
-                            *server_args(fake_tmdb))
+    code, out, err = recsys(
+        capsys,
+        "fetch",
+        "--links",
+        str(write_links(tmp_path / "l.csv")),
+        "--store",
+        store,
+        "--posters",
+        str(tmp_path / "posters"),
+        *server_args(fake_tmdb),
+    )
     assert code == 0, err
     assert "fetched 11 movies (1 missing, 0 failed), 9 posters" in out
     code, out, _ = recsys(capsys, "status", "--store", store, "--json")
     status = json.loads(out)
     assert code == 0
-    assert {k: status[k] for k in ("movies", "ok", "missing", "failed", "overview", "poster",
-                                   "tmdb_genres", "pending")} == {
-        "movies": 12, "ok": 11, "missing": 1, "failed": 0, "overview": 11, "poster": 9,
-        "tmdb_genres": 11, "pending": 0}
+    assert {
+        k: status[k]
+        for k in (
+            "movies",
+            "ok",
+            "missing",
+            "failed",
+            "overview",
+            "poster",
+            "tmdb_genres",
+            "pending",
+        )
+    } == {
+        "movies": 12,
+        "ok": 11,
+        "missing": 1,
+        "failed": 0,
+        "overview": 11,
+        "poster": 9,
+        "tmdb_genres": 11,
+        "pending": 0,
+    }
     code, out, _ = recsys(capsys, "status", "--store", store)
     assert "ok 11, missing 1, failed 0" in out and "poster 9 (75.0%)" in out
     code, out, _ = recsys(capsys, "export", "--store", store, "--csv", str(tmp_path / "x.csv"))
@@ -65,16 +110,32 @@ def test_fetch_status_export_round_trip(capsys, tmp_path, fake_tmdb, with_key):
     pd.testing.assert_frame_equal(load_metadata(tmp_path / "x.csv"), load_metadata(store))
     # A second fetch asks for nothing.
     before = len(fake_tmdb.log)
-    code, out, _ = recsys(capsys, "fetch", "--links", str(tmp_path / "l.csv"), "--store", store,
-                          "--posters", str(tmp_path / "posters"), *server_args(fake_tmdb))
+    code, out, _ = recsys(
+        capsys,
+        "fetch",
+        "--links",
+        str(tmp_path / "l.csv"),
+        "--store",
+        store,
+        "--posters",
+        str(tmp_path / "posters"),
+        *server_args(fake_tmdb),
+    )
     assert code == 0 and "fetched 0 movies" in out and len(fake_tmdb.log) == before
 
 
 def test_rejected_key_stops_with_one_line(capsys, tmp_path, fake_tmdb, monkeypatch):
     monkeypatch.setenv("TMDB_API_KEY", "a-wrong-key-42")
-    code, _, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
-                          "--store", str(tmp_path / "m.sqlite"), "--no-posters",
-                          *server_args(fake_tmdb))
+    code, _, err = recsys(
+        capsys,
+        "fetch",
+        "--links",
+        str(write_links(tmp_path / "l.csv")),
+        "--store",
+        str(tmp_path / "m.sqlite"),
+        "--no-posters",
+        *server_args(fake_tmdb),
+    )
     assert code == 2 and err.count("\n") == 1
     assert "TMDB refused the API key" in err and "a-wrong-key-42" not in err
     assert len(fake_tmdb.log) == 1
@@ -82,27 +143,60 @@ def test_rejected_key_stops_with_one_line(capsys, tmp_path, fake_tmdb, monkeypat
 
 def test_failures_give_exit_1_and_a_hint(capsys, tmp_path, fake_tmdb, with_key):
     fake_tmdb.add_faults("/3/movie/862", *[Fault.status_code(500)] * 3)
-    code, out, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
-                            "--store", str(tmp_path / "m.sqlite"), "--no-posters",
-                            *server_args(fake_tmdb))
+    code, out, err = recsys(
+        capsys,
+        "fetch",
+        "--links",
+        str(write_links(tmp_path / "l.csv")),
+        "--store",
+        str(tmp_path / "m.sqlite"),
+        "--no-posters",
+        *server_args(fake_tmdb),
+    )
     assert code == 1 and "1 failed" in out and err.count("\n") == 1
-    assert ("1 movies and 0 posters failed (most common error: HTTP 500 Internal Server Error "
-            "(fault 500)); run the same command again") in err
+    assert (
+        "1 movies and 0 posters failed (most common error: HTTP 500 Internal Server Error "
+        "(fault 500)); run the same command again"
+    ) in err
 
 
 def test_an_unreachable_server_is_named_in_the_failure_line(capsys, tmp_path, with_key):
-    code, _, err = recsys(capsys, "fetch", "--links", str(write_links(tmp_path / "l.csv")),
-                          "--store", str(tmp_path / "m.sqlite"), "--no-posters", "--quiet",
-                          "--api-base", "http://127.0.0.1:9/3", "--retries", "0")
+    code, _, err = recsys(
+        capsys,
+        "fetch",
+        "--links",
+        str(write_links(tmp_path / "l.csv")),
+        "--store",
+        str(tmp_path / "m.sqlite"),
+        "--no-posters",
+        "--quiet",
+        "--api-base",
+        "http://127.0.0.1:9/3",
+        "--retries",
+        "0",
+    )
     assert code == 1 and err.count("\n") == 1 and API_KEY not in err
-    assert "12 movies and 0 posters failed (most common error: connection refused to " \
-           "127.0.0.1:9); run the same command again to retry them." in err
+    assert (
+        "12 movies and 0 posters failed (most common error: connection refused to "
+        "127.0.0.1:9); run the same command again to retry them." in err
+    )
 
 
 def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
     store = str(tmp_path / "m.sqlite")
-    code, out, _ = recsys(capsys, "popular", "--pages", "1", "--show", "3", "--store", store,
-                          "--csv", str(tmp_path / "pop.csv"), *server_args(fake_tmdb))
+    code, out, _ = recsys(
+        capsys,
+        "popular",
+        "--pages",
+        "1",
+        "--show",
+        "3",
+        "--store",
+        store,
+        "--csv",
+        str(tmp_path / "pop.csv"),
+        *server_args(fake_tmdb),
+    )
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "11 popular movies from 1 page(s)"
@@ -119,18 +213,23 @@ def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
     assert code == 0 and "10769  Foreign" in out and "-> Sci-Fi" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["fetch", "--rate", "0"], "expected a positive number"),
-    (["fetch", "--limit", "-3"], "expected a number >= 0"),
-    (["fetch", "--links", "/nonexistent/links.csv"], "no such file"),
-    (["fetch", "--api-base", "localhost:8080"], "--api-base must be an http(s) URL"),
-    (["status", "--store", "/nonexistent/m.sqlite"], "no metadata store"),
-    (["popular", "--pages", "501"], "--pages must be between 1 and 500"),
-    (["import", "--csv", "/nonexistent/x.csv"], "no such file"),
-    (["import", "--csv", "x.csv", "--copy-posters"], "--copy-posters needs --posters-dir"),
-    (["import", "--csv", "x.csv", "--posters-index", "i.csv"],
-     "--posters-index needs --posters-dir"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fetch", "--rate", "0"], "expected a positive number"),
+        (["fetch", "--limit", "-3"], "expected a number >= 0"),
+        (["fetch", "--links", "/nonexistent/links.csv"], "no such file"),
+        (["fetch", "--api-base", "localhost:8080"], "--api-base must be an http(s) URL"),
+        (["status", "--store", "/nonexistent/m.sqlite"], "no metadata store"),
+        (["popular", "--pages", "501"], "--pages must be between 1 and 500"),
+        (["import", "--csv", "/nonexistent/x.csv"], "no such file"),
+        (["import", "--csv", "x.csv", "--copy-posters"], "--copy-posters needs --posters-dir"),
+        (
+            ["import", "--csv", "x.csv", "--posters-index", "i.csv"],
+            "--posters-index needs --posters-dir",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, with_key, argv, message):
     store = [] if "--store" in argv else ["--store", str(tmp_path / "s.sqlite")]
     code, _, err = recsys(capsys, *argv, *store)
@@ -159,16 +258,42 @@ def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monk
     fake_tmdb.add_faults("/t/p/w185/poster949.jpg", *[Fault.corrupt()] * 3)
     key = ["--api-key-file", str(key_dir / "key.txt")]
     try:
-        outputs = [recsys(capsys, "fetch", "--links", str(write_links(work / "l.csv")),
-                          *key, *server_args(fake_tmdb)),
-                   recsys(capsys, "fetch", "--links", str(work / "l.csv"), *key,
-                          "--api-base", "http://127.0.0.1:9/3", "--retries", "0",
-                          "--max-failures", "1"),
-                   recsys(capsys, "popular", "--pages", "1", "--csv", str(work / "p.csv"),
-                          *key, *server_args(fake_tmdb)),
-                   recsys(capsys, "genres", *key, *server_args(fake_tmdb)),
-                   recsys(capsys, "status", "--json"),
-                   recsys(capsys, "export", "--csv", str(work / "export.csv"))]
+        outputs = [
+            recsys(
+                capsys,
+                "fetch",
+                "--links",
+                str(write_links(work / "l.csv")),
+                *key,
+                *server_args(fake_tmdb),
+            ),
+            recsys(
+                capsys,
+                "fetch",
+                "--links",
+                str(work / "l.csv"),
+                *key,
+                "--api-base",
+                "http://127.0.0.1:9/3",
+                "--retries",
+                "0",
+                "--max-failures",
+                "1",
+            ),
+            recsys(
+                capsys,
+                "popular",
+                "--pages",
+                "1",
+                "--csv",
+                str(work / "p.csv"),
+                *key,
+                *server_args(fake_tmdb),
+            ),
+            recsys(capsys, "genres", *key, *server_args(fake_tmdb)),
+            recsys(capsys, "status", "--json"),
+            recsys(capsys, "export", "--csv", str(work / "export.csv")),
+        ]
     finally:
         root.removeHandler(handler)
         handler.close()
@@ -178,8 +303,9 @@ def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monk
     assert "most common error: poster w185/poster949.jpg did not decode" in outputs[0][2]
     log = (work / "debug.log").read_text(encoding="utf-8")
     assert "/3/movie/862?api_key=***" in log
-    details = " ".join(str(d) for d in load_metadata(work / "cache" / "metadata" /
-                                                     "tmdb.sqlite")["detail"] if d)
+    details = " ".join(
+        str(d) for d in load_metadata(work / "cache" / "metadata" / "tmdb.sqlite")["detail"] if d
+    )
     assert "connection failed" in details and "api_key=***" in details  # URL, scrubbed
     # ... and the key is in no output and no file.
     for _, out, err in outputs:
@@ -191,11 +317,13 @@ def test_the_key_reaches_no_file_and_no_output(capsys, tmp_path, fake_tmdb, monk
     assert leaks == []
 
 
-def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(capsys, tmp_path, fake_tmdb,
-                                                               with_key):
+def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(
+    capsys, tmp_path, fake_tmdb, with_key
+):
     store = str(tmp_path / "m.sqlite")
-    code, out, err = recsys(capsys, "fetch", "--store", store, "--no-posters", "--limit", "3",
-                            *server_args(fake_tmdb))
+    code, out, err = recsys(
+        capsys, "fetch", "--store", store, "--no-posters", "--limit", "3", *server_args(fake_tmdb)
+    )
     assert code == 0, err
     assert "fetched 3 movies" in out and "left for the next run (--limit)" in out
     meta = load_metadata(store).set_index("movie_id")
@@ -204,7 +332,12 @@ def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(capsys, tmp_path,
     unlinked = meta[meta["status"] == "missing"]
     assert len(unlinked) == 8 and set(unlinked["detail"]) == {"no TMDB id in the links"}
     assert meta.loc[1, "movielens_genres"] == (
-        "Adventure", "Animation", "Children", "Comedy", "Fantasy")
+        "Adventure",
+        "Animation",
+        "Children",
+        "Comedy",
+        "Fantasy",
+    )
     assert meta.loc[1, "tmdb_genres"] == ("Science Fiction", "Family")
     assert meta.loc[1, "imdb_id"] == "tt0114709"
     code, out, _ = recsys(capsys, "status", "--store", store, "--json")
@@ -224,11 +357,14 @@ def _small_csv(path, text="movieId,tmdbId,title,overview\n1,862,Toy Story,Toys.\
     return path
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("no-movie-id", "has no movieId (or movie_id) column"),
-    ("posters-missing", "--posters-dir"),
-    ("posters-index-missing", "no such file"),
-])
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("no-movie-id", "has no movieId (or movie_id) column"),
+        ("posters-missing", "--posters-dir"),
+        ("posters-index-missing", "no such file"),
+    ],
+)
 def test_a_failed_import_leaves_no_store_behind(capsys, tmp_path, case, message):
     csv = _small_csv(tmp_path / "small.csv")
     extra = []
@@ -238,11 +374,16 @@ def test_a_failed_import_leaves_no_store_behind(capsys, tmp_path, case, message)
         extra = ["--posters-dir", str(tmp_path / "no-posters")]
     else:
         (tmp_path / "posters").mkdir()
-        extra = ["--posters-dir", str(tmp_path / "posters"), "--posters-index",
-                 str(tmp_path / "nope.csv")]
+        extra = [
+            "--posters-dir",
+            str(tmp_path / "posters"),
+            "--posters-index",
+            str(tmp_path / "nope.csv"),
+        ]
     store = tmp_path / "st2.sqlite"
-    code, out, err = recsys(capsys, "import", "--csv", str(csv), "--store", str(store),
-                            "--quiet", *extra)
+    code, out, err = recsys(
+        capsys, "import", "--csv", str(csv), "--store", str(store), "--quiet", *extra
+    )
     assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("st2")) == []
     code, _, err = recsys(capsys, "status", "--store", str(store))
@@ -251,8 +392,15 @@ def test_a_failed_import_leaves_no_store_behind(capsys, tmp_path, case, message)
 
 def test_a_failed_import_keeps_an_existing_store(capsys, tmp_path):
     store = tmp_path / "m.sqlite"
-    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
-                          "--store", str(store), "--quiet")
+    code, _, err = recsys(
+        capsys,
+        "import",
+        "--csv",
+        str(_small_csv(tmp_path / "ok.csv")),
+        "--store",
+        str(store),
+        "--quiet",
+    )
     assert code == 0, err
     before = load_metadata(store)
     bad = _small_csv(tmp_path / "bad.csv", "id,title\n2,Jumanji\n")
@@ -263,17 +411,26 @@ def test_a_failed_import_keeps_an_existing_store(capsys, tmp_path):
 
 @pytest.mark.parametrize("action", ["export", "popular"])
 def test_a_csv_in_a_missing_folder_is_one_line_and_no_folder_is_made(
-        capsys, tmp_path, action, with_key):
+    capsys, tmp_path, action, with_key
+):
     store = tmp_path / "m.sqlite"
-    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
-                          "--store", str(store), "--quiet")
+    code, _, err = recsys(
+        capsys,
+        "import",
+        "--csv",
+        str(_small_csv(tmp_path / "ok.csv")),
+        "--store",
+        str(store),
+        "--quiet",
+    )
     assert code == 0, err
     target = tmp_path / "nonexistentdir" / "x.csv"
     argv = ["--pages", "1", "--api-base", "http://127.0.0.1:9/3"] if action == "popular" else []
     code, out, err = recsys(capsys, action, "--csv", str(target), "--store", str(store), *argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
-    assert (f"cannot write the CSV {str(target)!r}: the folder "
-            f"{str(target.parent)!r} does not exist") in err
+    assert (
+        f"cannot write the CSV {str(target)!r}: the folder {str(target.parent)!r} does not exist"
+    ) in err
     assert not target.parent.exists()
 
 
@@ -285,30 +442,44 @@ def _store_with_a_poster(capsys, tmp_path):
     poster = tmp_path / "posters" / "1.jpg"
     poster.write_bytes(make_jpeg(1))
     store = tmp_path / "m.sqlite"
-    code, _, err = recsys(capsys, "import", "--csv", str(_small_csv(tmp_path / "ok.csv")),
-                          "--posters-dir", str(poster.parent), "--store", str(store), "--quiet")
+    code, _, err = recsys(
+        capsys,
+        "import",
+        "--csv",
+        str(_small_csv(tmp_path / "ok.csv")),
+        "--posters-dir",
+        str(poster.parent),
+        "--store",
+        str(store),
+        "--quiet",
+    )
     assert code == 0, err
     assert load_metadata(store).loc[0, "poster_file"] == str(poster)
     return store, poster
 
 
-@pytest.mark.parametrize(("action", "target", "message"), [
-    ("export", "m.sqlite", "it is the input"),
-    ("export", "m.sqlite-wal", "it is the input"),
-    ("export", "m.sqlite-shm", "it is the input"),
-    ("export", "m.sqlite-journal", "it is the input"),
-    ("export", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
-    ("popular", "m.sqlite", "it is the input"),
-    ("popular", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
-])
-def test_a_csv_never_overwrites_the_store_or_another_file(capsys, tmp_path, with_key, action,
-                                                          target, message):
+@pytest.mark.parametrize(
+    ("action", "target", "message"),
+    [
+        ("export", "m.sqlite", "it is the input"),
+        ("export", "m.sqlite-wal", "it is the input"),
+        ("export", "m.sqlite-shm", "it is the input"),
+        ("export", "m.sqlite-journal", "it is the input"),
+        ("export", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
+        ("popular", "m.sqlite", "it is the input"),
+        ("popular", "posters/1.jpg", "it exists and is not a .csv file. Give a .csv path."),
+    ],
+)
+def test_a_csv_never_overwrites_the_store_or_another_file(
+    capsys, tmp_path, with_key, action, target, message
+):
     store, _ = _store_with_a_poster(capsys, tmp_path)
     frame = load_metadata(store)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     argv = ["--pages", "1", "--api-base", "http://127.0.0.1:9/3"] if action == "popular" else []
-    code, out, err = recsys(capsys, action, "--csv", str(tmp_path / target), "--store",
-                            str(store), *argv)
+    code, out, err = recsys(
+        capsys, action, "--csv", str(tmp_path / target), "--store", str(store), *argv
+    )
     assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
     assert message in err, err
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
@@ -321,29 +492,49 @@ def test_export_never_overwrites_a_file_of_its_dataset(capsys, tmp_path):
     store, _ = _store_with_a_poster(capsys, tmp_path)
     folder = tmp_path / "ml"
     folder.mkdir()
-    files = {"movies.csv": "movieId,title,genres\n1,Toy Story (1995),Comedy\n",
-             "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
-             "links.csv": "movieId,imdbId,tmdbId\n1,0114709,862\n"}
+    files = {
+        "movies.csv": "movieId,title,genres\n1,Toy Story (1995),Comedy\n",
+        "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n",
+        "links.csv": "movieId,imdbId,tmdbId\n1,0114709,862\n",
+    }
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
-    code, _, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
-                          str(folder / "movies.csv"), "--store", str(store))
+    code, _, err = recsys(
+        capsys,
+        "export",
+        "--dataset",
+        str(folder),
+        "--csv",
+        str(folder / "movies.csv"),
+        "--store",
+        str(store),
+    )
     assert code == 2 and err.count("\n") == 1
     assert f"it is the input {str(folder / 'movies.csv')!r}" in err
     assert {n: (folder / n).read_text(encoding="utf-8") for n in files} == files
     # The same folder is a fine place for a new CSV.
-    code, out, err = recsys(capsys, "export", "--dataset", str(folder), "--csv",
-                            str(folder / "meta.csv"), "--store", str(store))
+    code, out, err = recsys(
+        capsys,
+        "export",
+        "--dataset",
+        str(folder),
+        "--csv",
+        str(folder / "meta.csv"),
+        "--store",
+        str(store),
+    )
     assert code == 0 and "wrote 1 movies" in out, err
 
 
 @pytest.mark.shared_data
 def test_import_reads_the_posters_folder_given_not_the_one_the_index_names(
-        capsys, tmp_path, shared_data):
+    capsys, tmp_path, shared_data
+):
     index = shared_data / "posters" / "posters_index.csv"
     images = shared_data / "posters" / "images"
-    raw = pd.read_csv(shared_data / "tmdb-overviews" / "movies_enriched.csv", dtype=str,
-                      keep_default_na=False)
+    raw = pd.read_csv(
+        shared_data / "tmdb-overviews" / "movies_enriched.csv", dtype=str, keep_default_na=False
+    )
     # 1 and 4 are in pbad (4 corrupt), 9 is indexed but not in pbad, 2 is not indexed.
     raw[raw["movieId"].isin(["1", "2", "9"])].to_csv(tmp_path / "small.csv", index=False)
     folder = tmp_path / "pbad"
@@ -351,9 +542,19 @@ def test_import_reads_the_posters_folder_given_not_the_one_the_index_names(
     (folder / "1.jpg").write_bytes((images / "1.jpg").read_bytes())
     (folder / "4.jpg").write_bytes((images / "4.jpg").read_bytes()[:500])  # corrupt
     store = tmp_path / "pb2.sqlite"
-    code, out, err = recsys(capsys, "import", "--csv", str(tmp_path / "small.csv"),
-                            "--posters-dir", str(folder), "--posters-index", str(index),
-                            "--store", str(store), "--quiet")
+    code, out, err = recsys(
+        capsys,
+        "import",
+        "--csv",
+        str(tmp_path / "small.csv"),
+        "--posters-dir",
+        str(folder),
+        "--posters-index",
+        str(index),
+        "--store",
+        str(store),
+        "--quiet",
+    )
     assert code == 0, err
     assert "1 posters in" in out and "rejected 1 posters" in out
     assert "1 movies listed in the posters index have no poster in the posters folder" in out

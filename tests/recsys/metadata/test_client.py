@@ -22,12 +22,19 @@ from tests.recsys.metadata.conftest import API_KEY
 from tests.recsys.metadata.fake_tmdb import FakeTMDB, Fault
 
 
-def recording_client(fake: FakeTMDB, *, retries: int = 3, timeout: float = 2.0,
-                     key: str = API_KEY) -> tuple[TMDBClient, list[float]]:
+def recording_client(
+    fake: FakeTMDB, *, retries: int = 3, timeout: float = 2.0, key: str = API_KEY
+) -> tuple[TMDBClient, list[float]]:
     sleeps: list[float] = []
-    client = TMDBClient(key, api_base=fake.api_base, image_base=fake.image_base, rate=1e6,
-                        retry=RetryPolicy(retries=retries, backoff=0.01), timeout=timeout,
-                        sleep=sleeps.append)
+    client = TMDBClient(
+        key,
+        api_base=fake.api_base,
+        image_base=fake.image_base,
+        rate=1e6,
+        retry=RetryPolicy(retries=retries, backoff=0.01),
+        timeout=timeout,
+        sleep=sleeps.append,
+    )
     return client, sleeps
 
 
@@ -62,8 +69,9 @@ def test_429_honours_retry_after(fake_tmdb):
 
 def test_5xx_are_retried_with_exponential_backoff(fake_tmdb):
     client, sleeps = recording_client(fake_tmdb)
-    fake_tmdb.add_faults("/3/movie/862", Fault.status_code(500), Fault.status_code(502),
-                         Fault.status_code(503))
+    fake_tmdb.add_faults(
+        "/3/movie/862", Fault.status_code(500), Fault.status_code(502), Fault.status_code(503)
+    )
     assert client.movie(862)["id"] == 862
     assert fake_tmdb.count("/3/movie/862") == 4
     backoffs = [s for s in sleeps if s >= 0.005]
@@ -116,8 +124,13 @@ def test_connection_errors_are_scrubbed():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = TMDBClient(API_KEY, api_base=f"http://127.0.0.1:{port}/3", rate=1e6,
-                        retry=RetryPolicy(retries=1, backoff=0.0), timeout=1.0)
+    client = TMDBClient(
+        API_KEY,
+        api_base=f"http://127.0.0.1:{port}/3",
+        rate=1e6,
+        retry=RetryPolicy(retries=1, backoff=0.0),
+        timeout=1.0,
+    )
     with pytest.raises(TMDBRequestFailed, match="connection failed") as caught:
         client.movie(862)
     assert "api_key=***" in str(caught.value)  # requests quoted the URL; we scrubbed it
@@ -156,8 +169,9 @@ def test_image_download_and_errors(client, fake_tmdb):
         client.image("/../../etc/passwd", "w185")
 
 
-@pytest.mark.parametrize("base", ["ftp://example.org/3", "api.themoviedb.org/3",
-                                  "https://x.org/3?api_key=1"])
+@pytest.mark.parametrize(
+    "base", ["ftp://example.org/3", "api.themoviedb.org/3", "https://x.org/3?api_key=1"]
+)
 def test_bad_api_base_is_rejected(base):
     with pytest.raises(DataError, match="--api-base"):
         TMDBClient(API_KEY, api_base=base)

@@ -27,9 +27,14 @@ FETCHABLE = {m for m, t in LINKS if t != 999999}
 
 
 def make_client(fake, *, retries=3, timeout=2.0, key=API_KEY, base=None) -> TMDBClient:
-    return TMDBClient(key, api_base=base or fake.api_base, image_base=fake.image_base,
-                      rate=500.0, retry=RetryPolicy(retries=retries, backoff=0.01),
-                      timeout=timeout)
+    return TMDBClient(
+        key,
+        api_base=base or fake.api_base,
+        image_base=fake.image_base,
+        rate=500.0,
+        retry=RetryPolicy(retries=retries, backoff=0.01),
+        timeout=timeout,
+    )
 
 
 def api_requests(fake) -> int:
@@ -46,8 +51,10 @@ def test_full_fetch_with_faults_stores_every_fetchable_movie(fake_tmdb, tmp_path
     fake_tmdb.add_faults("/t/p/w185/poster949.jpg", Fault.cut())
     links = read_links(write_links(tmp_path / "links.csv"))
     posters = tmp_path / "posters"
-    with make_client(fake_tmdb, timeout=0.5) as client, \
-            MetadataStore(tmp_path / "meta.sqlite") as store:
+    with (
+        make_client(fake_tmdb, timeout=0.5) as client,
+        MetadataStore(tmp_path / "meta.sqlite") as store,
+    ):
         report = fetch_metadata(store, links, client, posters_dir=posters, progress=False)
         frame = store.to_frame().set_index("movie_id")
         coverage = store.coverage()
@@ -92,8 +99,7 @@ def test_rerun_asks_for_nothing_that_is_done(fake_tmdb, tmp_path):
     with make_client(fake_tmdb) as client, MetadataStore(tmp_path / "m.sqlite") as store:
         fetch_metadata(store, links, client, posters_dir=tmp_path / "p", progress=False)
         seen = len(fake_tmdb.log)
-        again = fetch_metadata(store, links, client, posters_dir=tmp_path / "p",
-                               progress=False)
+        again = fetch_metadata(store, links, client, posters_dir=tmp_path / "p", progress=False)
         assert len(fake_tmdb.log) == seen  # not one request
         assert (again.done, again.missing, again.failed, again.requests) == (0, 0, 0, 0)
         assert len(store) == len(LINKS)
@@ -104,16 +110,14 @@ def test_failures_are_retried_next_run_but_404s_are_not(fake_tmdb, tmp_path):
     fake_tmdb.add_faults("/t/p/w185/poster862.jpg", *[Fault.corrupt()] * 4)
     links = read_links(write_links(tmp_path / "links.csv"))
     with make_client(fake_tmdb) as client, MetadataStore(tmp_path / "m.sqlite") as store:
-        first = fetch_metadata(store, links, client, posters_dir=tmp_path / "p",
-                               progress=False)
+        first = fetch_metadata(store, links, client, posters_dir=tmp_path / "p", progress=False)
         assert (first.failed, first.posters_failed) == (1, 1)
         row = store.get(2)
         assert row["status"] == "failed" and "HTTP 500" in row["detail"]
         assert store.get(1)["poster_status"] == "failed"
         before = fake_tmdb.counts()
 
-        second = fetch_metadata(store, links, client, posters_dir=tmp_path / "p",
-                                progress=False)
+        second = fetch_metadata(store, links, client, posters_dir=tmp_path / "p", progress=False)
         after = fake_tmdb.counts()
         assert (second.done, second.failed, second.posters) == (1, 0, 2)
         assert store.get(2)["status"] == "ok" and store.get(2)["attempts"] == 2
@@ -145,20 +149,24 @@ def test_movies_sharing_a_tmdb_id_cost_one_request(fake_tmdb, tmp_path):
         assert fake_tmdb.count("/t/p/w185/poster862.jpg") == 1
         assert store.get(1)["poster_file"] == store.get(2)["poster_file"] is not None
         # A movie added later with a TMDB id already stored is copied, not requested.
-        more = read_links(write_links(tmp_path / "more.csv", [(1, 862), (2, 862), (3, 949),
-                                                              (4, 862)]))
-        report = fetch_metadata(store, more, client, posters_dir=tmp_path / "p",
-                                progress=False)
+        more = read_links(
+            write_links(tmp_path / "more.csv", [(1, 862), (2, 862), (3, 949), (4, 862)])
+        )
+        report = fetch_metadata(store, more, client, posters_dir=tmp_path / "p", progress=False)
         assert report.done == 1 and report.requests == 0
         assert store.get(4)["overview"] == store.get(1)["overview"]
 
 
 def test_unlinked_movies_are_missing_or_found_by_title(fake_tmdb, tmp_path):
-    movies = pd.DataFrame({"movie_id": [1, 2, 3],
-                           "title": ["Movie 862 (1995)", "Movie 949 (1995)", "Nowhere (1990)"],
-                           "genres": [("Sci-Fi",), ("Drama",), ()],
-                           "imdb_id": [None, None, None],
-                           "tmdb_id": pd.array([862, None, None], dtype="Int64")})
+    movies = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3],
+            "title": ["Movie 862 (1995)", "Movie 949 (1995)", "Nowhere (1990)"],
+            "genres": [("Sci-Fi",), ("Drama",), ()],
+            "imdb_id": [None, None, None],
+            "tmdb_id": pd.array([862, None, None], dtype="Int64"),
+        }
+    )
     links = links_from_movies(movies)
     with make_client(fake_tmdb) as client, MetadataStore(tmp_path / "m.sqlite") as store:
         plain = fetch_metadata(store, links, client, progress=False)
@@ -173,8 +181,10 @@ def test_unlinked_movies_are_missing_or_found_by_title(fake_tmdb, tmp_path):
 
 def test_401_stops_the_run_at_once(fake_tmdb, tmp_path):
     links = read_links(write_links(tmp_path / "links.csv"))
-    with make_client(fake_tmdb, key="wrong-key-123456", retries=5) as client, \
-            MetadataStore(tmp_path / "m.sqlite") as store:
+    with (
+        make_client(fake_tmdb, key="wrong-key-123456", retries=5) as client,
+        MetadataStore(tmp_path / "m.sqlite") as store,
+    ):
         with pytest.raises(TMDBAuthError):
             fetch_metadata(store, links, client, progress=False)
         assert api_requests(fake_tmdb) == 1
@@ -184,10 +194,11 @@ def test_401_stops_the_run_at_once(fake_tmdb, tmp_path):
 def test_a_long_failure_streak_stops_the_run(fake_tmdb, tmp_path):
     links = read_links(write_links(tmp_path / "links.csv"))
     dead = "http://127.0.0.1:9/3"
-    with make_client(fake_tmdb, retries=0, base=dead) as client, \
-            MetadataStore(tmp_path / "m.sqlite") as store:
-        report = fetch_metadata(store, links, client, max_consecutive_failures=3,
-                                progress=False)
+    with (
+        make_client(fake_tmdb, retries=0, base=dead) as client,
+        MetadataStore(tmp_path / "m.sqlite") as store,
+    ):
+        report = fetch_metadata(store, links, client, max_consecutive_failures=3, progress=False)
         assert report.failed == 3 and "3 movies in a row failed" in report.stopped
         assert store.coverage()["pending"] == 9
 
@@ -198,8 +209,7 @@ def test_deleted_poster_is_downloaded_again_without_refetching_details(fake_tmdb
         fetch_metadata(store, links, client, posters_dir=tmp_path / "p", progress=False)
         file = store.get(1)["poster_file"]
         (tmp_path / "p" / file.rsplit("/", 1)[-1]).unlink()
-        report = fetch_metadata(store, links, client, posters_dir=tmp_path / "p",
-                                progress=False)
+        report = fetch_metadata(store, links, client, posters_dir=tmp_path / "p", progress=False)
         assert report.posters == 1 and fake_tmdb.count("/3/movie/862") == 1
         assert open(file, "rb").read() == make_jpeg(862)
 
@@ -240,8 +250,14 @@ def test_bad_links_files(tmp_path):
 def test_imported_movies_count_as_done_unless_refreshed(fake_tmdb, tmp_path):
     links = read_links(write_links(tmp_path / "links.csv", [(1, 862), (2, 8844)]))
     with make_client(fake_tmdb) as client, MetadataStore(tmp_path / "m.sqlite") as store:
-        store.upsert_movie(1, tmdb_id=862, overview="Imported.", movielens_genres=["Comedy"],
-                           status="ok", source="import:x.csv")
+        store.upsert_movie(
+            1,
+            tmdb_id=862,
+            overview="Imported.",
+            movielens_genres=["Comedy"],
+            status="ok",
+            source="import:x.csv",
+        )
         report = fetch_metadata(store, links, client, progress=False)
         assert report.done == 1 and fake_tmdb.count("/3/movie/862") == 0
         assert store.get(1)["overview"] == "Imported."
@@ -254,19 +270,26 @@ def test_imported_movies_count_as_done_unless_refreshed(fake_tmdb, tmp_path):
 
 
 def _refused(movie: int) -> str:
-    return (f"TMDB GET /movie/{movie} failed: connection failed (HTTPConnectionPool("
-            f"host='127.0.0.1', port=9): Max retries exceeded with url: /3/movie/{movie}"
-            "?api_key=*** (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', "
-            "port=9): Failed to establish a new connection: [Errno 111] Connection "
-            "refused\")))")
+    return (
+        f"TMDB GET /movie/{movie} failed: connection failed (HTTPConnectionPool("
+        f"host='127.0.0.1', port=9): Max retries exceeded with url: /3/movie/{movie}"
+        "?api_key=*** (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', "
+        "port=9): Failed to establish a new connection: [Errno 111] Connection "
+        'refused")))'
+    )
 
 
 def test_the_most_common_failure_cause_is_reported_without_ids_or_keys():
     assert FetchReport().common_failure() is None
-    report = FetchReport(failures=[
-        _refused(862), "TMDB GET /movie/1 failed after 3 attempts: HTTP 500 Internal Error",
-        _refused(8844), "TMDB GET /movie/2 failed after 3 attempts: HTTP 500 Internal Error",
-        _refused(15602)])
+    report = FetchReport(
+        failures=[
+            _refused(862),
+            "TMDB GET /movie/1 failed after 3 attempts: HTTP 500 Internal Error",
+            _refused(8844),
+            "TMDB GET /movie/2 failed after 3 attempts: HTTP 500 Internal Error",
+            _refused(15602),
+        ]
+    )
     assert report.common_failure() == "connection refused to 127.0.0.1:9"
     report.failures = report.failures[:4]  # a tie: the latest cause
     assert report.common_failure() == "HTTP 500 Internal Error"

@@ -15,8 +15,9 @@ from recsys.metadata.genres import (
 
 
 def test_foreign_is_added_when_tmdb_leaves_it_out():
-    merged = merge_genre_list({"genres": [{"id": 28, "name": "Action"},
-                                          {"id": 878, "name": "Science Fiction"}]})
+    merged = merge_genre_list(
+        {"genres": [{"id": 28, "name": "Action"}, {"id": 878, "name": "Science Fiction"}]}
+    )
     assert merged == {28: "Action", 878: "Science Fiction", FOREIGN_GENRE_ID: "Foreign"}
 
 
@@ -25,8 +26,15 @@ def test_names_from_tmdb_win_over_builtin_ones():
     assert merged == {28: "Akcja", 10769: "Ausländisch"}
 
 
-@pytest.mark.parametrize("bad", [{"results": []}, {"genres": [{"id": "x", "name": "A"}]},
-                                 {"genres": [{"name": "A"}]}, {"genres": "Action"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"results": []},
+        {"genres": [{"id": "x", "name": "A"}]},
+        {"genres": [{"name": "A"}]},
+        {"genres": "Action"},
+    ],
+)
 def test_malformed_genre_list_is_one_clear_error(bad):
     with pytest.raises(DataError, match="genre"):
         merge_genre_list(bad)
@@ -40,7 +48,10 @@ def test_every_tmdb_genre_has_a_mapping_to_a_real_movielens_genre_or_none():
 
 def test_mapping_of_the_renamed_genres():
     assert to_movielens_genres(["Science Fiction", "Family", "Music"]) == (
-        "Sci-Fi", "Children", "Musical")
+        "Sci-Fi",
+        "Children",
+        "Musical",
+    )
     # No MovieLens counterpart: dropped, order and uniqueness kept.
     assert to_movielens_genres(["History", "Drama", "Foreign", "TV Movie", "Drama"]) == ("Drama",)
     assert to_movielens_genres([]) == ()

@@ -29,12 +29,14 @@ def make_folder(tmp_path):
     (folder / "2.jpg").write_bytes(make_jpeg(2))
     (folder / "3.jpg").write_bytes(make_jpeg(3)[:300])
     (folder / "9.jpg").write_bytes(make_jpeg(9))
-    index = ["movieId,imdbId,tmdbId,path,width,height,bytes,sha256,title,genres",
-             f"1,0114709,862,images/1.jpg,46,68,{len(good)},"
-             f"{hashlib.sha256(good).hexdigest()},Toy Story (1995),Adventure",
-             f"2,0113497,8844,images/2.jpg,46,68,1,{'0' * 64},Jumanji (1995),Adventure",
-             f"9,0100009,9009,images/9.jpg,46,68,1,"
-             f"{hashlib.sha256(make_jpeg(9)).hexdigest()},Only A Poster (2001),Comedy|Drama"]
+    index = [
+        "movieId,imdbId,tmdbId,path,width,height,bytes,sha256,title,genres",
+        f"1,0114709,862,images/1.jpg,46,68,{len(good)},"
+        f"{hashlib.sha256(good).hexdigest()},Toy Story (1995),Adventure",
+        f"2,0113497,8844,images/2.jpg,46,68,1,{'0' * 64},Jumanji (1995),Adventure",
+        f"9,0100009,9009,images/9.jpg,46,68,1,"
+        f"{hashlib.sha256(make_jpeg(9)).hexdigest()},Only A Poster (2001),Comedy|Drama",
+    ]
     (folder.parent / "posters_index.csv").write_text("\n".join(index) + "\n", encoding="utf-8")
     return folder
 
@@ -55,21 +57,25 @@ def test_csv_columns_map_to_the_canonical_frame(tmp_path):
 
 
 def test_tmdb_genre_names_become_tmdb_genres_with_ids(tmp_path):
-    (tmp_path / "t.csv").write_text("movieId,tmdbId,genres,overview\n"
-                                    "1,603,Action|Science Fiction,Neo.\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "movieId,tmdbId,genres,overview\n1,603,Action|Science Fiction,Neo.\n", encoding="utf-8"
+    )
     frame = read_metadata_csv(tmp_path / "t.csv")
     assert frame.loc[0, "tmdb_genres"] == ("Action", "Science Fiction")
     assert frame.loc[0, "genre_ids"] == (28, 878)
     assert frame.loc[0, "movielens_genres"] == ()
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("title,overview\nA,B\n", "no movieId"),
-    ("movieId,overview\nx,B\n", "not a number"),
-    ("movieId,overview\n1,B\n1,C\n", "more than once"),
-    ("movieId,genres\n1,Action|Sci-Fi|Science Fiction|Cooking\n", "genres column mixes"),
-    ("movieId,runtime\n1,long\n", "runtime 'long'"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("title,overview\nA,B\n", "no movieId"),
+        ("movieId,overview\nx,B\n", "not a number"),
+        ("movieId,overview\n1,B\n1,C\n", "more than once"),
+        ("movieId,genres\n1,Action|Sci-Fi|Science Fiction|Cooking\n", "genres column mixes"),
+        ("movieId,runtime\n1,long\n", "runtime 'long'"),
+    ],
+)
 def test_bad_csvs_are_one_clear_error(tmp_path, text, match):
     (tmp_path / "bad.csv").write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=match):
@@ -80,16 +86,23 @@ def test_import_with_posters_gives_the_expected_coverage(tmp_path):
     (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
     folder = make_folder(tmp_path)
     with MetadataStore(tmp_path / "s.sqlite") as store:
-        report = import_metadata(store, tmp_path / "m.csv", posters_dir=folder,
-                                 progress=False)
+        report = import_metadata(store, tmp_path / "m.csv", posters_dir=folder, progress=False)
         coverage = store.coverage()
         frame = store.to_frame().set_index("movie_id")
     assert (report.rows, report.poster_only, report.written) == (4, 1, 5)
     assert (report.posters, report.posters_rejected) == (2, 2)
-    assert {k: coverage[k] for k in ("movies", "ok", "missing", "overview", "genres",
-                                     "tmdb_genres", "poster")} == {
-        "movies": 5, "ok": 2, "missing": 3, "overview": 1, "genres": 4, "tmdb_genres": 0,
-        "poster": 2}
+    assert {
+        k: coverage[k]
+        for k in ("movies", "ok", "missing", "overview", "genres", "tmdb_genres", "poster")
+    } == {
+        "movies": 5,
+        "ok": 2,
+        "missing": 3,
+        "overview": 1,
+        "genres": 4,
+        "tmdb_genres": 0,
+        "poster": 2,
+    }
     assert frame.loc[1, "poster_file"] == str(folder / "1.jpg")
     assert frame.loc[1, "poster_sha256"] == hashlib.sha256(make_jpeg(1)).hexdigest()
     assert frame.loc[2, "poster_status"] == "failed" and "sha256" in frame.loc[2, "detail"]
@@ -101,8 +114,9 @@ def test_import_with_posters_gives_the_expected_coverage(tmp_path):
 def test_reimport_changes_nothing_and_fetched_rows_are_kept(tmp_path):
     (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
     with MetadataStore(tmp_path / "s.sqlite") as store:
-        store.upsert_movie(1, tmdb_id=862, title="Toy Story", overview="From TMDB.",
-                           status="ok", source="tmdb")
+        store.upsert_movie(
+            1, tmdb_id=862, title="Toy Story", overview="From TMDB.", status="ok", source="tmdb"
+        )
         report = import_metadata(store, tmp_path / "m.csv", progress=False)
         first = store.to_frame().drop(columns="updated_at")
         again = import_metadata(store, tmp_path / "m.csv", progress=False)
@@ -118,8 +132,9 @@ def test_posters_can_be_copied_into_the_store_folder(tmp_path):
     folder = make_folder(tmp_path)
     copies = tmp_path / "copies"
     with MetadataStore(tmp_path / "s.sqlite") as store:
-        import_metadata(store, tmp_path / "m.csv", posters_dir=folder, copy_posters_to=copies,
-                        progress=False)
+        import_metadata(
+            store, tmp_path / "m.csv", posters_dir=folder, copy_posters_to=copies, progress=False
+        )
         row = store.get(1)
     assert row["poster_file"] == str(copies / "1.jpg")
     assert (copies / "1.jpg").read_bytes() == make_jpeg(1)
@@ -160,13 +175,18 @@ def test_index_entries_are_read_from_the_posters_folder_given(tmp_path):
     (other / "9.jpg").write_bytes(make_jpeg(9)[:200])  # corrupt copy: sha256 differs
     # 2 is indexed (with a wrong checksum) but not in `other`: missing, not taken from images/
     with MetadataStore(tmp_path / "s.sqlite") as store:
-        report = import_metadata(store, tmp_path / "m.csv", posters_dir=other,
-                                 posters_index=indexed.parent / "posters_index.csv",
-                                 progress=False)
+        report = import_metadata(
+            store,
+            tmp_path / "m.csv",
+            posters_dir=other,
+            posters_index=indexed.parent / "posters_index.csv",
+            progress=False,
+        )
         frame = store.to_frame().set_index("movie_id")
     assert (report.posters, report.posters_rejected, report.posters_missing) == (1, 1, 1)
     assert "1 movies listed in the posters index have no poster in the posters folder" in (
-        report.summary())
+        report.summary()
+    )
     assert frame.loc[1, "poster_file"] == str(other / "1.jpg")
     assert frame.loc[9, "poster_status"] == "failed" and "sha256" in frame.loc[9, "detail"]
     assert frame.loc[2, "poster_file"] is None and frame.loc[2, "poster_status"] is None
@@ -196,11 +216,11 @@ def test_index_entries_without_a_checksum_must_decode(tmp_path):
     folder.mkdir()
     (folder / "1.jpg").write_bytes(make_jpeg(1))
     (folder / "2.jpg").write_bytes(make_jpeg(2)[:300])
-    (folder / "posters_index.csv").write_text("movieId,path\n1,1.jpg\n2,x/2.jpg\n3,3.jpg\n",
-                                              encoding="utf-8")
+    (folder / "posters_index.csv").write_text(
+        "movieId,path\n1,1.jpg\n2,x/2.jpg\n3,3.jpg\n", encoding="utf-8"
+    )
     with MetadataStore(tmp_path / "s.sqlite") as store:
-        report = import_metadata(store, tmp_path / "m.csv", posters_dir=folder,
-                                 progress=False)
+        report = import_metadata(store, tmp_path / "m.csv", posters_dir=folder, progress=False)
         frame = store.to_frame().set_index("movie_id")
     assert (report.posters, report.posters_rejected, report.posters_missing) == (1, 1, 1)
     assert frame.loc[2, "poster_status"] == "failed" and "image" in frame.loc[2, "detail"]
@@ -209,7 +229,10 @@ def test_index_entries_without_a_checksum_must_decode(tmp_path):
 def test_an_index_needs_the_posters_folder(tmp_path):
     (tmp_path / "m.csv").write_text(CSV, encoding="utf-8")
     make_folder(tmp_path)
-    with MetadataStore(tmp_path / "s.sqlite") as store, pytest.raises(
-            DataError, match="a posters index needs the posters folder"):
-        import_metadata(store, tmp_path / "m.csv",
-                        posters_index=tmp_path / "posters" / "posters_index.csv")
+    with (
+        MetadataStore(tmp_path / "s.sqlite") as store,
+        pytest.raises(DataError, match="a posters index needs the posters folder"),
+    ):
+        import_metadata(
+            store, tmp_path / "m.csv", posters_index=tmp_path / "posters" / "posters_index.csv"
+        )

@@ -20,8 +20,10 @@ from tests.recsys.metadata.fake_tmdb import FakeTMDB, make_jpeg, make_movie
 REPO = Path(__file__).resolve().parents[3]
 # The real command-line entry point, limited to the metadata command so this test does
 # not depend on the other sub-commands being present.
-RUNNER = ("import sys; from recsys.cli.framework import run_cli; "
-          "sys.exit(run_cli('recsys', 'metadata', ['recsys.cli.metadata'], sys.argv[1:]))")
+RUNNER = (
+    "import sys; from recsys.cli.framework import run_cli; "
+    "sys.exit(run_cli('recsys', 'metadata', ['recsys.cli.metadata'], sys.argv[1:]))"
+)
 TMDB_IDS = list(range(1001, 1031))  # 1030 is unknown to the server: a 404
 NO_POSTER = {1007, 1019}
 
@@ -41,11 +43,11 @@ def ok_state(store: Path) -> tuple[set[int], set[int]]:
     return {r[0] for r in rows}, {r[0] for r in rows if r[1]}
 
 
-def start_and_kill(argv: list[str], env: dict[str, str], store: Path, stop_at: int,
-                   fake: FakeTMDB) -> tuple[set[int], set[int], dict[str, int], bytes]:
+def start_and_kill(
+    argv: list[str], env: dict[str, str], store: Path, stop_at: int, fake: FakeTMDB
+) -> tuple[set[int], set[int], dict[str, int], bytes]:
     """Run the fetch, SIGKILL it once ``stop_at`` movies are stored; return what was done."""
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while len(ok_state(store)[0]) < stop_at and proc.poll() is None:
         assert time.monotonic() < deadline, "the fetch made no progress"
@@ -63,15 +65,38 @@ def test_killed_fetch_resumes_without_loss_duplicates_or_refetching(tmp_path):
     movies = [make_movie(t, poster=t not in NO_POSTER) for t in TMDB_IDS[:-1]]
     links = write_links(tmp_path / "links.csv", [(i + 1, t) for i, t in enumerate(TMDB_IDS)])
     store, posters = tmp_path / "meta.sqlite", tmp_path / "posters"
-    env = {**os.environ, "TMDB_API_KEY": API_KEY, "PYTHONPATH": str(REPO),
-           "RECSYS_DATA": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "TMDB_API_KEY": API_KEY,
+        "PYTHONPATH": str(REPO),
+        "RECSYS_DATA": str(tmp_path / "cache"),
+    }
     with FakeTMDB(API_KEY, movies, delay=0.04, image_delay=0.03) as fake:
-        argv = [sys.executable, "-c", RUNNER, "metadata", "fetch", "--links", str(links),
-                "--store", str(store), "--posters", str(posters), "--api-base",
-                fake.api_base, "--image-base", fake.image_base, "--rate", "1000",
-                "--backoff", "0.01"]
-        kills = [start_and_kill(argv, env, store, 5, fake),
-                 start_and_kill(argv, env, store, 14, fake)]
+        argv = [
+            sys.executable,
+            "-c",
+            RUNNER,
+            "metadata",
+            "fetch",
+            "--links",
+            str(links),
+            "--store",
+            str(store),
+            "--posters",
+            str(posters),
+            "--api-base",
+            fake.api_base,
+            "--image-base",
+            fake.image_base,
+            "--rate",
+            "1000",
+            "--backoff",
+            "0.01",
+        ]
+        kills = [
+            start_and_kill(argv, env, store, 5, fake),
+            start_and_kill(argv, env, store, 14, fake),
+        ]
         final = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, timeout=120)
         assert final.returncode == 0, final.stderr.decode()
         counts = fake.counts()
@@ -89,8 +114,9 @@ def test_killed_fetch_resumes_without_loss_duplicates_or_refetching(tmp_path):
 
     # Complete, no duplicates, the 404 recorded.
     with sqlite3.connect(store) as db:
-        rows = db.execute("SELECT movie_id, tmdb_id, status, poster_file, poster_sha256 "
-                          "FROM movies").fetchall()
+        rows = db.execute(
+            "SELECT movie_id, tmdb_id, status, poster_file, poster_sha256 FROM movies"
+        ).fetchall()
     assert sorted(r[0] for r in rows) == list(range(1, len(TMDB_IDS) + 1))
     by_tmdb = {r[1]: r for r in rows}
     assert {t for t, r in by_tmdb.items() if r[2] == "ok"} == set(TMDB_IDS[:-1])

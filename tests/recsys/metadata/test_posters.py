@@ -55,8 +55,9 @@ def test_check_image_reports_size():
 
 def test_download_retries_a_truncated_image(client, fake_tmdb, tmp_path):
     fake_tmdb.add_faults(POSTER, Fault.corrupt(), Fault.cut())
-    poster = download_poster(client, "/poster862.jpg", "w185", tmp_path / "862_w185.jpg",
-                             sleep=lambda s: None)
+    poster = download_poster(
+        client, "/poster862.jpg", "w185", tmp_path / "862_w185.jpg", sleep=lambda s: None
+    )
     assert fake_tmdb.count(POSTER) == 3
     assert poster.path.read_bytes() == make_jpeg(862)
     with Image.open(poster.path) as image:

@@ -12,13 +12,31 @@ from recsys.metadata.store import MetadataStore
 
 
 def fill(store: MetadataStore) -> None:
-    store.upsert_movie(1, tmdb_id=862, imdb_id="tt0114709", title="Toy Story",
-                       overview="Toys.", genre_ids=[16, 35], tmdb_genres=["Animation", "Comedy"],
-                       runtime=81, vote_average=7.9, poster_path="/a.jpg",
-                       poster_file="/tmp/862_w185.jpg", poster_sha256="ab" * 32,
-                       poster_status="ok", status="ok")
-    store.upsert_movie(2, tmdb_id=8844, title="Jumanji", overview="  ",
-                       movielens_genres=["Adventure"], status="ok", source="import:x.csv")
+    store.upsert_movie(
+        1,
+        tmdb_id=862,
+        imdb_id="tt0114709",
+        title="Toy Story",
+        overview="Toys.",
+        genre_ids=[16, 35],
+        tmdb_genres=["Animation", "Comedy"],
+        runtime=81,
+        vote_average=7.9,
+        poster_path="/a.jpg",
+        poster_file="/tmp/862_w185.jpg",
+        poster_sha256="ab" * 32,
+        poster_status="ok",
+        status="ok",
+    )
+    store.upsert_movie(
+        2,
+        tmdb_id=8844,
+        title="Jumanji",
+        overview="  ",
+        movielens_genres=["Adventure"],
+        status="ok",
+        source="import:x.csv",
+    )
     store.upsert_movie(3, tmdb_id=999999, status="missing", detail="HTTP 404")
     store.upsert_movie(4, tmdb_id=5, status="failed", detail="HTTP 500", attempts_add=1)
 
@@ -31,7 +49,11 @@ def test_upserts_never_duplicate_and_keep_unchanged_fields(tmp_path):
         assert len(store) == 4
         row = store.get(4)
         assert (row["status"], row["title"], row["tmdb_id"], row["attempts"]) == (
-            "ok", "Five", 5, 3)
+            "ok",
+            "Five",
+            5,
+            3,
+        )
         store.upsert_movie(1, overview="New.")  # partial update: the rest stays
         assert store.get(1)["genre_ids"] == (16, 35)
         assert store.get(1)["overview"] == "New."
@@ -51,14 +73,29 @@ def test_partial_update_of_an_unknown_movie_and_bad_status_are_errors(tmp_path):
 def test_coverage_counts(tmp_path):
     with MetadataStore(tmp_path / "m.sqlite") as store:
         fill(store)
-        store.register_links(pd.DataFrame({"movie_id": [1, 2, 3, 4, 5, 6],
-                                           "tmdb_id": [862, 8844, 999999, 5, 6, None],
-                                           "imdb_id": [None] * 6}))
+        store.register_links(
+            pd.DataFrame(
+                {
+                    "movie_id": [1, 2, 3, 4, 5, 6],
+                    "tmdb_id": [862, 8844, 999999, 5, 6, None],
+                    "imdb_id": [None] * 6,
+                }
+            )
+        )
         assert store.coverage() == {
-            "movies": 4, "ok": 2, "missing": 1, "failed": 1,
+            "movies": 4,
+            "ok": 2,
+            "missing": 1,
+            "failed": 1,
             "overview": 1,  # a blank overview does not count
-            "genres": 2, "tmdb_genres": 1, "poster": 1, "poster_missing": 0,
-            "poster_failed": 0, "links": 6, "pending": 2}
+            "genres": 2,
+            "tmdb_genres": 1,
+            "poster": 1,
+            "poster_missing": 0,
+            "poster_failed": 0,
+            "links": 6,
+            "pending": 2,
+        }
 
 
 def test_committed_rows_survive_reopen_in_wal_mode(tmp_path):
@@ -102,10 +139,15 @@ def test_join_movies_gives_one_row_per_movielens_movie(tmp_path):
     path = tmp_path / "m.sqlite"
     with MetadataStore(path) as store:
         fill(store)
-    movies = pd.DataFrame({"movie_id": [4, 1, 50], "title": ["Five (1990)", "T", "Fifty (2001)"],
-                           "genres": [("Drama",), ("Comedy",), ()],
-                           "imdb_id": [None, "tt0114709", "tt0000050"],
-                           "tmdb_id": pd.array([5, 862, 50], dtype="Int64")})
+    movies = pd.DataFrame(
+        {
+            "movie_id": [4, 1, 50],
+            "title": ["Five (1990)", "T", "Fifty (2001)"],
+            "genres": [("Drama",), ("Comedy",), ()],
+            "imdb_id": [None, "tt0114709", "tt0000050"],
+            "tmdb_id": pd.array([5, 862, 50], dtype="Int64"),
+        }
+    )
     joined = load_metadata(path, movies=movies)
     assert joined["movie_id"].tolist() == [4, 1, 50]
     assert joined["status"].tolist() == ["failed", "ok", "pending"]
@@ -134,10 +176,12 @@ def test_genres_and_popular_tables(tmp_path):
     with MetadataStore(tmp_path / "m.sqlite") as store:
         store.set_genres({878: "Science Fiction", 10769: "Foreign"})
         assert store.genres() == {878: "Science Fiction", 10769: "Foreign"}
-        store.upsert_popular([{"tmdb_id": 5, "rank": 1, "page": 1, "title": "A",
-                               "genre_ids": [18]}])
-        store.upsert_popular([{"tmdb_id": 5, "rank": 3, "page": 1, "title": "A2",
-                               "genre_ids": [18, 35]}])
+        store.upsert_popular(
+            [{"tmdb_id": 5, "rank": 1, "page": 1, "title": "A", "genre_ids": [18]}]
+        )
+        store.upsert_popular(
+            [{"tmdb_id": 5, "rank": 3, "page": 1, "title": "A2", "genre_ids": [18, 35]}]
+        )
         frame = store.popular_frame()
     assert len(frame) == 1 and frame.loc[0, "title"] == "A2"
     assert frame.loc[0, "genre_ids"] == (18, 35)

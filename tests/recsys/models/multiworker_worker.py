@@ -30,17 +30,22 @@ def main(out: str) -> None:
     ratings = planted_ratings(n_users=120, n_movies=90, density=0.4, seed=3)
     data = Dataset("planted", ratings, planted_movies(ratings), "planted")
     split = RandomSplit(0.15).split(data, seed=0)
-    model = RatingModel("bias", factors=8, epochs=8, batch_size=512, learning_rate=0.03,
-                        patience=8, seed=2).fit(
-        split.train, options=TrainingOptions(distribute="multiworker", strategy=strategy))
+    model = RatingModel(
+        "bias", factors=8, epochs=8, batch_size=512, learning_rate=0.03, patience=8, seed=2
+    ).fit(split.train, options=TrainingOptions(distribute="multiworker", strategy=strategy))
     test = split.test
     baseline = model.baseline_.predict(
         model.user_vocab_.index(test["user_id"], missing="negative"),
-        model.movie_vocab_.index(test["movie_id"], missing="negative"))
-    np.savez(out, *model.network_.get_weights(),
-             test_rmse=rmse(test["rating"], model.predict(test["user_id"], test["movie_id"])),
-             baseline_rmse=rmse(test["rating"], np.clip(baseline, *model.rating_scale_)),
-             replicas=strategy.num_replicas_in_sync, epochs=model.training_.epochs_run)
+        model.movie_vocab_.index(test["movie_id"], missing="negative"),
+    )
+    np.savez(
+        out,
+        *model.network_.get_weights(),
+        test_rmse=rmse(test["rating"], model.predict(test["user_id"], test["movie_id"])),
+        baseline_rmse=rmse(test["rating"], np.clip(baseline, *model.rating_scale_)),
+        replicas=strategy.num_replicas_in_sync,
+        epochs=model.training_.epochs_run,
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from recsys.data import make_movies, make_ratings
 from recsys.features import FeatureBlock
 
 
-def planted_ratings(n_users: int = 80, n_movies: int = 60, density: float = 0.5,
-                    factors: int = 3, seed: int = 0) -> pd.DataFrame:
+def planted_ratings(
+    n_users: int = 80, n_movies: int = 60, density: float = 0.5, factors: int = 3, seed: int = 0
+) -> pd.DataFrame:
     """Ratings ``clip(3 + b_u + b_m + p_u . q_m + noise, 1, 5)`` on a random subset of pairs."""
     rng = np.random.default_rng(seed)
     p = rng.normal(0, 0.6, (n_users, factors))
@@ -40,8 +41,14 @@ class PlantedSide:
     genres: FeatureBlock  # 0/1 genre labels ("genres")
 
 
-def planted_side(n_users: int = 100, n_movies: int = 120, n_features: int = 6,
-                 factors: int = 3, density: float = 0.3, seed: int = 0) -> PlantedSide:
+def planted_side(
+    n_users: int = 100,
+    n_movies: int = 120,
+    n_features: int = 6,
+    factors: int = 3,
+    density: float = 0.3,
+    seed: int = 0,
+) -> PlantedSide:
     """``r = 3 + b_u + f_m . w + p_u . (f_m A) + noise``: features ``f_m`` fix each movie.
 
     Movie ids are ``100 ..``; the genres (``A``, ``B``, ``C``) are the signs of the first
@@ -65,13 +72,15 @@ def planted_side(n_users: int = 100, n_movies: int = 120, n_features: int = 6,
         ratings=make_ratings(users + 1, movies + 100, values, np.arange(len(users))),
         movies=make_movies(ids, [f"Movie {i} ({1950 + i % 60})" for i in ids], genres),
         features=FeatureBlock.from_arrays("traits", ids, f, provenance={"planted": True}),
-        genres=FeatureBlock.from_arrays("genres", ids, labels.astype(np.float32),
-                                        mask=labels.any(axis=1), columns=names),
+        genres=FeatureBlock.from_arrays(
+            "genres", ids, labels.astype(np.float32), mask=labels.any(axis=1), columns=names
+        ),
     )
 
 
-def two_group_ratings(n_users: int = 60, n_movies: int = 40, density: float = 0.6,
-                      seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def two_group_ratings(
+    n_users: int = 60, n_movies: int = 40, density: float = 0.6, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two taste groups: users of group a like movies of group A and dislike group B, and
     the other way round for group b. Every movie gets the same mean rating on average, so
     only the embeddings (not the biases) can tell the groups apart.
@@ -89,7 +98,9 @@ def two_group_ratings(n_users: int = 60, n_movies: int = 40, density: float = 0.
     ratings = make_ratings(users + 1, movies + 100, values, np.arange(len(users)))
     ids = np.arange(n_movies) + 100
     years = np.where(movie_group == 0, 1950, 2000) + ids % 20
-    titles = [f"{'Drama' if g == 0 else 'Action'} movie {i} ({y})"
-              for i, g, y in zip(ids, movie_group, years, strict=True)]
+    titles = [
+        f"{'Drama' if g == 0 else 'Action'} movie {i} ({y})"
+        for i, g, y in zip(ids, movie_group, years, strict=True)
+    ]
     genres = [("Drama",) if g == 0 else ("Action",) for g in movie_group]
     return ratings, make_movies(ids, titles, genres)

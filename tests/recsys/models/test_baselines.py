@@ -41,9 +41,12 @@ def test_global_mean() -> None:
 
 
 def test_genre_mean_hand_computed() -> None:
-    movies = pd.DataFrame({"movie_id": [1, 2, 3, 4, 5],
-                           "genres": [("Comedy",), ("Drama",), ("Comedy", "Drama"), (),
-                                      ("Western",)]})
+    movies = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3, 4, 5],
+            "genres": [("Comedy",), ("Drama",), ("Comedy", "Drama"), (), ("Western",)],
+        }
+    )
     # Comedy: ratings of movies 1 and 3 = 4, 5, 1 -> 10/3; Drama: movies 2 and 3 = 2, 1
     model = GenreMean().fit([1, 1, 2, 3], [4.0, 5.0, 2.0, 1.0], movies)
     assert model.genre_means_ == pytest.approx({"Comedy": 10 / 3, "Drama": 1.5})

@@ -17,8 +17,7 @@ def pairs(users: list[int], movies: list[int]) -> dict[str, np.ndarray]:
 
 def set_tables(net: keras.Model) -> None:
     net.get_layer("user_embedding").set_weights([np.array([[1.0, 2.0], [0.5, -1.0]])])
-    net.get_layer("movie_embedding").set_weights([np.array([[0.0, 1.0], [3.0, -1.0],
-                                                            [2.0, 2.0]])])
+    net.get_layer("movie_embedding").set_weights([np.array([[0.0, 1.0], [3.0, -1.0], [2.0, 2.0]])])
 
 
 def test_dot_network_hand_computed() -> None:
@@ -41,8 +40,9 @@ def test_bias_network_hand_computed() -> None:
 
 
 def test_mlp_network_matches_numpy() -> None:
-    net = build_network(NetworkSpec("mlp", n_users=2, n_movies=3, factors=2, hidden=4,
-                                    global_mean=3.0, seed=1))
+    net = build_network(
+        NetworkSpec("mlp", n_users=2, n_movies=3, factors=2, hidden=4, global_mean=3.0, seed=1)
+    )
     set_tables(net)
     w1, b1 = net.get_layer("hidden").get_weights()
     w2, b2 = net.get_layer("out").get_weights()
@@ -54,8 +54,9 @@ def test_mlp_network_matches_numpy() -> None:
 
 def test_sigmoid_output_maps_into_the_range() -> None:
     layer = SigmoidRange(0.5, 5.5)
-    np.testing.assert_allclose(np.asarray(layer(np.array([0.0, 100.0, -100.0]))),
-                               [3.0, 5.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(layer(np.array([0.0, 100.0, -100.0]))), [3.0, 5.5, 0.5], rtol=1e-6
+    )
 
 
 def test_row_penalty_is_the_mean_squared_norm_of_looked_up_rows() -> None:
@@ -78,8 +79,18 @@ def test_dot_score_shape() -> None:
 @pytest.mark.parametrize("kind", ["dot", "bias", "mlp"])
 @pytest.mark.parametrize("output", ["linear", "sigmoid"])
 def test_keras_round_trip(kind: str, output: str, tmp_path: Path) -> None:
-    net = build_network(NetworkSpec(kind, n_users=4, n_movies=5, factors=3, l2=0.02,
-                                    output=output, rating_range=(0.25, 5.25), global_mean=3.5))
+    net = build_network(
+        NetworkSpec(
+            kind,
+            n_users=4,
+            n_movies=5,
+            factors=3,
+            l2=0.02,
+            output=output,
+            rating_range=(0.25, 5.25),
+            global_mean=3.5,
+        )
+    )
     batch = pairs([0, 1, 3], [4, 2, 0])
     before = np.asarray(net(batch))
     net.save(tmp_path / "net.keras")
@@ -102,7 +113,6 @@ def test_table_shapes_match_the_built_network(kind: str, side_dim: int) -> None:
 
     spec = NetworkSpec(kind, n_users=5, n_movies=7, factors=4, hidden=6, side_dim=side_dim)
     net = build_network(spec)
-    built = {layer.name: tuple(layer.weights[0].shape) for layer in net.layers
-             if layer.weights}
+    built = {layer.name: tuple(layer.weights[0].shape) for layer in net.layers if layer.weights}
     expected = table_shapes(spec)
     assert {name: built.get(name) for name in expected} == expected

@@ -10,8 +10,11 @@ from recsys.models import LazyAdam
 
 
 def sparse(indices: list[int], values: list[list[float]]) -> tf.IndexedSlices:
-    return tf.IndexedSlices(tf.constant(values, tf.float32), tf.constant(indices, tf.int32),
-                            dense_shape=tf.constant([3, 2]))
+    return tf.IndexedSlices(
+        tf.constant(values, tf.float32),
+        tf.constant(indices, tf.int32),
+        dense_shape=tf.constant([3, 2]),
+    )
 
 
 def dense_of(grad: tf.IndexedSlices) -> tf.Tensor:

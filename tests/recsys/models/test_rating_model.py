@@ -33,8 +33,9 @@ def data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module", params=KINDS)
 def fitted(request: pytest.FixtureRequest, data) -> RatingModel:
     train, _test, movies = data
-    return RatingModel(request.param, batch_size=256, epochs=60, patience=5,
-                       learning_rate=0.01, factors=8, seed=1).fit(train, movies=movies)
+    return RatingModel(
+        request.param, batch_size=256, epochs=60, patience=5, learning_rate=0.01, factors=8, seed=1
+    ).fit(train, movies=movies)
 
 
 def test_fit_returns_self_and_learns(fitted: RatingModel, data) -> None:
@@ -51,8 +52,10 @@ def test_save_load_round_trip(fitted: RatingModel, data, tmp_path: Path) -> None
     _, test, _ = data
     fitted.save(tmp_path / "model")
     loaded = RatingModel.load(tmp_path / "model")
-    np.testing.assert_array_equal(loaded.predict(test["user_id"], test["movie_id"]),
-                                  fitted.predict(test["user_id"], test["movie_id"]))
+    np.testing.assert_array_equal(
+        loaded.predict(test["user_id"], test["movie_id"]),
+        fitted.predict(test["user_id"], test["movie_id"]),
+    )
     user = int(test["user_id"].iloc[0])
     pd.testing.assert_frame_equal(loaded.recommend(user, 5), fitted.recommend(user, 5))
     pd.testing.assert_frame_equal(loaded.similar_movies(100, 3), fitted.similar_movies(100, 3))
@@ -66,7 +69,8 @@ def test_unknown_ids_fall_back_and_say_so(fitted: RatingModel) -> None:
     base = fitted.baseline_
     assert frame["prediction"].iloc[2] == pytest.approx(np.clip(base.mean_, 1, 5), rel=1e-5)
     assert frame["prediction"].iloc[1] == pytest.approx(
-        base.mean_ + base.movie_bias_[fitted.movie_vocab_.index([100])[0]], rel=1e-5)
+        base.mean_ + base.movie_bias_[fitted.movie_vocab_.index([100])[0]], rel=1e-5
+    )
     known = fitted.predict_frame([1], [100])
     assert known["fallback"].tolist() == [""]
 
@@ -78,11 +82,13 @@ def test_recommend_for_unknown_user_uses_the_baseline(fitted: RatingModel) -> No
     assert recs["movie_id"].tolist() == fitted.movie_vocab_.to_ids(best).tolist()
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(user=st.integers(1, 80), k=st.integers(1, 70), min_ratings=st.integers(0, 40))
-def test_recommendations_are_sorted_unseen_and_k_long(fitted: RatingModel, user: int, k: int,
-                                                       min_ratings: int) -> None:
+def test_recommendations_are_sorted_unseen_and_k_long(
+    fitted: RatingModel, user: int, k: int, min_ratings: int
+) -> None:
     recs = fitted.recommend(user, k, min_ratings=min_ratings)
     u = fitted.user_vocab_.index([user], missing="negative")[0]
     seen = set(fitted.movie_vocab_.to_ids(fitted.seen_.movies_of(u)).tolist()) if u >= 0 else set()
@@ -95,7 +101,8 @@ def test_recommendations_are_sorted_unseen_and_k_long(fitted: RatingModel, user:
 
 
 def test_recommend_leaves_out_every_training_rating_early_stopping_share_included(
-        fitted: RatingModel, data, tmp_path: Path) -> None:
+    fitted: RatingModel, data, tmp_path: Path
+) -> None:
     train = data[0]
     assert fitted.n_validation_ > 0  # some training ratings were held out for stopping
     fitted.save(tmp_path / "m")
@@ -130,20 +137,45 @@ def test_learned_tables_are_indexed_by_id(fitted: RatingModel) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_same_seed_same_result_other_seed_other_result(kind: str, data) -> None:
     train, test, _ = data
-    runs = [RatingModel(kind, seed=s, **FAST).fit(train).predict(test["user_id"],
-                                                                test["movie_id"])
-            for s in (3, 3, 4)]
+    runs = [
+        RatingModel(kind, seed=s, **FAST).fit(train).predict(test["user_id"], test["movie_id"])
+        for s in (3, 3, 4)
+    ]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
 
 
 CHANGES = {
-    "dot": {"factors": 4, "l2": 0.5, "learning_rate": 0.02, "batch_size": 128, "epochs": 2,
-            "output": "linear", "validation_fraction": 0.2},
-    "bias": {"factors": 4, "l2": 0.5, "bias_l2": 1.0, "learning_rate": 0.02, "batch_size": 128,
-             "epochs": 2, "output": "sigmoid", "validation_fraction": 0.2},
-    "mlp": {"factors": 4, "l2": 0.5, "dropout": (0.0, 0.1), "hidden": 16, "learning_rate": 0.03,
-            "batch_size": 128, "epochs": 2, "output": "sigmoid", "validation_fraction": 0.2},
+    "dot": {
+        "factors": 4,
+        "l2": 0.5,
+        "learning_rate": 0.02,
+        "batch_size": 128,
+        "epochs": 2,
+        "output": "linear",
+        "validation_fraction": 0.2,
+    },
+    "bias": {
+        "factors": 4,
+        "l2": 0.5,
+        "bias_l2": 1.0,
+        "learning_rate": 0.02,
+        "batch_size": 128,
+        "epochs": 2,
+        "output": "sigmoid",
+        "validation_fraction": 0.2,
+    },
+    "mlp": {
+        "factors": 4,
+        "l2": 0.5,
+        "dropout": (0.0, 0.1),
+        "hidden": 16,
+        "learning_rate": 0.03,
+        "batch_size": 128,
+        "epochs": 2,
+        "output": "sigmoid",
+        "validation_fraction": 0.2,
+    },
 }
 
 
@@ -158,8 +190,12 @@ def test_each_hyper_parameter_changes_the_result(kind: str, name: str, data) -> 
 
 def test_patience_changes_when_training_stops(data) -> None:
     train, _, _ = data
-    runs = [RatingModel("bias", batch_size=256, factors=8, epochs=40, patience=p,
-                        learning_rate=0.05).fit(train) for p in (1, 6)]
+    runs = [
+        RatingModel(
+            "bias", batch_size=256, factors=8, epochs=40, patience=p, learning_rate=0.05
+        ).fit(train)
+        for p in (1, 6)
+    ]
     assert runs[0].training_.epochs_run < runs[1].training_.epochs_run
 
 
@@ -214,8 +250,7 @@ def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_p
     fitted.save(tmp_path / "m3")
     user = keras.Input(shape=(), dtype="int32", name="user")
     movie = keras.Input(shape=(), dtype="int32", name="movie")
-    total = keras.layers.Add()([keras.ops.cast(user, "float32"),
-                                keras.ops.cast(movie, "float32")])
+    total = keras.layers.Add()([keras.ops.cast(user, "float32"), keras.ops.cast(movie, "float32")])
     keras.Model({"user": user, "movie": movie}, total).save(tmp_path / "m3" / "model.keras")
     loaded = RatingModel.load(tmp_path / "m3")
     with pytest.raises(ModelDirError, match=r"does not hold the .* network its recsys_model"):
@@ -231,13 +266,17 @@ def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_p
         if name in arrays:
             arrays[name] = arrays[name][:-1]
     np.savez(tmp_path / "m4" / "weights.npz", **arrays)
-    with pytest.raises(ModelDirError, match=r"weights\.npz' does not hold the .* network its "
-                                            r"recsys_model.json describes \(table 'user_factors'"):
+    with pytest.raises(
+        ModelDirError,
+        match=r"weights\.npz' does not hold the .* network its "
+        r"recsys_model.json describes \(table 'user_factors'",
+    ):
         RatingModel.load(tmp_path / "m4")
 
 
-def test_saving_over_an_existing_model_is_atomic(fitted: RatingModel, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_saving_over_an_existing_model_is_atomic(
+    fitted: RatingModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "model"
     fitted.save(target)
     before = sorted(p.name for p in target.iterdir())

@@ -18,9 +18,14 @@ from recsys.models.side_features import SideFeatures
 
 
 def blocks() -> list[FeatureBlock]:
-    genres = FeatureBlock.from_arrays("genres", [1, 2, 3, 4], [[1, 0], [0, 1], [1, 1], [0, 0]],
-                                      mask=[True, True, True, False], columns=["A", "B"],
-                                      provenance={"source": "movies.csv"})
+    genres = FeatureBlock.from_arrays(
+        "genres",
+        [1, 2, 3, 4],
+        [[1, 0], [0, 1], [1, 1], [0, 0]],
+        mask=[True, True, True, False],
+        columns=["A", "B"],
+        provenance={"source": "movies.csv"},
+    )
     words = FeatureBlock.from_arrays("words", [2, 3, 5], [[2.0], [4.0], [100.0]])
     return [genres, words]
 
@@ -33,12 +38,16 @@ def test_standardisation_uses_the_training_movies_only() -> None:
     assert side.dim == 2 + 1 + 1 + 1 and side.n_train_present == (3, 2)
     table = side.transform(blocks(), [3, 5, 4, 42])
     a = (1 - 2 / 3) / (np.sqrt(2) / 3)
-    np.testing.assert_allclose(table, [
-        [a, a, 1.0, 1.0, 1.0],            # movie 3: both blocks
-        [0.0, 0.0, 0.0, 97.0, 1.0],       # movie 5: no genres, words 100 -> (100-3)/1
-        [0.0, 0.0, 0.0, 0.0, 0.0],        # movie 4: genres masked out, no words
-        [0.0, 0.0, 0.0, 0.0, 0.0],        # unknown movie
-    ], rtol=1e-6)
+    np.testing.assert_allclose(
+        table,
+        [
+            [a, a, 1.0, 1.0, 1.0],  # movie 3: both blocks
+            [0.0, 0.0, 0.0, 97.0, 1.0],  # movie 5: no genres, words 100 -> (100-3)/1
+            [0.0, 0.0, 0.0, 0.0, 0.0],  # movie 4: genres masked out, no words
+            [0.0, 0.0, 0.0, 0.0, 0.0],  # unknown movie
+        ],
+        rtol=1e-6,
+    )
     # the test movie 5's extreme value did not move the statistics
     assert side.means[2] == pytest.approx(3.0)
     np.testing.assert_array_equal(SideFeatures.covered(blocks()), [1, 2, 3, 5])
@@ -66,11 +75,15 @@ def test_bad_blocks() -> None:
 def test_blocks_learned_from_ratings_are_refused() -> None:
     genres, words = blocks()
     by_name = FeatureBlock.from_arrays("embedding", [1, 2, 3], [[0.1], [0.2], [0.3]])
-    by_provenance = FeatureBlock.from_arrays("factors", [1, 2, 3], [[0.1], [0.2], [0.3]],
-                                             provenance={"learned_from_ratings": True})
+    by_provenance = FeatureBlock.from_arrays(
+        "factors", [1, 2, 3], [[0.1], [0.2], [0.3]], provenance={"learned_from_ratings": True}
+    )
     through_side = FeatureBlock.from_arrays(  # made from a block that was learned from ratings
-        "mix", [1, 2, 3], [[0.1], [0.2], [0.3]],
-        provenance={"side_features": [{"name": "pca", "provenance": {}}]})
+        "mix",
+        [1, 2, 3],
+        [[0.1], [0.2], [0.3]],
+        provenance={"side_features": [{"name": "pca", "provenance": {}}]},
+    )
     for block in (by_name, by_provenance, through_side):
         with pytest.raises(DataError, match=f"block '{block.name}' was learned from ratings"):
             SideFeatures.fit([genres, block], [1, 2, 3])
@@ -85,8 +98,9 @@ def test_json_round_trip() -> None:
     assert again.to_json() == side.to_json()
     assert again.to_json()["blocks"][0]["provenance"] == {"source": "movies.csv"}
     assert again.columns[0] == ("A", "B")
-    np.testing.assert_array_equal(again.transform(blocks(), [1, 2, 3, 5]),
-                                  side.transform(blocks(), [1, 2, 3, 5]))
+    np.testing.assert_array_equal(
+        again.transform(blocks(), [1, 2, 3, 5]), side.transform(blocks(), [1, 2, 3, 5])
+    )
     with pytest.raises(DataError, match="do not match the block dimensions"):
         SideFeatures.from_json(side.to_json(), side.means[:1], side.scales)
 
@@ -96,16 +110,18 @@ def pairs(users: list[int], movies: list[int]) -> dict[str, np.ndarray]:
 
 
 def side_network(kind: str, **spec: object) -> keras.Model:
-    net = build_network(NetworkSpec(kind, n_users=2, n_movies=3, factors=2, side_dim=2,
-                                    global_mean=3.0, **spec))  # type: ignore[arg-type]
+    net = build_network(
+        NetworkSpec(kind, n_users=2, n_movies=3, factors=2, side_dim=2, global_mean=3.0, **spec)
+    )  # type: ignore[arg-type]
     net.get_layer("user_embedding").set_weights([np.array([[1.0, 2.0], [0.5, -1.0]])])
-    net.get_layer("movie_embedding").set_weights([np.array([[0.0, 1.0], [3.0, -1.0],
-                                                            [7.0, 7.0]])])
+    net.get_layer("movie_embedding").set_weights([np.array([[0.0, 1.0], [3.0, -1.0], [7.0, 7.0]])])
     # movie 2 is cold: its id row (7, 7) must not count
-    set_side_tables(net, np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]),
-                    np.array([True, True, False]))
-    net.get_layer("side_factors").set_weights([np.array([[1.0, 0.0], [0.0, 0.5]]),
-                                               np.array([0.1, -0.1])])
+    set_side_tables(
+        net, np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([True, True, False])
+    )
+    net.get_layer("side_factors").set_weights(
+        [np.array([[1.0, 0.0], [0.0, 0.5]]), np.array([0.1, -0.1])]
+    )
     if kind == "bias":
         net.get_layer("user_bias").set_weights([np.array([[0.5], [-0.5]])])
         net.get_layer("movie_bias").set_weights([np.array([[0.0], [-0.25], [9.0]])])
@@ -136,7 +152,8 @@ def test_cold_movie_output_ignores_its_id_rows() -> None:
         net = side_network(kind)
         before = np.asarray(net(pairs([0, 1], [2, 2])))
         net.get_layer("movie_embedding").embeddings.assign(
-            np.array([[0.0, 1.0], [3.0, -1.0], [-50.0, 80.0]]))
+            np.array([[0.0, 1.0], [3.0, -1.0], [-50.0, 80.0]])
+        )
         if kind == "bias":
             net.get_layer("movie_bias").embeddings.assign(np.array([[0.0], [-0.25], [-9.0]]))
         np.testing.assert_allclose(np.asarray(net(pairs([0, 1], [2, 2]))), before, rtol=1e-6)
@@ -187,8 +204,7 @@ def test_id_gate() -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(2, 30), dim=st.integers(1, 4), seed=st.integers(0, 10_000))
-def test_training_rows_are_centred_and_absent_rows_are_zero(n: int, dim: int,
-                                                            seed: int) -> None:
+def test_training_rows_are_centred_and_absent_rows_are_zero(n: int, dim: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     ids = rng.permutation(1000)[:n]
     mask = rng.random(n) < 0.7

@@ -1,13 +1,21 @@
 """Exceptions the toolkit raises for problems a user can fix.
 
-Every message says what was expected, what was received and how to fix it. The
-command-line interface prints ``str(error)`` on one line and exits with code 2.
+Every message says what was expected, what was received and how to fix it, in the
+library's own terms: the name of the parameter, argument or file, never a command-line
+flag. An error about one parameter says which in :attr:`RecsysError.parameter`; the
+command-line interface (:mod:`recsys.cli.framework`) prints ``str(error)`` on one line,
+adds the flag that sets that parameter, and exits with code 2.
+
+>>> error = InvalidParameterError("factors", "factors=0 must be a positive integer.")
+>>> error.parameter, str(error)
+('factors', 'factors=0 must be a positive integer.')
 """
 
 from __future__ import annotations
 
 __all__ = [
     "DataError",
+    "InvalidParameterError",
     "ModelDirError",
     "NotFittedError",
     "RecsysError",
@@ -16,11 +24,29 @@ __all__ = [
 
 
 class RecsysError(Exception):
-    """Base class of the errors caused by input the user can correct."""
+    """Base class of the errors caused by input the user can correct.
+
+    Parameters
+    ----------
+    message : what was wrong and how to fix it, in library terms.
+    parameter : the name of the parameter or argument at fault (as the function or
+        constructor spells it, e.g. ``"rating_scale"``), when one is; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str = "", *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class DataError(RecsysError, ValueError):
     """A data file, frame or option has the wrong content or shape."""
+
+
+class InvalidParameterError(DataError):
+    """A parameter has a value outside its allowed range; ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message, parameter=parameter)
 
 
 class UnknownIdError(RecsysError, KeyError):

@@ -90,7 +90,7 @@ def run_cli(
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except RecsysError as error:
-        _fail(f"{parser.prog} {args.command}: error: {error}")
+        _fail(f"{parser.prog} {args.command}: error: {error}{flag_hint(error, parser, args)}")
     except FileNotFoundError as error:
         _fail(f"{parser.prog} {args.command}: error: no such file: {error.filename}")
     except PermissionError as error:
@@ -112,6 +112,36 @@ def run_cli(
             f"({type(error).__name__}); use a smaller --batch-size (or fewer factors)."
         )
     return EXIT_USAGE
+
+
+def flag_hint(error: RecsysError, parser: argparse.ArgumentParser,
+              args: argparse.Namespace) -> str:
+    """`` (set by --flag)`` for an error about one parameter, naming the option of the
+    command that sets it; ``""`` when no option does.
+
+    The library names parameters as Python spells them (``rating_scale``); the option is
+    the one whose ``dest`` has that name, or the one a command maps it to with
+    ``parser.set_defaults(parameter_flags={"directory": "--model"})``.
+    """
+    name = getattr(error, "parameter", None)
+    if not name:
+        return ""
+    flag = dict(getattr(args, "parameter_flags", None) or {}).get(name)
+    if flag is None:
+        command = _subparser(parser, getattr(args, "command", None))
+        for action in command._actions if command is not None else []:
+            if action.dest == name and action.option_strings:
+                flag = max(action.option_strings, key=len)
+                break
+    return f" (set by {flag})" if flag else ""
+
+
+def _subparser(parser: argparse.ArgumentParser,
+               command: str | None) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]  # type: ignore[no-any-return]
+    return None
 
 
 def is_device_out_of_memory(error: BaseException) -> bool:

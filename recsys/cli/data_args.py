@@ -1,27 +1,17 @@
-"""Options shared by the commands that read ratings: where the data comes from."""
+"""Options shared by the commands that read ratings: where the data comes from.
+
+:func:`recsys.workflows.load_and_split` reads the data they name.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
 
-import numpy as np
-import pandas as pd
-
-from recsys.data import (
-    Dataset,
-    FilesSplit,
-    TrainTestSplit,
-    load_dataset,
-    load_ratings_file,
-    make_movies,
-    parse_split,
-    read_ratings_file,
-)
 from recsys.data.download import DATASETS
 from recsys.errors import DataError
 
-__all__ = ["add_data_arguments", "load_data_and_split", "parse_rating_scale"]
+__all__ = ["add_data_arguments", "parse_rating_scale"]
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,27 +67,3 @@ def parse_rating_scale(text: str | None) -> tuple[float, float] | None:
     if not low < high:
         raise DataError(f"--rating-scale {text!r}: the low end must be below the high end.")
     return low, high
-
-
-def load_data_and_split(args: argparse.Namespace) -> tuple[Dataset, TrainTestSplit]:
-    """Load the dataset the options name and split it with ``--split`` and ``--seed``."""
-    splitter = parse_split(args.split)
-    if isinstance(splitter, FilesSplit):
-
-        def reader(path: str) -> pd.DataFrame:
-            return read_ratings_file(path, sep=args.sep, columns=args.columns)
-
-        split = FilesSplit(splitter.train_path, splitter.test_path, reader).split()
-        movies = (
-            load_dataset(args.data or args.dataset).movies if (args.data or args.dataset) else None
-        )
-        ratings = pd.concat([split.train, split.test], ignore_index=True)
-        if movies is None:
-            movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
-        dataset = Dataset(name="files", ratings=ratings, movies=movies, spec=args.split)
-        return dataset, split
-    if args.ratings:
-        dataset = load_ratings_file(args.ratings, sep=args.sep, columns=args.columns)
-    else:
-        dataset = load_dataset(args.dataset or args.data)
-    return dataset, splitter.split(dataset, args.seed)

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import platform
-import shutil
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
-from recsys.cli.data_args import add_data_arguments, load_data_and_split, parse_rating_scale
+from recsys.cli.data_args import add_data_arguments, parse_rating_scale
 from recsys.cli.framework import add_backend_argument
 from recsys.errors import DataError
-from recsys.fileio import check_writable_dir
 from recsys.models.scoring import FALLBACK_COLD
+from recsys.workflows import (
+    VALIDATION_CARVES,
+    SideFeatureChoice,
+    build_model,
+    checkpoint_folder,
+    choose_side_features,
+    default_model_dir,
+    device_and_precision,
+    load_and_split,
+    model_default,
+    prepare_cluster,
+    prepare_model_dir,
+    save_run,
+    train_and_evaluate,
+)
 
 __all__ = ["register", "run"]
 
@@ -33,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_data_arguments(parser)
     model = parser.add_argument_group("model (defaults per kind: see the README)")
     model.add_argument(
-        "--model", default="bias", choices=("dot", "bias", "mlp"), help="model kind (default bias)"
+        "--model",
+        choices=("dot", "bias", "mlp"),
+        help=f"model kind (default {model_default('kind')})",
     )
     model.add_argument("--factors", type=int, help="embedding size")
     model.add_argument("--l2", type=float, help="row-wise L2 penalty on embeddings")
@@ -49,20 +59,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "(default: sigmoid for dot, linear otherwise)",
     )
     fit = parser.add_argument_group("training")
-    fit.add_argument("--epochs", type=int, default=50, help="maximum epochs (default 50)")
+    fit.add_argument(
+        "--epochs", type=int, help=f"maximum epochs (default {model_default('epochs')})"
+    )
     fit.add_argument("--batch-size", type=int, help="ratings per step")
     fit.add_argument("--learning-rate", type=float, help="LazyAdam learning rate")
     fit.add_argument(
-        "--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)"
+        "--patience",
+        type=int,
+        help=f"early-stopping patience in epochs (default {model_default('patience')})",
     )
     fit.add_argument(
         "--validation-fraction",
         type=float,
-        default=0.05,
         help="share of the training part held out for early stopping "
-        "(default 0.05; never the test part)",
+        f"(default {model_default('validation_fraction')}; never the test part)",
     )
-    fit.add_argument("--seed", type=int, default=0, help="seed of split and model (default 0)")
+    fit.add_argument(
+        "--seed", type=int, help=f"seed of split and model (default {model_default('seed')})"
+    )
     scale = parser.add_argument_group(
         "backend and scale (see `recsys.models.distribute` for a two-machine TF_CONFIG example)"
     )
@@ -78,7 +93,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     scale.add_argument(
         "--updates",
         choices=("lazy", "dense"),
-        default="lazy",
         help="Adam on embedding tables: lazy (only the rows a batch looked "
         "up, the default) or dense (Keras' Adam)",
     )
@@ -117,8 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     side.add_argument(
         "--side-l2",
         type=float,
-        default=0.01,
-        help="L2 penalty on the side-feature projections (default 0.01)",
+        help=f"L2 penalty on the side-feature projections (default {model_default('side_l2')})",
     )
     side.add_argument(
         "--id-dropout",
@@ -129,8 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     side.add_argument(
         "--validation-split",
-        default="auto",
-        choices=("auto", "ratings", "movies"),
+        choices=VALIDATION_CARVES,
         help="carve the validation part by ratings or by movies (default auto: "
         "movies when --features is given and --split is movies:F)",
     )
@@ -151,270 +163,125 @@ def _dropout(text: str) -> tuple[float, float]:
     return before, after
 
 
-def _side_blocks(args: argparse.Namespace) -> tuple[list[Any] | None, list[str]]:
-    """The feature blocks named by ``--features``/``--blocks`` (``None`` without them), and
-    the names of the store's blocks left out of the default.
+#: RatingModel parameters set by an option of the same name (``--bias-l2``: ``bias_l2``).
+_MODEL_OPTIONS = (
+    "factors",
+    "l2",
+    "bias_l2",
+    "hidden",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "patience",
+    "validation_fraction",
+    "output",
+    "seed",
+    "side_l2",
+    "id_dropout",
+)
 
-    Blocks learned from ratings (``embedding``, ``pca``, or so says their provenance) are
-    left out of the default and refused when named: they can have seen the test ratings.
-    """
+
+def _model_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The hyper-parameters the user gave; the others keep the model's defaults."""
+    params: dict[str, Any] = {
+        name: getattr(args, name) for name in _MODEL_OPTIONS if getattr(args, name) is not None
+    }
+    if args.dropout:
+        params["dropout"] = _dropout(args.dropout)
+    params["verbose"] = not (args.quiet or args.json)
+    return params
+
+
+def _side_features(args: argparse.Namespace) -> SideFeatureChoice | None:
     if args.features is None:
         if args.blocks is not None:
             raise DataError("--blocks needs --features DIR (the feature store to read them from).")
-        return None, []
-    from recsys.features.lineage import check_side_feature_block, learned_from_ratings
-    from recsys.features.store import FeatureStore
-
-    store = FeatureStore(args.features)
-    provenance = {
-        n: info.get("provenance") for n, info in store.describe().get("blocks", {}).items()
-    }
-    if args.blocks is None:
-        names = [n for n in store.names if learned_from_ratings(n, provenance[n]) is None]
-        if not names:
-            raise DataError(
-                f"feature store {args.features!r} has no block usable as side "
-                f"features (it has {', '.join(store.names) or 'none'}); build "
-                "e.g. genres with `recsys features build`, or name --blocks."
-            )
-    else:
+        return None
+    names = None
+    if args.blocks is not None:
         names = [n.strip() for n in args.blocks.split(",") if n.strip()]
-        if not names:
-            raise DataError(
-                f"--blocks {args.blocks!r}: name at least one block, e.g. genres,overview_w2v."
-            )
-        for name in names:
-            if name in provenance:  # unknown names fail below, in store.blocks
-                check_side_feature_block(name, provenance[name])
-    return store.blocks(names), [n for n in store.names if n not in names]
-
-
-def _validation_split(args: argparse.Namespace, split_name: str, blocks: list[Any] | None) -> str:
-    if args.validation_split != "auto":
-        return str(args.validation_split)
-    return "movies" if blocks and split_name.startswith("movies:") else "ratings"
+    return choose_side_features(args.features, names)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, evaluate, save and print the summary table."""
-    role = _check_scale_options(args)
-    from recsys.backend import active_backend, device_info, import_keras
-    from recsys.models.options import TrainingOptions
-
-    backend = active_backend()
-    TrainingOptions(distribute=args.distribute).check_backend(backend)  # before any work
-    strategy = None
-    if args.distribute and backend == "tensorflow":
-        # first: the multi-worker strategy configures the TF runtime
-        from recsys.models.distribute import make_strategy
-
-        import_keras()
-        strategy = make_strategy(args.distribute)
-    dataset, split = load_data_and_split(args)
-    blocks, left_out = _side_blocks(args)
-    from recsys.models.persistence import MARKER  # refuse a foreign --out before training
-
-    out = check_writable_dir(
-        args.out or f"runs/{dataset.name}-{args.model}", what="model", marker=MARKER
+    cluster = prepare_cluster(args.distribute)  # before any data is read
+    dataset, split = load_and_split(
+        dataset=args.data or args.dataset,
+        ratings=args.ratings,
+        sep=args.sep,
+        columns=args.columns,
+        split=args.split,
+        seed=args.seed,
     )
+    side = _side_features(args)
+    kind = args.model or model_default("kind")
+    out = prepare_model_dir(args.out or default_model_dir(dataset.name, kind))
     rating_scale = parse_rating_scale(args.rating_scale)
 
-    device = device_info()  # imports the backend quietly: before anything imports Keras
-    from recsys.models.precision import resolve_policy
-
-    has_gpu = device.kind == "GPU"
-    precision = resolve_policy(args.mixed_precision, has_gpu=has_gpu, backend=backend)
-    if precision != "float32" and not has_gpu and not args.json:
+    # imports the backend quietly: before anything imports Keras
+    device, precision = device_and_precision(args.mixed_precision, cluster.backend)
+    if precision != "float32" and device.kind != "GPU" and not args.json:
         print(
             f"recsys train: note: no GPU, so {precision} runs on the CPU, where it is "
             "rarely faster than float32.",
             flush=True,
         )
-    checkpoint_dir = _checkpoint_dir(args, out, role)
-
-    from recsys.evaluation import evaluate_model
-    from recsys.models.rating_model import RatingModel
-
-    model = RatingModel(
-        args.model,
-        factors=args.factors,
-        l2=args.l2,
-        bias_l2=args.bias_l2,
-        dropout=_dropout(args.dropout) if args.dropout else None,
-        hidden=args.hidden,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        patience=args.patience,
-        validation_fraction=args.validation_fraction,
-        output=args.output,
-        seed=args.seed,
-        verbose=not (args.quiet or args.json),
-        side_l2=args.side_l2,
-        id_dropout=args.id_dropout,
-        validation_split=_validation_split(args, split.name, blocks),
+    checkpoint_dir = checkpoint_folder(
+        out, cluster.role, checkpoint_dir=args.checkpoint_dir, distribute=args.distribute
     )
-    model.resolved_params()  # bad hyper-parameters fail before any work
+    model = build_model(
+        kind,
+        _model_params(args),
+        validation_split=args.validation_split or "auto",
+        split_name=split.name,
+        has_side_features=side is not None,
+    )
     if not args.json:
         print(
-            f"recsys train: {args.model} model on {dataset.name} (split {split.name}, "
-            f"seed {args.seed}); {len(split.train):,} training and {len(split.test):,} "
+            f"recsys train: {model.kind} model on {dataset.name} (split {split.name}, "
+            f"seed {model.seed}); {len(split.train):,} training and {len(split.test):,} "
             "test ratings",
             flush=True,
         )
-        if blocks:
-            described = ", ".join(f"{b.name} ({b.dim}-d, {b.coverage:,} movies)" for b in blocks)
+        if side is not None:
+            described = ", ".join(
+                f"{b.name} ({b.dim}-d, {b.coverage:,} movies)" for b in side.blocks
+            )
             print(f"side features: {described}; validation by {model.validation_split}", flush=True)
-            if left_out and args.blocks is None:
+            if side.left_out and side.by_default:
                 print(
-                    f"side features: left out {', '.join(left_out)} (learned from ratings; "
-                    "they may have seen the test ratings)",
+                    f"side features: left out {', '.join(side.left_out)} (learned from "
+                    "ratings; they may have seen the test ratings)",
                     flush=True,
                 )
-    started = time.perf_counter()
+    from recsys.models.options import TrainingOptions
+
     options = TrainingOptions(
         distribute=args.distribute,
-        strategy=strategy,
+        strategy=cluster.strategy,
         checkpoint_dir=checkpoint_dir,
         precision=precision,
-        updates=args.updates,
+        **({"updates": args.updates} if args.updates else {}),
     )
-    model.fit(
-        split.train,
-        rating_scale=rating_scale,
-        movies=dataset.movies,
-        side_features=blocks,
-        options=options,
-    )
-    fit_seconds = time.perf_counter() - started
-    by_movies = split.name.startswith("movies:")
-    report = evaluate_model(
-        model, split.train, split.test, movies=dataset.movies if (blocks or by_movies) else None
-    )
-    metrics = _metrics(
-        args,
-        dataset.name,
-        dataset.spec,
-        split.name,
-        len(split.train),
+    result = train_and_evaluate(
         model,
-        report,
-        fit_seconds,
-        device.to_json(),
+        dataset,
+        split,
+        side_features=side,
+        rating_scale=rating_scale,
+        options=options,
+        device=device,
+        role=cluster.role,
     )
-    if blocks:
-        metrics["side_features"] = {
-            "store": str(args.features),
-            **model.describe()["side_features"],
-            "validation_split": model.validation_split,
-            "n_warm_movies": model.describe()["n_warm_movies"],
-            "n_movies": len(model.movie_vocab_),
-        }
-    if "cold_start" in report:
-        metrics["cold_start"] = report["cold_start"]
-    metrics.update(
-        {
-            "distribute": args.distribute or "none",
-            "precision": precision,
-            "updates": args.updates,
-            "replicas": (
-                strategy.num_replicas_in_sync
-                if strategy
-                else device.count
-                if args.distribute
-                else 1
-            ),
-            "worker": role.name,
-        }
-    )
-    from recsys.models.persistence import save_model
-
-    if role.is_chief:
-        save_model(model, out, extra_files={"metrics.json": metrics})
-    else:  # every worker saves (the standard pattern), only the chief's copy is kept
-        scratch = Path(tempfile.mkdtemp(prefix=f"recsys-{role.name}-"))
-        try:
-            save_model(model, scratch / "model", extra_files={"metrics.json": metrics})
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    if checkpoint_dir is not None:  # this worker's folder; the parent once it is empty
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            checkpoint_dir.parent.rmdir()
+    metrics = result.metrics()
+    kept = save_run(result, out, checkpoint_dir=checkpoint_dir, metrics=metrics)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
-        print(
-            _table(
-                metrics, out if role.is_chief else f"{out} by the chief ({role.name} keeps no copy)"
-            )
-        )
+        role = cluster.role.name
+        print(_table(metrics, out if kept else f"{out} by the chief ({role} keeps no copy)"))
     return 0
-
-
-def _check_scale_options(args: argparse.Namespace) -> Any:
-    """Validate --distribute (TF_CONFIG) before any data is read; return the role."""
-    from recsys.models.distribute import ClusterRole, cluster_role
-
-    if args.distribute == "multiworker":
-        return cluster_role()
-    return ClusterRole()
-
-
-def _checkpoint_dir(args: argparse.Namespace, out: Path, role: Any) -> Path | None:
-    if args.checkpoint_dir:
-        base = Path(args.checkpoint_dir).expanduser()
-    elif args.distribute == "multiworker":
-        base = out.parent / f".{out.name}.checkpoints"
-    else:
-        return None
-    check_writable_dir(base, what="checkpoint")
-    return base / role.name  # one folder per worker: no shared file system needed
-
-
-def _metrics(
-    args: argparse.Namespace,
-    dataset: str,
-    spec: str,
-    split: str,
-    n_train: int,
-    model: Any,
-    report: dict[str, Any],
-    fit_seconds: float,
-    device: dict[str, Any],
-) -> dict[str, Any]:
-    from recsys.backend import backend_versions
-
-    training = model.training_
-    epochs = training.epochs_run
-    steady = [h.ratings_per_second for h in training.history[1:]]
-    return {
-        "model": model.kind,
-        "dataset": dataset,
-        "dataset_spec": spec,
-        "split": split,
-        "seed": args.seed,
-        "n_train": int(n_train),
-        "n_fit": int(model.n_train_),
-        "n_validation": int(model.n_validation_),
-        "n_validation_dropped": int(model.n_validation_dropped_),
-        "n_test": report["n_test"],
-        "rating_scale": list(model.rating_scale_),
-        "rmse": report["rmse"],
-        "mae": report["mae"],
-        "baselines": report["baselines"],
-        "test_fallbacks": report["test_fallbacks"],
-        "train_seconds": training.train_seconds,
-        "ratings_per_second": model.n_train_ * epochs / training.train_seconds,
-        "steady_ratings_per_second": (sorted(steady)[len(steady) // 2] if steady else None),
-        "epochs_run": epochs,
-        "best_epoch": training.best_epoch,
-        "stopped_early": training.stopped_early,
-        "fit_seconds": fit_seconds,
-        "params": model.describe()["params"],
-        **device,
-        "versions": {**backend_versions(), "python": platform.python_version()},
-    }
 
 
 def _table(m: dict[str, Any], out: Any) -> str:

@@ -1,0 +1,78 @@
+"""Load the ratings a task names and split them into training and test parts."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from recsys.data import (
+    Dataset,
+    FilesSplit,
+    TrainTestSplit,
+    load_dataset,
+    load_ratings_file,
+    make_movies,
+    parse_split,
+    read_ratings_file,
+)
+
+__all__ = ["load_and_split"]
+
+
+def load_and_split(
+    *,
+    dataset: str | os.PathLike[str] | None = None,
+    ratings: str | os.PathLike[str] | None = None,
+    sep: str = ",",
+    columns: str | None = None,
+    split: str = "random:0.1",
+    seed: int | None = None,
+) -> tuple[Dataset, TrainTestSplit]:
+    """Load a dataset and split it.
+
+    Parameters
+    ----------
+    dataset : a MovieLens release name (downloaded once), a MovieLens folder or ``.zip``;
+        ``None`` (and no ``ratings``) is the bundled ``ml-latest-small``. With a
+        ``files:TRAIN,TEST`` split it only supplies the movies table.
+    ratings : a delimited ratings file instead of ``dataset``.
+    sep, columns : how to read ``ratings`` and the files of a ``files:`` split (see
+        :func:`recsys.data.read_ratings_file`).
+    split : a split spec, see :func:`recsys.data.parse_split`.
+    seed : seed of a random split; ``None`` is the rating model's default seed.
+
+    Returns
+    -------
+    dataset : the :class:`~recsys.data.Dataset` (for a ``files:`` split, one named
+        ``"files"`` holding both parts).
+    split : its :class:`~recsys.data.TrainTestSplit`.
+
+    Examples
+    --------
+    >>> data, parts = load_and_split(split="random:0.1", seed=0)
+    >>> data.name, parts.name, len(parts.train) + len(parts.test) == len(data.ratings)
+    ('ml-latest-small', 'random:0.1', True)
+    """
+    if seed is None:
+        from recsys.workflows.training import model_default
+
+        seed = int(model_default("seed"))
+    splitter = parse_split(split)
+    if isinstance(splitter, FilesSplit):
+
+        def reader(path: str) -> pd.DataFrame:
+            return read_ratings_file(path, sep=sep, columns=columns)
+
+        parts = FilesSplit(splitter.train_path, splitter.test_path, reader).split()
+        movies = load_dataset(dataset).movies if dataset else None
+        both = pd.concat([parts.train, parts.test], ignore_index=True)
+        if movies is None:
+            movies = make_movies(np.unique(both["movie_id"].to_numpy()))
+        return Dataset(name="files", ratings=both, movies=movies, spec=split), parts
+    if ratings:
+        data = load_ratings_file(ratings, sep=sep, columns=columns)
+    else:
+        data = load_dataset(dataset)
+    return data, splitter.split(data, seed)

@@ -3,7 +3,7 @@
 Layout (written atomically: a reader never sees half a directory)
 
 ``model.joblib``
-    The fitted :class:`~genre.classical.GenreTextClassifier` (vectorizer + per-genre
+    The fitted :class:`~genre.text.classifier.GenreTextClassifier` (vectorizer + per-genre
     classifiers), pickled with joblib. **Only load model directories you trust**:
     unpickling can run arbitrary code.
 ``genres.json``
@@ -17,11 +17,11 @@ Layout (written atomically: a reader never sees half a directory)
 ``search.json``
     The validation metrics of every grid point.
 ``metrics.json``
-    Test metrics beside the trivial benchmarks (see :func:`genre.evaluate.score_on_test`).
+    Test metrics beside the trivial benchmarks (see :func:`genre.evaluation.evaluate.score_on_test`).
     Per genre, ``threshold`` is a number, or ``null`` when the genre is predicted on
     every movie or on none (``predicted``: ``"always"`` / ``"never"``; see
-    :func:`genre.metrics.multilabel_report`). The ``all_negative`` benchmark ranks
-    nothing: its ranking metrics are ``null`` (see :mod:`genre.evaluate`).
+    :func:`genre.evaluation.metrics.multilabel_report`). The ``all_negative`` benchmark ranks
+    nothing: its ranking metrics are ``null`` (see :mod:`genre.evaluation.evaluate`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from genre.classical import GenreTextClassifier
-from genre.labels import GenreVocabulary
-from genre.metrics import json_float
-from genre.text_features import TEXT_FIELDS
+from genre.text.classifier import GenreTextClassifier
+from genre.data.labels import GenreVocabulary
+from genre.evaluation.metrics import json_float
+from genre.text.features import TEXT_FIELDS
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, write_json_atomic
 

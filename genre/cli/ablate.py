@@ -60,9 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train the fused model on each block subset, write the table and chart; return 0."""
-    from genre.ablation import MARKER
-    from genre.block_inputs import choose_blocks, load_block_inputs
-    from genre.dataset import load_labelled
+    from genre.fusion.ablation import MARKER
+    from genre.fusion.block_inputs import choose_blocks, load_block_inputs
+    from genre.data.dataset import load_labelled
     from recsys.features import FeatureStore
     from recsys.fileio import check_writable_dir
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     # keras.utils.set_random_seed would import TensorFlow on every backend.
     keras = import_keras()
 
-    from genre.ablation import block_sets, run_ablation, write_ablation
+    from genre.fusion.ablation import block_sets, run_ablation, write_ablation
 
     sets = block_sets(names, pairs=not args.no_pairs)
     counts = data.counts()
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     result.config["features"] = str(store.path.resolve())
     result.config["dataset"] = args.dataset
     paths = write_ablation(result, out)
-    from genre.ablation import markdown_table
+    from genre.fusion.ablation import markdown_table
 
     print(markdown_table(result.table))
     best = result.best_single("micro_f1")

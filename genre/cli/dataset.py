@@ -82,8 +82,8 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Build and save the labelled set; return 0."""
-    from genre.dataset import MARKER, build_labelled, save_labelled
-    from genre.sources import read_metadata
+    from genre.data.dataset import MARKER, build_labelled, save_labelled
+    from genre.data.sources import read_metadata
     from recsys.data import load_dataset
     from recsys.fileio import check_writable_dir
 

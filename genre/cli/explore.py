@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     """Write genre counts, co-occurrence, co-clusters, decades (CSV + PNG); return 0."""
     import pandas as pd
 
-    from genre import plots
-    from genre.cooccurrence import cocluster, cooccurrence_matrix, genres_by_decade
-    from genre.dataset import SPLITS, load_labelled
+    from genre.analysis import plots
+    from genre.analysis.cooccurrence import cocluster, cooccurrence_matrix, genres_by_decade
+    from genre.data.dataset import SPLITS, load_labelled
     from recsys.fileio import atomic_directory, check_writable_dir
 
     out = check_writable_dir(

@@ -53,14 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the top-k genres of a movie or a text (text or fused model); return 0."""
-    from genre.dataset import load_labelled
+    from genre.data.dataset import load_labelled
     from genre.model_dir import load_model
-    from genre.text_features import movie_texts
+    from genre.text.features import movie_texts
     from recsys.errors import DataError, UnknownIdError
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
-    from genre.fusion_model_dir import is_fused_model_dir
+    from genre.fusion.model_dir import is_fused_model_dir
 
     if is_fused_model_dir(args.model):
         return run_fused(args)
@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_fused(args: argparse.Namespace) -> int:
     """Top-k genres of a movie from the feature blocks a fused model was trained on."""
-    from genre.block_inputs import load_block_inputs
-    from genre.dataset import load_labelled
-    from genre.fusion_model_dir import load_fused_model
+    from genre.fusion.block_inputs import load_block_inputs
+    from genre.data.dataset import load_labelled
+    from genre.fusion.model_dir import load_fused_model
     from recsys.errors import UnknownIdError
     from recsys.features import FeatureStore
 

@@ -207,7 +207,7 @@ def _min_df(text: str | None) -> list | None:
 
 def build_grid(args: argparse.Namespace) -> dict[str, list]:
     """The search grid: the defaults for the model, overridden by the options given."""
-    from genre.tuning import default_grid
+    from genre.text.tuning import default_grid
 
     grid = default_grid(args.model)
     strength = "alpha" if args.model == "nb" else "C"
@@ -239,8 +239,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--blocks applies to --model fusion or mlp, not {args.model}.")
     from pathlib import Path
 
-    from genre.dataset import load_labelled
-    from genre.experiment import run_text_experiment
+    from genre.data.dataset import load_labelled
+    from genre.text.experiment import run_text_experiment
     from genre.model_dir import MARKER, save_model
     from recsys.fileio import check_writable_dir
 
@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         f"{args.model} on {args.features} of {args.text}: {n_points} grid points, "
         f"train {counts['train']}, val {counts['val']}, test {counts['test']}"
     )
-    from genre.text_features import movie_texts
+    from genre.text.features import movie_texts
 
     with_text = sum(bool(t.strip()) for t in movie_texts(data.part("train"), args.text))
     if 0 < with_text < counts["train"] / 2:
@@ -359,8 +359,8 @@ def run_feature_model(args: argparse.Namespace) -> int:
     out = check_writable_dir(
         args.out, what="genre model", marker=MARKER, inputs=[args.dataset, args.features]
     )
-    from genre.block_inputs import choose_blocks, load_block_inputs
-    from genre.dataset import load_labelled
+    from genre.fusion.block_inputs import choose_blocks, load_block_inputs
+    from genre.data.dataset import load_labelled
     from recsys.features import FeatureStore
 
     data = load_labelled(args.dataset)
@@ -380,8 +380,8 @@ def run_feature_model(args: argparse.Namespace) -> int:
     # keras.utils.set_random_seed would import TensorFlow on every backend.
     keras = import_keras()
 
-    from genre.fusion_experiment import run_fusion_experiment
-    from genre.fusion_model_dir import save_fused_model
+    from genre.fusion.experiment import run_fusion_experiment
+    from genre.fusion.model_dir import save_fused_model
 
     counts = data.counts()
     coverage = inputs.coverage()

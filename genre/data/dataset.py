@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from genre.labels import (
+from genre.data.labels import (
     NO_GENRES,
     GenreVocabulary,
     check_training_labels,
@@ -59,7 +59,7 @@ from genre.labels import (
     rare_genres,
     tmdb_labels,
 )
-from genre.stratify import iterative_stratification
+from genre.data.stratify import iterative_stratification
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, write_json_atomic
 
@@ -158,14 +158,14 @@ def build_labelled(
 
     Parameters
     ----------
-    metadata : frame from :func:`genre.sources.read_metadata` (``movie_id, title,
+    metadata : frame from :func:`genre.data.sources.read_metadata` (``movie_id, title,
         overview, tmdb_genres, year``; other columns are ignored).
     movies : the MovieLens movies frame (``movie_id, title, year, genres``), joined on
         ``movie_id``; needed for ``labels="movielens"``, used for titles and years
         otherwise.
     tags : MovieLens tags (``movie_id, tag``), or ``None`` for no tags.
     labels : ``"movielens"`` (genres of the MovieLens movies frame) or ``"tmdb"`` (the
-        TMDB genres mapped to MovieLens names, see :func:`genre.labels.tmdb_labels`;
+        TMDB genres mapped to MovieLens names, see :func:`genre.data.labels.tmdb_labels`;
         names without a MovieLens counterpart are dropped and counted in the manifest).
     min_genre_fraction : genres on fewer than this fraction of the *training* movies are
         dropped (and listed in the manifest); movies left without a genre are dropped.
@@ -183,7 +183,7 @@ def build_labelled(
         No overview at all, no movie with labels, bad fractions, every genre dropped,
         a split part that would be empty, or a set no genre model can learn from:
         fewer than 2 genres kept, or a kept genre on every training movie (see
-        :func:`genre.labels.check_training_labels`).
+        :func:`genre.data.labels.check_training_labels`).
 
     Examples
     --------

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from genre import metrics
+from genre.evaluation import metrics
 from recsys.errors import DataError
 
 __all__ = ["RANKING_METRICS", "benchmark_reports", "prior_scores", "score_on_test"]
@@ -84,7 +84,7 @@ def score_on_test(
 
     Returns
     -------
-    dict with the summary metrics of :func:`genre.metrics.multilabel_report` at the top
+    dict with the summary metrics of :func:`genre.evaluation.metrics.multilabel_report` at the top
     level, ``per_genre``, ``benchmarks`` (``prior``, ``all_negative``), ``n_train``,
     ``n_val``, ``n_test``, ``genres`` and ``threshold_by``.
     """

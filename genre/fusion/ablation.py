@@ -1,7 +1,7 @@
 """Ablation of the fused genre model: which feature blocks help, alone and together.
 
 On one labelled set (one split, one seed) the fused model is trained and evaluated
-(:func:`genre.fusion_experiment.run_fusion_experiment`: thresholds on validation, test
+(:func:`genre.fusion.experiment.run_fusion_experiment`: thresholds on validation, test
 scored once) for every single block, every pair of blocks and all blocks together.
 The table has one row per block set, with the test metrics of genre prediction I, and
 a last row for the ``prior`` benchmark (each genre's training frequency, no features).
@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from genre.block_inputs import BlockInputs
-from genre.dataset import LabelledSet
-from genre.fusion_experiment import run_fusion_experiment
+from genre.fusion.block_inputs import BlockInputs
+from genre.data.dataset import LabelledSet
+from genre.fusion.experiment import run_fusion_experiment
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, atomic_write, write_json_atomic
 
@@ -124,7 +124,7 @@ def run_ablation(
     sets : the block sets (default :func:`block_sets` of ``inputs.names``).
     threshold_by : criterion of the validation thresholds.
     on_row : called with each finished row (progress output).
-    params : :class:`~genre.fusion.FusionClassifier` hyper-parameters, the same for
+    params : :class:`~genre.fusion.model.FusionClassifier` hyper-parameters, the same for
         every run (the seed too).
 
     Returns
@@ -168,7 +168,7 @@ def run_ablation(
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # Counts stay integers; the prior row has none (missing, written as an empty cell).
     table = table.astype({c: "Int64" for c in INTEGER_COLUMNS})
-    from genre.fusion_model_dir import library_versions
+    from genre.fusion.model_dir import library_versions
 
     config = {
         "sets": [list(s) for s in chosen],
@@ -205,7 +205,7 @@ def write_ablation(
         If ``out`` is a non-empty directory that is not an ablation output, the current
         directory or one of its parents.
     """
-    from genre.plots import ablation_chart
+    from genre.analysis.plots import ablation_chart
 
     folder = Path(out).expanduser()
     names = {

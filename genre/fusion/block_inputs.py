@@ -3,7 +3,7 @@
 A genre model reads named blocks of a :class:`recsys.features.FeatureStore` (see
 ``recsys features build``) for the movies of a labelled set (``genre dataset``), in the
 set's movie order and split. Movies a block does not cover get a row of zeros and a
-mask of False; the fused model uses the mask (see :mod:`genre.fusion`).
+mask of False; the fused model uses the mask (see :mod:`genre.fusion.model`).
 
 A block that holds the genre labels (``genres``), or was made from them, is never an
 input: the ``embedding`` and ``pca`` blocks of a rating model fitted with ``genres`` as

@@ -2,7 +2,7 @@
 
 Fit on the training part (early stopping on the validation part), choose per-genre
 thresholds on the validation part, then score the test part once, beside the trivial
-benchmarks (:func:`genre.evaluate.score_on_test`). This is what ``genre train --model
+benchmarks (:func:`genre.evaluation.evaluate.score_on_test`). This is what ``genre train --model
 fusion|mlp`` runs and what every row of ``genre ablate`` runs.
 """
 
@@ -15,11 +15,11 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from genre import metrics
-from genre.block_inputs import BlockInputs
-from genre.dataset import SPLITS, LabelledSet
-from genre.evaluate import score_on_test
-from genre.fusion import DEFAULTS, FusionClassifier
+from genre.evaluation import metrics
+from genre.fusion.block_inputs import BlockInputs
+from genre.data.dataset import SPLITS, LabelledSet
+from genre.evaluation.evaluate import score_on_test
+from genre.fusion.model import DEFAULTS, FusionClassifier
 from recsys.errors import DataError
 
 __all__ = ["FusionExperiment", "make_classifier", "run_fusion_experiment", "split_inputs"]
@@ -31,7 +31,7 @@ class FusionExperiment:
 
     Attributes
     ----------
-    classifier : the fitted :class:`~genre.fusion.FusionClassifier`.
+    classifier : the fitted :class:`~genre.fusion.model.FusionClassifier`.
     thresholds : ndarray of shape (n_genres,), chosen on validation.
     report : the ``metrics.json`` payload (test metrics beside the benchmarks, plus
         ``validation`` metrics, block ``coverage`` per split and the training history).
@@ -98,7 +98,7 @@ def run_fusion_experiment(
     ----------
     data : the labelled set (labels, genre order, split).
     inputs : block inputs aligned on ``data.frame.movie_id``
-        (:func:`genre.block_inputs.load_block_inputs`).
+        (:func:`genre.fusion.block_inputs.load_block_inputs`).
     model : ``"fusion"`` or ``"mlp"`` (one block, the seeds' 1024-256 layers).
     blocks : which of the loaded blocks to use (default all).
     threshold_by : per-genre thresholds maximise this on validation.

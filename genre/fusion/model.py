@@ -54,8 +54,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from genre.block_inputs import BlockInputs
-from genre.labels import check_training_labels
+from genre.fusion.block_inputs import BlockInputs
+from genre.data.labels import check_training_labels
 from recsys.backend import import_keras
 from recsys.errors import DataError, NotFittedError
 
@@ -462,7 +462,7 @@ class FusionClassifier:
         DataError
             Bad hyper-parameters, mismatched shapes or blocks, a block absent from
             every training movie, fewer than 2 genres or a genre on every (or no)
-            training movie (:func:`genre.labels.check_training_labels`).
+            training movie (:func:`genre.data.labels.check_training_labels`).
         """
         self._check_params()
 

@@ -19,7 +19,7 @@ Layout (written atomically)
     "0.10.2", "numpy": "2.4.6"}``).
 ``metrics.json``
     Test metrics beside the trivial benchmarks, validation metrics, block coverage and
-    the training history (see :func:`genre.fusion_experiment.run_fusion_experiment`).
+    the training history (see :func:`genre.fusion.experiment.run_fusion_experiment`).
 
 Backends
     The ``.keras`` file is backend-neutral: a model trained on one Keras backend loads
@@ -51,8 +51,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from genre.block_inputs import BlockInputs
-from genre.labels import GenreVocabulary
+from genre.fusion.block_inputs import BlockInputs
+from genre.data.labels import GenreVocabulary
 from genre.model_dir import MARKER, check_k, read_common_files, top_k_genres, write_common_files
 from recsys.backend import import_tensorflow_quietly
 from recsys.errors import DataError, ModelDirError
@@ -205,7 +205,7 @@ class FusedModel:
                     f"trained on {self.config['dims'][name]}; use the feature "
                     "store it was trained with."
                 )
-        from genre.fusion import predict_network
+        from genre.fusion.model import predict_network
 
         return predict_network(self.network, chosen)
 
@@ -306,7 +306,7 @@ def load_fused_model(path: str | os.PathLike[str]) -> FusedModel:
         Not a fused model directory, damaged files, or files that disagree (genres,
         blocks).
     """
-    from genre.fusion import keras  # Keras on the selected backend; registers the loss
+    from genre.fusion.model import keras  # Keras on the selected backend; registers the loss
 
     root = Path(path).expanduser()
     vocabulary, config, table, network = read_common_files(

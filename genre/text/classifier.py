@@ -36,8 +36,8 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from genre.labels import check_training_labels
-from genre.text_features import make_vectorizer
+from genre.data.labels import check_training_labels
+from genre.text.features import make_vectorizer
 from recsys.errors import DataError, NotFittedError
 
 __all__ = ["MODELS", "GenreTextClassifier"]
@@ -59,7 +59,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
     C : inverse regularisation strength of ``svm`` and ``logreg``.
     alpha : additive smoothing of ``nb``.
     min_df, max_df, ngram_max : vectorizer vocabulary (see
-        :func:`genre.text_features.make_vectorizer`).
+        :func:`genre.text.features.make_vectorizer`).
     class_weight : ``None`` or ``"balanced"`` (see the module docstring).
     random_state : seed of ``LinearSVC``'s and ``LogisticRegression``'s solvers.
 
@@ -140,7 +140,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
             Texts and labels of different lengths, every text empty, a vocabulary
             left empty by ``min_df`` / ``max_df``, labels that are not binary, fewer
             than 2 genres or a genre on every (or no) training movie
-            (:func:`genre.labels.check_training_labels`).
+            (:func:`genre.data.labels.check_training_labels`).
         """
         texts = _texts(X)
         labels = np.asarray(Y)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from genre.dataset import SPLITS, LabelledSet
-from genre.evaluate import score_on_test
-from genre.text_features import movie_texts
-from genre.tuning import TunedModel, tune
+from genre.data.dataset import SPLITS, LabelledSet
+from genre.evaluation.evaluate import score_on_test
+from genre.text.features import movie_texts
+from genre.text.tuning import TunedModel, tune
 from recsys.errors import DataError
 
 __all__ = ["TextExperiment", "run_text_experiment"]
@@ -54,7 +54,7 @@ def run_text_experiment(
     ------
     DataError
         If every training movie has an empty text in the chosen field, or from
-        :func:`genre.tuning.tune`.
+        :func:`genre.text.tuning.tune`.
 
     Examples
     --------

@@ -3,14 +3,14 @@
 Protocol (the test part is never seen here):
 
 1. For every point of a small grid (vectorizer ``min_df`` and ``ngram_max``, and ``C``
-   or ``alpha``), fit :class:`~genre.classical.GenreTextClassifier` on the training
+   or ``alpha``), fit :class:`~genre.text.classifier.GenreTextClassifier` on the training
    texts and score the validation texts.
 2. Keep the point with the best validation ``select_by`` metric. The default,
    ``mean_roc_auc``, does not depend on thresholds; ``micro_f1`` and ``macro_f1`` are
    measured at thresholds chosen on the same validation scores, so they are optimistic
    (equally so for every grid point).
 3. Choose one threshold per genre on the validation scores of that model
-   (:func:`genre.metrics.select_thresholds`, maximising F1 or accuracy).
+   (:func:`genre.evaluation.metrics.select_thresholds`, maximising F1 or accuracy).
 
 The chosen model is *not* refitted on train + validation: its thresholds belong to the
 score scale of the fitted model.
@@ -26,8 +26,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from genre import metrics
-from genre.classical import MODELS, GenreTextClassifier
+from genre.evaluation import metrics
+from genre.text.classifier import MODELS, GenreTextClassifier
 from recsys.errors import DataError
 
 __all__ = ["SELECT_BY", "TunedModel", "default_grid", "tune"]

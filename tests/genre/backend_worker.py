@@ -38,10 +38,10 @@ BLOCKS = {"fusion": ["text", "image"], "mlp": ["text"]}
 
 
 def main(out: Path) -> int:
-    from genre.fusion import keras
-    from genre.fusion_experiment import make_classifier
-    from genre.fusion_model_dir import load_fused_model, save_fused_model
-    from genre.labels import GenreVocabulary
+    from genre.fusion.model import keras
+    from genre.fusion.experiment import make_classifier
+    from genre.fusion.model_dir import load_fused_model, save_fused_model
+    from genre.data.labels import GenreVocabulary
     from tests.genre.test_fusion import synthetic
 
     backend = str(keras.backend.backend())

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre import metrics
+from genre.evaluation import metrics
 from genre.cli import main
 from recsys.backend import BACKENDS, backend_installed
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from genre.classical import GenreTextClassifier
+from genre.text.classifier import GenreTextClassifier
 from recsys.errors import DataError, NotFittedError
 
 WORDS = {0: "alien space robot ship", 1: "love wedding heart kiss", 2: "ghost blood terror night"}

@@ -546,8 +546,8 @@ def test_every_command_has_documented_register_and_run():
 
 
 def test_explore_on_a_tiny_set_prints_a_note_not_a_warning(tmp_path, capsys, recwarn):
-    from genre.dataset import LabelledSet, save_labelled
-    from genre.labels import GenreVocabulary
+    from genre.data.dataset import LabelledSet, save_labelled
+    from genre.data.labels import GenreVocabulary
 
     # Comedy and Drama always come together: no 4 distinct groups among 4 genres.
     genres = (

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genre.cooccurrence import cocluster, cooccurrence_matrix, genres_by_decade
+from genre.analysis.cooccurrence import cocluster, cooccurrence_matrix, genres_by_decade
 from recsys.errors import DataError
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genre.dataset import build_labelled, load_labelled, movie_tags, save_labelled
-from genre.sources import read_metadata
+from genre.data.dataset import build_labelled, load_labelled, movie_tags, save_labelled
+from genre.data.sources import read_metadata
 from recsys.errors import DataError
 
 

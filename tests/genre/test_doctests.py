@@ -8,21 +8,21 @@ import importlib
 import pytest
 
 MODULES = [
-    "genre.labels",
-    "genre.stratify",
-    "genre.metrics",
-    "genre.sources",
-    "genre.dataset",
-    "genre.text_features",
-    "genre.classical",
-    "genre.tuning",
-    "genre.evaluate",
-    "genre.cooccurrence",
-    "genre.experiment",
-    "genre.block_inputs",
-    "genre.fusion",
-    "genre.fusion_experiment",
-    "genre.ablation",
+    "genre.data.labels",
+    "genre.data.stratify",
+    "genre.evaluation.metrics",
+    "genre.data.sources",
+    "genre.data.dataset",
+    "genre.text.features",
+    "genre.text.classifier",
+    "genre.text.tuning",
+    "genre.evaluation.evaluate",
+    "genre.analysis.cooccurrence",
+    "genre.text.experiment",
+    "genre.fusion.block_inputs",
+    "genre.fusion.model",
+    "genre.fusion.experiment",
+    "genre.fusion.ablation",
 ]
 
 

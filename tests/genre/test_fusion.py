@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre import metrics
-from genre.block_inputs import BlockInputs
-from genre.fusion import (
+from genre.evaluation import metrics
+from genre.fusion.block_inputs import BlockInputs
+from genre.fusion.model import (
     FusionClassifier,
     ShuffledBatches,
     WeightedBinaryCrossentropy,
@@ -17,8 +17,8 @@ from genre.fusion import (
     block_statistics,
     build_fusion_network,
 )
-from genre.fusion_model_dir import load_fused_model, save_fused_model
-from genre.labels import GenreVocabulary
+from genre.fusion.model_dir import load_fused_model, save_fused_model
+from genre.data.labels import GenreVocabulary
 from recsys.errors import DataError, ModelDirError, NotFittedError
 
 
@@ -87,10 +87,10 @@ def _best_epoch_with_min_delta(val_losses: list[float], min_delta: float) -> int
 def test_best_epoch_is_the_one_early_stopping_restored(monkeypatch) -> None:
     """With a large min_delta the restored epoch is not the argmin of the validation loss;
     best_epoch_ names the restored one (its weights give that epoch's validation loss)."""
-    import genre.fusion
-    from genre.fusion import network_inputs
+    import genre.fusion.model
+    from genre.fusion.model import network_inputs
 
-    monkeypatch.setattr(genre.fusion, "MIN_DELTA", 0.02)
+    monkeypatch.setattr(genre.fusion.model, "MIN_DELTA", 0.02)
     X, Y = synthetic()
     X_val, Y_val = X.take(slice(200, 250)), Y[200:250]
     clf = FusionClassifier(seed=0, **{**FAST, "learning_rate": 0.003, "patience": 8}).fit(

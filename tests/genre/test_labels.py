@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genre.labels import GenreVocabulary, rare_genres, tmdb_labels
+from genre.data.labels import GenreVocabulary, rare_genres, tmdb_labels
 from recsys.errors import DataError
 from recsys.metadata.genres import TMDB_MOVIE_GENRES, genre_names
 
@@ -70,7 +70,7 @@ def test_tmdb_labels_use_the_one_mapping_and_count_what_they_drop():
 
 
 def test_check_training_labels_refuses_what_no_model_can_learn():
-    from genre.labels import check_training_labels
+    from genre.data.labels import check_training_labels
 
     good = np.array([[1, 0], [0, 1], [1, 1]])
     assert check_training_labels(good, ["A", "B"]).tolist() == good.tolist()

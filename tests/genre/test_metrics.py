@@ -1,4 +1,4 @@
-"""genre.metrics agrees with scikit-learn and with hand-computed values."""
+"""genre.evaluation.metrics agrees with scikit-learn and with hand-computed values."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn import metrics as skm
 
-from genre import metrics
+from genre.evaluation import metrics
 from recsys.errors import DataError
 
 

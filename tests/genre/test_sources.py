@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from genre.dataset import build_labelled
-from genre.sources import METADATA_COLUMNS, read_metadata
+from genre.data.dataset import build_labelled
+from genre.data.sources import METADATA_COLUMNS, read_metadata
 from recsys.errors import DataError
 from recsys.metadata import MetadataStore, import_metadata
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genre.stratify import iterative_stratification
+from genre.data.stratify import iterative_stratification
 from recsys.errors import DataError
 
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from genre import metrics
-from genre.evaluate import benchmark_reports, prior_scores, score_on_test
-from genre.tuning import default_grid, tune
+from genre.evaluation import metrics
+from genre.evaluation.evaluate import benchmark_reports, prior_scores, score_on_test
+from genre.text.tuning import default_grid, tune
 from recsys.errors import DataError
 from tests.genre.test_classical import _data
 

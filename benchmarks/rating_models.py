@@ -7,7 +7,7 @@ two baselines, training time, epochs, and ratings per second two ways:
   seconds is the whole ``fit`` loop including the one-off graph building of the first
   epoch and the per-epoch validation (the figure ``recsys train`` writes to metrics.json);
 * ``steady_ratings_per_second``: the median throughput of the epochs after the first
-  (what each further epoch costs).
+  (what each further epoch costs; the upper median for an even count, as in metrics.json).
 
     python benchmarks/rating_models.py [--kinds bias,dot,mlp] [--repeats 3]
 
@@ -21,33 +21,30 @@ import json
 import os
 import platform
 import statistics
-import time
 from pathlib import Path
 
-from recsys.data import load_dataset, parse_split
-from recsys.evaluation import evaluate_model
-from recsys.models.rating_model import RatingModel
+from recsys.data import Dataset, TrainTestSplit
+from recsys.workflows import build_model, load_and_split, train_and_evaluate
 
 
-def run_once(kind: str, split: object, movies: object) -> dict[str, float]:
-    start = time.perf_counter()
-    model = RatingModel(kind, seed=0).fit(split.train, movies=movies)  # type: ignore[attr-defined]
-    wall = time.perf_counter() - start
-    report = evaluate_model(model, split.train, split.test)  # type: ignore[attr-defined]
-    history = model.training_.history
-    steady = [h.ratings_per_second for h in history[1:]]
+def run_once(kind: str, data: Dataset, split: TrainTestSplit) -> dict[str, float]:
+    """One fit of ``kind`` with its default hyper-parameters, through the workflow
+    ``recsys train`` uses (so the figures are those of its metrics.json)."""
+    run = train_and_evaluate(build_model(kind, {"seed": 0}), data, split)
+    metrics = run.metrics()
+    steady = metrics["steady_ratings_per_second"]
     return {
-        "rmse": report["rmse"],
-        "mae": report["mae"],
-        "bias_only_rmse": report["baselines"]["bias_only"]["rmse"],
-        "global_mean_rmse": report["baselines"]["global_mean"]["rmse"],
-        "epochs": model.training_.epochs_run,
-        "best_epoch": model.training_.best_epoch,
-        "train_seconds": model.training_.train_seconds,
-        "first_epoch_seconds": history[0].seconds,
-        "ratings_per_second": model.n_train_ * len(history) / model.training_.train_seconds,
-        "steady_ratings_per_second": statistics.median(steady) if steady else float("nan"),
-        "fit_wall_seconds": wall,
+        "rmse": metrics["rmse"],
+        "mae": metrics["mae"],
+        "bias_only_rmse": metrics["baselines"]["bias_only"]["rmse"],
+        "global_mean_rmse": metrics["baselines"]["global_mean"]["rmse"],
+        "epochs": metrics["epochs_run"],
+        "best_epoch": metrics["best_epoch"],
+        "train_seconds": metrics["train_seconds"],
+        "first_epoch_seconds": run.model.training_.history[0].seconds,
+        "ratings_per_second": metrics["ratings_per_second"],
+        "steady_ratings_per_second": float("nan") if steady is None else steady,
+        "fit_wall_seconds": metrics["fit_seconds"],
     }
 
 
@@ -62,8 +59,7 @@ def main() -> None:
     )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    data = load_dataset()
-    split = parse_split("random:0.1").split(data, seed=0)
+    data, split = load_and_split(split="random:0.1", seed=0)
     results = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -74,7 +70,7 @@ def main() -> None:
         "models": {},
     }
     for kind in args.kinds.split(","):
-        runs = [run_once(kind, split, data.movies) for _ in range(args.repeats)]
+        runs = [run_once(kind, data, split) for _ in range(args.repeats)]
         merged = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         merged["rmse_spread"] = max(r["rmse"] for r in runs) - min(r["rmse"] for r in runs)
         results["models"][kind] = merged

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.errors import DataError
+from recsys.jsonutil import json_default
 
 __all__ = [
     "Marker",
@@ -38,6 +39,7 @@ def check_writable_dir(
     what: str = "output",
     marker: Marker | None = None,
     inputs: Iterable[str | os.PathLike[str] | None] = (),
+    parameter: str | None = None,
 ) -> Path:
     """Check, before any work, that ``path`` (a directory to create or replace) can be written.
 
@@ -48,11 +50,13 @@ def check_writable_dir(
 
     Parameters
     ----------
-    path : the output directory (``--out``).
+    path : the output directory.
     what : what is written there, for the messages (``"model"``, ``"report"``).
     marker : the file (or files, all of them) that every output of this writer holds;
         an existing non-empty directory without it is someone else's and is refused.
-    inputs : paths the command reads; a target that is or contains one is refused.
+    inputs : paths the caller reads; a target that is or contains one is refused.
+    parameter : the caller's name for ``path`` (e.g. ``"directory"``), given to the
+        errors as :attr:`~recsys.errors.RecsysError.parameter`.
 
     Returns
     -------
@@ -66,18 +70,22 @@ def check_writable_dir(
 
     Examples
     --------
-    >>> check_writable_dir("runs/bias", what="model",
-    ...                    marker="recsys_model.json")  # doctest: +SKIP
-    PosixPath('runs/bias')
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "runs" / "bias"
+    >>> check_writable_dir(target, what="model", marker="recsys_model.json") == target
+    True
+    >>> target.exists()  # checked, not created
+    False
     """
     target = Path(path).expanduser()
     if target.exists() and not target.is_dir():
         raise DataError(
             f"{what} path {str(target)!r} is a file, expected a directory: "
-            "choose another path or remove the file."
+            "choose another path or remove the file.",
+            parameter=parameter,
         )
     if marker is not None:
-        check_replaceable(target, what=what, marker=marker, inputs=inputs)
+        check_replaceable(target, what=what, marker=marker, inputs=inputs, parameter=parameter)
     probe = target
     while not probe.exists():
         probe = probe.parent
@@ -92,7 +100,8 @@ def check_writable_dir(
     if problem is not None:
         raise DataError(
             f"cannot write the {what} directory {str(target)!r}: {str(probe)!r} {problem}. "
-            "Choose a writable location with --out."
+            "Choose a writable location.",
+            parameter=parameter,
         )
     return target
 
@@ -103,6 +112,7 @@ def check_replaceable(
     what: str = "output",
     marker: Marker,
     inputs: Iterable[str | os.PathLike[str] | None] = (),
+    parameter: str | None = None,
 ) -> None:
     """Refuse to replace a directory that is not a previous output of the same writer.
 
@@ -113,11 +123,18 @@ def check_replaceable(
     Raises
     ------
     DataError
-        Naming what is there and how to proceed (another ``--out``, or remove it).
+        Naming what is there and how to proceed (another folder, or remove it), with
+        ``parameter`` as its :attr:`~recsys.errors.RecsysError.parameter`.
 
     Examples
     --------
-    >>> check_replaceable("runs/report", what="report", marker="report.html")  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> check_replaceable(folder, what="report", marker="report.html")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.errors.DataError: the report directory '...' already exists and is not a ...
     """
     target = Path(path).expanduser()
     resolved = target.resolve()
@@ -129,7 +146,8 @@ def check_replaceable(
             )
             raise DataError(
                 f"refusing to replace {str(target)!r} with the {what}: it is {which}. "
-                "Give --out a new folder, e.g. --out runs/NAME."
+                "Give a new folder, e.g. runs/NAME.",
+                parameter=parameter,
             )
     for item in inputs:
         if item is None or str(item) == "":
@@ -142,7 +160,8 @@ def check_replaceable(
             relation = "is" if source == resolved else "holds"
             raise DataError(
                 f"refusing to replace {str(target)!r} with the {what}: it {relation} the "
-                f"input {str(item)!r}. Choose another --out."
+                f"input {str(item)!r}. Choose another folder.",
+                parameter=parameter,
             )
     if not target.is_dir():
         return
@@ -155,8 +174,9 @@ def check_replaceable(
         )
         raise DataError(
             f"the {what} directory {str(target)!r} already exists and is not a previous "
-            f"{what} (no {', '.join(missing)}; it holds {shown}); choose another --out or "
-            "remove that folder yourself."
+            f"{what} (no {', '.join(missing)}; it holds {shown}); choose another folder or "
+            "remove that folder yourself.",
+            parameter=parameter,
         )
 
 
@@ -250,8 +270,12 @@ def atomic_write(
 
     Examples
     --------
-    >>> with atomic_write("out.txt") as f:  # doctest: +SKIP
-    ...     f.write("done")
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_write(target) as f:
+    ...     _ = f.write("done")
+    >>> target.read_text()
+    'done'
     """
     target = check_writable_file(path)
     binary = "b" in mode
@@ -277,17 +301,8 @@ def atomic_write(
 def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
     """Write ``payload`` as indented JSON to ``path`` atomically."""
     with atomic_write(path) as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False, default=_json_default)
+        json.dump(payload, handle, indent=2, sort_keys=False, default=json_default)
         handle.write("\n")
-
-
-def _json_default(value: Any) -> Any:
-    # numpy scalars and arrays, paths
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 @contextlib.contextmanager
@@ -318,8 +333,12 @@ def atomic_directory(
 
     Examples
     --------
-    >>> with atomic_directory("runs/report", marker="report.html") as tmp:  # doctest: +SKIP
-    ...     (tmp / "report.html").write_text("<html></html>")
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "runs" / "report"
+    >>> with atomic_directory(target, marker="report.html") as tmp:
+    ...     _ = (tmp / "report.html").write_text("<html></html>")
+    >>> sorted(p.name for p in target.iterdir())
+    ['report.html']
     """
     target = Path(path).expanduser()
     names = (marker,) if isinstance(marker, str) else tuple(marker)

@@ -53,7 +53,7 @@ def _require_bias(table: pd.DataFrame) -> pd.DataFrame:
     if "bias" not in table.columns or table["bias"].isna().all():
         raise DataError(
             "this model has no movie biases (only the 'bias' kind learns them); "
-            "train with --model bias to rank movies by bias."
+            "rank movies by bias with a model of kind 'bias'."
         )
     return table[table["bias"].notna()]
 

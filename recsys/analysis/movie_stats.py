@@ -133,8 +133,7 @@ def movie_embedding_table(model: Any) -> pd.DataFrame:
     except (AttributeError, ValueError):
         raise ModelDirError(
             "this model has no movie embeddings (its network has no "
-            "'movie_embedding' layer); analyse a dot, bias or mlp model "
-            "trained with `recsys train`."
+            "'movie_embedding' layer); analyse a dot, bias or mlp rating model."
         ) from None
     if table.shape[0] == 0 or table.shape[1] == 0:
         raise ModelDirError(

@@ -51,7 +51,7 @@ def check_report_dir(
     """Check that ``path`` can receive a report: writable, and not some other directory.
 
     An existing non-empty directory is replaced only if it is a previous report (it has
-    ``report.html``), so a mistyped ``--out`` never wipes a model or a dataset; nor is
+    ``report.html``), so a mistyped path never wipes a model or a dataset; nor is
     the current directory, or a directory holding one of ``inputs`` (the model).
 
     Raises
@@ -60,7 +60,9 @@ def check_report_dir(
         If the location is not writable, is a file, or is a non-empty directory that is
         not a report (see :func:`recsys.fileio.check_writable_dir`).
     """
-    return check_writable_dir(path, what="report", marker=REPORT_MARKER, inputs=inputs)
+    return check_writable_dir(
+        path, what="report", marker=REPORT_MARKER, inputs=inputs, parameter="directory"
+    )
 
 
 def write_report(

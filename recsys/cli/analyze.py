@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="print the results as JSON on stdout (the report is still written)",
     )
     add_backend_argument(parser)  # the model is loaded (and its embeddings read) on it
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, parameter_flags={"directory": "--out"})
 
 
 def _pairs(texts: list[str] | None, components: int) -> list[tuple[int, int]] | None:

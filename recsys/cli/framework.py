@@ -114,33 +114,43 @@ def run_cli(
     return EXIT_USAGE
 
 
-def flag_hint(error: RecsysError, parser: argparse.ArgumentParser,
-              args: argparse.Namespace) -> str:
+def flag_hint(error: RecsysError, parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     """`` (set by --flag)`` for an error about one parameter, naming the option of the
     command that sets it; ``""`` when no option does.
 
     The library names parameters as Python spells them (``rating_scale``); the option is
-    the one whose ``dest`` has that name, or the one a command maps it to with
-    ``parser.set_defaults(parameter_flags={"directory": "--model"})``.
+    the one whose ``dest`` has that name, in the chosen command or the chosen action of
+    a command with actions (``recsys metadata fetch``), or the one a command maps it to
+    with ``parser.set_defaults(parameter_flags={"directory": "--out"})``.
     """
     name = getattr(error, "parameter", None)
     if not name:
         return ""
     flag = dict(getattr(args, "parameter_flags", None) or {}).get(name)
-    if flag is None:
-        command = _subparser(parser, getattr(args, "command", None))
-        for action in command._actions if command is not None else []:
+    command = _chosen(parser, getattr(args, "command", None))
+    while flag is None and command is not None:
+        for action in command._actions:
             if action.dest == name and action.option_strings:
                 flag = max(action.option_strings, key=len)
                 break
+        command = _chosen_action(command, args)
     return f" (set by {flag})" if flag else ""
 
 
-def _subparser(parser: argparse.ArgumentParser,
-               command: str | None) -> argparse.ArgumentParser | None:
+def _chosen(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and command in action.choices:
             return action.choices[command]  # type: ignore[no-any-return]
+    return None
+
+
+def _chosen_action(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser | None:
+    """The sub-parser of ``parser`` that ``args`` chose, for commands with actions."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and action.dest:
+            return _chosen(parser, getattr(args, action.dest, None))
     return None
 
 
@@ -184,8 +194,3 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no real file descriptor (captured)
         pass
-
-
-def env_flag(name: str) -> bool:
-    """Whether an environment variable is set to a true value (1, true, yes)."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}

@@ -135,6 +135,8 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION")
     actions.required = True
+    # MetadataStore(path) and read_api_key(key_file): the options that set them
+    parser.set_defaults(parameter_flags={"path": "--store", "key_file": "--api-key-file"})
 
     fetch = actions.add_parser(
         "fetch",
@@ -319,14 +321,22 @@ def _store_path(args: argparse.Namespace) -> Any:
 
 def _client(args: argparse.Namespace) -> Any:
     from recsys.metadata.client import (
+        API_KEY_ENV,
         DEFAULT_API_BASE,
         DEFAULT_IMAGE_BASE,
+        MissingAPIKeyError,
         TMDBClient,
         read_api_key,
     )
     from recsys.metadata.ratelimit import RetryPolicy
 
-    key = read_api_key(args.api_key_file)
+    try:
+        key = read_api_key(args.api_key_file)
+    except MissingAPIKeyError:
+        raise MissingAPIKeyError(
+            f"no TMDB API key: set {API_KEY_ENV} or pass --api-key-file FILE "
+            "(get a free key at https://www.themoviedb.org/settings/api)."
+        ) from None
     return TMDBClient(
         key,
         api_base=args.api_base or DEFAULT_API_BASE,

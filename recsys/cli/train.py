@@ -152,7 +152,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     out.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    parser.set_defaults(func=run)
+    # the workflow's names for what --out sets
+    parser.set_defaults(func=run, parameter_flags={"directory": "--out"})
 
 
 def _dropout(text: str) -> tuple[float, float]:

@@ -121,7 +121,7 @@ def load_dataset(
         if not path.exists() and os.sep not in str(spec) and str(spec).startswith("ml-"):
             raise DataError(
                 f"unknown dataset {str(spec)!r}; known: {', '.join(DATASETS)}, "
-                "or give a path with --data."
+                "or the path of a MovieLens folder or .zip."
             )
         source = DataSource(path)
         name, text = source.name, str(path.resolve())

@@ -96,7 +96,8 @@ def fetch_dataset(name: str, *, root: Path | None = None, quiet: bool = False) -
     """
     if name not in DATASETS:
         raise DataError(
-            f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, or give a path with --data."
+            f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, or the path of a "
+            "MovieLens folder or .zip."
         )
     info = DATASETS[name]
     root = root or cache_dir("datasets")
@@ -177,7 +178,7 @@ def _published_md5(url: str) -> str:
     except (urllib.error.URLError, OSError) as error:
         raise DataError(
             f"cannot fetch the published checksum {url}.md5 ({_reason(error)}); "
-            "check the network or use a local copy with --data PATH."
+            "check the network or load a local copy by its path."
         ) from None
     for token in text.replace("=", " ").split():
         if len(token) == 32 and all(c in "0123456789abcdef" for c in token.lower()):
@@ -210,7 +211,7 @@ def _download(url: str, path: Path, *, quiet: bool) -> None:
     except (urllib.error.URLError, OSError) as error:
         raise DataError(
             f"cannot download {url} ({_reason(error)}); check the network, or "
-            "download the archive yourself and pass --data PATH."
+            "download the archive yourself and load it by its path."
         ) from None
     finally:
         if not quiet and sys.stderr.isatty():

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.schema import make_ratings, validate_ratings
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["parse_columns", "read_ratings_file"]
 
@@ -62,18 +62,20 @@ def parse_columns(spec: str) -> list[str | None]:
         elif key in _ALIASES:
             names.append(_ALIASES[key])
         else:
-            raise DataError(
-                f"--columns: unknown column name {raw!r}; use user, item, rating, "
-                "timestamp or - to skip a column (e.g. user,item,rating,timestamp)."
+            raise InvalidParameterError(
+                "columns",
+                f"columns={spec!r}: unknown column name {raw!r}; use user, item, rating, "
+                "timestamp or - to skip a column (e.g. user,item,rating,timestamp).",
             )
     for need in _REQUIRED:
         if need not in names:
-            raise DataError(
-                f"--columns {spec!r} has no {need.split('_')[0]} column; "
-                "name at least user, item and rating."
+            raise InvalidParameterError(
+                "columns",
+                f"columns={spec!r} has no {need.split('_')[0]} column; "
+                "name at least user, item and rating.",
             )
     if len([n for n in names if n]) != len({n for n in names if n}):
-        raise DataError(f"--columns {spec!r} names a column twice.")
+        raise InvalidParameterError("columns", f"columns={spec!r} names a column twice.")
     return names
 
 
@@ -101,15 +103,15 @@ def read_ratings_file(
     file = Path(path).expanduser()
     if file.is_dir():
         raise DataError(
-            f"{str(file)!r} is a folder, not a ratings file; give the file, or "
-            "use --data for a MovieLens folder."
+            f"{str(file)!r} is a folder, not a ratings file; give the file (a MovieLens "
+            "folder is read as a dataset, not as a ratings file)."
         )
     if not file.is_file():
         raise DataError(f"no such ratings file: {str(file)!r}.")
     sep = sep.encode().decode("unicode_escape") if "\\" in sep else sep
     if not sep:
-        raise DataError(
-            "--sep is empty; give the field separator, e.g. --sep , or --sep '\\t' for tabs."
+        raise InvalidParameterError(
+            "sep", "sep is empty; give the field separator, e.g. ',' or '\\t' for tabs."
         )
     first = _first_line(file)
     if first is None:
@@ -126,20 +128,22 @@ def read_ratings_file(
             )
     if len(fields) < 3:
         hint = next((s for s in (",", "\t", ";", "::", "|", " ") if s != sep and s in first), None)
-        raise DataError(
+        raise InvalidParameterError(
+            "sep",
             f"{str(file)!r}: the first line has {len(fields)} field(s) when split on {sep!r}"
             + (
-                f"; it looks separated by {hint!r}: pass --sep {hint!r}."
+                f"; it looks separated by {hint!r}: use that separator."
                 if hint
-                else "; pass the right --sep."
-            )
+                else "; give the separator the file uses."
+            ),
         )
     if columns is not None:
         names = parse_columns(columns)
         if len(names) != len(fields):
-            raise DataError(
-                f"--columns names {len(names)} column(s) but {str(file)!r} has "
-                f"{len(fields)} field(s) per line (split on {sep!r})."
+            raise InvalidParameterError(
+                "columns",
+                f"columns={columns!r} names {len(names)} column(s) but {str(file)!r} has "
+                f"{len(fields)} field(s) per line (split on {sep!r}).",
             )
         rating_at = names.index("rating")
         has_header = not _is_number(fields[rating_at])
@@ -148,8 +152,9 @@ def read_ratings_file(
         if not all(n in mapped for n in _REQUIRED):
             raise DataError(
                 f"{str(file)!r}: the header {first.strip()!r} does not name user, item and "
-                "rating columns; for a file without a header pass --columns "
-                "user,item,rating[,timestamp] (use - to skip a column)."
+                "rating columns; for a file without a header give the columns in order, "
+                "e.g. user,item,rating[,timestamp] (- skips a column).",
+                parameter="columns",
             )
         names, has_header = mapped, True
     wanted = [i for i, n in enumerate(names) if n]
@@ -189,7 +194,8 @@ def _diagnose(
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, **options)  # type: ignore[call-overload]
     except pd.errors.ParserError as error:
         raise DataError(
-            f"{str(file)!r}: rows have different numbers of fields ({error}); check --sep."
+            f"{str(file)!r}: rows have different numbers of fields ({error}); check the separator.",
+            parameter="sep",
         ) from None
     for index in wanted:
         label = str(names[index]).split("_")[0]
@@ -204,7 +210,7 @@ def _diagnose(
                 f"{raw[index].iloc[row]!r} is not "
                 f"{'a number' if names[index] == 'rating' else 'an integer'} "
                 f"({int(bad.sum())} such row(s)); fix or remove those rows, "
-                "or check --sep/--columns."
+                "or check the separator and the column order."
             )
 
 

@@ -59,7 +59,7 @@ def detect_layout(source: DataSource) -> str:
     raise DataError(
         f"{str(source.path)!r} is not a MovieLens dataset: expected ratings.csv, "
         f"ratings.dat or u.data, found {', '.join(source.filenames()[:8]) or 'no files'}. "
-        "For another ratings file use --ratings FILE."
+        "Read another ratings file with recsys.data.load_ratings_file."
     )
 
 

@@ -143,8 +143,8 @@ class TemporalSplit(Splitter):
         if "timestamp" not in dataset.ratings.columns:
             raise DataError(
                 f"split {self.name!r} needs timestamps, and {dataset.name} has "
-                "none (a header column named timestamp, or 'timestamp' in "
-                "--columns for a file without a header); or use random:F."
+                "none (a header column named timestamp, or 'timestamp' among the "
+                "columns of a file without a header); or use random:F."
             )
         n = len(dataset.ratings)
         order = np.argsort(dataset.ratings["timestamp"].to_numpy(), kind="stable")

@@ -298,14 +298,16 @@ def write_synthetic(
     Examples
     --------
     >>> spec = SynthSpec(n_users=50, n_movies=40, n_ratings=500)
-    >>> write_synthetic(spec, "synth")  # doctest: +SKIP
-    PosixPath('synth')
+    >>> import tempfile
+    >>> folder = write_synthetic(spec, Path(tempfile.mkdtemp()) / "synth", progress=False)
+    >>> sorted(p.name for p in folder.iterdir())  # doctest: +ELLIPSIS
+    [...'movies.csv', ...'ratings.csv', 'synth.json']
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     spec.check()
-    target = check_writable_dir(out, what="synthetic dataset", marker=MARKER)
+    target = check_writable_dir(out, what="synthetic dataset", marker=MARKER, parameter="out")
     truth = planted_truth(spec)
     codes = sample_pairs(spec, truth)
     first = _rng(spec, 7).integers(_T0, _T1 - 400 * 86_400, spec.n_users)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import requests
 import tmdbsimple
 
-from recsys.errors import DataError, RecsysError
+from recsys.errors import DataError, InvalidParameterError, RecsysError
 from recsys.metadata.genres import merge_genre_list
 from recsys.metadata.ratelimit import RateLimiter, RetryPolicy, parse_retry_after
 from recsys.metadata.redact import install_log_filter, remove_log_filter, scrub
@@ -128,17 +128,20 @@ def read_api_key(
     key = env.get(API_KEY_ENV, "").strip()
     if not key:
         raise MissingAPIKeyError(
-            f"no TMDB API key: set {API_KEY_ENV} or pass --api-key-file FILE "
-            "(get a free key at https://www.themoviedb.org/settings/api)."
+            f"no TMDB API key: set {API_KEY_ENV} or give key_file, a file holding the key "
+            "(get a free key at https://www.themoviedb.org/settings/api).",
+            parameter="key_file",
         )
     return key
 
 
-def _check_base(url: str, option: str, example: str) -> str:
+def _check_base(url: str, parameter: str, example: str) -> str:
     parts = urlsplit(str(url))
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise DataError(
-            f"{option} must be an http(s) URL without a query, like {example}; received {url!r}."
+        raise InvalidParameterError(
+            parameter,
+            f"{parameter} must be an http(s) URL without a query, like {example}; "
+            f"received {url!r}.",
         )
     return str(url).rstrip("/")
 
@@ -192,13 +195,15 @@ class TMDBClient:
     ) -> None:
         if not api_key or not str(api_key).strip():
             raise MissingAPIKeyError(
-                f"no TMDB API key: set {API_KEY_ENV} or pass --api-key-file FILE."
+                f"no TMDB API key: api_key is empty; read one with read_api_key (from "
+                f"${API_KEY_ENV} or a key file).",
+                parameter="api_key",
             )
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise DataError(f"timeout must be a positive number of seconds; received {timeout!r}.")
         self._key = str(api_key).strip()
-        self.api_base = _check_base(api_base, "--api-base", DEFAULT_API_BASE)
-        self.image_base = _check_base(image_base, "--image-base", DEFAULT_IMAGE_BASE)
+        self.api_base = _check_base(api_base, "api_base", DEFAULT_API_BASE)
+        self.image_base = _check_base(image_base, "image_base", DEFAULT_IMAGE_BASE)
         self.retry = retry or RetryPolicy()
         self.timeout = (min(10.0, float(timeout)), float(timeout))
         self.limiter = RateLimiter(rate, sleep=sleep)
@@ -372,7 +377,7 @@ class TMDBClient:
         if status == 401:
             return _Failure(
                 f"{text}. TMDB refused the API key: check ${API_KEY_ENV} or the "
-                "file given with --api-key-file",
+                "key file it was read from",
                 False,
                 status,
                 kind=TMDBAuthError,

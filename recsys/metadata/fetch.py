@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.metadata.client import TMDBClient, TMDBNotFound, TMDBRequestFailed
 from recsys.metadata.genres import TMDB_MOVIE_GENRES
 from recsys.metadata.posters import (
@@ -287,8 +287,8 @@ def store_lock(store_path: str | os.PathLike[str]) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise DataError(
-                f"another 'recsys metadata fetch' is writing to {str(store_path)!r}"
-                "; wait for it to finish or use another --store."
+                f"another metadata fetch is writing to {str(store_path)!r}"
+                "; wait for it to finish or use another store."
             ) from None
         try:
             yield
@@ -433,7 +433,7 @@ def fetch_metadata(
         Bad ``limit``, or another fetch holds the store.
     """
     if limit is not None and int(limit) < 0:
-        raise DataError(f"--limit must be >= 0; received {limit}.")
+        raise InvalidParameterError("limit", f"limit must be >= 0; received {limit}.")
     started = time.monotonic()
     requests_before = client.requests_made
     report = FetchReport()

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.schema import parse_genres
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, make_frame
 from recsys.metadata.genres import MOVIELENS_GENRES, TMDB_MOVIE_GENRES
 from recsys.metadata.posters import PosterError, check_image, sha256_file, write_poster
@@ -425,9 +425,10 @@ def import_metadata(
         ``posters_index`` is given without ``posters_dir``.
     """
     if posters_index is not None and posters_dir is None:
-        raise DataError(
+        raise InvalidParameterError(
+            "posters_dir",
             "a posters index needs the posters folder it describes: give "
-            "--posters-dir (the index's entries are looked up there)."
+            "posters_dir too (the index's entries are looked up there).",
         )
     started = time.monotonic()
     frame = read_metadata_csv(csv_path)

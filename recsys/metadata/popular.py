@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from recsys.errors import DataError
+from recsys.errors import InvalidParameterError
 from recsys.metadata.client import TMDBClient
 from recsys.metadata.genres import genre_names, to_movielens_genres
 from recsys.metadata.store import MetadataStore
@@ -36,7 +36,9 @@ def fetch_popular(
         If ``pages`` is not in 1..500.
     """
     if not 1 <= int(pages) <= MAX_POPULAR_PAGES:
-        raise DataError(f"--pages must be between 1 and {MAX_POPULAR_PAGES}; received {pages}.")
+        raise InvalidParameterError(
+            "pages", f"pages must be between 1 and {MAX_POPULAR_PAGES}; received {pages}."
+        )
     lookup = client.genre_list()
     store.set_genres(lookup)
     seen: set[int] = set()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["RateLimiter", "RetryPolicy", "parse_retry_after"]
 
@@ -51,9 +51,10 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
-            raise DataError(
+            raise InvalidParameterError(
+                "rate",
                 f"the request rate must be a positive number of requests per "
-                f"second; received {rate!r}. Use e.g. --rate 20."
+                f"second (e.g. 20); received {rate!r}.",
             )
         if int(burst) < 1:
             raise DataError(f"the burst size must be at least 1; received {burst!r}.")

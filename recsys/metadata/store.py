@@ -211,13 +211,14 @@ class MetadataStore:
             ):
                 raise DataError(
                     f"{str(self.path)!r} is not a metadata store (not an SQLite "
-                    "file); give another --store path."
+                    "file); give another path.",
+                    parameter="path",
                 )
             if readonly and not self.path.exists():
                 raise DataError(
-                    f"no metadata store at {str(self.path)!r}: run 'recsys "
-                    "metadata fetch' or 'recsys metadata import' first, or give "
-                    "--store."
+                    f"no metadata store at {str(self.path)!r}: fetch or import metadata "
+                    "into it first, or give the path of an existing store.",
+                    parameter="path",
                 )
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,8 +235,8 @@ class MetadataStore:
             self._setup(readonly)
         except sqlite3.DatabaseError as error:
             raise DataError(
-                f"cannot open the metadata store {str(self.path)!r}: {error}. "
-                "Give another --store path."
+                f"cannot open the metadata store {str(self.path)!r}: {error}. Give another path.",
+                parameter="path",
             ) from None
 
     def _setup(self, readonly: bool) -> None:
@@ -245,13 +246,15 @@ class MetadataStore:
         if tables and "meta" not in tables:
             raise DataError(
                 f"{str(self.path)!r} is an SQLite database but not a metadata "
-                "store (no 'meta' table); give another --store path."
+                "store (no 'meta' table); give another path.",
+                parameter="path",
             )
         if "meta" in tables:
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("app") != _APP:
                 raise DataError(
-                    f"{str(self.path)!r} is not a recsys metadata store; give another --store path."
+                    f"{str(self.path)!r} is not a recsys metadata store; give another path.",
+                    parameter="path",
                 )
             version = int(meta.get("schema_version", "0"))
             if version > SCHEMA_VERSION:

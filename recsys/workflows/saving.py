@@ -41,7 +41,7 @@ def prepare_model_dir(directory: str | os.PathLike[str]) -> Path:
     """
     from recsys.models.persistence import MARKER
 
-    return check_writable_dir(directory, what="model", marker=MARKER)
+    return check_writable_dir(directory, what="model", marker=MARKER, parameter="directory")
 
 
 def checkpoint_folder(
@@ -75,7 +75,7 @@ def checkpoint_folder(
         base = out.parent / f".{out.name}.checkpoints"
     else:
         return None
-    check_writable_dir(base, what="checkpoint")
+    check_writable_dir(base, what="checkpoint", parameter="checkpoint_dir")
     return base / role.name
 
 

@@ -56,9 +56,10 @@ def test_a_foreign_folder_is_never_replaced(tmp_path: Path) -> None:
     with pytest.raises(
         DataError,
         match=r"not a previous model \(no model\.json; it holds "
-        r"important\.txt\); choose another --out",
-    ):
-        check_writable_dir(precious, what="model", marker="model.json")
+        r"important\.txt\); choose another folder",
+    ) as caught:
+        check_writable_dir(precious, what="model", marker="model.json", parameter="directory")
+    assert caught.value.parameter == "directory"
     ran = False
     with (
         pytest.raises(DataError, match=r"no model\.json"),

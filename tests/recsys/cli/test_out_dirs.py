@@ -64,7 +64,8 @@ def test_a_foreign_folder_is_refused_before_any_work_and_kept(
         err,
         f"the {what} directory {str(precious)!r} already exists "
         f"and is not a previous {what} (no {marker}; it holds "
-        "important.txt, notes); choose another --out",
+        "important.txt, notes); choose another folder or remove that folder yourself. "
+        "(set by --out)",
     )
     assert out == ""  # failed fast: no training or generation output
     assert _tree(tmp_path) == before
@@ -105,6 +106,9 @@ def test_the_current_directory_and_its_parents_are_refused(
     which = "a parent of the current directory" if where == ".." else "the current directory"
     code, out, err = invoke(main, [*argv, "--out", target], capsys)
     assert_one_line_error(
-        code, err, f"refusing to replace {target!r} with the {what}: it is {which}"
+        code,
+        err,
+        f"refusing to replace {target!r} with the {what}: it is {which}. "
+        "Give a new folder, e.g. runs/NAME. (set by --out)",
     )
     assert out == "" and _tree(tmp_path) == before

@@ -100,7 +100,10 @@ def test_predict_recommend_similar(trained: Path, capsys: pytest.CaptureFixture[
 
 
 BAD_FILES = {
-    "wrong-sep.csv": ("userId\tmovieId\trating\n1\t2\t3\n", "looks separated by"),
+    "wrong-sep.csv": (
+        "userId\tmovieId\trating\n1\t2\t3\n",
+        "looks separated by '\\t': use that separator. (set by --sep)",
+    ),
     "no-rating.csv": ("userId,movieId\n1,2\n", "has no rating column"),
     "words.csv": ("userId,movieId,rating\n1,2,great\n", "is not a number"),
     "nan.csv": ("userId,movieId,rating\n1,2,NaN\n", "missing or not finite"),
@@ -144,7 +147,7 @@ def test_bad_ratings_files(name: str, tmp_path: Path, capsys: pytest.CaptureFixt
         (["--ratings", str(REPO / "tests"), "--epochs", "1"], "is a folder, not a ratings file"),
         (
             ["--ratings", str(REPO / "tests/fixtures/ml-csv/ratings.csv"), "--sep", ""],
-            "--sep is empty",
+            "sep is empty; give the field separator, e.g. ',' or '\\t' for tabs. (set by --sep)",
         ),
         (["--factors", "0"], "invalid factors=0"),
         (["--dropout", "half"], "give two rates"),

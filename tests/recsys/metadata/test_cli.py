@@ -219,9 +219,19 @@ def test_popular_and_genres(capsys, tmp_path, fake_tmdb, with_key):
         (["fetch", "--rate", "0"], "expected a positive number"),
         (["fetch", "--limit", "-3"], "expected a number >= 0"),
         (["fetch", "--links", "/nonexistent/links.csv"], "no such file"),
-        (["fetch", "--api-base", "localhost:8080"], "--api-base must be an http(s) URL"),
-        (["status", "--store", "/nonexistent/m.sqlite"], "no metadata store"),
-        (["popular", "--pages", "501"], "--pages must be between 1 and 500"),
+        (
+            ["fetch", "--api-base", "localhost:8080"],
+            "api_base must be an http(s) URL without a query, like "
+            "https://api.themoviedb.org/3; received 'localhost:8080'. (set by --api-base)",
+        ),
+        (
+            ["status", "--store", "/nonexistent/m.sqlite"],
+            "no metadata store at '/nonexistent/m.sqlite'",
+        ),
+        (
+            ["popular", "--pages", "501"],
+            "pages must be between 1 and 500; received 501. (set by --pages)",
+        ),
         (["import", "--csv", "/nonexistent/x.csv"], "no such file"),
         (["import", "--csv", "x.csv", "--copy-posters"], "--copy-posters needs --posters-dir"),
         (

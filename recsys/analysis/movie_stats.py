@@ -31,7 +31,8 @@ STATS_NOTE = (
 
 
 def _user_of_interaction(model: Any) -> NDArray[np.int64]:
-    counts = np.diff(np.asarray(model.seen_.indptr, dtype=np.int64))
+    indptr: NDArray[np.int64] = np.asarray(model.seen_.indptr, dtype=np.int64)
+    counts = indptr[1:] - indptr[:-1]
     return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
 
 

@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
+from numpy.typing import ArrayLike
 
 from recsys.errors import DataError
 
@@ -126,7 +127,9 @@ def place_labels(
     measured in pixels). Each label goes to the right of its point, or to the left if
     that does not fit.
     """
-    figure = axes.figure
+    figure = axes.get_figure(root=True)
+    if figure is None:
+        raise ValueError("the axes belong to no figure; add them to one before labelling.")
     canvas = figure.canvas
     if not isinstance(canvas, FigureCanvasAgg):
         canvas = FigureCanvasAgg(figure)
@@ -258,7 +261,7 @@ def plot_components(
     return figure
 
 
-def plot_explained_variance(ratios: Sequence[float], n_analysed: int) -> Figure:
+def plot_explained_variance(ratios: ArrayLike, n_analysed: int) -> Figure:
     """Bars of the explained-variance ratio per component, the analysed ones highlighted,
     with the cumulative share as a line."""
     values = np.asarray(ratios, dtype=np.float64)
@@ -269,7 +272,7 @@ def plot_explained_variance(ratios: Sequence[float], n_analysed: int) -> Figure:
     colours = ["#1f77b4" if i < n_analysed else "#aec7e8" for i in range(len(values))]
     axes.bar(positions, values, color=colours, zorder=2)
     for position, value in zip(positions, values, strict=True):
-        axes.text(position, value, f"{value:.1%}", ha="center", va="bottom", fontsize=8)
+        axes.text(float(position), value, f"{value:.1%}", ha="center", va="bottom", fontsize=8)
     axes.plot(
         positions,
         np.cumsum(values),

@@ -13,7 +13,7 @@ from recsys.cli.framework import UsageError, add_backend_argument
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` command."""
     parser = subparsers.add_parser(
         "analyze",

@@ -140,7 +140,7 @@ def flag_hint(error: RecsysError, parser: argparse.ArgumentParser, args: argpars
 def _chosen(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            return action.choices[command]  # type: ignore[no-any-return]
+            return action.choices[command]
     return None
 
 

@@ -20,7 +20,7 @@ __all__ = ["register"]
 BATCH_USERS = 1024
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``predict``, ``recommend`` and ``similar`` commands."""
     predict = subparsers.add_parser(
         "predict",

@@ -8,7 +8,7 @@ import time
 __all__ = ["register", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``synth`` command."""
     parser = subparsers.add_parser(
         "synth",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,7 +159,7 @@ def read_ratings_file(
             )
         names, has_header = mapped, True
     wanted = [i for i, n in enumerate(names) if n]
-    options = dict(
+    options: dict[str, Any] = dict(  # read_csv keyword arguments, of several types
         sep=sep,
         header=None,
         skiprows=1 if has_header else 0,
@@ -187,11 +188,11 @@ def _diagnose(
     names: list[str | None],
     wanted: list[int],
     has_header: bool,
-    options: dict[str, object],
+    options: dict[str, Any],
 ) -> None:
     """Re-read ``file`` as text to say which row broke the typed read, then raise."""
     try:
-        raw = pd.read_csv(file, dtype=str, keep_default_na=False, **options)  # type: ignore[call-overload]
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False, **options)
     except pd.errors.ParserError as error:
         raise DataError(
             f"{str(file)!r}: rows have different numbers of fields ({error}); check the separator.",

@@ -206,7 +206,7 @@ def read_tags_empty() -> pd.DataFrame:
 def _read_checked(handle: IO[bytes], where: str, **kwargs: object) -> pd.DataFrame:
     """``pd.read_csv`` with its opaque errors turned into one actionable line."""
     try:
-        return pd.read_csv(handle, **kwargs)  # type: ignore[call-overload]
+        return pd.read_csv(handle, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(f"{where} is empty: it has no ratings.") from None
     except ValueError as error:

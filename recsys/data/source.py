@@ -6,7 +6,7 @@ import io
 import os
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 
 from recsys.errors import DataError
 
@@ -94,7 +94,7 @@ class DataSource:
             )
         member = self._members[filename]
         if self._zip is not None:
-            return io.BufferedReader(self._zip.open(member))  # type: ignore[arg-type]
+            return io.BufferedReader(cast(io.RawIOBase, self._zip.open(member)))
         return open(self.path / member, "rb")
 
     def file_path(self, filename: str) -> tuple[Path, str | None]:

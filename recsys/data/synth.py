@@ -150,7 +150,7 @@ def planted_truth(spec: SynthSpec) -> dict[str, NDArray]:
     -------
     dict with ``user_factors (n_users, factors)``, ``movie_factors (n_movies, factors)``,
     ``user_bias (n_users,)``, ``movie_bias (n_movies,)``, ``user_weight (n_users,)`` and
-    ``movie_weight (n_movies,)`` (sampling probabilities), ``mean``, ``noise`` (scalars).
+    ``movie_weight (n_movies,)`` (sampling probabilities), ``mean``, ``noise`` (0-d arrays).
     Row ``i`` belongs to id ``i + 1``.
 
     Examples
@@ -171,8 +171,8 @@ def planted_truth(spec: SynthSpec) -> dict[str, NDArray]:
         "movie_weight": _zipf_weights(
             spec.n_movies, spec.movie_zipf, spec.movie_offset, _rng(spec, 3)
         ),
-        "mean": np.float64(spec.mean),
-        "noise": np.float64(spec.noise),
+        "mean": np.asarray(spec.mean, dtype=np.float64),
+        "noise": np.asarray(spec.noise, dtype=np.float64),
     }
 
 
@@ -354,7 +354,7 @@ def write_synthetic(
                 handle,
                 pacsv.WriteOptions(include_header=False, quoting_style="needed"),
             )
-        np.savez(tmp / "planted.npz", **truth)
+        np.savez(tmp / "planted.npz", **truth)  # type: ignore[arg-type]  # stub: **kwds may fill allow_pickle
         write_json_atomic(
             tmp / MARKER,
             {"format": "recsys-synthetic/1", **{k: v for k, v in spec.__dict__.items()}},

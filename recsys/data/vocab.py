@@ -39,7 +39,7 @@ class Vocabulary:
 
     def __contains__(self, raw_id: object) -> bool:
         try:
-            return bool(self.index([raw_id], missing="negative")[0] >= 0)  # type: ignore[list-item]
+            return bool(self.index(np.asarray([raw_id]), missing="negative")[0] >= 0)
         except (TypeError, ValueError):
             return False
 

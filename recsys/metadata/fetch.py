@@ -340,7 +340,7 @@ def _plan(
         ):
             status = "failed"  # imported, not fetched: ask TMDB for the full record
         retry = status in (None, "failed") or (status == "missing" and retry_missing)
-        if status == "ok":
+        if stored is not None and status == "ok":
             if want_posters and _needs_poster(stored, retry_missing):
                 key = stored.get("tmdb_id")
                 group = groups.get(key) if key is not None else None
@@ -353,7 +353,9 @@ def _plan(
             continue
         if pd.isna(row["tmdb_id"]):
             searchable = search_unlinked and isinstance(row.get("title"), str)
-            if searchable and (retry or stored.get("detail") == NO_TMDB_ID):
+            if searchable and (
+                retry or (stored is not None and stored.get("detail") == NO_TMDB_ID)
+            ):
                 work.append(_Group(None, [movie_id], title=row["title"]))
             elif status is None:
                 unlinked.append(movie_id)
@@ -550,6 +552,8 @@ def _run_group(
             stored = store.get(group.source_ok) or {}
             record = {k: stored.get(k) for k in _COPIED}
         else:
+            # a group without an id got one from the title search above
+            assert group.tmdb_id is not None
             try:
                 record = movie_record(client.movie(group.tmdb_id))
             except TMDBNotFound as error:

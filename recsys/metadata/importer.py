@@ -129,10 +129,10 @@ def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     ids = pd.to_numeric(raw["movie_id"], errors="coerce")
     if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        bad_row = int(np.flatnonzero(ids.isna().to_numpy())[0])
         raise DataError(
-            f"{str(file)!r}: movie id {raw['movie_id'].iloc[row]!r} on data row "
-            f"{row + 1} is not a number; fix that row."
+            f"{str(file)!r}: movie id {raw['movie_id'].iloc[bad_row]!r} on data row "
+            f"{bad_row + 1} is not a number; fix that row."
         )
     if ids.duplicated().any():
         raise DataError(
@@ -141,7 +141,7 @@ def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     genre_column = _genre_column(raw, file)
     source = f"import:{file.name}"
-    rows = []
+    rows: list[dict[str, Any]] = []
     for record in raw.to_dict("records"):
         row: dict[str, Any] = {
             c: _blank(record[c]) for c in METADATA_COLUMNS if c in record and c not in LIST_COLUMNS

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from recsys.paths import shared_data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    """``$RECSYS_SHARED_DATA`` or ``../shared/data`` next to the repository, if present."""
-    env = os.environ.get("RECSYS_SHARED_DATA")
-    for candidate in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
-        if (candidate / "ml-latest-small").is_dir():
-            return candidate
-    return None
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared real-data folder; skips the test with a reason when it is absent."""
-    found = shared_data_dir()
+    found = shared_data_dir(REPO)
     if found is None:
         pytest.skip(
             "needs ../shared/data (or $RECSYS_SHARED_DATA): TMDB overviews, posters "

@@ -1,11 +1,19 @@
 """What a rating model learned: movie biases, principal factors of the embeddings, plots.
 
->>> from recsys.models.rating_model import RatingModel
+>>> import tempfile
+>>> from pathlib import Path
 >>> from recsys.analysis import analyze_model, write_report
->>> model = RatingModel.load("runs/ml-latest-small-bias")  # doctest: +SKIP
->>> analysis = analyze_model(model, top_movies=2000, n_components=3)  # doctest: +SKIP
->>> analysis.bias_top, analysis.components[0].top  # DataFrames  # doctest: +SKIP
->>> write_report(analysis, "reports/bias")  # doctest: +SKIP
+>>> from recsys.data import load_dataset
+>>> from recsys.models.rating_model import RatingModel
+>>> data = load_dataset()
+>>> ratings = data.ratings[data.ratings.user_id <= 100]  # a small, quick model
+>>> model = RatingModel("bias", factors=4, epochs=1).fit(ratings, movies=data.movies)
+>>> analysis = analyze_model(model, top_movies=300, n_components=2)
+>>> len(analysis.bias_top), len(analysis.components)
+(10, 2)
+>>> report = write_report(analysis, Path(tempfile.mkdtemp()) / "bias")
+>>> (report / "report.html").is_file()
+True
 
 Modules: :mod:`~recsys.analysis.pca` (reusable PCA with a sign convention),
 :mod:`~recsys.analysis.movie_stats` (training counts, catalogue),

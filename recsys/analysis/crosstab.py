@@ -36,12 +36,17 @@ def rating_crosstab(model: Any, n_users: int = 15, n_movies: int = 15) -> pd.Dat
 
     Examples
     --------
-    >>> rating_crosstab(model, 3, 2)  # doctest: +SKIP
+    >>> from recsys.data import load_dataset
+    >>> from recsys.models.rating_model import RatingModel
+    >>> data = load_dataset()
+    >>> ratings = data.ratings[data.ratings.user_id <= 100]  # a small, quick model
+    >>> model = RatingModel("bias", factors=4, epochs=1).fit(ratings, movies=data.movies)
+    >>> rating_crosstab(model, 3, 2)  # doctest: +NORMALIZE_WHITESPACE
     movie_id  356  318
     user_id
-    414       5.0  5.0
-    599       3.0  3.5
-    474       3.0  5.0
+    68        3.5  3.0
+    19        2.0  NaN
+    91        3.0  2.0
     """
     if n_users < 1 or n_movies < 1:
         raise DataError(

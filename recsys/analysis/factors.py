@@ -180,8 +180,15 @@ def component_ends(table: pd.DataFrame, component: int, n: int = 10) -> pd.DataF
 
     Examples
     --------
-    >>> ends = component_ends(analysis.movies, 1, n=10)  # doctest: +SKIP
-    >>> ends[ends.end == "top"].title.tolist()  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> table = pd.DataFrame({
+    ...     "movie_id": range(1, 41), "title": [f"movie {i}" for i in range(1, 41)],
+    ...     "year": [1950] * 20 + [2010] * 20, "genres": [("Drama",)] * 20 + [("Comedy",)] * 20,
+    ...     "mean_rating": [4.0] * 20 + [3.0] * 20, "n_ratings": [10] * 40,
+    ...     "pc1": np.linspace(1, -1, 40)})
+    >>> ends = component_ends(table, 1, n=2)
+    >>> ends[ends.end == "top"].title.tolist(), ends[ends.end == "bottom"].title.tolist()
+    (['movie 1', 'movie 2'], ['movie 40', 'movie 39'])
     """
     column = _score_column(table, component)
     if n < 1:
@@ -335,8 +342,13 @@ def end_contrast(
 
     Examples
     --------
-    >>> contrast = end_contrast(analysis.movies, 1)  # doctest: +SKIP
-    >>> contrast.suggested_name  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> table = pd.DataFrame({
+    ...     "movie_id": range(1, 41), "title": [f"movie {i}" for i in range(1, 41)],
+    ...     "year": [1950] * 20 + [2010] * 20, "genres": [("Drama",)] * 20 + [("Comedy",)] * 20,
+    ...     "mean_rating": [4.0] * 20 + [3.0] * 20, "n_ratings": [10] * 40,
+    ...     "pc1": np.linspace(1, -1, 40)})
+    >>> end_contrast(table, 1).suggested_name
     'Drama/older/higher-rated vs Comedy/newer/lower-rated'
     """
     column = _score_column(table, component)

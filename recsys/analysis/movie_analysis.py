@@ -243,10 +243,14 @@ def analyze_model(
 
     Examples
     --------
+    >>> from recsys.data import load_dataset
     >>> from recsys.models.rating_model import RatingModel
-    >>> model = RatingModel.load("runs/ml-latest-small-bias")  # doctest: +SKIP
-    >>> analysis = analyze_model(model, top_movies=2000, n_components=3)  # doctest: +SKIP
-    >>> [c.contrast.suggested_name for c in analysis.components]  # doctest: +SKIP
+    >>> data = load_dataset()
+    >>> ratings = data.ratings[data.ratings.user_id <= 100]  # a small, quick model
+    >>> model = RatingModel("bias", factors=4, epochs=1).fit(ratings, movies=data.movies)
+    >>> analysis = analyze_model(model, top_movies=300, n_components=3)
+    >>> len(analysis.movies), [c.component for c in analysis.components]
+    (300, [1, 2, 3])
     """
     top_movies = _check_count("top_movies", top_movies, 2)
     n_components = _check_count("n_components", n_components, 1)

@@ -52,9 +52,14 @@ def movie_rating_stats(model: Any) -> pd.DataFrame:
 
     Examples
     --------
-    >>> stats = movie_rating_stats(model)  # doctest: +SKIP
-    >>> stats.loc[1, "n_ratings"]  # doctest: +SKIP
-    193
+    >>> from recsys.data import load_dataset
+    >>> from recsys.models.rating_model import RatingModel
+    >>> data = load_dataset()
+    >>> ratings = data.ratings[data.ratings.user_id <= 100]  # a small, quick model
+    >>> model = RatingModel("bias", factors=4, epochs=1).fit(ratings, movies=data.movies)
+    >>> stats = movie_rating_stats(model)
+    >>> int(stats.loc[1, "n_ratings"]) == int((ratings.movie_id == 1).sum())
+    True
     """
     seen = model.seen_
     n_movies = len(model.movie_vocab_)

@@ -93,7 +93,17 @@ def write_report(
 
     Examples
     --------
-    >>> write_report(analyze_model(model), "reports/bias")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from recsys.analysis import analyze_model
+    >>> from recsys.data import load_dataset
+    >>> from recsys.models.rating_model import RatingModel
+    >>> data = load_dataset()
+    >>> ratings = data.ratings[data.ratings.user_id <= 100]  # a small, quick model
+    >>> model = RatingModel("bias", factors=4, epochs=1).fit(ratings, movies=data.movies)
+    >>> folder = write_report(analyze_model(model, top_movies=300, n_components=2),
+    ...                       Path(tempfile.mkdtemp()) / "bias")
+    >>> sorted(p.name for p in folder.glob("*.html"))
+    ['report.html']
     """
     from recsys.analysis import plots
 

@@ -7,9 +7,18 @@ DataFrame, one row per movie) or ``recsys metadata export``.
 
 Examples
 --------
->>> from recsys.metadata import load_metadata
->>> meta = load_metadata()  # the default store  # doctest: +SKIP
->>> meta[["movie_id", "tmdb_id", "overview", "poster_file"]].head()  # doctest: +SKIP
+>>> import tempfile
+>>> from pathlib import Path
+>>> from recsys.metadata import MetadataStore, import_metadata, load_metadata
+>>> folder = Path(tempfile.mkdtemp())
+>>> _ = (folder / "movies.csv").write_text(
+...     "movieId,title,genres,tmdbId,overview\\n1,Toy Story (1995),Animation|Comedy,862,"
+...     "Toys come alive.\\n")
+>>> with MetadataStore(folder / "meta.sqlite") as store:
+...     _ = import_metadata(store, folder / "movies.csv", progress=False)
+>>> meta = load_metadata(folder / "meta.sqlite")  # without a path: the default store
+>>> meta[["movie_id", "tmdb_id", "overview"]].values.tolist()
+[[1, 862, 'Toys come alive.']]
 """
 
 from __future__ import annotations

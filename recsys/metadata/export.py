@@ -21,9 +21,13 @@ def write_metadata_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Pat
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> from recsys.metadata.frame import make_frame
-    >>> write_metadata_csv(make_frame([{"movie_id": 1, "status": "ok"}]),
-    ...                    "meta.csv")  # doctest: +SKIP
+    >>> frame = make_frame([{"movie_id": 1, "genre_ids": (28, 878), "status": "ok"}])
+    >>> path = write_metadata_csv(frame, Path(tempfile.mkdtemp()) / "meta.csv")
+    >>> "28|878" in path.read_text()
+    True
     """
     return write_table_csv(frame.loc[:, [c for c in METADATA_COLUMNS if c in frame.columns]], path)
 

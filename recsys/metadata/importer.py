@@ -298,9 +298,16 @@ def attach_posters(
 
     Examples
     --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "movies.csv").write_text("movieId,title,genres\\n1,Toy Story,Comedy\\n")
+    >>> (folder / "images").mkdir()
+    >>> Image.new("RGB", (4, 6)).save(folder / "images" / "1.jpg")
     >>> frame, ok, bad, missing = attach_posters(
-    ...     read_metadata_csv("movies.csv"), "posters/images",
-    ...     index="posters/posters_index.csv")  # doctest: +SKIP
+    ...     read_metadata_csv(folder / "movies.csv"), folder / "images")
+    >>> ok, bad, missing, Path(frame.loc[0, "poster_file"]).name
+    (1, 0, 0, '1.jpg')
     """
     folder = Path(posters_dir).expanduser().absolute()
     if not folder.is_dir():

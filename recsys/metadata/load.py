@@ -39,9 +39,14 @@ def load_metadata(
 
     Examples
     --------
-    >>> meta = load_metadata("movies_enriched.csv")  # doctest: +SKIP
-    >>> meta.loc[0, ["movie_id", "tmdb_id", "movielens_genres"]].tolist()  # doctest: +SKIP
-    [1, 862, ('Adventure', 'Animation', 'Children', 'Comedy', 'Fantasy')]
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> csv = Path(tempfile.mkdtemp()) / "movies_enriched.csv"
+    >>> _ = csv.write_text("movieId,title,genres,tmdbId\\n1,Toy Story (1995),"
+    ...                    "Adventure|Animation|Children|Comedy|Fantasy,862\\n")
+    >>> meta = load_metadata(csv)
+    >>> [int(meta.loc[0, "movie_id"]), int(meta.loc[0, "tmdb_id"])], meta.loc[0, "movielens_genres"]
+    ([1, 862], ('Adventure', 'Animation', 'Children', 'Comedy', 'Fantasy'))
     """
     file = Path(path).expanduser() if path is not None else default_store_path()
     if not file.is_file():

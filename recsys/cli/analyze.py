@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from recsys.cli.framework import UsageError, add_backend_argument
+from recsys.workflows.analysis import analysis_defaults, analyze_saved_model, prepare_report_dir
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` command."""
+    defaults = analysis_defaults()
     parser = subparsers.add_parser(
         "analyze",
         help="movie biases, principal factors and plots of a trained model",
@@ -33,24 +35,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--top-movies",
         type=int,
-        default=2000,
+        default=defaults["top_movies"],
         metavar="N",
         help="analyse the N movies with the most training ratings "
-        "(default 2000; clamped to the catalogue)",
+        f"(default {defaults['top_movies']}; clamped to the catalogue)",
     )
     parser.add_argument(
         "--components",
         type=int,
-        default=3,
+        default=defaults["n_components"],
         metavar="K",
-        help="principal components of the embeddings (default 3)",
+        help=f"principal components of the embeddings (default {defaults['n_components']})",
     )
     parser.add_argument(
         "--n",
         type=int,
-        default=10,
+        default=defaults["n"],
         metavar="N",
-        help="titles at each end of the bias ranking and of each component (default 10)",
+        help="titles at each end of the bias ranking and of each component "
+        f"(default {defaults['n']})",
     )
     parser.add_argument(
         "--scatter",
@@ -61,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--labels",
         type=int,
-        default=30,
+        default=defaults["max_labels"],
         metavar="N",
-        help="at most N titles on each scatter plot (default 30)",
+        help=f"at most N titles on each scatter plot (default {defaults['max_labels']})",
     )
     parser.add_argument(
         "--out",
@@ -77,7 +80,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the results as JSON on stdout (the report is still written)",
     )
     add_backend_argument(parser)  # the model is loaded (and its embeddings read) on it
-    parser.set_defaults(func=run, parameter_flags={"directory": "--out"})
+    parser.set_defaults(
+        func=run,
+        parameter_flags={
+            "directory": "--out",
+            "n_components": "--components",
+            "max_labels": "--labels",
+        },
+    )
 
 
 def _pairs(texts: list[str] | None, components: int) -> list[tuple[int, int]] | None:
@@ -122,27 +132,18 @@ def run(args: argparse.Namespace) -> int:
     """Analyse the model, write the report, print a summary (or JSON)."""
     _check_args(args)
     pairs = _pairs(args.scatter, args.components)
-    model_dir = Path(args.model).expanduser()
-    from recsys.analysis.report import check_report_dir
-
-    out = check_report_dir(
-        args.out or model_dir.parent / f"{model_dir.name}-analysis", inputs=[model_dir]
-    )
-
-    from recsys.backend import import_keras
-
-    import_keras()  # on --backend / KERAS_BACKEND, chosen by run_cli
-    from recsys.analysis.movie_analysis import analyze_model
-    from recsys.analysis.report import write_report
-    from recsys.models.rating_model import RatingModel
-
-    model = RatingModel.load(str(model_dir))
-    analysis = analyze_model(
-        model, top_movies=args.top_movies, n_components=args.components, n=args.n
+    out = prepare_report_dir(args.model, args.out)
+    analysis = analyze_saved_model(  # on --backend / KERAS_BACKEND, chosen by run_cli
+        args.model,
+        out,
+        top_movies=args.top_movies,
+        n_components=args.components,
+        n=args.n,
+        scatter_pairs=pairs,
+        max_labels=args.labels,
     )
     for note in analysis.notes:
         print(f"recsys analyze: note: {note}", file=sys.stderr)
-    write_report(analysis, out, scatter_pairs=pairs, max_labels=args.labels)
     if args.json:
         print(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
     else:

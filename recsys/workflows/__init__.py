@@ -11,7 +11,9 @@ and holds the decisions no single model or data class should make:
   train and evaluate it against baselines (:func:`train_and_evaluate`), and the
   ``metrics.json`` schema (:meth:`TrainingRun.metrics`);
 * :mod:`recsys.workflows.saving` -- where checkpoints go and who saves under
-  multi-worker training (:func:`save_run`).
+  multi-worker training (:func:`save_run`);
+* :mod:`recsys.workflows.analysis` -- analyse a saved model and write its report
+  beside it (:func:`analyze_saved_model`).
 
 The command line (:mod:`recsys.cli`) only parses arguments, calls these and prints.
 Submodules import Keras and pandas only when a function needs them.
@@ -19,6 +21,12 @@ Submodules import Keras and pandas only when a function needs them.
 
 from __future__ import annotations
 
+from recsys.workflows.analysis import (
+    analysis_defaults,
+    analyze_saved_model,
+    default_report_dir,
+    prepare_report_dir,
+)
 from recsys.workflows.data import load_and_split
 from recsys.workflows.saving import (
     checkpoint_folder,
@@ -48,16 +56,20 @@ __all__ = [
     "Cluster",
     "SideFeatureChoice",
     "TrainingRun",
+    "analysis_defaults",
+    "analyze_saved_model",
     "build_model",
     "checkpoint_folder",
     "choose_side_features",
     "default_model_dir",
+    "default_report_dir",
     "default_side_blocks",
     "device_and_precision",
     "load_and_split",
     "model_default",
     "prepare_cluster",
     "prepare_model_dir",
+    "prepare_report_dir",
     "save_run",
     "train_and_evaluate",
     "validation_carve",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
+from typing import Any
 
 __all__ = ["register", "run"]
 
@@ -25,15 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--ratings", type=int, required=True, help="number of ratings (distinct user-movie pairs)"
     )
     parser.add_argument(
-        "--factors", type=int, default=8, help="dimension of the planted factors (default 8)"
+        "--factors",
+        type=int,
+        help=f"dimension of the planted factors (default {_default('factors')})",
     )
     parser.add_argument(
         "--noise",
         type=float,
-        default=0.5,
-        help="standard deviation of the rating noise (default 0.5)",
+        help=f"standard deviation of the rating noise (default {_default('noise')})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, help=f"random seed (default {_default('seed')})")
     parser.add_argument(
         "--out",
         required=True,
@@ -45,18 +48,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _default(name: str) -> Any:
+    """The default of a :class:`~recsys.data.synth.SynthSpec` field."""
+    from recsys.data.synth import SynthSpec
+
+    return next(f.default for f in dataclasses.fields(SynthSpec) if f.name == name)
+
+
 def run(args: argparse.Namespace) -> int:
     """Generate and write the dataset; print where it went."""
     from recsys.data.synth import SynthSpec, write_synthetic
 
-    spec = SynthSpec(
-        n_users=args.users,
-        n_movies=args.movies,
-        n_ratings=args.ratings,
-        factors=args.factors,
-        noise=args.noise,
-        seed=args.seed,
-    )
+    given = {
+        k: getattr(args, k) for k in ("factors", "noise", "seed") if getattr(args, k) is not None
+    }
+    spec = SynthSpec(n_users=args.users, n_movies=args.movies, n_ratings=args.ratings, **given)
     spec.check()
     started = time.perf_counter()
     out = write_synthetic(spec, args.out, progress=not args.quiet)

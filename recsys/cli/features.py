@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from recsys.cli.framework import UsageError, add_backend_argument
+from recsys.workflows.features import feature_defaults, overview_texts, poster_files, tag_corpus
 
 __all__ = ["register", "run"]
-
-_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
 
 def _int_at_least(low: int):
@@ -48,6 +47,7 @@ def _int_at_least(low: int):
 
 def register(subparsers: Any) -> None:
     """Add ``recsys features`` and its actions."""
+    defaults = feature_defaults()
     parser = subparsers.add_parser(
         "features",
         help="build / inspect the shared movie feature store",
@@ -76,7 +76,10 @@ def register(subparsers: Any) -> None:
         help="the feature store (default runs/features)",
     )
     build.add_argument(
-        "--seed", type=int, default=0, help="seed of Word2Vec and of random CNN weights (default 0)"
+        "--seed",
+        type=int,
+        default=defaults["seed"],
+        help=f"seed of Word2Vec and of random CNN weights (default {defaults['seed']})",
     )
     build.add_argument(
         "--quiet",
@@ -91,9 +94,9 @@ def register(subparsers: Any) -> None:
     model.add_argument(
         "--pca-components",
         type=_int_at_least(1),
-        default=16,
+        default=defaults["n_components"],
         metavar="N",
-        help="PCA factors to keep (default 16)",
+        help=f"PCA factors to keep (default {defaults['n_components']})",
     )
 
     meta = build.add_argument_group("poster, overview_w2v")
@@ -109,33 +112,37 @@ def register(subparsers: Any) -> None:
     )
     meta.add_argument(
         "--cnn-weights",
-        default="imagenet",
+        default=defaults["weights"],
         metavar="imagenet|PATH|none",
         help="CNN weights: imagenet (downloaded by Keras, needs internet), a "
-        "local weights file, or none (seeded random; default imagenet)",
+        f"local weights file, or none (seeded random; default {defaults['weights']})",
     )
     meta.add_argument(
         "--backbone",
         choices=("vgg16", "resnet50", "inception_v3"),
-        default="vgg16",
-        help="CNN (default vgg16, include_top=False)",
+        default=defaults["backbone"],
+        help=f"CNN (default {defaults['backbone']}, include_top=False)",
     )
     meta.add_argument(
         "--pooling",
         choices=("avg", "flatten"),
-        default="avg",
+        default=defaults["pooling"],
         help="avg: global average pooling (512 for VGG16); flatten: the last "
-        "feature map (25,088 for VGG16 at 224) (default avg)",
+        f"feature map (25,088 for VGG16 at 224) (default {defaults['pooling']})",
     )
     meta.add_argument(
         "--image-size",
         type=_int_at_least(1),
-        default=224,
+        default=defaults["image_size"],
         metavar="PIXELS",
-        help="resize posters to PIXELS x PIXELS (default 224; smaller is faster, e.g. 128)",
+        help=f"resize posters to PIXELS x PIXELS (default {defaults['image_size']}; smaller "
+        "is faster, e.g. 128)",
     )
     meta.add_argument(
-        "--batch-size", type=_int_at_least(1), default=32, help="posters per CNN batch (default 32)"
+        "--batch-size",
+        type=_int_at_least(1),
+        default=defaults["batch_size"],
+        help=f"posters per CNN batch (default {defaults['batch_size']})",
     )
     meta.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the poster feature cache"
@@ -162,26 +169,26 @@ def register(subparsers: Any) -> None:
     meta.add_argument(
         "--w2v-dim",
         type=_int_at_least(1),
-        default=100,
-        help="trained Word2Vec: vector size (default 100)",
+        default=defaults["vector_size"],
+        help=f"trained Word2Vec: vector size (default {defaults['vector_size']})",
     )
     meta.add_argument(
         "--w2v-window",
         type=_int_at_least(1),
-        default=5,
-        help="trained Word2Vec: context window (default 5)",
+        default=defaults["window"],
+        help=f"trained Word2Vec: context window (default {defaults['window']})",
     )
     meta.add_argument(
         "--w2v-min-count",
         type=_int_at_least(1),
-        default=2,
-        help="trained Word2Vec: minimum word count (default 2)",
+        default=defaults["min_count"],
+        help=f"trained Word2Vec: minimum word count (default {defaults['min_count']})",
     )
     meta.add_argument(
         "--w2v-epochs",
         type=_int_at_least(1),
-        default=20,
-        help="trained Word2Vec: epochs (default 20)",
+        default=defaults["epochs"],
+        help=f"trained Word2Vec: epochs (default {defaults['epochs']})",
     )
     meta.add_argument(
         "--w2v-tags",
@@ -367,34 +374,11 @@ def _load_metadata(path: str) -> Any:
     return load_metadata(path)
 
 
-def _poster_paths(args: argparse.Namespace, metadata: Any) -> tuple[list[int], list[Any]]:
-    if args.posters:
-        folder = Path(args.posters).expanduser()
-        found: dict[int, str] = {}
-        for file in sorted(folder.iterdir()):
-            if file.suffix.lower() in _IMAGE_EXTENSIONS and file.stem.isdigit():
-                found.setdefault(int(file.stem), str(file))
-        if metadata is None:
-            ids = sorted(found)
-            return ids, [found[i] for i in ids]
-        ids = [int(m) for m in metadata["movie_id"]]
-        return ids, [found.get(i) for i in ids]
-    ids = [int(m) for m in metadata["movie_id"]]
-    files = metadata["poster_file"] if "poster_file" in metadata.columns else [None] * len(ids)
-    return ids, [f if isinstance(f, str) and f else None for f in files]
-
-
 def _poster(args: argparse.Namespace, metadata: Any, spec: Any) -> Any:
     from recsys.errors import DataError
     from recsys.features.blocks import poster_block
 
-    ids, paths = _poster_paths(args, metadata)
-    if not any(p is not None for p in paths):
-        where = f"--posters {args.posters!r}" if args.posters else f"the store {args.metadata!r}"
-        raise DataError(
-            f"no poster files in {where}; import posters with `recsys metadata "
-            "import --posters-dir DIR` or pass --posters DIR of <movieId>.jpg."
-        )
+    ids, paths = poster_files(metadata, args.posters, source=args.metadata or "")
     _say(
         args,
         f"poster: {spec.backbone} include_top=False, weights {spec.weights_id}, "
@@ -423,22 +407,12 @@ def _overview(args: argparse.Namespace, metadata: Any) -> Any:
     from recsys.errors import DataError
     from recsys.features.blocks import overview_block
 
-    overviews = [t if isinstance(t, str) else "" for t in metadata["overview"]]
-    if not any(t.strip() for t in overviews):
-        raise DataError(
-            f"the metadata {args.metadata!r} has no overviews; fetch or import "
-            "them first (recsys metadata fetch / import)."
-        )
+    overviews = overview_texts(metadata, args.metadata)
     extra: list[list[str]] = []
     if args.w2v_tags:
         if args.word_vectors != "train":
             raise UsageError("--w2v-tags applies to --word-vectors train only.")
-        from recsys.data import load_dataset
-        from recsys.features.text import tokenize
-
-        tags = load_dataset(args.dataset or args.data).read_tags()
-        for _, group in tags.groupby("movie_id", sort=True):
-            extra.append(tokenize(" ".join(str(t) for t in group["tag"])))
+        extra = tag_corpus(args.dataset or args.data)
     binary = {"auto": None, "binary": True, "text": False}[args.word_vectors_format]
     source = (
         "Word2Vec trained on the overviews" if args.word_vectors == "train" else (args.word_vectors)

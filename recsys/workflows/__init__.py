@@ -13,7 +13,9 @@ and holds the decisions no single model or data class should make:
 * :mod:`recsys.workflows.saving` -- where checkpoints go and who saves under
   multi-worker training (:func:`save_run`);
 * :mod:`recsys.workflows.analysis` -- analyse a saved model and write its report
-  beside it (:func:`analyze_saved_model`).
+  beside it (:func:`analyze_saved_model`);
+* :mod:`recsys.workflows.features` -- the inputs of feature blocks (poster files,
+  overview texts, the tag corpus) and the defaults of their settings.
 
 The command line (:mod:`recsys.cli`) only parses arguments, calls these and prints.
 Submodules import Keras and pandas only when a function needs them.

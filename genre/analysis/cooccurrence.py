@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["Coclusters", "cocluster", "cooccurrence_matrix", "genres_by_decade"]
 
@@ -99,8 +99,9 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
     if c.ndim != 2 or c.shape[1] != k:
         raise DataError(f"expected a square co-occurrence matrix, received shape {c.shape}.")
     if not 2 <= n_clusters <= k:
-        raise DataError(
-            f"--clusters must be between 2 and the number of genres ({k}), received {n_clusters}."
+        raise InvalidParameterError(
+            "n_clusters",
+            f"n_clusters must be between 2 and the number of genres ({k}), received {n_clusters}.",
         )
     if np.any(c.sum(axis=1) == 0):
         raise DataError("a genre never occurs, so it cannot be clustered; rebuild the set.")

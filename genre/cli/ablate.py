@@ -60,9 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train the fused model on each block subset, write the table and chart; return 0."""
+    from genre.data.dataset import load_labelled
     from genre.fusion.ablation import MARKER
     from genre.fusion.block_inputs import choose_blocks, load_block_inputs
-    from genre.data.dataset import load_labelled
     from recsys.features import FeatureStore
     from recsys.fileio import check_writable_dir
 

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="output directory (an existing one is replaced only if it is "
         "a 'genre explore' output)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, parameter_flags={"n_clusters": "--clusters"})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,9 +8,15 @@ of the feature store they were trained on (or ``--features``).
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
+from genre.model_dir import model_kind, read_config
 from recsys.cli.framework import UsageError, add_backend_argument
 from recsys.errors import RecsysError
+
+if TYPE_CHECKING:
+    from genre.fusion.model import FusionClassifier
+    from genre.text.classifier import GenreTextClassifier
 
 __all__ = ["register", "run"]
 
@@ -48,43 +54,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-k", type=int, default=3, help="number of genres (default 3)")
     add_backend_argument(parser)  # fused models only; a text model never loads Keras
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, parameter_flags={"path": "--model", "movie_id": "--movie"})
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the top-k genres of a movie or a text (text or fused model); return 0."""
-    from genre.data.dataset import load_labelled
-    from genre.model_dir import load_model
-    from genre.text.features import movie_texts
-    from recsys.errors import DataError, UnknownIdError
+    from genre.workflows import load_genre_model
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
-    from genre.fusion.model_dir import is_fused_model_dir
+    model = load_genre_model(args.model)
+    config = read_config(args.model)
+    if model_kind(args.model) == "fused":
+        return run_fused(args, model, config)  # type: ignore[arg-type]
+    return run_text(args, model, config)  # type: ignore[arg-type]
 
-    if is_fused_model_dir(args.model):
-        return run_fused(args)
+
+def run_text(args: argparse.Namespace, model: GenreTextClassifier, config: dict[str, Any]) -> int:
+    """Top-k genres of a text, or of a movie's text, from a text model."""
+    from genre.data.dataset import load_labelled
+    from genre.data.labels import GenreVocabulary
+    from genre.text.features import movie_texts
+    from genre.workflows import find_movie
+    from recsys.errors import DataError
+
     if args.features is not None:
         raise UsageError("--features applies to fused models (genre train --model fusion).")
-    model = load_model(args.model)
-    field = model.config["text"]
+    field = config["text"]
     truth: tuple[str, ...] | None = None
     if args.text is not None:
         if not args.text.strip():
-            raise DataError("--text is empty; give the plot overview to classify.")
+            raise UsageError("--text is empty; give the plot overview to classify.")
         texts, label = [args.text], "text"
     else:
-        dataset = args.dataset or model.config.get("dataset")
+        dataset = args.dataset or config.get("dataset")
         if not dataset:
             raise UsageError("the model does not record its dataset; pass --dataset DIR.")
         data = load_labelled(dataset)
-        model.vocabulary.check_same(data.vocabulary, what=f"the labelled set {dataset!r}")
-        rows = data.frame[data.frame["movie_id"] == args.movie]
-        if rows.empty:
-            raise UnknownIdError(
-                f"movie {args.movie} is not in the labelled set {dataset!r}; "
-                "check the id or pass --text with its overview."
-            )
+        GenreVocabulary(model.genres_).check_same(
+            data.vocabulary, what=f"the labelled set {dataset!r}"
+        )
+        rows = find_movie(data, args.movie, where=repr(dataset))
         texts = movie_texts(rows, field)
         if not texts[0].strip():
             raise DataError(f"movie {args.movie} has no {field} text; use --text.")
@@ -92,10 +102,9 @@ def run(args: argparse.Namespace) -> int:
         truth = tuple(row["genres"])
         label = f"movie {args.movie}: {row['title']} [{row['split']}]"
     ranked = model.top_k(texts, args.k)[0]  # checks -k before anything is printed
-    kind = "probability" if model.score_kind == "probability" else "SVM decision score"
+    kind = "probability" if model.score_kind_ == "probability" else "SVM decision score"
     print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
-    vectorizer = model.estimator.pipeline_.named_steps["vectorizer"]
-    if vectorizer.transform(texts).nnz == 0:
+    if model.known_term_counts(texts)[0] == 0:
         print(
             "  note: none of the words is in the model's vocabulary, so these scores "
             "are the model's baseline for an empty text."
@@ -107,11 +116,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_fused(args: argparse.Namespace) -> int:
+def run_fused(args: argparse.Namespace, model: FusionClassifier, config: dict[str, Any]) -> int:
     """Top-k genres of a movie from the feature blocks a fused model was trained on."""
-    from genre.fusion.block_inputs import load_block_inputs
     from genre.data.dataset import load_labelled
-    from genre.fusion.model_dir import load_fused_model
+    from genre.data.labels import GenreVocabulary
+    from genre.fusion.block_inputs import load_block_inputs
     from recsys.errors import UnknownIdError
     from recsys.features import FeatureStore
 
@@ -120,21 +129,20 @@ def run_fused(args: argparse.Namespace) -> int:
             "a fused model scores movies from their feature blocks; pass "
             "--movie ID instead of --text."
         )
-    model = load_fused_model(args.model)
-    features = args.features or model.config.get("features")
+    features = args.features or config.get("features")
     if not features:
         raise UsageError("the model does not record its feature store; pass --features DIR.")
     inputs = load_block_inputs(
-        FeatureStore(features), model.blocks, [args.movie], require_coverage=False
+        FeatureStore(features), model.blocks_, [args.movie], require_coverage=False
     )
     present = [n for n, m in inputs.masks.items() if m[0]]
     if not present:
         raise UnknownIdError(
             f"movie {args.movie} has none of the blocks "
-            f"{', '.join(model.blocks)} in {features!r}; check the id."
+            f"{', '.join(model.blocks_)} in {features!r}; check the id."
         )
     label, truth = f"movie {args.movie}", None
-    dataset = args.dataset or model.config.get("dataset")
+    dataset = args.dataset or config.get("dataset")
     if dataset:
         try:
             data = load_labelled(dataset)
@@ -143,14 +151,16 @@ def run_fused(args: argparse.Namespace) -> int:
                 raise
             data = None  # the training set is gone: no true genres
         if data is not None:
-            model.vocabulary.check_same(data.vocabulary, what=f"the labelled set {dataset!r}")
+            GenreVocabulary(model.genres_).check_same(
+                data.vocabulary, what=f"the labelled set {dataset!r}"
+            )
             rows = data.frame[data.frame["movie_id"] == args.movie]
             if not rows.empty:
                 row = rows.iloc[0]
                 label += f": {row['title']} [{row['split']}]"
                 truth = tuple(row["genres"])
     ranked = model.top_k(inputs, args.k)[0]  # checks -k before anything is printed
-    absent = [n for n in model.blocks if n not in present]
+    absent = [n for n in model.blocks_ if n not in present]
     print(
         f"{label}  (scores: probability; * = above the genre's validation threshold; "
         f"blocks present: {', '.join(present)}"

@@ -9,8 +9,15 @@ build``) for the movies of the labelled set. Both take the labels and the split 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from recsys.cli.framework import UsageError, add_backend_argument
+
+if TYPE_CHECKING:
+    from genre.workflows import TrainingPlan
+
+Number = TypeVar("Number", int, float)
 
 __all__ = ["register", "run"]
 
@@ -101,7 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model directory (an existing one is replaced only if it is a genre model directory)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-grid-point / per-epoch lines")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, parameter_flags={"field": "--text"})
 
 
 def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = True) -> None:
@@ -150,7 +157,7 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = Tru
     add_backend_argument(group)
 
 
-def network_params(args: argparse.Namespace) -> dict:
+def network_params(args: argparse.Namespace) -> dict[str, Any]:
     """FusionClassifier keyword arguments from the options (None = the model default)."""
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise UsageError(f"--dropout must be in [0, 1), received {args.dropout}.")
@@ -169,7 +176,7 @@ def network_params(args: argparse.Namespace) -> dict:
     }
 
 
-def _widths(text: str | None) -> list | None:
+def _widths(text: str | None) -> list[int] | None:
     if text is None:
         return None
     if text.strip() in ("", "none", "0"):
@@ -177,7 +184,8 @@ def _widths(text: str | None) -> list | None:
     return _numbers(text, "--head-units", int)
 
 
-def _numbers(text: str | None, option: str, kind: type) -> list | None:
+def _numbers(text: str | None, option: str, kind: Callable[[str], Number]) -> list[Number] | None:
+    """The comma-separated positive numbers of an option (``None`` when not given)."""
     if text is None:
         return None
     try:
@@ -191,64 +199,38 @@ def _numbers(text: str | None, option: str, kind: type) -> list | None:
     return values
 
 
-def _min_df(text: str | None) -> list | None:
-    values = _numbers(text, "--min-df", float)
-    if values is None:
-        return None
-    out = []
-    for v in values:
-        if v >= 1 and v != int(v):
-            raise UsageError(
-                f"--min-df values are counts (integers >= 1) or fractions below 1, received {v}."
-            )
-        out.append(int(v) if v >= 1 else v)
-    return out
+def plan(args: argparse.Namespace) -> TrainingPlan:
+    """The training plan of the options (:func:`genre.workflows.plan_training`)."""
+    from genre.workflows import plan_training
 
-
-def build_grid(args: argparse.Namespace) -> dict[str, list]:
-    """The search grid: the defaults for the model, overridden by the options given."""
-    from genre.text.tuning import default_grid
-
-    grid = default_grid(args.model)
-    strength = "alpha" if args.model == "nb" else "C"
-    other = "C" if args.model == "nb" else "alpha"
-    if getattr(args, other) is not None:
-        raise UsageError(f"--{other} does not apply to --model {args.model}; use --{strength}.")
-    overrides = {
-        strength: _numbers(getattr(args, strength), f"--{strength}", float),
-        "min_df": _min_df(args.min_df),
-        "ngram_max": _numbers(args.ngram_max, "--ngram-max", int),
-    }
-    grid.update({k: v for k, v in overrides.items() if v is not None})
-    return grid
+    return plan_training(
+        args.model,
+        features=args.features,
+        blocks=args.blocks,
+        C=_numbers(args.C, "--C", float),
+        alpha=_numbers(args.alpha, "--alpha", float),
+        min_df=_numbers(args.min_df, "--min-df", float),
+        ngram_max=_numbers(args.ngram_max, "--ngram-max", int),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, tune on validation and save a text or fused genre model; return 0."""
-    if args.model in ("fusion", "mlp"):
-        return run_feature_model(args)
-    if args.features is None:
-        args.features = "tfidf"
-    if args.features not in ("tfidf", "bow"):
-        raise UsageError(
-            f"--model {args.model} is a text model: --features must be tfidf or "
-            f"bow, received {args.features!r} (a feature store is for --model "
-            "fusion or mlp)."
-        )
-    if args.blocks is not None:
-        raise UsageError(f"--blocks applies to --model fusion or mlp, not {args.model}.")
-    from pathlib import Path
-
+    chosen = plan(args)
+    if chosen.kind == "fused":
+        return run_feature_model(args, chosen)
     from genre.data.dataset import load_labelled
+    from genre.model_dir import MARKER
     from genre.text.experiment import run_text_experiment
-    from genre.model_dir import MARKER, save_model
+    from genre.text.features import movie_texts
+    from genre.workflows import training_record
     from recsys.fileio import check_writable_dir
 
-    grid = build_grid(args)
+    grid = chosen.grid
     out = check_writable_dir(args.out, what="genre model", marker=MARKER, inputs=[args.dataset])
     data = load_labelled(args.dataset)
 
-    def show(row: dict) -> None:
+    def show(row: dict[str, Any]) -> None:
         if not args.quiet:
             params = " ".join(f"{k}={row[k]}" for k in sorted(grid))
             print(
@@ -262,11 +244,9 @@ def run(args: argparse.Namespace) -> int:
         n_points *= len(values)
     counts = data.counts()
     print(
-        f"{args.model} on {args.features} of {args.text}: {n_points} grid points, "
+        f"{args.model} on {chosen.features} of {args.text}: {n_points} grid points, "
         f"train {counts['train']}, val {counts['val']}, test {counts['test']}"
     )
-    from genre.text.features import movie_texts
-
     with_text = sum(bool(t.strip()) for t in movie_texts(data.part("train"), args.text))
     if 0 < with_text < counts["train"] / 2:
         print(
@@ -278,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_text_experiment(
         data,
         model=args.model,
-        features=args.features,
+        features=chosen.features,  # type: ignore[arg-type]  # checked by plan_training
         text=args.text,
         class_weight=None if args.class_weight == "none" else args.class_weight,
         seed=args.seed,
@@ -287,20 +267,10 @@ def run(args: argparse.Namespace) -> int:
         threshold_by=args.threshold_by,
         on_step=show,
     )
-    config = {
-        **result.config,
-        "dataset": str(Path(args.dataset).expanduser().resolve()),
-        "dataset_manifest": {
-            k: data.manifest.get(k) for k in ("labels", "seed", "min_genre_fraction", "sources")
-        },
-    }
     tuned = result.tuned
-    save_model(
+    tuned.estimator.save(
         out,
-        tuned.estimator,
-        data.vocabulary,
-        tuned.thresholds,
-        config=config,
+        config={**result.config, **training_record(data, args.dataset)},
         metrics=result.report,
         search=tuned.search,
     )
@@ -310,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_summary(report: dict) -> str:
+def format_summary(report: dict[str, Any]) -> str:
     """A small test-metrics table: the model beside the trivial benchmarks."""
     names = (
         "micro_f1",
@@ -336,41 +306,24 @@ def format_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def run_feature_model(args: argparse.Namespace) -> int:
+def run_feature_model(args: argparse.Namespace, chosen: TrainingPlan) -> int:
     """``--model fusion|mlp``: blocks of a feature store for the labelled set's movies."""
-    from pathlib import Path
-
-    if args.features is None or args.features in ("tfidf", "bow"):
-        raise UsageError(
-            f"--model {args.model} needs --features FEATURES_DIR (a feature store "
-            "from 'recsys features build'), received "
-            f"{args.features or 'none'}."
-        )
-    for option in ("C", "alpha", "min_df", "ngram_max"):
-        if getattr(args, option) is not None:
-            raise UsageError(
-                f"--{option.replace('_', '-')} applies to the text models, not "
-                f"--model {args.model}."
-            )
     params = network_params(args)
     from genre.model_dir import MARKER
     from recsys.fileio import check_writable_dir
 
     out = check_writable_dir(
-        args.out, what="genre model", marker=MARKER, inputs=[args.dataset, args.features]
+        args.out, what="genre model", marker=MARKER, inputs=[args.dataset, chosen.features]
     )
-    from genre.fusion.block_inputs import choose_blocks, load_block_inputs
     from genre.data.dataset import load_labelled
+    from genre.fusion.block_inputs import choose_blocks, load_block_inputs
+    from genre.fusion.experiment import check_block_count
     from recsys.features import FeatureStore
 
     data = load_labelled(args.dataset)
-    store = FeatureStore(args.features)
+    store = FeatureStore(chosen.features)
     names = choose_blocks(store, args.blocks)
-    if args.model == "mlp" and len(names) != 1:
-        raise UsageError(
-            f"--model mlp takes exactly one block (received {len(names)}: "
-            f"{', '.join(names)}); pass --blocks NAME or use --model fusion."
-        )
+    check_block_count(args.model, names)
     inputs = load_block_inputs(store, names, data.frame["movie_id"])
 
     from recsys.backend import import_keras
@@ -381,7 +334,7 @@ def run_feature_model(args: argparse.Namespace) -> int:
     keras = import_keras()
 
     from genre.fusion.experiment import run_fusion_experiment
-    from genre.fusion.model_dir import save_fused_model
+    from genre.workflows import training_record
 
     counts = data.counts()
     coverage = inputs.coverage()
@@ -394,22 +347,8 @@ def run_feature_model(args: argparse.Namespace) -> int:
     result = run_fusion_experiment(
         data, inputs, model=args.model, blocks=names, threshold_by=args.threshold_by, **params
     )
-    config = {
-        **result.config,
-        "features": str(Path(args.features).expanduser().resolve()),
-        "dataset": str(Path(args.dataset).expanduser().resolve()),
-        "dataset_manifest": {
-            k: data.manifest.get(k) for k in ("labels", "seed", "min_genre_fraction", "sources")
-        },
-    }
-    save_fused_model(
-        out,
-        result.classifier.network_,
-        data.vocabulary,
-        result.thresholds,
-        config=config,
-        metrics=result.report,
-    )
+    record = training_record(data, args.dataset, features=chosen.features)
+    result.classifier.save(out, config={**result.config, **record}, metrics=result.report)
     training = result.report["training"]
     print(
         f"trained {training['epochs_run']} epochs, best validation loss "

@@ -60,7 +60,7 @@ from genre.data.labels import (
     tmdb_labels,
 )
 from genre.data.stratify import iterative_stratification
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.fileio import atomic_directory, write_json_atomic
 
 __all__ = [
@@ -221,7 +221,9 @@ def build_labelled(
         ml, in_ml = None, pd.Series(False, index=meta.index)
     if labels == "movielens":
         if ml is None:
-            raise DataError("--labels movielens needs the MovieLens movies frame.")
+            raise InvalidParameterError(
+                "labels", "labels='movielens' needs the MovieLens movies frame (movies)."
+            )
         unmapped: Counter[str] = Counter()
         dropped["not_in_movielens"] = int((~in_ml).sum())
         meta = meta[in_ml].reset_index(drop=True)
@@ -231,8 +233,9 @@ def build_labelled(
         genre_lists, unmapped = tmdb_labels(meta["tmdb_genres"])
         if not any(genre_lists):
             raise DataError(
-                "--labels tmdb: no movie has TMDB genres in the metadata; use a "
-                "metadata store with TMDB genres or --labels movielens."
+                "labels='tmdb': no movie has TMDB genres in the metadata; use a "
+                "metadata store with TMDB genres or labels='movielens'.",
+                parameter="labels",
             )
     titles = [
         str(ml.at[m, "title"]) if ok and ml is not None else str(t or "")
@@ -248,7 +251,10 @@ def build_labelled(
     keep_rows = np.flatnonzero(labelled)
     genre_lists = [tuple(g for g in genre_lists[i] if g != NO_GENRES) for i in keep_rows]
     if not genre_lists:
-        raise DataError("no movie has a genre label: check the labels source (--labels).")
+        raise DataError(
+            f"no movie has a genre label: check the labels source ({labels!r}).",
+            parameter="labels",
+        )
     if len(genre_lists) < 3:
         raise DataError(
             f"only {len(genre_lists)} labelled movies; at least 3 are needed to "

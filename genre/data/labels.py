@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.metadata.genres import TMDB_TO_MOVIELENS, to_movielens_genres
 
 __all__ = [
@@ -107,18 +107,22 @@ def rare_genres(
     (['Drama'], ['Comedy', 'War'])
     """
     if not 0.0 <= min_fraction < 1.0:
-        raise DataError(f"--min-genre-fraction must be in [0, 1), received {min_fraction}.")
+        raise InvalidParameterError(
+            "min_genre_fraction",
+            f"min_genre_fraction must be in [0, 1), received {min_fraction}.",
+        )
     counts = genre_counts(genre_lists)
     n = len(genre_lists)
     if n == 0 or not counts:
-        raise DataError("no movie has a genre label: check the labels source (--labels).")
+        raise DataError("no movie has a genre label: check the labels source.", parameter="labels")
     kept = sorted(g for g, c in counts.items() if c / n >= min_fraction)
     dropped = sorted(g for g in counts if g not in kept)
     if not kept:
         top, top_count = counts.most_common(1)[0]
-        raise DataError(
-            f"--min-genre-fraction {min_fraction} drops every genre (the most common, "
-            f"{top!r}, is on {top_count / n:.3f} of {n} movies); use a smaller fraction."
+        raise InvalidParameterError(
+            "min_genre_fraction",
+            f"min_genre_fraction={min_fraction} drops every genre (the most common, "
+            f"{top!r}, is on {top_count / n:.3f} of {n} movies); use a smaller fraction.",
         )
     return kept, dropped
 

@@ -2,6 +2,6 @@
 (:mod:`genre.fusion.block_inputs`), the Keras
 :class:`~genre.fusion.model.FusionClassifier`, one trained-and-tested run
 (:mod:`genre.fusion.experiment`), block ablation (:mod:`genre.fusion.ablation`) and the
-provenance checks of a saved fused model (:mod:`genre.fusion.model_dir`).
+provenance checks of the blocks a fused model is given (:mod:`genre.fusion.provenance`).
 
 Importing :mod:`genre.fusion.model` (or what imports it) loads Keras."""

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from genre.fusion.block_inputs import BlockInputs
 from genre.data.dataset import LabelledSet
+from genre.fusion.block_inputs import BlockInputs
 from genre.fusion.experiment import run_fusion_experiment
 from recsys.errors import DataError
 from recsys.fileio import atomic_directory, atomic_write, write_json_atomic
@@ -168,7 +168,7 @@ def run_ablation(
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # Counts stay integers; the prior row has none (missing, written as an empty cell).
     table = table.astype({c: "Int64" for c in INTEGER_COLUMNS})
-    from genre.fusion.model_dir import library_versions
+    from genre.fusion.provenance import library_versions
 
     config = {
         "sets": [list(s) for s in chosen],

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.features.lineage import made_from_genre_labels
 
 __all__ = [
@@ -124,7 +124,7 @@ class BlockInputs:
 
 
 def parse_block_names(
-    text: str | Sequence[str],
+    blocks: str | Sequence[str],
     available: Sequence[str],
     *,
     provenance: Mapping[str, Mapping[str, Any] | None] | None = None,
@@ -133,7 +133,7 @@ def parse_block_names(
 
     Parameters
     ----------
-    text : ``"a,b"`` or a list of names.
+    blocks : ``"a,b"`` or a list of names.
     available : the store's block names.
     provenance : block name -> its provenance in the store; with it, blocks made from
         the genre labels are refused too (see :func:`label_lineage`).
@@ -149,38 +149,43 @@ def parse_block_names(
     >>> parse_block_names("poster, embedding", ["embedding", "poster"])
     ['poster', 'embedding']
     """
-    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    parts = blocks.split(",") if isinstance(blocks, str) else blocks
+    names = [n.strip() for n in parts if n.strip()]
     names = list(dict.fromkeys(names))
     if not names:
-        raise DataError(
-            "--blocks is empty; name at least one block of the feature store "
-            f"({', '.join(available) or 'none'})."
+        raise InvalidParameterError(
+            "blocks",
+            "blocks is empty; name at least one block of the feature store "
+            f"({', '.join(available) or 'none'}).",
         )
     for name in names:
         chain = label_lineage(name, (provenance or {}).get(name))
         if chain is not None and len(chain) == 1:
-            raise DataError(
+            raise InvalidParameterError(
+                "blocks",
                 f"block {name!r} holds the genre labels themselves; it cannot be "
-                "an input of a genre model. Choose other blocks."
+                "an input of a genre model. Choose other blocks.",
             )
         if chain is not None:
-            raise DataError(
+            raise InvalidParameterError(
+                "blocks",
                 f"block {name!r} was made from the genre labels "
                 f"({' <- '.join(chain)}, through the side features of a rating "
                 "model), so it would leak them into a genre model; rebuild it "
                 "from a rating model trained without genre side features, or "
-                "choose other blocks with --blocks."
+                "choose other blocks.",
             )
         if name not in available:
-            raise DataError(
+            raise InvalidParameterError(
+                "blocks",
                 f"unknown block {name!r}: the feature store has "
-                f"{', '.join(available) or 'no blocks'}; {_how_to_add(name)}."
+                f"{', '.join(available) or 'no blocks'}; {_how_to_add(name)}.",
             )
     return names
 
 
-def choose_blocks(store: Any, text: str | None) -> list[str]:
-    """The input blocks a genre model takes from ``store``: those ``--blocks`` names
+def choose_blocks(store: Any, blocks: str | None) -> list[str]:
+    """The input blocks a genre model takes from ``store``: those ``blocks`` names
     (checked by :func:`parse_block_names`), or by default every block not made from the
     genre labels.
 
@@ -190,8 +195,8 @@ def choose_blocks(store: Any, text: str | None) -> list[str]:
         From :func:`parse_block_names`, or when the store has no usable block.
     """
     saved = {n: info.get("provenance") for n, info in store.describe().get("blocks", {}).items()}
-    if text is not None:
-        return parse_block_names(text, store.names, provenance=saved)
+    if blocks is not None:
+        return parse_block_names(blocks, store.names, provenance=saved)
     chains = {n: label_lineage(n, saved.get(n)) for n in store.names}
     names = [n for n, chain in chains.items() if chain is None]
     if not names:
@@ -200,20 +205,20 @@ def choose_blocks(store: Any, text: str | None) -> list[str]:
             parse_block_names(derived, store.names, provenance=saved)
         raise DataError(
             f"the feature store {str(store.path)!r} has no input block, only the "
-            f"genre labels ({', '.join(store.names) or 'nothing'}); build others "
-            "with `recsys features build`."
+            f"genre labels ({', '.join(store.names) or 'nothing'}); add input blocks "
+            "to it (see recsys.features.blocks)."
         )
     return names
 
 
 def _how_to_add(name: str) -> str:
-    """How to get block ``name``: ``recsys features build`` only makes its known blocks."""
+    """How to get block ``name``: the feature-store builder only makes its known blocks."""
     from recsys.features.blocks import BLOCK_NAMES
 
     if name in BLOCK_NAMES:
-        return f"add it with `recsys features build --blocks {name} --out FEATURES_DIR`"
+        return f"add block {name!r} to the feature store"
     return (
-        f"`recsys features build` cannot make a {name!r} block (it makes "
+        f"the feature-store builder cannot make a {name!r} block (it makes "
         f"{', '.join(BLOCK_NAMES)}); choose blocks the store has"
     )
 

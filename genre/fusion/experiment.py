@@ -15,14 +15,20 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from genre.evaluation import metrics
-from genre.fusion.block_inputs import BlockInputs
 from genre.data.dataset import SPLITS, LabelledSet
+from genre.evaluation import metrics
 from genre.evaluation.evaluate import score_on_test
+from genre.fusion.block_inputs import BlockInputs
 from genre.fusion.model import DEFAULTS, FusionClassifier
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
-__all__ = ["FusionExperiment", "make_classifier", "run_fusion_experiment", "split_inputs"]
+__all__ = [
+    "FusionExperiment",
+    "check_block_count",
+    "make_classifier",
+    "run_fusion_experiment",
+    "split_inputs",
+]
 
 
 @dataclass
@@ -62,23 +68,43 @@ def split_inputs(data: LabelledSet, inputs: BlockInputs) -> dict[str, BlockInput
     return {s: inputs.take(split == s) for s in SPLITS}
 
 
+def check_block_count(model: str, blocks: Sequence[str]) -> None:
+    """Refuse an unknown feature model, or ``mlp`` with other than one block.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``parameter="model"`` for an unknown model, ``"blocks"`` for the block count.
+
+    >>> check_block_count("mlp", ["poster", "embedding"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.errors.InvalidParameterError: model 'mlp' is a single-block MLP and takes exactly...
+    """
+    if model not in DEFAULTS:
+        raise InvalidParameterError(
+            "model", f"unknown feature model {model!r}; expected fusion or mlp."
+        )
+    if model == "mlp" and len(blocks) != 1:
+        raise InvalidParameterError(
+            "blocks",
+            f"model 'mlp' is a single-block MLP and takes exactly one block "
+            f"(received {len(blocks)}: {', '.join(blocks)}); give one block or use "
+            "model 'fusion'.",
+        )
+
+
 def make_classifier(
-    model: Literal["fusion", "mlp"], n_blocks: int, **params: Any
+    model: Literal["fusion", "mlp"], blocks: Sequence[str], **params: Any
 ) -> FusionClassifier:
     """A :class:`FusionClassifier` with the defaults of ``model`` where ``params`` are None.
 
     Raises
     ------
-    DataError
-        Unknown model, or ``mlp`` with other than one block.
+    InvalidParameterError
+        Unknown model, or ``mlp`` with other than one block (:func:`check_block_count`).
     """
-    if model not in DEFAULTS:
-        raise DataError(f"unknown feature model {model!r}; expected fusion or mlp.")
-    if model == "mlp" and n_blocks != 1:
-        raise DataError(
-            f"--model mlp is the single-block MLP of the course project; give "
-            f"exactly one block (received {n_blocks}), or use --model fusion."
-        )
+    check_block_count(model, blocks)
     settings = {**DEFAULTS[model], **{k: v for k, v in params.items() if v is not None}}
     return FusionClassifier(**settings)
 
@@ -99,7 +125,7 @@ def run_fusion_experiment(
     data : the labelled set (labels, genre order, split).
     inputs : block inputs aligned on ``data.frame.movie_id``
         (:func:`genre.fusion.block_inputs.load_block_inputs`).
-    model : ``"fusion"`` or ``"mlp"`` (one block, the seeds' 1024-256 layers).
+    model : ``"fusion"`` or ``"mlp"`` (one block, 1024-256 layers).
     blocks : which of the loaded blocks to use (default all).
     threshold_by : per-genre thresholds maximise this on validation.
     params : :class:`FusionClassifier` hyper-parameters (``None`` = the model's
@@ -118,10 +144,16 @@ def run_fusion_experiment(
     chosen = inputs.select(list(blocks) if blocks is not None else inputs.names)
     parts = split_inputs(data, chosen)
     labels = {s: data.Y(s) for s in SPLITS}
-    clf = make_classifier(model, len(chosen.names), **params)
-    clf.fit(parts["train"], labels["train"], parts["val"], labels["val"])
+    clf = make_classifier(model, chosen.names, **params)
+    clf.fit(
+        parts["train"],
+        labels["train"],
+        validation=(parts["val"], labels["val"]),
+        genres=data.genres,
+        threshold_by=threshold_by,
+    )
     val_scores = clf.predict_proba(parts["val"])
-    thresholds = metrics.select_thresholds(labels["val"], val_scores, threshold_by)
+    thresholds = clf.thresholds_
     test_scores = clf.predict_proba(parts["test"])  # the one look at the test part
     report = score_on_test(
         labels["test"],
@@ -145,7 +177,7 @@ def run_fusion_experiment(
         "model": model,
         "blocks": chosen.names,
         "dims": chosen.dims,
-        "params": clf.get_params(),
+        "params": clf.json_params(),
         "threshold_by": threshold_by,
         "provenance": chosen.provenance,
     }

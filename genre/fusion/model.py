@@ -40,24 +40,37 @@ built by ``recsys features build`` for every movie. An ``overview_w2v`` block bu
 included (unsupervised, no labels: transductive, see :mod:`recsys.features.text`); one
 built from a pretrained file did not see them.
 
-The course project's single-modality MLPs (poster VGG16 features -> 1024-256-N;
-mean word2vec -> MLP) are the same model with one block and ``units=(1024, 256)``:
-:data:`DEFAULTS` ``["mlp"]``.
+A single-modality MLP (e.g. poster VGG16 features -> 1024-256-N, or mean word2vec ->
+MLP) is the same model with one block and ``units=(1024, 256)``: :data:`DEFAULTS`
+``["mlp"]``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator
 
+from genre.data.labels import GenreVocabulary, check_training_labels
+from genre.evaluation import metrics
+from genre.evaluation.metrics import Criterion
 from genre.fusion.block_inputs import BlockInputs
-from genre.data.labels import check_training_labels
-from recsys.backend import import_keras
-from recsys.errors import DataError, NotFittedError
+from genre.fusion.provenance import describe_differences, library_versions, provenance_differences
+from genre.model_dir import (
+    MODEL_FILES,
+    check_k,
+    read_model_folder,
+    top_k_genres,
+    write_model_folder,
+)
+from recsys.backend import import_keras, import_tensorflow_quietly
+from recsys.errors import DataError, InvalidParameterError, ModelDirError, NotFittedError
 
 # Keras on the selected backend (TensorFlow, JAX or PyTorch: KERAS_BACKEND or --backend).
 keras = import_keras()
@@ -66,17 +79,20 @@ __all__ = [
     "DEFAULTS",
     "MIN_DELTA",
     "FusionClassifier",
+    "FusionEpoch",
     "ShuffledBatches",
     "WeightedBinaryCrossentropy",
     "balanced_class_weights",
     "block_statistics",
     "build_fusion_network",
+    "network_inputs",
+    "network_probabilities",
 ]
 
 #: Smallest fall of the validation loss that counts as an improvement for early stopping.
 MIN_DELTA = 1e-4
 
-#: Default hyper-parameters of ``--model fusion`` and ``--model mlp`` (the seeds' MLP).
+#: Default hyper-parameters of the ``fusion`` model and of the single-block ``mlp``.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "fusion": {"units": (256,), "head_units": (), "dropout": 0.5},
     "mlp": {"units": (1024, 256), "head_units": (), "dropout": 0.5},
@@ -178,7 +194,7 @@ def block_statistics(
         if len(present) == 0:
             raise DataError(
                 f"no training movie has block {name!r}; it cannot be learned "
-                "from. Drop it from --blocks or rebuild it."
+                "from. Drop it from the blocks or rebuild it."
             )
         var = present.var(axis=0)
         stats[name] = (present.mean(axis=0), np.where(var < _MIN_VARIANCE, 1.0, var))
@@ -343,8 +359,8 @@ class ShuffledBatches(keras.utils.PyDataset):
 
 
 @dataclass(frozen=True)
-class EpochRecord:
-    """Training loss, validation loss and learning rate of one epoch."""
+class FusionEpoch:
+    """Training loss, validation loss and learning rate of one epoch of the fused model."""
 
     epoch: int
     loss: float
@@ -352,13 +368,13 @@ class EpochRecord:
     learning_rate: float
 
 
-class FusionClassifier:
+class FusionClassifier(BaseEstimator):
     """Multi-label genre classifier on feature blocks (see the module docstring).
 
     Parameters
     ----------
-    units : widths of each branch's Dense layers (``(256,)``; the seeds' MLP:
-        ``(1024, 256)``).
+    units : widths of each branch's Dense layers (``(256,)``; the single-block MLP of
+        :data:`DEFAULTS` ``["mlp"]``: ``(1024, 256)``).
     head_units : widths of Dense layers after the concatenation.
     dropout : rate after each hidden layer.
     l2 : L2 penalty on the kernels.
@@ -375,19 +391,44 @@ class FusionClassifier:
     Attributes
     ----------
     network_ : keras.Model
-    blocks_ : list of block names, in input order
-    dims_ : dict block -> dimension
-    statistics_ : dict block -> (mean, variance) of the training rows
-    history_ : list of :class:`EpochRecord`
-    best_epoch_ : epoch (1-based) whose weights EarlyStopping restored: the last epoch
-        whose validation loss fell more than :data:`MIN_DELTA` below the best before it
+        Inputs ``{block: (dim,), block + "_mask": (1,)}``, output
+        ``(n_genres,)`` probabilities.
+    blocks_ : list of str, length n_blocks
+        Block names, in input order.
+    dims_ : dict of str to int
+        Block name -> dimension.
+    statistics_ : dict of str to (ndarray of shape (dim,), ndarray of shape (dim,))
+        Block name -> (mean, variance) of the training rows that have the block.
+    provenance_ : dict of str to dict
+        Block name -> how the block was made, as the training inputs recorded it
+        (empty for blocks without a record); :meth:`scores` refuses blocks made
+        differently (:mod:`genre.fusion.provenance`).
+    history_ : list of FusionEpoch, length epochs run
+        Loss, validation loss and learning rate of each epoch.
+    best_epoch_ : int
+        Epoch (1-based) whose weights EarlyStopping restored: the last epoch whose
+        validation loss fell more than :data:`MIN_DELTA` below the best before it.
     n_genres_ : int
+        Number of label columns.
+    genres_ : tuple of str, length n_genres
+        The genre of each label column (``"0"``, ``"1"``, ... when none were given).
+    thresholds_ : ndarray of shape (n_genres,)
+        Per-genre thresholds on the probabilities, chosen on the validation part to
+        maximise ``threshold_by`` (:func:`genre.evaluation.metrics.select_thresholds`).
+    threshold_by_ : str
+        The metric the thresholds maximise.
 
     Examples
     --------
-    >>> clf = FusionClassifier(epochs=5).fit(X, Y, X_val, Y_val)  # doctest: +SKIP
-    >>> clf.predict_proba(X_test).shape  # doctest: +SKIP
-    (960, 13)
+    >>> rng = np.random.default_rng(0)
+    >>> Y = (rng.random((60, 2)) < 0.5).astype(int)
+    >>> X = BlockInputs(np.arange(60), {"a": (Y + rng.normal(0, .3, (60, 2))).astype("float32")},
+    ...                 {"a": np.ones(60, bool)})
+    >>> clf = FusionClassifier(units=(8,), epochs=3, batch_size=16)
+    >>> clf.fit(X.take(slice(0, 40)), Y[:40], validation=(X.take(slice(40, 60)), Y[40:])) is clf
+    True
+    >>> clf.predict_proba(X.take(slice(40, 60))).shape, clf.predict(X.take([0])).shape
+    ((20, 2), (1, 2))
     """
 
     def __init__(
@@ -417,45 +458,51 @@ class FusionClassifier:
         self.seed = seed
         self.verbose = verbose
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-able)."""
-        return {
-            "units": [int(u) for u in self.units],
-            "head_units": [int(u) for u in self.head_units],
-            "dropout": self.dropout,
-            "l2": self.l2,
-            "class_weight": self.class_weight,
-            "learning_rate": self.learning_rate,
-            "batch_size": self.batch_size,
-            "epochs": self.epochs,
-            "patience": self.patience,
-            "seed": self.seed,
-        }
-
     def _check_params(self) -> None:
         if self.class_weight not in (None, "balanced"):
-            raise DataError(
-                f"class_weight must be None or 'balanced', received {self.class_weight!r}."
+            raise InvalidParameterError(
+                "class_weight",
+                f"class_weight must be None or 'balanced', received {self.class_weight!r}.",
             )
         for name in ("batch_size", "epochs"):
             if int(getattr(self, name)) < 1:
-                raise DataError(f"{name} must be at least 1, received {getattr(self, name)}.")
-        if int(self.patience) < 0 or not self.learning_rate > 0 or self.l2 < 0:
-            raise DataError(
-                "patience and l2 must be >= 0 and the learning rate > 0; "
-                f"received patience={self.patience}, l2={self.l2}, "
-                f"learning_rate={self.learning_rate}."
+                raise InvalidParameterError(
+                    name, f"{name} must be at least 1, received {getattr(self, name)}."
+                )
+        if int(self.patience) < 0:
+            raise InvalidParameterError(
+                "patience", f"patience must be >= 0, received {self.patience}."
+            )
+        if self.l2 < 0:
+            raise InvalidParameterError("l2", f"l2 must be >= 0, received {self.l2}.")
+        if not self.learning_rate > 0:
+            raise InvalidParameterError(
+                "learning_rate", f"learning_rate must be > 0, received {self.learning_rate}."
             )
 
     def fit(
-        self, X: BlockInputs, Y: ArrayLike, X_val: BlockInputs, Y_val: ArrayLike
+        self,
+        X: BlockInputs,
+        Y: ArrayLike,
+        *,
+        validation: tuple[BlockInputs, ArrayLike],
+        genres: Sequence[str] | None = None,
+        threshold_by: Criterion = "f1",
     ) -> FusionClassifier:
-        """Train on ``X, Y``; early stopping and learning-rate decay watch ``X_val, Y_val``.
+        """Train on ``X, Y``; early stopping, learning-rate decay and the per-genre
+        thresholds use the ``validation`` part.
 
         Parameters
         ----------
-        X, X_val : block inputs of the training and validation movies (same blocks).
-        Y, Y_val : binary label matrices of shape (n_movies, n_genres).
+        X : block inputs of the training movies.
+        Y : binary label matrix of shape (n_movies, n_genres).
+        validation : ``(X_val, Y_val)``, the validation movies (same blocks).
+        genres : the genre of each column of ``Y`` (default ``"0"``, ``"1"``, ...).
+        threshold_by : ``"f1"`` or ``"accuracy"``: what the thresholds maximise.
+
+        Returns
+        -------
+        self
 
         Raises
         ------
@@ -465,7 +512,7 @@ class FusionClassifier:
             training movie (:func:`genre.data.labels.check_training_labels`).
         """
         self._check_params()
-
+        X_val, Y_val = validation
         y = np.asarray(Y, dtype=np.float32)
         y_val = np.asarray(Y_val, dtype=np.float32)
         if y.ndim != 2 or len(y) != len(X) or y_val.shape != (len(X_val), y.shape[1]):
@@ -479,9 +526,12 @@ class FusionClassifier:
         if len(y) == 0 or len(y_val) == 0:
             raise DataError("the training and the validation parts must both have movies.")
         check_training_labels(y)
+        names = _genre_names(genres, int(y.shape[1]))
         self.blocks_ = X.names
         self.dims_ = X.dims
         self.n_genres_ = int(y.shape[1])
+        self.genres_ = names
+        self.provenance_ = {n: dict(X.provenance[n]) for n in X.names if n in X.provenance}
         self.statistics_ = block_statistics(X)
         self.network_ = build_fusion_network(
             self.dims_,
@@ -528,7 +578,7 @@ class FusionClassifier:
         )
         logs = history.history
         self.history_ = [
-            EpochRecord(
+            FusionEpoch(
                 i + 1,
                 float(logs["loss"][i]),
                 float(logs["val_loss"][i]),
@@ -539,13 +589,43 @@ class FusionClassifier:
         # The epoch whose weights EarlyStopping restored: the last one whose validation
         # loss fell by more than MIN_DELTA below the best so far (not the argmin).
         self.best_epoch_ = int(early_stopping.best_epoch) + 1
+        return self.fit_thresholds(X_val, y_val, by=threshold_by)
+
+    def fit_thresholds(
+        self, X: BlockInputs, Y: ArrayLike, *, by: Criterion = "f1"
+    ) -> FusionClassifier:
+        """Choose :attr:`thresholds_` on validation movies ``X`` with labels ``Y``.
+
+        Each genre's threshold maximises ``by`` (``"f1"`` or ``"accuracy"``) on the
+        probabilities of ``X`` (:func:`genre.evaluation.metrics.select_thresholds`);
+        :meth:`fit` calls it on its validation part.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        DataError
+            If ``Y`` is not of shape (len(X), n_genres).
+        """
+        scores = self.scores(X)
+        labels = np.asarray(Y)
+        if labels.shape != scores.shape:
+            raise DataError(
+                f"expected validation labels of shape {scores.shape}, received {labels.shape}."
+            )
+        self.thresholds_ = metrics.select_thresholds(labels, scores, by)
+        self.threshold_by_ = by
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
             raise NotFittedError("this FusionClassifier is not fitted yet; call fit first.")
 
-    def predict_proba(self, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
+    def scores(self, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
         """Genre probabilities of shape ``(n_movies, n_genres)``.
 
         Raises
@@ -553,10 +633,205 @@ class FusionClassifier:
         NotFittedError
             Before :meth:`fit`.
         DataError
-            If ``X`` lacks a block of the model.
+            If ``X`` lacks a block of the model, has a block of another dimension than
+            at training time, or a block made differently (its provenance differs from
+            :attr:`provenance_`; see :mod:`genre.fusion.provenance`).
         """
         self._check_fitted()
-        return predict_network(self.network_, X.select(self.blocks_), batch_size)
+        self.check_provenance(X)
+        chosen = X.select(self.blocks_)
+        for name, dim in chosen.dims.items():
+            if dim != int(self.dims_[name]):
+                raise DataError(
+                    f"block {name!r} has {dim} dimensions but the model was "
+                    f"trained on {self.dims_[name]}; use the feature "
+                    "store it was trained with."
+                )
+        return network_probabilities(self.network_, chosen, batch_size)
+
+    def predict_proba(self, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
+        """Genre probabilities of shape ``(n_movies, n_genres)`` (same as :meth:`scores`)."""
+        return self.scores(X, batch_size)
+
+    def predict(self, X: BlockInputs, thresholds: ArrayLike | None = None) -> NDArray[np.uint8]:
+        """Binary genres of shape ``(n_movies, n_genres)``: ``probability >= threshold``.
+
+        ``thresholds`` (one per genre) default to :attr:`thresholds_`.
+        """
+        s = self.scores(X)
+        t = self.thresholds_ if thresholds is None else np.asarray(thresholds, dtype=float)
+        if t.shape != (s.shape[1],):
+            raise InvalidParameterError(
+                "thresholds", f"expected {s.shape[1]} thresholds, received shape {t.shape}."
+            )
+        return (s >= t).astype(np.uint8)
+
+    def top_k(self, X: BlockInputs, k: int = 3) -> list[list[tuple[str, float, bool]]]:
+        """For each movie the ``k`` best genres as ``(genre, probability, above_threshold)``.
+
+        Raises
+        ------
+        InvalidParameterError
+            If ``k`` is not between 1 and the number of genres (checked first).
+        """
+        self._check_fitted()
+        check_k(k, self.n_genres_)
+        return top_k_genres(self.scores(X), self.genres_, self.thresholds_, k)
+
+    def check_provenance(self, X: BlockInputs) -> None:
+        """Refuse blocks of ``X`` made differently from those the model learned from.
+
+        Blocks whose provenance ``X`` or :attr:`provenance_` does not carry are not
+        checked.
+
+        Raises
+        ------
+        DataError
+            Naming the block and the provenance keys that differ.
+        """
+        self._check_fitted()
+        for name in self.blocks_:
+            if name not in X.provenance or name not in self.provenance_:
+                continue
+            diff = provenance_differences(self.provenance_[name], X.provenance[name])
+            if diff:
+                raise DataError(
+                    f"block {name!r} was made differently from the one the model was "
+                    f"trained on ({describe_differences(diff)}); use the feature store "
+                    "the model was trained with, or retrain on this one."
+                )
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        config: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write this fitted classifier to a model folder (:mod:`genre.model_dir`).
+
+        ``config.json`` records ``config`` (what else to keep: model name, data used...),
+        then the blocks, their dimensions and provenance, the hyper-parameters
+        (``params``) and the versions of Keras, its backend and numpy. The ``.keras``
+        file is backend-neutral: a model trained on one Keras backend loads and scores
+        on any other.
+
+        Returns
+        -------
+        The folder's path.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        DataError
+            If ``path`` is a non-empty folder that is not a genre model folder.
+        """
+        self._check_fitted()
+        full_config = {
+            **(config or {}),
+            "blocks": list(self.blocks_),
+            "dims": dict(self.dims_),
+            "params": self.json_params(),
+            "provenance": self.provenance_,
+            "versions": library_versions(),
+        }
+        import_tensorflow_quietly()  # Keras' serializer imports it on every backend
+        return write_model_folder(
+            path,
+            kind="fused",
+            write_model_file=lambda tmp: self.network_.save(tmp / MODEL_FILES["fused"]),
+            genres=self.genres_,
+            thresholds=self.thresholds_,
+            threshold_by=self.threshold_by_,
+            score_kind="probability",
+            config=full_config,
+            metrics=metrics,
+        )
+
+    def json_params(self) -> dict[str, Any]:
+        """The hyper-parameters as JSON values (layer widths as lists), ``verbose`` aside."""
+        params = self.get_params()
+        params.pop("verbose", None)
+        params["units"] = [int(u) for u in self.units]
+        params["head_units"] = [int(u) for u in self.head_units]
+        return params
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FusionClassifier:
+        """Read a classifier written by :meth:`save` (or a fused folder of format 1).
+
+        Training history comes from ``metrics.json`` (empty when it has none).
+
+        Raises
+        ------
+        ModelDirError
+            Not a fused genre model folder, damaged files, or files that disagree
+            (genres, blocks).
+        """
+        folder = read_model_folder(
+            path,
+            kind="fused",
+            load_model_file=lambda f: keras.saving.load_model(f, compile=False),
+        )
+        root, config, network = folder.path, folder.config, folder.model
+        blocks, dims = config.get("blocks"), config.get("dims")
+        if not blocks or not isinstance(dims, dict) or set(dims) != set(blocks):
+            raise ModelDirError(
+                f"{str(root / 'config.json')!r} does not describe a fused model "
+                "(blocks and their dimensions); retrain the model."
+            )
+        if int(network.output_shape[-1]) != len(folder.vocabulary):
+            raise ModelDirError(
+                f"{str(root)!r}: genres.json and the network disagree on the genres; "
+                "retrain the model."
+            )
+        inputs = set(network.input) if isinstance(network.input, dict) else set()
+        if inputs and inputs != {n for b in blocks for n in (b, f"{b}_mask")}:
+            raise ModelDirError(
+                f"{str(root)!r}: config.json and the network disagree on the blocks; "
+                "retrain the model."
+            )
+        params = dict(config.get("params") or {})
+        try:
+            model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        except TypeError as error:
+            raise ModelDirError(
+                f"{str(root / 'config.json')!r} has unknown parameters ({error}); "
+                "retrain the model."
+            ) from None
+        model.network_ = network
+        model.blocks_ = [str(b) for b in blocks]
+        model.dims_ = {str(b): int(dims[b]) for b in blocks}
+        model.n_genres_ = len(folder.vocabulary)
+        model.genres_ = folder.vocabulary.genres
+        model.thresholds_ = folder.thresholds
+        model.threshold_by_ = folder.threshold_by or "f1"
+        provenance = config.get("provenance")
+        model.provenance_ = dict(provenance) if isinstance(provenance, dict) else {}
+        model.statistics_ = {}
+        for name in model.blocks_:
+            try:
+                layer = network.get_layer(f"{name}_standardise")
+            except ValueError:
+                continue
+            model.statistics_[name] = (
+                np.ravel(np.asarray(layer.mean, dtype=np.float64)),
+                np.ravel(np.asarray(layer.variance, dtype=np.float64)),
+            )
+        training = folder.metrics.get("training") or {}
+        model.history_ = [FusionEpoch(**r) for r in training.get("history", [])]
+        model.best_epoch_ = int(training.get("best_epoch", len(model.history_)))
+        return model
+
+
+def _genre_names(genres: Sequence[str] | None, n: int) -> tuple[str, ...]:
+    names = tuple(str(j) for j in range(n)) if genres is None else tuple(genres)
+    if len(names) != n:
+        raise InvalidParameterError(
+            "genres", f"expected {n} genre names (one per label column), received {len(names)}."
+        )
+    return GenreVocabulary(names).genres
 
 
 def _print_epoch(epoch: int, logs: dict[str, float]) -> None:
@@ -567,7 +842,9 @@ def _print_epoch(epoch: int, logs: dict[str, float]) -> None:
     )
 
 
-def predict_network(network: Any, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
+def network_probabilities(
+    network: Any, X: BlockInputs, batch_size: int = 1024
+) -> NDArray[np.float64]:
     """Probabilities of a fusion network for block inputs (in the network's block order)."""
     if len(X) == 0:
         return np.zeros((0, int(network.output_shape[-1])))

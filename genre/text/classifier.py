@@ -22,8 +22,10 @@ Class weights
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,9 +38,18 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from genre.data.labels import check_training_labels
+from genre.data.labels import GenreVocabulary, check_training_labels
+from genre.evaluation import metrics
+from genre.evaluation.metrics import Criterion
+from genre.model_dir import (
+    MODEL_FILES,
+    check_k,
+    read_model_folder,
+    top_k_genres,
+    write_model_folder,
+)
 from genre.text.features import make_vectorizer
-from recsys.errors import DataError, NotFittedError
+from recsys.errors import DataError, InvalidParameterError, ModelDirError, NotFittedError
 
 __all__ = ["MODELS", "GenreTextClassifier"]
 
@@ -65,18 +76,37 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    pipeline_ : the fitted ``Pipeline(vectorizer, OneVsRestClassifier)``.
-    n_genres_ : number of label columns seen in ``fit``.
-    score_kind_ : ``"probability"`` or ``"decision"``.
-    vocabulary_size_ : number of words (or n-grams) the vectorizer kept.
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted ``Pipeline(vectorizer, OneVsRestClassifier)``.
+    n_genres_ : int
+        Number of label columns seen in ``fit``.
+    classes_ : ndarray of shape (n_genres,)
+        ``0 .. n_genres - 1`` (the label columns).
+    genres_ : tuple of str, length n_genres
+        The genre of each label column (``fit``'s ``genres``; ``"0"``, ``"1"``, ...
+        when none were given).
+    score_kind_ : str
+        ``"probability"`` (nb, logreg) or ``"decision"`` (svm).
+    vocabulary_size_ : int
+        Number of words (or n-grams) the vectorizer kept.
+    thresholds_ : ndarray of shape (n_genres,)
+        Per-genre thresholds :meth:`predict` applies to :meth:`scores`: chosen on the
+        validation part given to ``fit`` (or :meth:`fit_thresholds`), else 0.5 for
+        probabilities and 0 for decision scores.
+    threshold_by_ : str or None
+        The metric the thresholds maximised on validation (``None``: the defaults).
 
     Examples
     --------
     >>> texts = ["space ship alien", "alien planet", "love story", "love wedding"] * 3
     >>> Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1]] * 3)
-    >>> clf = GenreTextClassifier(model="logreg", C=10.0, min_df=1, max_df=1.0).fit(texts, Y)
+    >>> clf = GenreTextClassifier(model="logreg", C=10.0, min_df=1, max_df=1.0)
+    >>> clf.fit(texts, Y, genres=["SciFi", "Romance"]) is clf
+    True
     >>> clf.predict(["alien ship", "a love story"]).tolist()
     [[1, 0], [0, 1]]
+    >>> [genre for genre, _, _ in clf.top_k(["alien ship"], k=1)[0]]
+    ['SciFi']
     """
 
     def __init__(
@@ -104,8 +134,9 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
 
     def _base_estimator(self) -> BaseEstimator:
         if self.class_weight not in (None, "balanced"):
-            raise DataError(
-                f"class_weight must be None or 'balanced', received {self.class_weight!r}."
+            raise InvalidParameterError(
+                "class_weight",
+                f"class_weight must be None or 'balanced', received {self.class_weight!r}.",
             )
         if self.model == "nb":
             return MultinomialNB(alpha=self.alpha, fit_prior=self.class_weight is None)
@@ -124,15 +155,34 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
                 solver="liblinear",
                 random_state=self.random_state,
             )
-        raise DataError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}.")
+        raise InvalidParameterError(
+            "model", f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}."
+        )
 
-    def fit(self, X: Sequence[str], Y: ArrayLike) -> GenreTextClassifier:
+    def fit(
+        self,
+        X: Sequence[str],
+        Y: ArrayLike,
+        *,
+        genres: Sequence[str] | None = None,
+        validation: tuple[Sequence[str], ArrayLike] | None = None,
+        threshold_by: Criterion = "f1",
+    ) -> GenreTextClassifier:
         """Fit the vectorizer and the per-genre classifiers on training texts.
 
         Parameters
         ----------
         X : sequence of str, length n_movies.
         Y : array-like of shape (n_movies, n_genres), binary.
+        genres : the genre of each column of ``Y`` (default ``"0"``, ``"1"``, ...).
+        validation : ``(X_val, Y_val)``: per-genre thresholds are chosen on these
+            texts to maximise ``threshold_by`` (:meth:`fit_thresholds`); without it
+            :attr:`thresholds_` are the defaults (0.5, or 0 for svm decisions).
+        threshold_by : ``"f1"`` or ``"accuracy"``.
+
+        Returns
+        -------
+        self
 
         Raises
         ------
@@ -140,7 +190,8 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
             Texts and labels of different lengths, every text empty, a vocabulary
             left empty by ``min_df`` / ``max_df``, labels that are not binary, fewer
             than 2 genres or a genre on every (or no) training movie
-            (:func:`genre.data.labels.check_training_labels`).
+            (:func:`genre.data.labels.check_training_labels`), or ``genres`` of
+            another length than the label columns.
         """
         texts = _texts(X)
         labels = np.asarray(Y)
@@ -149,13 +200,16 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
                 f"expected labels of shape ({len(texts)}, n_genres), received {labels.shape}."
             )
         labels = check_training_labels(labels)
+        names = _genre_names(genres, labels.shape[1])
         if not any(t.strip() for t in texts):
             raise DataError(
-                "every training text is empty; choose a text field the movies "
-                "have (--text overview) or fetch the overviews first."
+                "every training text is empty; choose a text field the movies have "
+                "(e.g. the overview) or fetch the overviews first."
             )
-        if self.model == "nb" and self.features not in ("tfidf", "bow"):
-            raise DataError(f"unknown features {self.features!r}; expected tfidf or bow.")
+        if self.features not in ("tfidf", "bow"):
+            raise InvalidParameterError(
+                "features", f"unknown features {self.features!r}; expected tfidf or bow."
+            )
         vectorizer = make_vectorizer(
             self.features, min_df=self.min_df, max_df=self.max_df, ngram_max=self.ngram_max
         )
@@ -176,10 +230,45 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
                 ) from None
             raise
         self.pipeline_ = pipeline
-        self.n_genres_ = labels.shape[1]
+        self.n_genres_ = int(labels.shape[1])
         self.classes_ = np.arange(labels.shape[1])
+        self.genres_ = names
         self.score_kind_ = "probability" if self.model != "svm" else "decision"
         self.vocabulary_size_ = len(pipeline.named_steps["vectorizer"].vocabulary_)
+        default = 0.5 if self.score_kind_ == "probability" else 0.0
+        self.thresholds_ = np.full(self.n_genres_, default)
+        self.threshold_by_: str | None = None
+        if validation is not None:
+            self.fit_thresholds(*validation, by=threshold_by)
+        return self
+
+    def fit_thresholds(
+        self, X: Sequence[str], Y: ArrayLike, *, by: Criterion = "f1"
+    ) -> GenreTextClassifier:
+        """Choose :attr:`thresholds_` on validation texts ``X`` with labels ``Y``.
+
+        Each genre's threshold maximises ``by`` (``"f1"`` or ``"accuracy"``) on
+        :meth:`scores` of ``X`` (:func:`genre.evaluation.metrics.select_thresholds`).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        DataError
+            If ``Y`` is not of shape (len(X), n_genres).
+        """
+        scores = self.scores(X)
+        labels = np.asarray(Y)
+        if labels.shape != scores.shape:
+            raise DataError(
+                f"expected validation labels of shape {scores.shape}, received {labels.shape}."
+            )
+        self.thresholds_ = metrics.select_thresholds(labels, scores, by)
+        self.threshold_by_ = by
         return self
 
     def _check(self) -> None:
@@ -191,7 +280,11 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
             ) from None
 
     def scores(self, X: Sequence[str]) -> NDArray[np.float64]:
-        """Genre scores of shape ``(n_movies, n_genres)``: probabilities or SVM decisions."""
+        """Genre scores of shape ``(n_movies, n_genres)``: probabilities or SVM decisions.
+
+        These are the numbers :attr:`thresholds_` apply to; :attr:`score_kind_` says
+        which.
+        """
         self._check()
         texts = _texts(X)
         if self.score_kind_ == "probability":
@@ -210,14 +303,136 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         return self.scores(X)
 
     def predict(self, X: Sequence[str], thresholds: ArrayLike | None = None) -> NDArray[np.uint8]:
-        """Binary genres: ``scores >= thresholds`` (default 0.5, or 0 for svm decisions)."""
+        """Binary genres of shape ``(n_movies, n_genres)``: ``scores >= thresholds``.
+
+        ``thresholds`` (one per genre) default to :attr:`thresholds_`.
+        """
         s = self.scores(X)
-        if thresholds is None:
-            thresholds = np.full(s.shape[1], 0.5 if self.score_kind_ == "probability" else 0.0)
-        t = np.asarray(thresholds, dtype=float)
+        t = self.thresholds_ if thresholds is None else np.asarray(thresholds, dtype=float)
         if t.shape != (s.shape[1],):
-            raise DataError(f"expected {s.shape[1]} thresholds, received shape {t.shape}.")
+            raise InvalidParameterError(
+                "thresholds", f"expected {s.shape[1]} thresholds, received shape {t.shape}."
+            )
         return (s >= t).astype(np.uint8)
+
+    def top_k(self, X: Sequence[str], k: int = 3) -> list[list[tuple[str, float, bool]]]:
+        """For each text, the ``k`` best genres as ``(genre, score, above_threshold)``.
+
+        Raises
+        ------
+        InvalidParameterError
+            If ``k`` is not between 1 and the number of genres (checked first).
+        """
+        self._check()
+        check_k(k, self.n_genres_)
+        return top_k_genres(self.scores(X), self.genres_, self.thresholds_, k)
+
+    def known_term_counts(self, X: Sequence[str]) -> NDArray[np.int64]:
+        """For each text, how many of its words (or n-grams) the vectorizer knows.
+
+        A text with none gets the model's scores for an empty text.
+
+        >>> clf = GenreTextClassifier(min_df=1, max_df=1.0).fit(
+        ...     ["alien ship", "love story"] * 2, [[1, 0], [0, 1]] * 2)
+        >>> clf.known_term_counts(["alien love", "unknown words"]).tolist()
+        [2, 0]
+        """
+        self._check()
+        matrix = self.pipeline_.named_steps["vectorizer"].transform(_texts(X))
+        return np.asarray(matrix.getnnz(axis=1), dtype=np.int64)
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        config: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        search: list[dict[str, Any]] | None = None,
+    ) -> Path:
+        """Write this fitted classifier to a model folder (:mod:`genre.model_dir`).
+
+        Parameters
+        ----------
+        path : the folder (replaced atomically if it is a genre model folder).
+        config : what else ``config.json`` records (data used, text field, grid...).
+        metrics : the ``metrics.json`` payload.
+        search : the validation metrics of each grid point (``search.json``).
+
+        Returns
+        -------
+        The folder's path.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        DataError
+            If ``path`` is a non-empty folder that is not a genre model folder.
+        """
+        import joblib
+        import sklearn
+
+        self._check()
+        full_config = {
+            **(config or {}),
+            "estimator": self.get_params(),
+            "score_kind": self.score_kind_,
+            "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        }
+        return write_model_folder(
+            path,
+            kind="text",
+            write_model_file=lambda tmp: joblib.dump(self, tmp / MODEL_FILES["text"]),
+            genres=self.genres_,
+            thresholds=self.thresholds_,
+            threshold_by=self.threshold_by_,
+            score_kind=self.score_kind_,
+            config=full_config,
+            metrics=metrics,
+            extra={"search.json": search or []},
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> GenreTextClassifier:
+        """Read a classifier written by :meth:`save`.
+
+        Only load folders you trust (``model.joblib`` is a pickle). The genres and
+        thresholds come from ``genres.json`` and ``thresholds.json``.
+
+        Raises
+        ------
+        ModelDirError
+            Not a text genre model folder, damaged files, or files that disagree with
+            each other (thresholds or model outputs for other genres than
+            ``genres.json``).
+        """
+        import joblib
+
+        folder = read_model_folder(path, kind="text", load_model_file=joblib.load)
+        estimator = folder.model
+        if not isinstance(estimator, cls) or not hasattr(estimator, "pipeline_"):
+            raise ModelDirError(
+                f"{str(folder.path / MODEL_FILES['text'])!r} does not hold a fitted "
+                f"{cls.__name__}; retrain the model."
+            )
+        if estimator.n_genres_ != len(folder.vocabulary):
+            raise ModelDirError(
+                f"{str(folder.path)!r}: genres.json and the model disagree on the genres; "
+                "retrain the model."
+            )
+        estimator.genres_ = folder.vocabulary.genres
+        estimator.thresholds_ = folder.thresholds
+        estimator.threshold_by_ = folder.threshold_by
+        return estimator
+
+
+def _genre_names(genres: Sequence[str] | None, n: int) -> tuple[str, ...]:
+    names = tuple(str(j) for j in range(n)) if genres is None else tuple(genres)
+    if len(names) != n:
+        raise InvalidParameterError(
+            "genres", f"expected {n} genre names (one per label column), received {len(names)}."
+        )
+    return GenreVocabulary(names).genres
 
 
 def _texts(X: Sequence[str]) -> list[str]:

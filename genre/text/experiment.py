@@ -14,7 +14,7 @@ from genre.data.dataset import SPLITS, LabelledSet
 from genre.evaluation.evaluate import score_on_test
 from genre.text.features import movie_texts
 from genre.text.tuning import TunedModel, tune
-from recsys.errors import DataError
+from recsys.errors import InvalidParameterError
 
 __all__ = ["TextExperiment", "run_text_experiment"]
 
@@ -65,9 +65,10 @@ def run_text_experiment(
     """
     texts = {s: movie_texts(data.part(s), text) for s in SPLITS}
     if not any(t.strip() for t in texts["train"]):
-        raise DataError(
-            f"every training movie has empty --text {text}; choose another text "
-            "field (e.g. --text overview)."
+        raise InvalidParameterError(
+            "text",
+            f"every training movie has an empty {text!r} text; choose another text "
+            "field (e.g. 'overview').",
         )
     labels = {s: data.Y(s) for s in SPLITS}
     tuned = tune(
@@ -83,6 +84,7 @@ def run_text_experiment(
         select_by=select_by,
         threshold_by=threshold_by,
         on_step=on_step,
+        genres=data.genres,
     )
     test_scores = tuned.estimator.scores(texts["test"])  # the one look at the test part
     report = score_on_test(

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["FEATURES", "TEXT_FIELDS", "make_vectorizer", "movie_texts"]
 
@@ -49,13 +49,16 @@ def movie_texts(frame: pd.DataFrame, field: TextField = "overview") -> list[str]
     ['Toys come alive. pixar funny']
     """
     if field not in TEXT_FIELDS:
-        raise DataError(f"unknown text field {field!r}; expected one of {', '.join(TEXT_FIELDS)}.")
+        raise InvalidParameterError(
+            "field", f"unknown text field {field!r}; expected one of {', '.join(TEXT_FIELDS)}."
+        )
     need = {"overview": ["overview"], "tags": ["tags"], "overview+tags": ["overview", "tags"]}
     absent = [c for c in need[field] if c not in frame.columns]
     if absent:
         raise DataError(
-            f"--text {field} needs the column(s) {', '.join(absent)}, which the "
-            f"data lacks (found {', '.join(map(str, frame.columns))})."
+            f"text field {field!r} needs the column(s) {', '.join(absent)}, which the "
+            f"data lacks (found {', '.join(map(str, frame.columns))}).",
+            parameter="field",
         )
     overview = (
         frame["overview"].fillna("").astype(str).tolist()

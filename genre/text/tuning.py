@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from genre.evaluation import metrics
 from genre.text.classifier import MODELS, GenreTextClassifier
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["SELECT_BY", "TunedModel", "default_grid", "tune"]
 
@@ -48,7 +48,9 @@ def default_grid(model: str) -> dict[str, list[Any]]:
         return {**vocabulary, "C": [0.01, 0.03, 0.1, 0.3, 1.0]}
     if model == "logreg":
         return {**vocabulary, "C": [0.3, 1.0, 3.0, 10.0]}
-    raise DataError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}.")
+    raise InvalidParameterError(
+        "model", f"unknown model {model!r}; expected one of {', '.join(MODELS)}."
+    )
 
 
 @dataclass
@@ -85,6 +87,7 @@ def tune(
     select_by: str = "mean_roc_auc",
     threshold_by: Literal["f1", "accuracy"] = "f1",
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    genres: Sequence[str] | None = None,
 ) -> TunedModel:
     """Grid-search on validation data, then pick per-genre thresholds on it.
 
@@ -97,6 +100,7 @@ def tune(
     select_by : ``mean_roc_auc``, ``micro_f1`` or ``macro_f1`` on validation.
     threshold_by : ``f1`` or ``accuracy``.
     on_step : called with each search row (for progress output).
+    genres : the genre of each label column (the classifier's ``genres_``).
 
     Raises
     ------
@@ -113,8 +117,9 @@ def tune(
     (2, (2,))
     """
     if select_by not in SELECT_BY:
-        raise DataError(
-            f"unknown --select-by {select_by!r}; expected one of {', '.join(SELECT_BY)}."
+        raise InvalidParameterError(
+            "select_by",
+            f"unknown select_by {select_by!r}; expected one of {', '.join(SELECT_BY)}.",
         )
     y_val = np.asarray(Y_val)
     if len(X_val) == 0:
@@ -137,10 +142,11 @@ def tune(
         estimator = GenreTextClassifier(
             model=model, features=features, class_weight=class_weight, random_state=seed, **params
         )
-        estimator.fit(X_train, Y_train)
+        estimator.fit(
+            X_train, Y_train, genres=genres, validation=(X_val, y_val), threshold_by=threshold_by
+        )
         scores = estimator.scores(X_val)
-        thresholds = metrics.select_thresholds(y_val, scores, threshold_by)
-        predicted = metrics.apply_thresholds(scores, thresholds)
+        predicted = metrics.apply_thresholds(scores, estimator.thresholds_)
         auc = metrics.roc_auc_per_genre(y_val, scores)
         row = {
             **params,
@@ -157,5 +163,4 @@ def tune(
             best, fitted, best_scores = key, estimator, scores
     assert fitted is not None and best_scores is not None and best is not None
     chosen = points[-best[1]]
-    thresholds = metrics.select_thresholds(y_val, best_scores, threshold_by)
-    return TunedModel(fitted, chosen, thresholds, best_scores, search)
+    return TunedModel(fitted, chosen, fitted.thresholds_, best_scores, search)

@@ -38,11 +38,10 @@ BLOCKS = {"fusion": ["text", "image"], "mlp": ["text"]}
 
 
 def main(out: Path) -> int:
-    from genre.fusion.model import keras
-    from genre.fusion.experiment import make_classifier
-    from genre.fusion.model_dir import load_fused_model, save_fused_model
     from genre.data.labels import GenreVocabulary
-    from tests.genre.test_fusion import synthetic
+    from genre.fusion.experiment import make_classifier
+    from genre.fusion.model import FusionClassifier, keras
+    from tests.genre.helpers import synthetic
 
     backend = str(keras.backend.backend())
     here = out / backend
@@ -59,8 +58,8 @@ def main(out: Path) -> int:
         )
 
         def fit(seed: int, kind: str = kind, train=train, val=val):
-            clf = make_classifier(kind, len(train.names), seed=seed, **PARAMS[kind])
-            return clf.fit(train, Y[:160], val, Y[160:200])
+            clf = make_classifier(kind, train.names, seed=seed, **PARAMS[kind])
+            return clf.fit(train, Y[:160], validation=(val, Y[160:200]), genres=vocab.genres)
 
         first = fit(0)
         arrays = {
@@ -72,23 +71,13 @@ def main(out: Path) -> int:
         result.setdefault(
             "imported_by_fit", sorted(m for m in ("tensorflow", "jax", "torch") if m in sys.modules)
         )
-        folder = save_fused_model(
-            here / kind,
-            first.network_,
-            vocab,
-            np.full(3, 0.5),
-            config={
-                "model": kind,
-                "blocks": first.blocks_,
-                "dims": first.dims_,
-                "threshold_by": "f1",
-            },
-            metrics={},
-        )
-        arrays["reloaded"] = load_fused_model(folder).scores(test)
+        folder = first.save(here / kind, config={"model": kind})
+        arrays["reloaded"] = FusionClassifier.load(folder).scores(test)
         for other in sorted(p for p in out.iterdir() if p.is_dir() and p.name != backend):
             if (other / kind / "config.json").is_file():
-                arrays[f"loaded_from_{other.name}"] = load_fused_model(other / kind).scores(test)
+                arrays[f"loaded_from_{other.name}"] = FusionClassifier.load(other / kind).scores(
+                    test
+                )
         np.savez(here / f"{kind}.npz", **arrays)
         result["versions"][kind] = json.loads((folder / "config.json").read_text(encoding="utf-8"))[
             "versions"

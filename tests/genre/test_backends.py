@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre.evaluation import metrics
 from genre.cli import main
+from genre.evaluation import metrics
 from recsys.backend import BACKENDS, backend_installed
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre.fusion.block_inputs import choose_blocks, load_block_inputs, parse_block_names
 from genre.cli import main as genre_main
+from genre.fusion.block_inputs import choose_blocks, load_block_inputs, parse_block_names
 from recsys.cli import main as recsys_main
 from recsys.errors import DataError
 from recsys.features import FeatureBlock, FeatureStore

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.base import clone
 
 from genre.text.classifier import GenreTextClassifier
-from recsys.errors import DataError, NotFittedError
-
-WORDS = {0: "alien space robot ship", 1: "love wedding heart kiss", 2: "ghost blood terror night"}
-
-
-def _data(n=90, seed=0):
-    rng = np.random.default_rng(seed)
-    Y = (rng.random((n, 3)) < 0.4).astype(int)
-    Y[Y.sum(axis=1) == 0, 0] = 1
-    texts = []
-    for row in Y:
-        words = [w for j in np.flatnonzero(row) for w in WORDS[j].split() if rng.random() < 0.6]
-        words += list(rng.choice("the a city man woman story finds".split(), size=4))
-        texts.append(" ".join(words))
-    return texts, Y
+from genre.workflows import load_genre_model
+from recsys.errors import DataError, InvalidParameterError, ModelDirError, NotFittedError
+from tests.genre.helpers import text_data as _data
 
 
 @pytest.mark.parametrize("model", ["nb", "svm", "logreg"])
@@ -52,6 +42,69 @@ def test_params_clone_and_not_fitted():
     assert clf.get_params()["C"] == 0.3
     with pytest.raises(NotFittedError):
         clf.scores(["text"])
+    with pytest.raises(TypeError):
+        GenreTextClassifier("svm")  # type: ignore[misc]  # hyper-parameters are keyword-only
+
+
+def test_clone_of_a_fitted_classifier_is_unfitted():
+    texts, Y = _data()
+    clf = GenreTextClassifier(model="logreg", C=3.0, min_df=1).fit(texts, Y)
+    copy = clone(clf)
+    assert type(copy) is GenreTextClassifier and copy.get_params() == clf.get_params()
+    assert not hasattr(copy, "pipeline_") and not hasattr(copy, "thresholds_")
+    with pytest.raises(NotFittedError):
+        copy.predict(texts)
+    assert copy.set_params(C=0.5) is copy and copy.C == 0.5
+
+
+def test_thresholds_fitted_on_validation_and_used_by_predict():
+    texts, Y = _data()
+    clf = GenreTextClassifier(model="logreg", min_df=1).fit(
+        texts[:60], Y[:60], genres=["SciFi", "Romance", "Horror"]
+    )
+    assert clf.thresholds_.tolist() == [0.5, 0.5, 0.5] and clf.threshold_by_ is None
+    tuned = GenreTextClassifier(model="logreg", min_df=1).fit(
+        texts[:60], Y[:60], validation=(texts[60:], Y[60:]), threshold_by="accuracy"
+    )
+    assert tuned.threshold_by_ == "accuracy" and tuned.thresholds_.tolist() != [0.5] * 3
+    scores = tuned.scores(texts[60:])
+    np.testing.assert_array_equal(tuned.predict(texts[60:]), scores >= tuned.thresholds_)
+    with pytest.raises(InvalidParameterError, match="expected 3 genre names") as error:
+        GenreTextClassifier(min_df=1).fit(texts, Y, genres=["SciFi"])
+    assert error.value.parameter == "genres"
+
+
+def test_save_and_load_return_the_classifier(tmp_path):
+    texts, Y = _data()
+    clf = GenreTextClassifier(model="svm", min_df=1).fit(
+        texts[:60], Y[:60], genres=["SciFi", "Romance", "Horror"], validation=(texts[60:], Y[60:])
+    )
+    out = clf.save(tmp_path / "m", config={"text": "overview"}, metrics={"micro_f1": 0.5})
+    config = json.loads((out / "config.json").read_text())
+    assert config["kind"] == "text" and config["format_version"] == 2
+    assert config["text"] == "overview" and config["estimator"]["model"] == "svm"
+    for loaded in (GenreTextClassifier.load(out), load_genre_model(out)):
+        assert isinstance(loaded, GenreTextClassifier)
+        assert loaded.get_params() == clf.get_params() and loaded.genres_ == clf.genres_
+        assert loaded.thresholds_.tolist() == clf.thresholds_.tolist()
+        assert loaded.threshold_by_ == "f1"
+        np.testing.assert_array_equal(loaded.predict(texts[60:]), clf.predict(texts[60:]))
+    top = clf.top_k(["alien space ship"], k=2)[0]
+    assert top[0][0] == "SciFi" and len(top) == 2
+    with pytest.raises(InvalidParameterError, match="k=0 must be between 1 and 3"):
+        clf.top_k(["x"], k=0)
+    assert clf.known_term_counts(["alien space", "zzz qqq"]).tolist() == [2, 0]
+
+
+def test_a_format_1_text_folder_is_refused_with_the_reason(tmp_path):
+    texts, Y = _data()
+    out = GenreTextClassifier(min_df=1).fit(texts, Y).save(tmp_path / "m")
+    config = json.loads((out / "config.json").read_text())
+    del config["kind"]
+    config["format_version"] = 1
+    (out / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirError, match="format version 1"):
+        GenreTextClassifier.load(out)
 
 
 def test_same_seed_same_result():

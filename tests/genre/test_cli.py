@@ -120,7 +120,8 @@ def test_dataset_explore_train_predict(tmp_path, dataset_dir, capsys):
     for what in (["--text", "love"], ["--movie", "1"]):
         assert main(["predict", "--model", str(model), *what, "-k", "50"]) == 2
         printed = capsys.readouterr()
-        assert printed.out == "" and "-k must be between 1 and" in printed.err
+        assert printed.out == "" and "k=50 must be between 1 and" in printed.err
+        assert printed.err.rstrip().endswith("(set by -k)")
 
 
 def test_svm_predict_says_scores(tmp_path, dataset_dir, capsys):
@@ -206,7 +207,8 @@ def test_empty_tags_for_every_training_movie(tmp_path, metadata_csv, capsys):
             "--out",
             str(tmp_path / "m"),
         ],
-        "empty --text tags",
+        "every training movie has an empty 'tags' text; choose another text field "
+        "(e.g. 'overview'). (set by --text)",
     )
     assert not (tmp_path / "m").exists()
 
@@ -407,16 +409,48 @@ def test_store_with_tmdb_genres(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "message"),
     [
-        ["dataset", "--metadata", "x.csv", "--split", "0.8,0.3"],
-        ["train", "--dataset", "d", "--out", "o", "--model", "nb", "--C", "1"],
-        ["train", "--dataset", "d", "--out", "o", "--min-df", "2.5"],
-        ["train", "--dataset", "d", "--out", "o", "--C", "-1"],
+        (
+            ["dataset", "--metadata", "x.csv", "--split", "0.8,0.3"],
+            "genre dataset: error: --split must be three positive fractions summing to 1, "
+            "like 0.8,0.1,0.1; received '0.8,0.3'.",
+        ),
+        (
+            ["train", "--dataset", "d", "--out", "o", "--model", "nb", "--C", "1"],
+            "genre train: error: C does not apply to model 'nb'; its strength is alpha. "
+            "(set by --C)",
+        ),
+        (
+            ["train", "--dataset", "d", "--out", "o", "--min-df", "2.5"],
+            "genre train: error: min_df values are counts (integers >= 1) or fractions "
+            "below 1, received 2.5. (set by --min-df)",
+        ),
+        (
+            ["train", "--dataset", "d", "--out", "o", "--C", "-1"],
+            "genre train: error: --C must be a comma-separated list of positive numbers, "
+            "received '-1'.",
+        ),
+        (
+            ["train", "--dataset", "d", "--out", "o", "--model", "nb", "--features", "pca"],
+            "genre train: error: model 'nb' is a text model: features must be tfidf or bow, "
+            "received 'pca' (a feature store is for the fusion and mlp models). "
+            "(set by --features)",
+        ),
+        (
+            ["train", "--dataset", "d", "--out", "o", "--blocks", "poster"],
+            "genre train: error: blocks apply to the fusion and mlp models, not to model "
+            "'logreg'. (set by --blocks)",
+        ),
+        (
+            ["predict", "--model", "nowhere", "--text", "a story"],
+            "genre predict: error: 'nowhere' is not a genre model directory. (set by --model)",
+        ),
     ],
 )
-def test_bad_options(argv, capsys):
-    _fails(capsys, argv, "error")
+def test_bad_options(argv, message, capsys):
+    """Exit code 2, one line without a traceback, and the message naming the option."""
+    assert _fails(capsys, argv, message) == message
 
 
 def test_console_entry_point_one_line(tmp_path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from genre.evaluation import metrics
 from genre.fusion.block_inputs import BlockInputs
@@ -17,30 +19,10 @@ from genre.fusion.model import (
     block_statistics,
     build_fusion_network,
 )
-from genre.fusion.model_dir import load_fused_model, save_fused_model
-from genre.data.labels import GenreVocabulary
-from recsys.errors import DataError, ModelDirError, NotFittedError
-
-
-def synthetic(n: int = 300, seed: int = 0) -> tuple[BlockInputs, np.ndarray]:
-    """Three genres. Block ``text`` (8-d) carries genres 0 and 1, block ``image`` (4-d,
-    present for half the movies, on another scale) carries genre 2."""
-    rng = np.random.default_rng(seed)
-    Y = (rng.random((n, 3)) < [0.4, 0.3, 0.35]).astype(np.uint8)
-    text = rng.normal(0, 1, (n, 8))
-    text[:, 0] += 2.0 * Y[:, 0]
-    text[:, 1] += 2.0 * Y[:, 1]
-    image = 100 + 10 * rng.normal(0, 1, (n, 4))
-    image[:, 0] += 40 * Y[:, 2]
-    has_image = rng.random(n) < 0.5
-    image[~has_image] = 0.0
-    inputs = BlockInputs(
-        np.arange(n),
-        {"text": text.astype(np.float32), "image": image.astype(np.float32)},
-        {"text": np.ones(n, bool), "image": has_image},
-    )
-    return inputs, Y
-
+from genre.text.classifier import GenreTextClassifier
+from genre.workflows import load_genre_model
+from recsys.errors import DataError, InvalidParameterError, ModelDirError, NotFittedError
+from tests.genre.helpers import synthetic
 
 FAST = {
     "units": (16,),
@@ -55,9 +37,14 @@ FAST = {
 @pytest.fixture(scope="module")
 def fitted() -> tuple[FusionClassifier, BlockInputs, np.ndarray]:
     X, Y = synthetic()
-    clf = FusionClassifier(seed=0, **FAST).fit(
-        X.take(slice(0, 200)), Y[:200], X.take(slice(200, 250)), Y[200:250]
+    clf = FusionClassifier(seed=0, **FAST)
+    fitted = clf.fit(
+        X.take(slice(0, 200)),
+        Y[:200],
+        validation=(X.take(slice(200, 250)), Y[200:250]),
+        genres=("Comedy", "Drama", "Horror"),
     )
+    assert fitted is clf
     return clf, X, Y
 
 
@@ -94,7 +81,7 @@ def test_best_epoch_is_the_one_early_stopping_restored(monkeypatch) -> None:
     X, Y = synthetic()
     X_val, Y_val = X.take(slice(200, 250)), Y[200:250]
     clf = FusionClassifier(seed=0, **{**FAST, "learning_rate": 0.003, "patience": 8}).fit(
-        X.take(slice(0, 200)), Y[:200], X_val, Y_val
+        X.take(slice(0, 200)), Y[:200], validation=(X_val, Y_val)
     )
     losses = [r.val_loss for r in clf.history_]
     assert clf.best_epoch_ == _best_epoch_with_min_delta(losses, 0.02)
@@ -130,7 +117,7 @@ def test_same_seed_same_model() -> None:
 
     def fit(seed: int) -> np.ndarray:
         clf = FusionClassifier(seed=seed, **short).fit(
-            X.take(slice(0, 80)), Y[:80], X.take(slice(80, 100)), Y[80:100]
+            X.take(slice(0, 80)), Y[:80], validation=(X.take(slice(80, 100)), Y[80:100])
         )
         return clf.predict_proba(X.take(slice(100, 120)))
 
@@ -165,28 +152,29 @@ def test_batch_order_is_a_seeded_function_of_the_step() -> None:
     assert not np.array_equal(epoch(other, 0), orders[0])
 
 
-def test_keras_file_round_trip(fitted, tmp_path: Path) -> None:
+def test_save_and_load_return_the_classifier(fitted, tmp_path: Path) -> None:
     clf, X, _ = fitted
-    vocab = GenreVocabulary(("Comedy", "Drama", "Horror"))
-    thresholds = np.array([0.5, np.inf, 0.3])
-    out = save_fused_model(
-        tmp_path / "m",
-        clf.network_,
-        vocab,
-        thresholds,
-        config={"model": "fusion", "blocks": clf.blocks_, "dims": clf.dims_, "threshold_by": "f1"},
-        metrics={"micro_f1": 0.5},
-    )
-    loaded = load_fused_model(out)
+    out = clf.save(tmp_path / "m", config={"model": "fusion"}, metrics={"micro_f1": 0.5})
+    config = json.loads((out / "config.json").read_text())
+    assert config["kind"] == "fused" and config["format_version"] == 2
+    loaded = FusionClassifier.load(out)
+    assert isinstance(loaded, FusionClassifier)
+    assert loaded.get_params() == {**clf.get_params(), "units": (16,), "head_units": ()}
     test = X.take(slice(250, 300))
     np.testing.assert_allclose(loaded.scores(test), clf.predict_proba(test), rtol=1e-6)
-    assert loaded.thresholds.tolist() == [0.5, np.inf, 0.3]
+    np.testing.assert_array_equal(loaded.predict(test), clf.predict(test))
+    assert loaded.thresholds_.tolist() == clf.thresholds_.tolist()
+    assert loaded.genres_ == ("Comedy", "Drama", "Horror") and loaded.blocks_ == clf.blocks_
     top = loaded.top_k(test.take([0]), k=2)[0]
-    assert len(top) == 2 and top[0][1] >= top[1][1]
+    assert len(top) == 2 and top[0][1] >= top[1][1] and top[0][0] in loaded.genres_
+    with pytest.raises(InvalidParameterError, match="k=4 must be between 1 and 3") as error:
+        loaded.top_k(test, k=4)
+    assert error.value.parameter == "k"
     # the standardisation travels inside the .keras file
-    layer = loaded.network.get_layer("image_standardise")
+    layer = loaded.network_.get_layer("image_standardise")
     mean, _ = block_statistics(X.take(slice(0, 200)))["image"]
     np.testing.assert_allclose(np.ravel(layer.mean), mean, rtol=1e-5)
+    np.testing.assert_allclose(loaded.statistics_["image"][0], mean, rtol=1e-5)
     narrow = BlockInputs(
         test.movie_ids,
         {"text": test.values["text"][:, :5], "image": test.values["image"]},
@@ -194,9 +182,52 @@ def test_keras_file_round_trip(fitted, tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="has 5 dimensions"):
         loaded.scores(narrow)
+    with pytest.raises(ModelDirError, match="not a text genre model directory"):
+        GenreTextClassifier.load(out)
     (out / "model.keras").write_bytes(b"damaged")
     with pytest.raises(ModelDirError, match="damaged"):
-        load_fused_model(out)
+        FusionClassifier.load(out)
+
+
+def test_a_format_1_folder_still_loads(fitted, tmp_path: Path) -> None:
+    """Folders written before ``kind`` existed: ``"model": "fusion"``, no ``kind``."""
+    clf, X, _ = fitted
+    out = clf.save(tmp_path / "m", config={"model": "fusion"})
+    config = json.loads((out / "config.json").read_text())
+    del config["kind"]
+    config["format_version"] = 1
+    config["params"].pop("class_weight")
+    (out / "config.json").write_text(json.dumps(config))
+    loaded = load_genre_model(out)
+    assert isinstance(loaded, FusionClassifier) and loaded.class_weight is None
+    test = X.take(slice(250, 260))
+    np.testing.assert_allclose(loaded.scores(test), clf.scores(test), rtol=1e-6)
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_parameters(fitted) -> None:
+    clf, X, _ = fitted
+    copy = clone(clf)
+    assert type(copy) is FusionClassifier and copy is not clf
+    assert copy.get_params() == clf.get_params()
+    assert not hasattr(copy, "network_") and not hasattr(copy, "thresholds_")
+    with pytest.raises(NotFittedError):
+        copy.predict_proba(X)
+    assert copy.set_params(dropout=0.2) is copy and copy.dropout == 0.2
+    with pytest.raises(TypeError):
+        FusionClassifier((16,))  # type: ignore[misc]  # hyper-parameters are keyword-only
+
+
+def test_predict_uses_the_validation_thresholds(fitted) -> None:
+    clf, X, Y = fitted
+    test = X.take(slice(250, 300))
+    scores = clf.predict_proba(test)
+    assert clf.threshold_by_ == "f1" and clf.thresholds_.shape == (3,)
+    np.testing.assert_array_equal(clf.predict(test), (scores >= clf.thresholds_).astype(np.uint8))
+    np.testing.assert_array_equal(clf.predict(test, [2.0, 2.0, 2.0]), np.zeros((50, 3)))
+    again = clf.fit_thresholds(X.take(slice(200, 250)), Y[200:250], by="f1")
+    assert again is clf
+    with pytest.raises(InvalidParameterError, match="expected 3 thresholds"):
+        clf.predict(test, [0.5])
 
 
 def test_statistics_use_present_rows_only() -> None:
@@ -229,7 +260,7 @@ def test_balanced_weights_change_the_model(fitted) -> None:
     np.testing.assert_allclose(pos, 1 / (2 * rate))
     np.testing.assert_allclose(neg, 1 / (2 * (1 - rate)))
     weighted = FusionClassifier(seed=0, class_weight="balanced", **FAST).fit(
-        X.take(slice(0, 200)), Y[:200], X.take(slice(200, 250)), Y[200:250]
+        X.take(slice(0, 200)), Y[:200], validation=(X.take(slice(200, 250)), Y[200:250])
     )
     test = X.take(slice(250, 300))
     assert not np.allclose(weighted.predict_proba(test), clf.predict_proba(test))
@@ -252,7 +283,7 @@ def test_network_shapes_and_seed_mlp_layers() -> None:
     [
         ({"class_weight": "auto"}, "class_weight"),
         ({"epochs": 0}, "epochs must be at least 1"),
-        ({"learning_rate": 0.0}, "learning rate"),
+        ({"learning_rate": 0.0}, "learning_rate must be > 0"),
         ({"dropout": 1.0}, "dropout"),
         ({"units": (0,)}, "positive integers"),
     ],
@@ -260,7 +291,9 @@ def test_network_shapes_and_seed_mlp_layers() -> None:
 def test_bad_hyper_parameters(kwargs: dict, message: str) -> None:
     X, Y = synthetic(40)
     with pytest.raises(DataError, match=message):
-        FusionClassifier(**kwargs).fit(X.take(slice(0, 30)), Y[:30], X.take(slice(30, 40)), Y[30:])
+        FusionClassifier(**kwargs).fit(
+            X.take(slice(0, 30)), Y[:30], validation=(X.take(slice(30, 40)), Y[30:])
+        )
 
 
 def test_not_fitted_and_mismatched_inputs() -> None:
@@ -268,6 +301,6 @@ def test_not_fitted_and_mismatched_inputs() -> None:
     with pytest.raises(NotFittedError):
         FusionClassifier().predict_proba(X)
     with pytest.raises(DataError, match="labels must be"):
-        FusionClassifier(epochs=1).fit(X, Y[:10], X, Y)
+        FusionClassifier(epochs=1).fit(X, Y[:10], validation=(X, Y))
     with pytest.raises(DataError, match="blocks differ"):
-        FusionClassifier(epochs=1).fit(X, Y, X.select(["text"]), Y)
+        FusionClassifier(epochs=1).fit(X, Y, validation=(X.select(["text"]), Y))

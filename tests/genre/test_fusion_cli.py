@@ -164,7 +164,8 @@ def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     _fails(capsys, ["predict", "--model", str(out), "--text", "ghost blood"], "--movie ID")
     assert main(["predict", "--model", str(out), "--movie", str(no_poster), "-k", "50"]) == 2
     printed = capsys.readouterr()
-    assert printed.out == "" and "-k must be between 1 and" in printed.err
+    assert printed.out == "" and "k=50 must be between 1 and" in printed.err
+    assert printed.err.rstrip().endswith("(set by -k)")
     _fails(
         capsys,
         ["predict", "--model", str(out), "--movie", "999999"],
@@ -275,19 +276,26 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     [
         (
             ["--model", "fusion", "--blocks", "overview_w2v,tfidf"],
-            "unknown block 'tfidf': the feature store has overview_w2v, poster, genres; `recsys "
-            "features build` cannot make a 'tfidf' block (it makes embedding, pca, poster, "
-            "overview_w2v, genres); choose blocks the store has.",
+            "unknown block 'tfidf': the feature store has overview_w2v, poster, genres; the "
+            "feature-store builder cannot make a 'tfidf' block (it makes embedding, pca, poster, "
+            "overview_w2v, genres); choose blocks the store has. (set by --blocks)",
         ),
         (
             ["--model", "fusion", "--blocks", "pca"],
-            "unknown block 'pca': the feature store has overview_w2v, poster, genres; add it with "
-            "`recsys features build --blocks pca --out FEATURES_DIR`.",
+            "unknown block 'pca': the feature store has overview_w2v, poster, genres; add block "
+            "'pca' to the feature store. (set by --blocks)",
         ),
-        (["--model", "fusion", "--blocks", "genres"], "holds the genre labels"),
-        (["--model", "mlp", "--blocks", "overview_w2v,poster"], "exactly one block"),
-        (["--model", "fusion", "--blocks", "poster", "--C", "1"], "--C applies to the text"),
-        (["--model", "fusion", "--blocks", ","], "--blocks is empty"),
+        (["--model", "fusion", "--blocks", "genres"], "Choose other blocks. (set by --blocks)"),
+        (
+            ["--model", "mlp", "--blocks", "overview_w2v,poster"],
+            "takes exactly one block (received 2: overview_w2v, poster); give one block or use "
+            "model 'fusion'. (set by --blocks)",
+        ),
+        (
+            ["--model", "fusion", "--blocks", "poster", "--C", "1"],
+            "C applies to the text models, not to model 'fusion'. (set by --C)",
+        ),
+        (["--model", "fusion", "--blocks", ","], "blocks is empty; name at least one block"),
         (["--model", "fusion", "--dropout", "1.5"], "--dropout must be in [0, 1)"),
     ],
 )
@@ -325,7 +333,8 @@ def test_features_option_mix_ups(tmp_path, inputs, capsys):
             "--out",
             str(tmp_path / "m"),
         ],
-        "needs --features FEATURES_DIR",
+        "model 'fusion' needs a feature-store folder as features, received 'tfidf'. "
+        "(set by --features)",
     )
     _fails(
         capsys,
@@ -340,7 +349,7 @@ def test_features_option_mix_ups(tmp_path, inputs, capsys):
             "--out",
             str(tmp_path / "m"),
         ],
-        "must be tfidf or bow",
+        "features must be tfidf or bow, received",
     )
     _fails(
         capsys,
@@ -355,7 +364,7 @@ def test_features_option_mix_ups(tmp_path, inputs, capsys):
             "--out",
             str(tmp_path / "m"),
         ],
-        "--blocks applies to --model fusion",
+        "blocks apply to the fusion and mlp models, not to model 'nb'. (set by --blocks)",
     )
     _fails(
         capsys,

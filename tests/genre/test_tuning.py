@@ -11,7 +11,7 @@ from genre.evaluation import metrics
 from genre.evaluation.evaluate import benchmark_reports, prior_scores, score_on_test
 from genre.text.tuning import default_grid, tune
 from recsys.errors import DataError
-from tests.genre.test_classical import _data
+from tests.genre.helpers import text_data as _data
 
 
 def test_thresholds_and_choice_come_from_validation_only():
@@ -44,7 +44,7 @@ def test_thresholds_and_choice_come_from_validation_only():
 
 def test_select_by_and_errors():
     texts, Y = _data(120, seed=2)
-    with pytest.raises(DataError, match="select-by"):
+    with pytest.raises(DataError, match="unknown select_by"):
         tune(texts[:80], Y[:80], texts[80:], Y[80:], model="nb", select_by="accuracy")
     with pytest.raises(DataError, match="validation part is empty"):
         tune(texts, Y, [], Y[:0], model="nb")

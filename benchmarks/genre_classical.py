@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from genre.data.dataset import build_labelled, load_labelled, save_labelled  # noqa: E402
-from genre.text.experiment import run_text_experiment  # noqa: E402
 from genre.data.sources import read_metadata  # noqa: E402
+from genre.text.experiment import run_text_experiment  # noqa: E402
 from recsys.data import load_dataset  # noqa: E402
 
 COLUMNS = [

@@ -37,11 +37,11 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from genre.data.dataset import build_labelled, load_labelled, save_labelled  # noqa: E402
+from genre.data.sources import read_metadata  # noqa: E402
 from genre.fusion.ablation import block_sets, markdown_table, run_ablation, write_ablation  # noqa: E402
 from genre.fusion.block_inputs import load_block_inputs  # noqa: E402
-from genre.data.dataset import build_labelled, load_labelled, save_labelled  # noqa: E402
 from genre.fusion.experiment import run_fusion_experiment  # noqa: E402
-from genre.data.sources import read_metadata  # noqa: E402
 from recsys.cli import main as recsys  # noqa: E402
 from recsys.data import load_dataset  # noqa: E402
 from recsys.features import FeatureStore  # noqa: E402

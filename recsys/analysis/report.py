@@ -105,7 +105,7 @@ def write_report(
     >>> sorted(p.name for p in folder.glob("*.html"))
     ['report.html']
     """
-    from recsys.analysis import plots
+    import recsys.analysis.plots as plots
 
     k = analysis.pca.n_components
     pairs = default_scatter_pairs(k) if scatter_pairs is None else list(scatter_pairs)

@@ -11,14 +11,17 @@ quietly with code 1, as the Python documentation's note on SIGPIPE recommends.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from recsys.errors import RecsysError
 
-__all__ = ["OneLineParser", "UsageError", "add_backend_argument", "run_cli"]
+__all__ = ["OneLineParser", "UsageError", "add_backend_argument", "default_of", "run_cli"]
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 1
@@ -43,6 +46,23 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
         help="Keras backend: tensorflow (default), jax or torch; sets KERAS_BACKEND "
         "(default: the KERAS_BACKEND environment variable, else tensorflow)",
     )
+
+
+def default_of(target: Callable[..., Any], name: str) -> Any:
+    """The library's default of parameter ``name`` of a function, class or dataclass, so
+    that an option's default and its help text are not a second copy of it.
+
+    Examples
+    --------
+    >>> from recsys.metadata.ratelimit import RetryPolicy
+    >>> default_of(RetryPolicy, "retries")
+    5
+    """
+    if dataclasses.is_dataclass(target):
+        for field in dataclasses.fields(target):
+            if field.name == name and field.default is not dataclasses.MISSING:
+                return field.default
+    return inspect.signature(target).parameters[name].default
 
 
 def build_parser(

@@ -27,13 +27,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recsys.cli.framework import UsageError
+from recsys.cli.framework import UsageError, default_of
 from recsys.errors import DataError
 from recsys.fileio import check_writable_file
 
 __all__ = ["register", "run"]
-
-_POSTER_SIZES = ("w92", "w154", "w185", "w342", "w500", "w780", "original")
 
 
 def _positive_int(text: str) -> int:
@@ -76,6 +74,9 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _client_options(parser: argparse.ArgumentParser) -> None:
+    from recsys.metadata.client import DEFAULT_API_BASE, DEFAULT_IMAGE_BASE, TMDBClient
+    from recsys.metadata.ratelimit import RetryPolicy
+
     group = parser.add_argument_group("TMDB connection")
     group.add_argument(
         "--api-key-file",
@@ -86,47 +87,52 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
         "--api-base",
         metavar="URL",
         default=None,
-        help="TMDB-compatible API root incl. version (default https://api.themoviedb.org/3)",
+        help=f"TMDB-compatible API root incl. version (default {DEFAULT_API_BASE})",
     )
     group.add_argument(
         "--image-base",
         metavar="URL",
         default=None,
-        help="image root (default https://image.tmdb.org/t/p)",
+        help=f"image root (default {DEFAULT_IMAGE_BASE})",
     )
     group.add_argument(
         "--rate",
         type=_positive_float,
-        default=20.0,
+        default=default_of(TMDBClient, "rate"),
         metavar="R",
-        help="requests per second (default 20; TMDB allows about 40)",
+        help=f"requests per second (default {default_of(TMDBClient, 'rate'):g}; TMDB allows "
+        "about 40)",
     )
     group.add_argument(
         "--retries",
         type=_positive_int,
-        default=5,
+        default=default_of(RetryPolicy, "retries"),
         metavar="N",
-        help="retries of a failed request (default 5)",
+        help=f"retries of a failed request (default {default_of(RetryPolicy, 'retries')})",
     )
     group.add_argument(
         "--backoff",
         type=_seconds,
-        default=1.0,
+        default=default_of(RetryPolicy, "backoff"),
         metavar="SECONDS",
-        help="first pause before a retry, doubled each time (default 1)",
+        help="first pause before a retry, doubled each time "
+        f"(default {default_of(RetryPolicy, 'backoff'):g})",
     )
     group.add_argument(
         "--timeout",
         type=_positive_float,
-        default=30.0,
+        default=default_of(TMDBClient, "timeout"),
         metavar="SECONDS",
-        help="seconds to wait for TMDB to answer (default 30)",
+        help=f"seconds to wait for TMDB to answer (default {default_of(TMDBClient, 'timeout'):g})",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def register(subparsers: Any) -> None:
     """Add ``recsys metadata`` and its actions."""
+    from recsys.metadata.client import POSTER_SIZES
+    from recsys.metadata.fetch import fetch_metadata
+
     parser = subparsers.add_parser(
         "metadata",
         help="TMDB overviews, genres and posters for MovieLens movies",
@@ -160,9 +166,9 @@ def register(subparsers: Any) -> None:
     posters.add_argument("--no-posters", action="store_true", help="skip posters")
     fetch.add_argument(
         "--poster-size",
-        choices=_POSTER_SIZES,
-        default="w185",
-        help="TMDB poster width (default w185)",
+        choices=POSTER_SIZES,
+        default=default_of(fetch_metadata, "poster_size"),
+        help=f"TMDB poster width (default {default_of(fetch_metadata, 'poster_size')})",
     )
     fetch.add_argument(
         "--limit", type=_positive_int, metavar="N", help="fetch at most N movies in this run"
@@ -185,9 +191,10 @@ def register(subparsers: Any) -> None:
     fetch.add_argument(
         "--max-failures",
         type=_positive_int,
-        default=25,
+        default=default_of(fetch_metadata, "max_consecutive_failures"),
         metavar="N",
-        help="stop after N movies in a row failed (default 25)",
+        help="stop after N movies in a row failed "
+        f"(default {default_of(fetch_metadata, 'max_consecutive_failures')})",
     )
     _client_options(fetch)
     fetch.set_defaults(func=run)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.data import movielens
+import recsys.data.movielens as movielens
 from recsys.data.columnar import cached_ratings, file_fingerprint
 from recsys.data.download import DATASETS, fetch_dataset
 from recsys.data.generic import read_ratings_file

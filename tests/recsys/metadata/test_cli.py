@@ -355,11 +355,27 @@ def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(
     assert status["links"] == 9742 and status["pending"] == 9742 - 3 - 8
 
 
-def test_cli_poster_sizes_match_the_client():
-    from recsys.cli.metadata import _POSTER_SIZES
-    from recsys.metadata.client import POSTER_SIZES
+def test_cli_poster_sizes_and_defaults_are_the_librarys():
+    from recsys.cli.framework import build_parser
+    from recsys.metadata.client import POSTER_SIZES, TMDBClient
+    from recsys.metadata.fetch import fetch_metadata
+    from recsys.metadata.ratelimit import RetryPolicy
 
-    assert _POSTER_SIZES == POSTER_SIZES
+    parser = build_parser("recsys", "", ["recsys.cli.metadata"])
+    args = parser.parse_args(["metadata", "fetch", "--links", "l.csv"])
+    assert (args.poster_size, args.max_failures) == (
+        fetch_metadata.__kwdefaults__["poster_size"],
+        fetch_metadata.__kwdefaults__["max_consecutive_failures"],
+    )
+    assert (args.rate, args.timeout) == (
+        TMDBClient.__init__.__kwdefaults__["rate"],
+        TMDBClient.__init__.__kwdefaults__["timeout"],
+    )
+    assert (args.retries, args.backoff) == (RetryPolicy().retries, RetryPolicy().backoff)
+    fetch = parser._subparsers._group_actions[0].choices["metadata"]  # type: ignore[union-attr]
+    actions = fetch._subparsers._group_actions[0].choices["fetch"]._actions
+    sizes = next(a.choices for a in actions if a.dest == "poster_size")
+    assert tuple(sizes) == POSTER_SIZES
 
 
 def _small_csv(path, text="movieId,tmdbId,title,overview\n1,862,Toy Story,Toys.\n"):

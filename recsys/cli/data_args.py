@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import math
 
+from recsys.cli.framework import default_of
 from recsys.data.download import DATASETS
 from recsys.errors import DataError
+from recsys.workflows.data import load_and_split
 
 __all__ = ["add_data_arguments", "parse_rating_scale"]
 
@@ -26,7 +28,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--data", metavar="PATH", help="a MovieLens directory or .zip (any layout)")
     which.add_argument("--ratings", metavar="FILE", help="any delimited ratings file")
     source.add_argument(
-        "--sep", default=",", help="field separator of --ratings / files: splits (default ',')"
+        "--sep",
+        default=default_of(load_and_split, "sep"),
+        help="field separator of --ratings / files: splits "
+        f"(default {default_of(load_and_split, 'sep')!r})",
     )
     source.add_argument(
         "--columns",
@@ -41,9 +46,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--split",
-        default="random:0.1",
+        default=default_of(load_and_split, "split"),
         help="random:F, user:F, temporal:F, movies:F, fold:u1 or "
-        "files:TRAIN,TEST (default random:0.1)",
+        f"files:TRAIN,TEST (default {default_of(load_and_split, 'split')})",
     )
 
 

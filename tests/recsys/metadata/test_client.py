@@ -174,7 +174,7 @@ def test_image_download_and_errors(client, fake_tmdb):
     "base", ["ftp://example.org/3", "api.themoviedb.org/3", "https://x.org/3?api_key=1"]
 )
 def test_bad_api_base_is_rejected(base):
-    with pytest.raises(DataError, match="^api_base must be an http") as caught:
+    with pytest.raises(DataError, match=r"^api_base must be an http") as caught:
         TMDBClient(API_KEY, api_base=base)
     assert caught.value.parameter == "api_base"
 

@@ -11,8 +11,8 @@ Steps (every one through the toolkit's own commands or library functions):
    file), plus an ``overview_glove`` block (mean GloVe vectors of the small GloVe file)
    for comparison;
 5. the ablation: the fused model on every single block, every pair and all blocks (same
-   split and seed), plus GloVe instead of the trained vectors, and the course project's
-   single-modality MLPs (``--model mlp``: poster 1024-256-N, overview 1024-256-N).
+   split and seed), plus GloVe instead of the trained vectors, and single-modality
+   MLPs (``--model mlp``: poster 1024-256-N, overview 1024-256-N).
 
 Writes ``ablation.csv/.json/.md/.png``, ``mlp.csv`` and ``results.md`` to ``--out``
 (default ``runs/genre-fused``). Poster features are cached (``$RECSYS_DATA`` or
@@ -195,7 +195,7 @@ def main() -> int:
     )
     write_ablation(result, out)
 
-    # the course project's single-modality MLPs (1024-256-N)
+    # single-modality MLPs (one block, 1024-256-N)
     mlp_rows = []
     for block in ("poster", "overview_w2v"):
         run = run_fusion_experiment(
@@ -228,7 +228,7 @@ def main() -> int:
         "",
         markdown_table(table),
         "",
-        "Single-modality MLPs of the course project (1024-256-N):",
+        "Single-modality MLPs (one block, 1024-256-N):",
         "",
         "| model | " + " | ".join(METRICS) + " |",
         "|" + "---|" * (len(METRICS) + 1),

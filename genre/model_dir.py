@@ -230,7 +230,7 @@ def model_kind(path: str | os.PathLike[str]) -> Kind | None:
         return None
     kind = config.get("kind")
     if kind in KINDS:
-        return kind  # type: ignore[no-any-return]
+        return kind
     if config.get("model") in FUSED_MODELS:  # format version 1
         return "fused" if (root / MODEL_FILES["fused"]).is_file() else None
     return "text" if (root / MODEL_FILES["text"]).is_file() else None

@@ -121,7 +121,7 @@ def cocluster(C: ArrayLike, n_clusters: int = 4, *, seed: int = 0) -> Coclusters
     note = None
     if not converged or found < n_clusters:
         fix = (
-            f"use --clusters {found} or fewer, or more movies"
+            f"use n_clusters={found} or fewer, or more movies"
             if found >= 2
             else ("use more movies")
         )

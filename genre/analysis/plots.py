@@ -11,6 +11,7 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,10 +19,13 @@ from numpy.typing import ArrayLike
 
 from recsys.fileio import atomic_write
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["ablation_chart", "bar_chart", "decade_heatmap", "heatmap"]
 
 
-def _figure(width: float, height: float):  # type: ignore[no-untyped-def]
+def _figure(width: float, height: float) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -30,7 +34,7 @@ def _figure(width: float, height: float):  # type: ignore[no-untyped-def]
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _save(fig, path: str | os.PathLike[str]) -> Path:  # type: ignore[no-untyped-def]
+def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
     with atomic_write(path, "wb") as handle:

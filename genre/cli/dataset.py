@@ -77,7 +77,7 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
             f"--split must be three positive fractions summing to 1, like "
             f"0.8,0.1,0.1; received {text!r}."
         )
-    return values  # type: ignore[return-value]
+    return values
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from genre.model_dir import model_kind, read_config
+from genre.model_dir import read_config
 from recsys.cli.framework import UsageError, add_backend_argument
 from recsys.errors import RecsysError
 
@@ -63,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
+    from genre.text.classifier import GenreTextClassifier
+
     model = load_genre_model(args.model)
     config = read_config(args.model)
-    if model_kind(args.model) == "fused":
-        return run_fused(args, model, config)  # type: ignore[arg-type]
-    return run_text(args, model, config)  # type: ignore[arg-type]
+    if isinstance(model, GenreTextClassifier):
+        return run_text(args, model, config)
+    return run_fused(args, model, config)
 
 
 def run_text(args: argparse.Namespace, model: GenreTextClassifier, config: dict[str, Any]) -> int:

@@ -154,7 +154,7 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = Tru
         default=10,
         help="epochs without a better validation loss before stopping (default 10)",
     )
-    add_backend_argument(group)
+    add_backend_argument(group)  # type: ignore[arg-type]  # an argument group works too
 
 
 def network_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -75,15 +75,14 @@ __all__ = [
 ]
 
 #: The parts of the labelled set, in order.
-SPLITS = ("train", "val", "test")
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
 #: Columns of ``movies.parquet``.
 COLUMNS = ("movie_id", "title", "year", "overview", "tags", "genres", "split")
 FORMAT_VERSION = 1
 #: The files that mark a directory as a labelled set ``save_labelled`` may replace
 #: (all three: a feature store also has a manifest.json, a model a genres.json).
 MARKER = ("manifest.json", "movies.parquet", "genres.json")
-
-Split = Literal["train", "val", "test"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,8 +283,9 @@ def build_labelled(
     check_training_labels(
         vocab.encode([g for g, p in zip(filtered, parts, strict=True) if p == 0]),
         kept,
-        fix=f"--min-genre-fraction {min_genre_fraction:g} keeps too few genres; use a "
-        "smaller --min-genre-fraction",
+        fix=f"min_genre_fraction={min_genre_fraction:g} keeps too few genres; use a "
+        "smaller fraction",
+        parameter="min_genre_fraction",
     )
 
     tag_map = movie_tags(tags) if tags is not None else {}
@@ -367,7 +367,7 @@ def save_labelled(data: LabelledSet, out: str | os.PathLike[str]) -> Path:
 
 
 def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
-    """Read a directory written by ``genre dataset`` (:func:`save_labelled`).
+    """Read a directory written by :func:`save_labelled` (the ``genre dataset`` command).
 
     Raises
     ------
@@ -377,12 +377,20 @@ def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
 
     Examples
     --------
-    >>> data = load_labelled("runs/genres")  # doctest: +SKIP
-    >>> data.Y("train").shape  # doctest: +SKIP
-    (7504, 13)
+    >>> import tempfile
+    >>> meta = pd.DataFrame({"movie_id": [1, 2, 3, 4], "title": "", "year": pd.NA,
+    ...                      "overview": ["a toy", "a game", "a heist", "a ghost"],
+    ...                      "tmdb_genres": [()] * 4})
+    >>> ml = pd.DataFrame({"movie_id": [1, 2, 3, 4], "title": ["A", "B", "C", "D"],
+    ...                    "year": [1995] * 4, "genres": [("Comedy",)] * 2 + [("Crime",)] * 2})
+    >>> built = build_labelled(meta, ml, fractions=(0.5, 0.25, 0.25), min_genre_fraction=0.0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     data = load_labelled(save_labelled(built, Path(folder) / "genres"))
+    >>> data.genres, data.Y("train").shape
+    (('Comedy', 'Crime'), (2, 2))
     """
     root = Path(path).expanduser()
-    hint = "build one with: genre dataset --metadata FILE --out DIR"
+    hint = "build one with build_labelled and save_labelled"
     if not root.is_dir():
         raise DataError(f"{str(root)!r} is not a labelled-set directory; {hint}.")
     missing = [
@@ -398,14 +406,13 @@ def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
         frame = pd.read_parquet(root / "movies.parquet")
     except (ValueError, OSError) as error:
         raise DataError(
-            f"{str(root)!r}: a labelled-set file is damaged ({error}); "
-            f"rebuild it with genre dataset."
+            f"{str(root)!r}: a labelled-set file is damaged ({error}); rebuild the labelled set."
         ) from None
     absent = [c for c in COLUMNS if c not in frame.columns]
     if absent:
         raise DataError(
             f"{str(root / 'movies.parquet')!r} lacks column(s) {', '.join(absent)}; "
-            f"rebuild it with genre dataset."
+            "rebuild the labelled set."
         )
     frame = frame[list(COLUMNS)].copy()
     frame["genres"] = [tuple(str(g) for g in v) for v in frame["genres"]]
@@ -416,7 +423,7 @@ def load_labelled(path: str | os.PathLike[str]) -> LabelledSet:
     if strange:
         raise DataError(
             f"{str(root)!r}: movies carry genres not in genres.json "
-            f"({', '.join(strange)}); rebuild it with genre dataset."
+            f"({', '.join(strange)}); rebuild the labelled set."
         )
     bad_split = sorted(set(frame["split"]) - set(SPLITS))
     if bad_split:

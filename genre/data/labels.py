@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +131,8 @@ def check_training_labels(
     Y: ArrayLike,
     genres: Sequence[str] | None = None,
     *,
-    fix: str = "use a labelled set built with more genres (genre dataset --min-genre-fraction)",
+    fix: str = "use a labelled set built with more genres (a smaller min_genre_fraction)",
+    parameter: str | None = None,
 ) -> NDArray[np.uint8]:
     """Check that a training label matrix gives a genre model something to learn.
 
@@ -146,6 +147,7 @@ def check_training_labels(
     Y : array-like of shape (n_movies, n_genres), binary.
     genres : the genre names of the columns, for the messages.
     fix : how the user can fix it, appended to the message.
+    parameter : the parameter the fix changes (the error's ``parameter``), if any.
 
     Returns
     -------
@@ -178,7 +180,8 @@ def check_training_labels(
     if y.shape[1] < 2:
         raise DataError(
             f"a genre model needs at least 2 genres, received {y.shape[1]} "
-            f"({', '.join(names) or 'none'}); {fix}."
+            f"({', '.join(names) or 'none'}); {fix}.",
+            parameter=parameter,
         )
     counts = y.sum(axis=0)
     n = y.shape[0]
@@ -187,7 +190,8 @@ def check_training_labels(
             which = "every one" if count == n else "none"
             raise DataError(
                 f"genre {names[j]!r} is on {which} of the {n} training movies, "
-                f"so there is nothing to learn for it; {fix}."
+                f"so there is nothing to learn for it; {fix}.",
+                parameter=parameter,
             )
     return y.astype(np.uint8)
 
@@ -228,7 +232,7 @@ class GenreVocabulary:
     def __len__(self) -> int:
         return len(self.genres)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self.genres)
 
     def __eq__(self, other: object) -> bool:
@@ -320,5 +324,5 @@ class GenreVocabulary:
         except (ValueError, KeyError, TypeError) as error:
             raise DataError(
                 f"{str(path)!r} is not a genre list ({error}); expected "
-                '{"genres": ["Action", ...]} as written by genre dataset.'
+                '{"genres": ["Action", ...]} as save_labelled writes it.'
             ) from None

@@ -65,9 +65,16 @@ def read_metadata(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> meta = read_metadata("movies_enriched.csv")  # doctest: +SKIP
-    >>> meta.columns.tolist()  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     csv = Path(folder) / "movies.csv"
+    ...     _ = csv.write_text("movieId,title,overview,genres\\n"
+    ...                        "1,Toy Story (1995),Toys come alive.,Animation|Comedy\\n")
+    ...     meta = read_metadata(csv)
+    >>> meta.columns.tolist()
     ['movie_id', 'title', 'overview', 'tmdb_genres', 'movielens_genres', 'year']
+    >>> meta.loc[0, "title"], int(meta.loc[0, "year"]), meta.loc[0, "movielens_genres"]
+    ('Toy Story (1995)', 1995, ('Animation', 'Comedy'))
     """
     file = Path(path).expanduser()
     if not file.exists():

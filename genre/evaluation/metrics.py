@@ -16,7 +16,7 @@ mean_roc_auc        mean over genres of the ROC-AUC of the scores (threshold-fre
                     genres with one class only in ``Y`` are left out)
 mean_accuracy       mean over genres of the per-genre accuracy at the thresholds
 top1_accuracy       fraction of movies whose highest-scored genre is a true genre
-                    (the "top class" of the course project)
+                    (the accuracy of the single "top class" prediction)
 top3_precision      mean over movies of |top-3 scored ∩ true| / 3
 ==================  ================================================================
 
@@ -26,8 +26,8 @@ counts as ``zero_division`` (0 by default), as in scikit-learn.
 Thresholds (:func:`select_thresholds`) are chosen per genre on validation data to
 maximise F1 or accuracy, and then applied unchanged to the test part. Maximising each
 genre's accuracy is the same as minimising the Hamming loss, so ``accuracy`` gives the
-"Hamming loss with an optimal threshold" of the course project, but per genre and
-without looking at the test part.
+Hamming loss at the best threshold, chosen per genre and without looking at the test
+part.
 """
 
 from __future__ import annotations

@@ -133,8 +133,27 @@ def run_ablation(
 
     Examples
     --------
-    >>> result = run_ablation(data, inputs, epochs=50)  # doctest: +SKIP
-    >>> result.table[["blocks", "micro_f1", "macro_f1"]]  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from genre.data.dataset import build_labelled
+    >>> from genre.fusion.block_inputs import BlockInputs
+    >>> words = {"Comedy": "joke laugh fun", "Horror": "ghost blood fear"}
+    >>> genres = [("Comedy",), ("Horror",)] * 20
+    >>> meta = pd.DataFrame({"movie_id": range(1, 41), "title": "", "year": pd.NA,
+    ...                      "overview": [words[g[0]] + " story" for g in genres],
+    ...                      "tmdb_genres": [()] * 40})
+    >>> ml = pd.DataFrame({"movie_id": range(1, 41), "title": "T", "year": 2000,
+    ...                    "genres": genres})
+    >>> data = build_labelled(meta, ml, fractions=(0.5, 0.25, 0.25), min_genre_fraction=0.0)
+    >>> rng = np.random.default_rng(0)
+    >>> Y = data.Y()
+    >>> inputs = BlockInputs(
+    ...     data.frame["movie_id"].to_numpy(),
+    ...     {"a": (Y + rng.normal(0, 0.3, Y.shape)).astype("float32"),
+    ...      "b": rng.normal(0, 1, (40, 3)).astype("float32")},
+    ...     {"a": np.ones(40, bool), "b": np.ones(40, bool)})
+    >>> result = run_ablation(data, inputs, [("a",)], epochs=2, units=(4,), batch_size=8)
+    >>> result.table["blocks"].tolist()
+    ['a', 'prior benchmark (no features)']
     """
     chosen = [tuple(s) for s in (sets if sets is not None else block_sets(inputs.names))]
     if not chosen:

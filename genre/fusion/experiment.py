@@ -137,9 +137,26 @@ def run_fusion_experiment(
 
     Examples
     --------
-    >>> inputs = load_block_inputs("features", ["embedding", "poster"], ids)  # doctest: +SKIP
-    >>> run_fusion_experiment(data, inputs).report["micro_f1"]  # doctest: +SKIP
-    0.55
+    >>> import pandas as pd
+    >>> from genre.data.dataset import build_labelled
+    >>> words = {"Comedy": "joke laugh fun", "Horror": "ghost blood fear"}
+    >>> genres = [("Comedy",), ("Horror",)] * 20
+    >>> meta = pd.DataFrame({"movie_id": range(1, 41), "title": "", "year": pd.NA,
+    ...                      "overview": [words[g[0]] + " story" for g in genres],
+    ...                      "tmdb_genres": [()] * 40})
+    >>> ml = pd.DataFrame({"movie_id": range(1, 41), "title": "T", "year": 2000,
+    ...                    "genres": genres})
+    >>> data = build_labelled(meta, ml, fractions=(0.5, 0.25, 0.25), min_genre_fraction=0.0)
+    >>> rng = np.random.default_rng(0)
+    >>> Y = data.Y()
+    >>> inputs = BlockInputs(
+    ...     data.frame["movie_id"].to_numpy(),
+    ...     {"a": (Y + rng.normal(0, 0.3, Y.shape)).astype("float32"),
+    ...      "b": rng.normal(0, 1, (40, 3)).astype("float32")},
+    ...     {"a": np.ones(40, bool), "b": np.ones(40, bool)})
+    >>> result = run_fusion_experiment(data, inputs, epochs=2, units=(4,), batch_size=8)
+    >>> result.config["blocks"], result.thresholds.shape, result.report["n_test"]
+    (['a', 'b'], (2,), 10)
     """
     chosen = inputs.select(list(blocks) if blocks is not None else inputs.names)
     parts = split_inputs(data, chosen)

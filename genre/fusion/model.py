@@ -48,7 +48,7 @@ MLP) is the same model with one block and ``units=(1024, 256)``: :data:`DEFAULTS
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,8 +100,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _MIN_VARIANCE = 1e-8
 
 
+_Loss: Any = keras.losses.Loss  # Keras base classes, on the selected backend
+_PyDataset: Any = keras.utils.PyDataset
+
+
 @keras.saving.register_keras_serializable(package="genre")
-class WeightedBinaryCrossentropy(keras.losses.Loss):
+class WeightedBinaryCrossentropy(_Loss):
     """Binary cross-entropy with a weight for the positives and negatives of each genre.
 
     ``loss = -mean_j [w1_j y_j log p_j + w0_j (1 - y_j) log(1 - p_j)]``; with no weights
@@ -209,7 +213,7 @@ def build_fusion_network(
     head_units: Sequence[int] = (),
     dropout: float = 0.5,
     l2: float = 0.0,
-    statistics: dict[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    statistics: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
     seed: int = 0,
 ) -> Any:
     """The Keras functional network of the module docstring.
@@ -301,7 +305,7 @@ def network_inputs(inputs: BlockInputs) -> dict[str, NDArray[np.float32]]:
     return out
 
 
-class ShuffledBatches(keras.utils.PyDataset):
+class ShuffledBatches(_PyDataset):
     """Training batches in a fresh seeded order every epoch, the same on every backend.
 
     Batch ``i`` (counted from the start of training, over all epochs) is rows
@@ -618,7 +622,7 @@ class FusionClassifier(BaseEstimator):
                 f"expected validation labels of shape {scores.shape}, received {labels.shape}."
             )
         self.thresholds_ = metrics.select_thresholds(labels, scores, by)
-        self.threshold_by_ = by
+        self.threshold_by_: str = by
         return self
 
     def _check_fitted(self) -> None:
@@ -794,7 +798,10 @@ class FusionClassifier(BaseEstimator):
             )
         params = dict(config.get("params") or {})
         try:
-            model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+            kwargs: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in params.items()
+            }
+            model = cls(**kwargs)
         except TypeError as error:
             raise ModelDirError(
                 f"{str(root / 'config.json')!r} has unknown parameters ({error}); "

@@ -58,10 +58,20 @@ def run_text_experiment(
 
     Examples
     --------
-    >>> result = run_text_experiment(load_labelled("ds"), model="nb")  # doctest: +SKIP
-    >>> prior = result.report["benchmarks"]["prior"]  # doctest: +SKIP
-    >>> result.report["micro_f1"] > prior["micro_f1"]  # doctest: +SKIP
-    True
+    >>> import pandas as pd
+    >>> from genre.data.dataset import build_labelled
+    >>> words = {"Comedy": "joke laugh fun", "Horror": "ghost blood fear"}
+    >>> genres = [("Comedy",), ("Horror",)] * 20
+    >>> meta = pd.DataFrame({"movie_id": range(1, 41), "title": "", "year": pd.NA,
+    ...                      "overview": [words[g[0]] + " story" for g in genres],
+    ...                      "tmdb_genres": [()] * 40})
+    >>> ml = pd.DataFrame({"movie_id": range(1, 41), "title": "T", "year": 2000,
+    ...                    "genres": genres})
+    >>> data = build_labelled(meta, ml, fractions=(0.5, 0.25, 0.25), min_genre_fraction=0.0)
+    >>> result = run_text_experiment(data, model="nb", grid={"alpha": [1.0], "min_df": [1]})
+    >>> prior = result.report["benchmarks"]["prior"]
+    >>> result.report["micro_f1"] > prior["micro_f1"], result.tuned.params
+    (True, {'alpha': 1.0, 'min_df': 1})
     """
     texts = {s: movie_texts(data.part(s), text) for s in SPLITS}
     if not any(t.strip() for t in texts["train"]):

@@ -31,7 +31,7 @@ PARAMS = {
         "batch_size": 32,
         "learning_rate": 0.01,
     },
-    # the course project's 1024-256 layers (DEFAULTS["mlp"])
+    # the single-block MLP's 1024-256 layers (DEFAULTS["mlp"])
     "mlp": {"epochs": 12, "patience": 5, "batch_size": 32, "learning_rate": 0.001},
 }
 BLOCKS = {"fusion": ["text", "image"], "mlp": ["text"]}

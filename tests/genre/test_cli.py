@@ -294,7 +294,7 @@ def test_min_genre_fraction_keeping_one_genre_is_refused_and_nothing_written(
         "a genre model needs at least 2 genres, received 1",
     )
     assert not out.exists()
-    assert "use a smaller --min-genre-fraction" in _fails(
+    assert "use a smaller fraction. (set by --min-genre-fraction)" in _fails(
         capsys,
         [
             "dataset",

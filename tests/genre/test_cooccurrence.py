@@ -67,7 +67,7 @@ def test_fewer_groups_than_asked_give_a_note_not_a_warning():
     assert result.note == (
         f"co-clustering found {found} distinct genre group(s), not the 4 "
         "asked: some genres occur with the same genres in the same "
-        "proportions (common on a small set); use --clusters "
+        "proportions (common on a small set); use n_clusters="
         f"{found} or fewer, or more movies"
     )
     assert cocluster(C, 2).note is None

@@ -179,13 +179,13 @@ def test_build_refuses_a_set_no_genre_model_can_learn_from():
     with pytest.raises(
         DataError,
         match=r"genre 'Drama' is on every one of the \d+ training "
-        r"movies.*use a smaller --min-genre-fraction",
+        r"movies.*min_genre_fraction=.* keeps too few genres; use a smaller fraction",
     ):
         build_labelled(meta, ml, min_genre_fraction=0.2, fractions=(0.5, 0.25, 0.25))
     # Only Drama reaches the fraction: one genre is not a multi-label problem.
     with pytest.raises(
         DataError,
         match=r"at least 2 genres, received 1 \(Drama\); "
-        r"--min-genre-fraction 0.6 keeps too few genres",
+        r"min_genre_fraction=0.6 keeps too few genres",
     ):
         build_labelled(meta, ml, min_genre_fraction=0.6, fractions=(0.5, 0.25, 0.25))

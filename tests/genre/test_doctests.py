@@ -21,8 +21,12 @@ MODULES = [
     "genre.text.experiment",
     "genre.fusion.block_inputs",
     "genre.fusion.model",
-    "genre.fusion.experiment",
-    "genre.fusion.ablation",
+    "genre.fusion.provenance",
+    "genre.model_dir",
+    "genre.workflows",
+    # Each trains a small fused model (a few seconds): run with the slow tests.
+    pytest.param("genre.fusion.experiment", marks=pytest.mark.slow),
+    pytest.param("genre.fusion.ablation", marks=pytest.mark.slow),
 ]
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from genre.model_dir import read_config
 from recsys.cli.framework import UsageError, add_backend_argument
-from recsys.errors import RecsysError
+from recsys.errors import ModelDirError, RecsysError
 
 if TYPE_CHECKING:
     from genre.fusion.model import FusionClassifier
@@ -65,7 +65,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
     from genre.text.classifier import GenreTextClassifier
 
-    model = load_genre_model(args.model)
+    try:
+        model = load_genre_model(args.model)
+    except ModelDirError as error:
+        if error.parameter != "path":
+            raise
+        raise ModelDirError(
+            f"{error} Train one with: genre train --dataset DIR --out MODEL_DIR.",
+            parameter="path",
+        ) from None
     config = read_config(args.model)
     if isinstance(model, GenreTextClassifier):
         return run_text(args, model, config)

@@ -444,7 +444,8 @@ def test_store_with_tmdb_genres(tmp_path, capsys):
         ),
         (
             ["predict", "--model", "nowhere", "--text", "a story"],
-            "genre predict: error: 'nowhere' is not a genre model directory. (set by --model)",
+            "genre predict: error: 'nowhere' is not a genre model directory. Train one with: "
+            "genre train --dataset DIR --out MODEL_DIR. (set by --model)",
         ),
     ],
 )

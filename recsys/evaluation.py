@@ -77,7 +77,7 @@ def evaluate_model(
     {'rmse': 0.98..., 'mae': 0.76...}
     """
     from recsys.data.vocab import Vocabulary
-    from recsys.models.baselines import BiasBaseline, GenreMean, GlobalMean
+    from recsys.models.baselines import BiasBaseline, GenreMean, GlobalMean, catalogue_genres
 
     truth = test["rating"].to_numpy(dtype=np.float64)
     frame = model.predict_frame(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
@@ -92,19 +92,32 @@ def evaluate_model(
     low, high = model.rating_scale_
     baselines = {}
     guesses = {}
-    for name, baseline in (("global_mean", GlobalMean()), ("bias_only", BiasBaseline())):
-        if isinstance(baseline, BiasBaseline):
-            baseline.fit(tu, tm, values, n_users=len(users), n_movies=len(movie_vocab))
-        else:
-            baseline.fit(tu, tm, values)
-        guess = np.clip(baseline.predict(su, sm), low, high)
+    raw_guesses = {
+        "global_mean": GlobalMean().fit(tu, tm, values).predict(su, sm),
+        "bias_only": BiasBaseline()
+        .fit(tu, tm, values, n_users=len(users), n_movies=len(movie_vocab))
+        .predict(su, sm),
+    }
+    if movies is not None:
+        # the genre mean scores movies without training ratings: its movie vocabulary
+        # holds the catalogue's movies too (test movies outside both get the global mean)
+        catalogue = Vocabulary(
+            np.concatenate([train["movie_id"].to_numpy(), movies["movie_id"].to_numpy()]),
+            entity="movie",
+        )
+        genre_mean = GenreMean().fit(
+            tu,
+            catalogue.index(train["movie_id"]),
+            values,
+            genres=catalogue_genres(movies, catalogue.ids),
+        )
+        raw_guesses["genre_mean"] = genre_mean.predict(
+            su, catalogue.index(test["movie_id"], missing="negative")
+        )
+    for name, raw in raw_guesses.items():
+        guess = np.clip(raw, low, high)
         guesses[name] = guess
         baselines[name] = {"rmse": rmse(truth, guess), "mae": mae(truth, guess)}
-    if movies is not None:
-        genre_mean = GenreMean().fit(train["movie_id"].to_numpy(), values, movies)
-        guess = np.clip(genre_mean.predict(test["movie_id"].to_numpy()), low, high)
-        guesses["genre_mean"] = guess
-        baselines["genre_mean"] = {"rmse": rmse(truth, guess), "mae": mae(truth, guess)}
     fallbacks = frame["fallback"].value_counts()
     report = {
         "rmse": rmse(truth, predicted),

@@ -1,23 +1,33 @@
 """Non-learned baselines that every rating model is compared with.
 
-:class:`GlobalMean` and :class:`BiasBaseline` work on contiguous indices (``-1`` marks
-an id unknown to the training data). :class:`GenreMean`, the cold-start baseline, works
-on raw movie ids and the movie catalogue's genres.
+Every baseline is a scikit-learn estimator (hyper-parameters in the constructor,
+``fit`` returns ``self``, fitted attributes end in ``_``) with one signature:
+``fit(users, movies, ratings)`` and ``predict(users, movies)`` on contiguous indices,
+``-1`` marking an id unknown to the training data. :class:`GenreMean`, the cold-start
+baseline, also takes the genres of each movie index (see :func:`catalogue_genres`), so
+that it can score movies without training ratings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator
 
-from recsys.errors import NotFittedError
+from recsys.errors import InvalidParameterError, NotFittedError
 
-__all__ = ["BiasBaseline", "GenreMean", "GlobalMean"]
+__all__ = ["BiasBaseline", "GenreMean", "GlobalMean", "catalogue_genres"]
 
 
-class GlobalMean:
+class GlobalMean(BaseEstimator):
     """Predicts the mean training rating for every pair.
+
+    Attributes
+    ----------
+    mean_ : float, the mean training rating.
 
     Examples
     --------
@@ -26,7 +36,8 @@ class GlobalMean:
     """
 
     def fit(self, users: ArrayLike, movies: ArrayLike, ratings: ArrayLike) -> GlobalMean:
-        """Learn the mean of ``ratings``; returns ``self``."""
+        """Learn the mean of ``ratings`` (``users`` and ``movies`` are not read); returns
+        ``self``."""
         values = np.asarray(ratings, dtype=np.float64)
         if values.size == 0:
             raise ValueError("cannot fit a baseline on zero ratings")
@@ -40,7 +51,7 @@ class GlobalMean:
         return np.full(np.asarray(users).shape[0], self.mean_)
 
 
-class BiasBaseline:
+class BiasBaseline(BaseEstimator):
     """``mu + b_u + b_m``: user and movie biases, no interaction term.
 
     Fitted by alternating least squares on the regularised objective
@@ -56,9 +67,13 @@ class BiasBaseline:
     Attributes
     ----------
     mean_ : float, the global mean.
-    user_bias_ : ndarray of shape (n_users,).
-    movie_bias_ : ndarray of shape (n_movies,).
+    user_bias_ : ndarray of float64, shape (n_users,).
+    movie_bias_ : ndarray of float64, shape (n_movies,).
     """
+
+    mean_: float
+    user_bias_: NDArray[np.float64]
+    movie_bias_: NDArray[np.float64]
 
     def __init__(
         self, *, reg_user: float = 15.0, reg_movie: float = 10.0, n_iter: int = 10
@@ -98,6 +113,22 @@ class BiasBaseline:
         self.user_bias_, self.movie_bias_ = bu, bm
         return self
 
+    @classmethod
+    def from_biases(
+        cls,
+        mean: float,
+        user_bias: NDArray[np.float64],
+        movie_bias: NDArray[np.float64],
+        **params: float,
+    ) -> BiasBaseline:
+        """A fitted baseline with these biases (a saved model's), ``params`` as in the
+        constructor."""
+        baseline = cls(**params)
+        baseline.mean_ = float(mean)
+        baseline.user_bias_ = np.asarray(user_bias)
+        baseline.movie_bias_ = np.asarray(movie_bias)
+        return baseline
+
     def predict(self, users: ArrayLike, movies: ArrayLike) -> NDArray[np.float64]:
         """``ndarray of shape (n,)``; index ``-1`` contributes a zero bias."""
         if not hasattr(self, "mean_"):
@@ -109,84 +140,122 @@ class BiasBaseline:
         return self.mean_ + bu + bm
 
 
-class GenreMean:
+def catalogue_genres(movies: pd.DataFrame, movie_ids: ArrayLike) -> list[tuple[str, ...]]:
+    """The genres of each of ``movie_ids`` in a catalogue: what :meth:`GenreMean.fit`
+    takes, for movie indices of a vocabulary whose ids are ``movie_ids``.
+
+    A movie absent from the catalogue, or without genres, gets ``()``.
+
+    Raises
+    ------
+    DataError
+        If ``movies`` has no ``movie_id`` or ``genres`` column.
+
+    Examples
+    --------
+    >>> movies = pd.DataFrame({"movie_id": [1, 2], "genres": [("Comedy",), ("Drama",)]})
+    >>> catalogue_genres(movies, [2, 5])
+    [('Drama',), ()]
+    """
+    if "genres" not in movies.columns or "movie_id" not in movies.columns:
+        raise InvalidParameterError(
+            "movies",
+            "the genre-mean baseline needs a movie catalogue with movie_id and genres "
+            f"columns; the one given has {', '.join(map(str, movies.columns)) or 'none'}.",
+        )
+    by_id = {
+        int(i): tuple(g) if isinstance(g, (tuple, list)) else ()
+        for i, g in zip(movies["movie_id"], movies["genres"], strict=True)
+    }
+    return [by_id.get(int(i), ()) for i in np.asarray(movie_ids, dtype=np.int64).ravel()]
+
+
+class GenreMean(BaseEstimator):
     """Cold-start baseline: the mean training rating of a movie's genres.
 
     For each genre, the mean of the training ratings of the movies that have it; a
     movie is predicted the mean of its genres' means (genres no training movie has are
     skipped), and the global training mean when it has no such genre. Needs no rating
-    of the movie itself, only its genres, so it applies to movies never rated.
+    of the movie itself, only its genres, so it applies to movies never rated: give it
+    movie indices of a vocabulary that holds them (e.g. the training movies and the
+    catalogue's).
 
     Attributes
     ----------
     mean_ : float, the global training mean.
     genre_means_ : dict[str, float], per genre the mean rating of its training movies.
+    movie_genres_ : list of tuple[str, ...], length n_movies, the genres of each movie
+        index (as given to ``fit``).
 
     Examples
     --------
     >>> movies = pd.DataFrame({"movie_id": [1, 2, 3],
     ...                        "genres": [("Comedy",), ("Drama",), ("Comedy", "Drama")]})
-    >>> model = GenreMean().fit([1, 1, 2], [4.0, 5.0, 2.0], movies)
-    >>> model.predict([3, 2, 99]).tolist()
+    >>> genres = catalogue_genres(movies, [1, 2, 3])  # movie index i is id i + 1
+    >>> model = GenreMean().fit([0, 1, 0], [0, 0, 1], [4.0, 5.0, 2.0], genres=genres)
+    >>> model.predict([0, 0, 0], [2, 1, -1]).tolist()
     [3.25, 2.0, 3.6666666666666665]
     """
 
-    def fit(self, movie_ids: ArrayLike, ratings: ArrayLike, movies: pd.DataFrame) -> GenreMean:
-        """Fit on the training ratings' raw movie ids and a catalogue with ``genres``.
+    mean_: float
+    genre_means_: dict[str, float]
+    movie_genres_: list[tuple[str, ...]]
+
+    def fit(
+        self,
+        users: ArrayLike,
+        movies: ArrayLike,
+        ratings: ArrayLike,
+        *,
+        genres: Sequence[Sequence[str]],
+    ) -> GenreMean:
+        """Fit on index arrays of equal length and the genres of every movie index;
+        returns ``self`` (``users`` are not read).
 
         Parameters
         ----------
-        movie_ids, ratings : array-like of shape (n,), the training ratings.
-        movies : DataFrame with ``movie_id`` and ``genres`` (tuple of str per movie).
+        users, movies, ratings : array-like of shape (n,), the training ratings.
+        genres : the genres of each movie index (``genres[i]`` for index ``i``), e.g.
+            :func:`catalogue_genres` of the vocabulary's ids.
 
         Raises
         ------
         ValueError
-            On zero ratings or a catalogue without a ``genres`` column.
+            On zero ratings, or a movie index outside ``genres``.
         """
-        ids = np.asarray(movie_ids, dtype=np.int64).ravel()
+        m = np.asarray(movies, dtype=np.int64).ravel()
         values = np.asarray(ratings, dtype=np.float64).ravel()
         if values.size == 0:
             raise ValueError("cannot fit a baseline on zero ratings")
-        if "genres" not in movies.columns or "movie_id" not in movies.columns:
+        table = [tuple(g) for g in genres]
+        if m.min() < 0 or m.max() >= len(table):
             raise ValueError(
-                "the genre-mean baseline needs a movie catalogue with movie_id and genres columns"
+                f"movie indices span {m.min()}..{m.max()}, but genres were given for "
+                f"{len(table)} movies; give the genres of every movie index."
             )
         self.mean_ = float(values.mean())
-        self._genres = {
-            int(i): tuple(g) if isinstance(g, (tuple, list)) else ()
-            for i, g in zip(movies["movie_id"], movies["genres"], strict=True)
-        }
-        per_movie = (
-            pd.DataFrame({"movie_id": ids, "rating": values})
-            .groupby("movie_id")["rating"]
-            .agg(["sum", "count"])
-        )
+        self.movie_genres_ = table
+        sums_per_movie = np.bincount(m, values, minlength=len(table))
+        counts_per_movie = np.bincount(m, minlength=len(table))
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
-        for movie, total, count in zip(
-            per_movie.index, per_movie["sum"], per_movie["count"], strict=True
-        ):
-            for genre in self._genres.get(int(movie), ()):
-                sums[genre] = sums.get(genre, 0.0) + float(total)
-                counts[genre] = counts.get(genre, 0) + int(count)
+        for movie in np.flatnonzero(counts_per_movie).tolist():
+            for genre in table[movie]:
+                sums[genre] = sums.get(genre, 0.0) + float(sums_per_movie[movie])
+                counts[genre] = counts.get(genre, 0) + int(counts_per_movie[movie])
         self.genre_means_ = {g: sums[g] / counts[g] for g in sorted(sums)}
         return self
 
-    def predict(self, movie_ids: ArrayLike) -> NDArray[np.float64]:
-        """``ndarray of shape (n,)``: each movie's genre mean (global mean without one)."""
+    def predict(self, users: ArrayLike, movies: ArrayLike) -> NDArray[np.float64]:
+        """``ndarray of shape (n,)``: each movie's genre mean (the global mean for a movie
+        without a rated genre, or index ``-1``)."""
         if not hasattr(self, "mean_"):
             raise NotFittedError("GenreMean is not fitted; call fit first.")
-        ids = np.asarray(movie_ids, dtype=np.int64).ravel()
-        cache: dict[int, float] = {}
-        out = np.empty(len(ids))
-        for i, movie in enumerate(ids.tolist()):
-            if movie not in cache:
-                means = [
-                    self.genre_means_[g]
-                    for g in self._genres.get(movie, ())
-                    if g in self.genre_means_
-                ]
-                cache[movie] = float(np.mean(means)) if means else self.mean_
-            out[i] = cache[movie]
-        return out
+        m = np.asarray(movies, dtype=np.int64).ravel()
+        per_movie = np.full(len(self.movie_genres_) + 1, self.mean_)  # last: unknown
+        for index, genres in enumerate(self.movie_genres_):
+            rated = [self.genre_means_[g] for g in genres if g in self.genre_means_]
+            if rated:
+                per_movie[index] = np.mean(rated)
+        known = (m >= 0) & (m < len(self.movie_genres_))
+        return per_movie[np.where(known, m, len(self.movie_genres_))]

@@ -15,19 +15,36 @@ scored from its features alone, for each user personally.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator
 
 from recsys.data.vocab import Vocabulary
-from recsys.errors import DataError, NotFittedError, RecsysError, UnknownIdError
+from recsys.errors import (
+    DataError,
+    InvalidParameterError,
+    NotFittedError,
+    RecsysError,
+    UnknownIdError,
+)
 from recsys.features.store import FeatureBlock
 from recsys.models.baselines import BiasBaseline
 from recsys.models.history import EpochLog, TrainingResult
+from recsys.models.interactions import Interactions
+from recsys.models.model_dir import (
+    SavedModel,
+    load_network,
+    read_model_dir,
+    training_json,
+    write_model_dir,
+)
 from recsys.models.options import TrainingOptions
 from recsys.models.scoring import (
     FALLBACK_BOTH,
@@ -105,7 +122,7 @@ VALIDATION_SPLITS = ("ratings", "movies")
 MAX_SIDE_TABLE_BYTES = 1 << 30
 
 
-class RatingModel:
+class RatingModel(BaseEstimator):
     """An embedding-based rating model (``dot``, ``bias`` or ``mlp``) as an estimator.
 
     Parameters
@@ -144,28 +161,65 @@ class RatingModel:
     ``None`` for ``factors``, ``l2`` or ``learning_rate`` means the kind's default in
     :data:`DEFAULTS` (:data:`SIDE_DEFAULTS` first when fitted with side features).
 
+    The estimator follows scikit-learn's contract: ``get_params``/``set_params`` read
+    the constructor's signature, ``sklearn.base.clone`` gives an unfitted copy, ``fit``
+    returns ``self``. Only ``kind`` may be given by position.
+
     Attributes
     ----------
-    network_ : keras.Model
-    user_vocab_, movie_vocab_ : Vocabulary
-    baseline_ : BiasBaseline, for ids the network has not seen
-    rating_scale_ : (low, high)
-    training_ : TrainingResult
-    movies_ : DataFrame or None, the movie catalogue given to ``fit`` (titles, genres)
-    seen_ : who rated what in the training data given to ``fit`` (early-stopping share
-        included), for ``recommend`` and the analysis
-    side_features_ : SideFeatures or None, the side-feature layout and standardisation
+    network_ : keras.Model, the fitted network (a loaded model reads it on first use).
+    spec_ : NetworkSpec, the network's description (sizes and resolved
+        hyper-parameters).
+    user_vocab_ : Vocabulary of n_users ids, the users of the fitting part.
+    movie_vocab_ : Vocabulary of n_movies ids, the movies of the fitting part (and,
+        with side features, every movie that has one of the blocks).
+    baseline_ : BiasBaseline, for ids the network has not seen; ``user_bias_`` of shape
+        (n_users,), ``movie_bias_`` of shape (n_movies,).
+    rating_scale_ : tuple (low, high).
+    global_mean_ : float, the mean rating of the fitting part.
+    training_ : TrainingResult, the history of the training run.
+    n_train_ : int, ratings the network was trained on.
+    n_validation_ : int, validation ratings early stopping watched.
+    n_validation_dropped_ : int, carved validation ratings the network could not score.
+    movies_ : DataFrame or None, the movie catalogue given to ``fit`` (titles, genres).
+    seen_ : Interactions, who rated what in the training data given to ``fit``
+        (early-stopping share included; ``indptr`` of shape (n_users + 1,)), for
+        ``recommend`` and the analysis.
+    side_features_ : SideFeatures or None, the side-feature layout and standardisation.
     movie_warm_ : ndarray of bool, shape (n_movies,), whether each movie of the
-        vocabulary had training ratings (False: a cold-start movie known by its features)
+        vocabulary had training ratings (False: a cold-start movie known by its
+        features).
+    precision_ : str, the precision policy the network was trained with (only after
+        ``fit``, not on a loaded model).
 
     Examples
     --------
     >>> from recsys.data import load_dataset
-    >>> data = load_dataset()
-    >>> model = RatingModel("bias", epochs=2, verbose=False).fit(data.ratings)  # doctest: +SKIP
-    >>> model.predict([1], [1])  # doctest: +SKIP
-    array([4.3...], dtype=float32)
+    >>> ratings = load_dataset().ratings
+    >>> sample = ratings[ratings["user_id"] <= 50]
+    >>> model = RatingModel("bias", epochs=2, factors=8).fit(sample)
+    >>> model.training_.epochs_run, model.predict([1], [1]).shape
+    (2, (1,))
+    >>> from sklearn.base import clone
+    >>> clone(model)
+    RatingModel(epochs=2, factors=8)
     """
+
+    spec_: NetworkSpec
+    user_vocab_: Vocabulary
+    movie_vocab_: Vocabulary
+    baseline_: BiasBaseline
+    rating_scale_: tuple[float, float]
+    global_mean_: float
+    training_: TrainingResult
+    n_train_: int
+    n_validation_: int
+    n_validation_dropped_: int
+    movies_: pd.DataFrame | None
+    seen_: Interactions
+    side_features_: SideFeatures | None
+    movie_warm_: NDArray[np.bool_]
+    precision_: str
 
     def __init__(
         self,
@@ -207,36 +261,13 @@ class RatingModel:
         self.validation_split = validation_split
 
     # ------------------------------------------------------------------ parameters
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn style)."""
-        names = (
-            "kind",
-            "factors",
-            "l2",
-            "bias_l2",
-            "dropout",
-            "hidden",
-            "learning_rate",
-            "batch_size",
-            "epochs",
-            "patience",
-            "validation_fraction",
-            "output",
-            "seed",
-            "verbose",
-            "side_l2",
-            "id_dropout",
-            "validation_split",
-        )
-        return {name: getattr(self, name) for name in names}
-
     def resolved_params(self) -> dict[str, Any]:
         """The hyper-parameters with the kind's defaults filled in."""
         return self._resolved(side=getattr(self, "side_features_", None) is not None)
 
     def _resolved(self, *, side: bool) -> dict[str, Any]:
         self._check_params()
-        params = self.get_params()
+        params = self.get_params(deep=False)
         defaults = {**DEFAULTS[self.kind], **(SIDE_DEFAULTS[self.kind] if side else {})}
         for key, value in defaults.items():
             if params[key] is None:
@@ -248,7 +279,9 @@ class RatingModel:
 
     def _check_params(self) -> None:
         if self.kind not in KINDS:
-            raise DataError(f"unknown model kind {self.kind!r}; use one of {', '.join(KINDS)}.")
+            raise InvalidParameterError(
+                "kind", f"unknown model kind {self.kind!r}; use one of {', '.join(KINDS)}."
+            )
         checks = [
             ("factors", self.factors, lambda v: v is None or (int(v) == v and v >= 1)),
             ("l2", self.l2, lambda v: v is None or v >= 0),
@@ -269,14 +302,18 @@ class RatingModel:
         ]
         for name, value, ok in checks:
             if not ok(value):
-                raise DataError(
-                    f"invalid {name}={value!r}; see RatingModel's docstring for the allowed range."
+                raise InvalidParameterError(
+                    name,
+                    f"invalid {name}={value!r}; see RatingModel's docstring for the allowed range.",
                 )
         if self.output not in (None, "linear", "sigmoid"):
-            raise DataError(f"invalid output={self.output!r}; use 'linear' or 'sigmoid'.")
+            raise InvalidParameterError(
+                "output", f"invalid output={self.output!r}; use 'linear' or 'sigmoid'."
+            )
         if self.validation_split not in VALIDATION_SPLITS:
-            raise DataError(
-                f"invalid validation_split={self.validation_split!r}; use 'ratings' or 'movies'."
+            raise InvalidParameterError(
+                "validation_split",
+                f"invalid validation_split={self.validation_split!r}; use 'ratings' or 'movies'.",
             )
 
     # ------------------------------------------------------------------------ fit
@@ -325,10 +362,11 @@ class RatingModel:
         params = self._resolved(side=bool(blocks))
         low, high = self._rating_scale(ratings, rating_scale)
         if self.validation_split == "movies" and not blocks and validation is None:
-            raise DataError(
+            raise InvalidParameterError(
+                "validation_split",
                 "validation_split='movies' needs side features: held-out "
                 "validation movies can only be scored through them; pass "
-                "side_features (--features) or use validation_split='ratings'."
+                "side_features or use validation_split='ratings'.",
             )
         val_mask = None
         if validation is None and self.validation_fraction > 0:
@@ -365,15 +403,21 @@ class RatingModel:
             if rating_scale[0] == rating_scale[1]:
                 raise DataError(
                     f"every training rating is {rating_scale[0]}; a rating model "
-                    "needs at least two distinct values (or pass --rating-scale)."
+                    "needs at least two distinct values (or an explicit rating_scale).",
+                    parameter="rating_scale",
                 )
         low, high = (float(x) for x in rating_scale)
         if not low < high:
-            raise DataError(f"rating scale {rating_scale} must have low < high, e.g. 0.5,5.")
+            raise InvalidParameterError(
+                "rating_scale",
+                f"rating_scale={tuple(rating_scale)} must have low < high, e.g. (0.5, 5.0).",
+            )
         if values.min() < low or values.max() > high:
             raise DataError(
                 f"training ratings span {values.min():g}..{values.max():g}, outside "
-                f"the rating scale {low:g}..{high:g}; fix --rating-scale."
+                f"the rating scale {low:g}..{high:g}; give a rating_scale that holds "
+                "every training rating.",
+                parameter="rating_scale",
             )
         return low, high
 
@@ -384,7 +428,9 @@ class RatingModel:
         if not blocks:
             self.movie_vocab_ = Vocabulary(fit_part["movie_id"], entity="movie")
             return
-        self.side_features_ = side = SideFeatures.fit(blocks, fit_part["movie_id"].to_numpy())
+        self.side_features_ = side = SideFeatures.from_blocks(
+            blocks, fit_part["movie_id"].to_numpy()
+        )
         self.movie_vocab_ = Vocabulary(
             np.concatenate(
                 [fit_part["movie_id"].to_numpy(dtype=np.int64), SideFeatures.covered(blocks)]
@@ -423,7 +469,7 @@ class RatingModel:
         # who rated what: the whole training part (the early-stopping share included), so
         # recommendations leave out every movie the user rated in training
         known = (all_u >= 0) & (all_m >= 0)
-        self.seen_ = _Interactions.from_arrays(
+        self.seen_ = Interactions.from_arrays(
             all_u[known], all_m[known], all_r[known], len(self.user_vocab_)
         )
         self.movie_warm_ = np.bincount(m, minlength=len(self.movie_vocab_)) > 0
@@ -599,9 +645,7 @@ class RatingModel:
             file = state.get("_network_file")
             if file is None:
                 raise AttributeError("'RatingModel' object has no attribute 'network_'")
-            from recsys.models.persistence import _load_network
-
-            network = state["_keras_network"] = _load_network(file, self.spec_)
+            network = state["_keras_network"] = load_network(file, self.spec_)
         return network
 
     @network_.setter
@@ -886,18 +930,31 @@ class RatingModel:
         )
 
     # ---------------------------------------------------------------- save / load
-    def save(self, directory: str) -> None:
+    def save(
+        self, directory: str | os.PathLike[str], *, extra_files: dict[str, Any] | None = None
+    ) -> Path:
         """Save the model (network, its numpy tables, vocabularies, baseline, config) to a
+        directory, with ``extra_files`` (names to JSON data) beside it; returns the
         directory.
 
-        The directory is written atomically: it appears complete or not at all.
-        """
-        from recsys.models.persistence import save_model
+        The directory is written atomically: it appears complete or not at all. An
+        existing directory is replaced only if it is empty or a model directory. A
+        loaded model whose Keras network was never asked for is saved without Keras.
+        The format is described in :mod:`recsys.models.model_dir`.
 
-        save_model(self, directory)
+        Raises
+        ------
+        NotFittedError
+            If the model is not fitted.
+        DataError
+            If ``directory`` cannot be written, or is a non-empty directory that is not
+            a model directory.
+        """
+        self._check_fitted()
+        return write_model_dir(self._to_saved(), directory, extra_files=extra_files)
 
     @classmethod
-    def load(cls, directory: str) -> RatingModel:
+    def load(cls, directory: str | os.PathLike[str]) -> RatingModel:
         """Load a model saved with :meth:`save`.
 
         Predictions use the saved numpy tables; the Keras network (``network_``) is read
@@ -908,9 +965,70 @@ class RatingModel:
         ModelDirError
             If ``directory`` is not a saved model or is damaged.
         """
-        from recsys.models.persistence import load_model
+        return cls._from_saved(read_model_dir(directory))
 
-        return load_model(directory)
+    def _to_saved(self) -> SavedModel:
+        """The fitted state as plain values, for
+        :func:`~recsys.models.model_dir.write_model_dir`."""
+        network, network_file = self._network_state()
+        side = self.side_features_
+        return SavedModel(
+            params=self.get_params(deep=False),
+            spec=self.spec_,
+            rating_scale=self.rating_scale_,
+            global_mean=self.global_mean_,
+            n_train=self.n_train_,
+            n_validation=self.n_validation_,
+            n_validation_dropped=self.n_validation_dropped_,
+            training=self.training_,
+            user_ids=self.user_vocab_.ids,
+            movie_ids=self.movie_vocab_.ids,
+            baseline_mean=self.baseline_.mean_,
+            baseline_user_bias=self.baseline_.user_bias_,
+            baseline_movie_bias=self.baseline_.movie_bias_,
+            seen=self.seen_,
+            side_features=None if side is None else side.to_json(),
+            side_means=None if side is None else side.means,
+            side_scales=None if side is None else side.scales,
+            movie_warm=None if side is None else self.movie_warm_,
+            movies=self.movies_,
+            network=network,
+            network_file=network_file,
+            tables=None if network is not None else self._tables(),
+        )
+
+    @classmethod
+    def _from_saved(cls, saved: SavedModel) -> RatingModel:
+        """The fitted model whose state :meth:`_to_saved` gave (read back from a folder)."""
+        model = cls(**saved.params)
+        model.user_vocab_ = Vocabulary(saved.user_ids, entity="user")
+        model.movie_vocab_ = Vocabulary(saved.movie_ids, entity="movie")
+        model.baseline_ = BiasBaseline.from_biases(
+            saved.baseline_mean, saved.baseline_user_bias, saved.baseline_movie_bias
+        )
+        model.seen_ = saved.seen
+        model.side_features_ = None
+        if saved.side_features is not None:
+            assert saved.side_means is not None and saved.side_scales is not None
+            model.side_features_ = SideFeatures.from_json(
+                saved.side_features, saved.side_means, saved.side_scales
+            )
+        if saved.movie_warm is not None:
+            model.movie_warm_ = saved.movie_warm
+        else:  # without side features every movie of the vocabulary had ratings
+            model.movie_warm_ = (
+                np.bincount(saved.seen.movies, minlength=len(model.movie_vocab_)) > 0
+            )
+        model.spec_ = saved.spec
+        model._attach_network(network=saved.network, file=saved.network_file, tables=saved.tables)
+        model.rating_scale_ = saved.rating_scale
+        model.global_mean_ = saved.global_mean
+        model.n_train_ = saved.n_train
+        model.n_validation_ = saved.n_validation
+        model.n_validation_dropped_ = saved.n_validation_dropped
+        model.training_ = saved.training
+        model.movies_ = saved.movies
+        return model
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary: kind, hyper-parameters, sizes, training history."""
@@ -935,13 +1053,7 @@ class RatingModel:
                 if self.side_features_ is not None
                 else {}
             ),
-            "training": {
-                "epochs_run": self.training_.epochs_run,
-                "best_epoch": self.training_.best_epoch,
-                "stopped_early": self.training_.stopped_early,
-                "train_seconds": self.training_.train_seconds,
-                "history": [asdict(h) for h in self.training_.history],
-            },
+            "training": training_json(self.training_),
         }
 
 
@@ -959,29 +1071,3 @@ def _with_strategy(options: TrainingOptions) -> TrainingOptions:
     from recsys.models.distribute import make_strategy
 
     return dataclasses.replace(options, strategy=make_strategy(options.distribute))
-
-
-class _Interactions:
-    """Training ratings grouped by user index (CSR): who rated what."""
-
-    def __init__(
-        self, indptr: NDArray[np.int64], movies: NDArray[np.int32], ratings: NDArray[np.float32]
-    ) -> None:
-        self.indptr, self.movies, self.ratings = indptr, movies, ratings
-
-    @classmethod
-    def from_arrays(
-        cls,
-        users: NDArray[np.int32],
-        movies: NDArray[np.int32],
-        ratings: NDArray[np.float32],
-        n_users: int,
-    ) -> _Interactions:
-        order = np.argsort(users, kind="stable")
-        counts = np.bincount(users, minlength=n_users)
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return cls(indptr, movies[order].astype(np.int32), ratings[order].astype(np.float32))
-
-    def movies_of(self, user: int) -> NDArray[np.int32]:
-        """Movie indices rated by user index ``user``."""
-        return self.movies[self.indptr[user] : self.indptr[user + 1]]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.features.lineage import check_side_feature_block
 from recsys.features.store import FeatureBlock
 
@@ -50,7 +50,7 @@ class SideFeatures:
     Examples
     --------
     >>> genres = FeatureBlock.from_arrays("genres", [1, 2, 3], [[1.0], [0.0], [1.0]])
-    >>> side = SideFeatures.fit([genres], train_movie_ids=[1, 2])
+    >>> side = SideFeatures.from_blocks([genres], train_movie_ids=[1, 2])
     >>> side.transform([genres], [1, 2, 3, 4]).tolist()
     [[1.0, 1.0], [-1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
     """
@@ -65,8 +65,11 @@ class SideFeatures:
 
     # ------------------------------------------------------------------ fitting
     @classmethod
-    def fit(cls, blocks: Sequence[FeatureBlock], train_movie_ids: ArrayLike) -> SideFeatures:
-        """Learn the standardisation of ``blocks`` from the training movies.
+    def from_blocks(
+        cls, blocks: Sequence[FeatureBlock], train_movie_ids: ArrayLike
+    ) -> SideFeatures:
+        """The layout of ``blocks`` and their standardisation, learned from the training
+        movies.
 
         Parameters
         ----------
@@ -83,8 +86,8 @@ class SideFeatures:
         """
         blocks = list(blocks)
         if not blocks:
-            raise DataError(
-                "no side-feature block chosen; name at least one, e.g. --blocks genres."
+            raise InvalidParameterError(
+                "blocks", "no side-feature block given; pass at least one feature block."
             )
         names = [b.name for b in blocks]
         if len(set(names)) != len(names):

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from numpy.typing import NDArray
 
-from recsys.models.training import Arrays, packed_rows
+from recsys.models.loops.common import Arrays, packed_rows
 
 __all__ = ["JaxLoop"]
 

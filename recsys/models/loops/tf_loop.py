@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from recsys.errors import DataError
 from recsys.evaluation import rmse
-from recsys.models.training import (
+from recsys.models.loops.common import (
     PREDICT_BATCH,
     Arrays,
     Checkpointer,
@@ -221,6 +221,7 @@ class _TensorFlowCheckpointer(Checkpointer):
         except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
             detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
             raise DataError(
-                f"the checkpoint {path!r} is damaged ({detail}); {self.fix} to start afresh."
+                f"the checkpoint {path!r} is damaged ({detail}); {self.fix} to start afresh.",
+                parameter="checkpoint_dir",
             ) from None
         return True

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from recsys.models.training import PREDICT_BATCH, Arrays, batch_edges, packed_rows
+from recsys.models.loops.common import PREDICT_BATCH, Arrays, batch_edges, packed_rows
 
 __all__ = ["TorchLoop"]
 

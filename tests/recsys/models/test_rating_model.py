@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+import re
 from pathlib import Path
 
 import keras
@@ -10,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 
 from recsys.data import RandomSplit, make_ratings
 from recsys.data.dataset import Dataset
@@ -40,12 +44,36 @@ def fitted(request: pytest.FixtureRequest, data) -> RatingModel:
 
 def test_fit_returns_self_and_learns(fitted: RatingModel, data) -> None:
     train, test, _ = data
+    estimator = clone(fitted).set_params(epochs=1)
+    assert estimator.fit(train) is estimator
+    assert estimator.training_.epochs_run == 1
     assert fitted.network_ is not None and fitted.training_.epochs_run >= 1
     predicted = fitted.predict(test["user_id"], test["movie_id"])
     assert predicted.shape == (len(test),)
     assert predicted.min() >= 1 and predicted.max() <= 5
     global_mean = rmse(test["rating"], np.full(len(test), train["rating"].mean()))
     assert rmse(test["rating"], predicted) < 0.85 * global_mean
+
+
+def test_scikit_learn_estimator_contract(fitted: RatingModel) -> None:
+    params = fitted.get_params()
+    assert list(params) == sorted(inspect.signature(RatingModel).parameters)
+    assert params["kind"] == fitted.kind and params["factors"] == 8 and params["seed"] == 1
+    copy = clone(fitted)
+    assert type(copy) is RatingModel and copy is not fitted
+    assert copy.get_params() == params
+    assert not [name for name in vars(copy) if name.endswith("_")]  # unfitted
+    with pytest.raises(NotFittedError):
+        copy.predict([1], [1])
+    assert copy.set_params(l2=0.3) is copy and copy.l2 == 0.3 and fitted.l2 != 0.3
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        copy.set_params(nope=1)
+    assert RatingModel("dot").kind == "dot"  # kind may be positional; nothing else
+    with pytest.raises(TypeError):
+        RatingModel("dot", 16)  # type: ignore[misc]
+    fitted_names = {name for name in vars(fitted) if name.endswith("_") and name[0] != "_"}
+    documented = set(re.findall(r"^    (\w+_) :", RatingModel.__doc__ or "", re.MULTILINE))
+    assert fitted_names <= documented | {"network_"}, fitted_names - documented
 
 
 def test_save_load_round_trip(fitted: RatingModel, data, tmp_path: Path) -> None:
@@ -274,18 +302,36 @@ def test_load_rejects_foreign_and_damaged_directories(fitted: RatingModel, tmp_p
         RatingModel.load(tmp_path / "m4")
 
 
+def test_model_folder_says_its_kind(fitted: RatingModel, data, tmp_path: Path) -> None:
+    _, test, _ = data
+    assert fitted.save(tmp_path / "m") == tmp_path / "m"  # save returns the folder
+    meta_file = tmp_path / "m" / "recsys_model.json"
+    meta = json.loads(meta_file.read_text())
+    assert meta["kind"] == "rating-model" and meta["params"]["kind"] == fitted.kind
+    # a folder written before the field existed still loads
+    meta_file.write_text(json.dumps({k: v for k, v in meta.items() if k != "kind"}))
+    loaded = RatingModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(
+        loaded.predict(test["user_id"], test["movie_id"]),
+        fitted.predict(test["user_id"], test["movie_id"]),
+    )
+    meta_file.write_text(json.dumps({**meta, "kind": "genre-text"}))
+    with pytest.raises(ModelDirError, match="holds a 'genre-text' model"):
+        RatingModel.load(tmp_path / "m")
+
+
 def test_saving_over_an_existing_model_is_atomic(
     fitted: RatingModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "model"
     fitted.save(target)
     before = sorted(p.name for p in target.iterdir())
-    import recsys.models.persistence as persistence
+    import recsys.models.model_dir as model_dir
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(persistence.np, "savez", broken)
+    monkeypatch.setattr(model_dir, "_write_arrays", broken)
     with pytest.raises(OSError, match="disk full"):
         fitted.save(target)
     assert sorted(p.name for p in target.iterdir()) == before

@@ -31,7 +31,7 @@ def blocks() -> list[FeatureBlock]:
 
 
 def test_standardisation_uses_the_training_movies_only() -> None:
-    side = SideFeatures.fit(blocks(), train_movie_ids=[1, 2, 2, 3])
+    side = SideFeatures.from_blocks(blocks(), train_movie_ids=[1, 2, 2, 3])
     # genres over movies 1..3: A = 1,0,1 (mean 2/3, std sqrt(2)/3); B = 0,1,1
     np.testing.assert_allclose(side.means, [2 / 3, 2 / 3, 3.0], rtol=1e-6)
     np.testing.assert_allclose(side.scales, [np.sqrt(2) / 3, np.sqrt(2) / 3, 1.0], rtol=1e-6)
@@ -55,19 +55,19 @@ def test_standardisation_uses_the_training_movies_only() -> None:
 
 def test_constant_columns_keep_unit_scale() -> None:
     block = FeatureBlock.from_arrays("c", [1, 2], [[5.0], [5.0]])
-    side = SideFeatures.fit([block], [1, 2])
+    side = SideFeatures.from_blocks([block], [1, 2])
     assert side.scales.tolist() == [1.0]
     assert side.transform([block], [1]).tolist() == [[0.0, 1.0]]
 
 
 def test_bad_blocks() -> None:
     with pytest.raises(DataError, match="no side-feature block"):
-        SideFeatures.fit([], [1])
+        SideFeatures.from_blocks([], [1])
     with pytest.raises(DataError, match="name a block twice"):
-        SideFeatures.fit([blocks()[0], blocks()[0]], [1])
+        SideFeatures.from_blocks([blocks()[0], blocks()[0]], [1])
     with pytest.raises(DataError, match="covers none of the 2 training movies"):
-        SideFeatures.fit(blocks(), [7, 8])
-    side = SideFeatures.fit(blocks(), [1, 2, 3])
+        SideFeatures.from_blocks(blocks(), [7, 8])
+    side = SideFeatures.from_blocks(blocks(), [1, 2, 3])
     with pytest.raises(DataError, match="do not match"):
         side.transform(blocks()[::-1], [1])
 
@@ -86,14 +86,14 @@ def test_blocks_learned_from_ratings_are_refused() -> None:
     )
     for block in (by_name, by_provenance, through_side):
         with pytest.raises(DataError, match=f"block '{block.name}' was learned from ratings"):
-            SideFeatures.fit([genres, block], [1, 2, 3])
+            SideFeatures.from_blocks([genres, block], [1, 2, 3])
     with pytest.raises(DataError, match=r"through mix <- pca\)"):
-        SideFeatures.fit([through_side], [1, 2, 3])
-    assert SideFeatures.fit([genres, words], [1, 2, 3]).names == ("genres", "words")
+        SideFeatures.from_blocks([through_side], [1, 2, 3])
+    assert SideFeatures.from_blocks([genres, words], [1, 2, 3]).names == ("genres", "words")
 
 
 def test_json_round_trip() -> None:
-    side = SideFeatures.fit(blocks(), [1, 2, 3])
+    side = SideFeatures.from_blocks(blocks(), [1, 2, 3])
     again = SideFeatures.from_json(side.to_json(), side.means, side.scales)
     assert again.to_json() == side.to_json()
     assert again.to_json()["blocks"][0]["provenance"] == {"source": "movies.csv"}
@@ -211,7 +211,7 @@ def test_training_rows_are_centred_and_absent_rows_are_zero(n: int, dim: int, se
     mask[0] = True
     block = FeatureBlock.from_arrays("b", ids, rng.normal(3, 2, (n, dim)), mask=mask)
     train = ids[: max(1, n // 2)]
-    side = SideFeatures.fit([block], train)
+    side = SideFeatures.from_blocks([block], train)
     table = side.transform([block], ids)
     present = np.isin(ids, train) & mask
     np.testing.assert_allclose(table[present, :dim].mean(axis=0), 0, atol=1e-4)

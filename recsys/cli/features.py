@@ -204,7 +204,9 @@ def register(subparsers: Any) -> None:
         help="MovieLens release name (default: bundled ml-latest-small)",
     )
     which.add_argument("--data", metavar="PATH", help="a MovieLens directory or .zip")
-    build.set_defaults(func=run)
+    build.set_defaults(
+        func=run, parameter_flags={"weights": "--cnn-weights", "n_components": "--pca-components"}
+    )
 
     info = actions.add_parser(
         "info",

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.features.posters import CNNSpec, PosterReport, extract_poster_features
-from recsys.features.store import FeatureBlock
+from recsys.features.store import BLOCK_NAMES, FeatureBlock
 from recsys.features.text import (
     TextVectorReport,
     load_word_vectors,
@@ -51,9 +51,6 @@ __all__ = [
     "poster_block",
     "side_feature_sources",
 ]
-
-#: The blocks ``recsys features build`` knows how to make.
-BLOCK_NAMES = ("embedding", "pca", "poster", "overview_w2v", "genres")
 
 
 def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict[str, Any]:
@@ -151,8 +148,9 @@ def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None)
         table = model.movie_embeddings()
     except (AttributeError, ValueError) as error:
         raise DataError(
-            f"the rating model has no movie embeddings ({error}); train one "
-            "with `recsys train --model bias --out DIR`."
+            f"the rating model has no movie embeddings ({error}); give a fitted "
+            "RatingModel (e.g. RatingModel.load of a saved model folder).",
+            parameter="model",
         ) from None
     values = table.to_numpy(dtype=np.float32)
     columns = [f"e{i}" for i in range(values.shape[1])]
@@ -203,9 +201,10 @@ def pca_block(
     values = table.to_numpy(dtype=np.float64)
     limit = min(values.shape[1], len(values) - 1)
     if not 1 <= int(n_components) <= limit:
-        raise DataError(
-            f"--pca-components must be between 1 and {limit} (the embedding "
-            f"size of the model), received {n_components}."
+        raise InvalidParameterError(
+            "n_components",
+            f"n_components must be between 1 and {limit} (the embedding "
+            f"size of the model), received {n_components}.",
         )
     result = fit_pca(values, int(n_components))
     provenance = {

@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsys.checksum import sha256_file
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.fileio import atomic_write
 from recsys.paths import cache_dir
 from recsys.progress import Progress
@@ -115,9 +115,10 @@ class CNNSpec:
             raise DataError(f"unknown pooling {self.pooling!r}; expected avg or flatten.")
         smallest = BACKBONES[self.backbone][2]
         if int(self.image_size) < smallest:
-            raise DataError(
+            raise InvalidParameterError(
+                "image_size",
                 f"{self.backbone} needs images of at least {smallest} x "
-                f"{smallest} pixels; received --image-size {self.image_size}."
+                f"{smallest} pixels; received image_size={self.image_size}.",
             )
         weights = str(self.weights)
         if weights.lower() in ("none", "random"):
@@ -129,10 +130,11 @@ class CNNSpec:
         else:
             path = Path(weights).expanduser()
             if not path.is_file():
-                raise DataError(
-                    f"CNN weights file {weights!r} does not exist; pass "
-                    "--cnn-weights imagenet (needs internet), none (random) or "
-                    "the path of a weights file for this backbone."
+                raise InvalidParameterError(
+                    "weights",
+                    f"CNN weights file {weights!r} does not exist; give weights='imagenet' "
+                    "(needs internet), 'none' (random) or the path of a weights file for "
+                    "this backbone.",
                 )
             wid = f"file-{sha256_file(path)[:16]}"
             object.__setattr__(self, "weights", str(path.resolve()))
@@ -223,8 +225,9 @@ def build_backbone(spec: CNNSpec) -> Any:
             raise DataError(
                 f"could not get the ImageNet weights of {class_name} ({type(error).__name__}:"
                 f" {str(error)[:100]}); Keras downloads them to ~/.keras/models when online."
-                " Offline, copy the *_notop.h5 file there or pass --cnn-weights PATH, or use"
-                " --cnn-weights none."
+                " Offline, copy the *_notop.h5 file there or give the path of a weights"
+                " file, or use weights='none'.",
+                parameter="weights",
             ) from None
         raise DataError(
             f"the weights file {spec.weights!r} does not fit {class_name} "
@@ -396,7 +399,9 @@ def extract_poster_features(
     import time
 
     if int(batch_size) < 1:
-        raise DataError(f"--batch-size must be at least 1, received {batch_size}.")
+        raise InvalidParameterError(
+            "batch_size", f"batch_size must be at least 1, received {batch_size}."
+        )
     started = time.perf_counter()
     n = len(paths)
     values = np.zeros((n, spec.dim), dtype=np.float32)

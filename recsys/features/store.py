@@ -34,9 +34,11 @@ from numpy.typing import ArrayLike, NDArray
 from recsys.errors import DataError
 from recsys.fileio import atomic_write, check_writable_dir, write_json_atomic
 
-__all__ = ["FORMAT", "FeatureBlock", "FeatureStore"]
+__all__ = ["BLOCK_NAMES", "FORMAT", "FeatureBlock", "FeatureStore"]
 
 FORMAT = "recsys-features/1"
+#: The blocks :mod:`recsys.features.blocks` knows how to make (``recsys features build``).
+BLOCK_NAMES = ("embedding", "pca", "poster", "overview_w2v", "genres")
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +166,8 @@ class FeatureStore:
         if not manifest.is_file():
             raise DataError(
                 f"{str(self.path)!r} is not a feature store (no manifest.json); "
-                "build one with `recsys features build --out DIR`."
+                "give a folder written by FeatureStore.write.",
+                parameter="path",
             )
         try:
             self.manifest = json.loads(manifest.read_text())
@@ -174,8 +177,9 @@ class FeatureStore:
         if not (isinstance(found, str) and found.startswith(FORMAT.split("/")[0] + "/")):
             raise DataError(
                 f"{str(self.path)!r} is not a feature store (its manifest.json "
-                "was written by something else); give the folder of `recsys "
-                "features build --out DIR`."
+                "was written by something else); give a folder written by "
+                "FeatureStore.write.",
+                parameter="path",
             )
         if found != FORMAT:
             raise DataError(
@@ -193,12 +197,11 @@ class FeatureStore:
 
     def __getitem__(self, name: str) -> FeatureBlock:
         if name not in self:
-            from recsys.features.blocks import BLOCK_NAMES  # blocks imports this module
-
             fix = (
-                f"Build it with `recsys features build --blocks {name} --out {self.path}`."
+                f"Build the {name!r} block (recsys.features.blocks) and add it with "
+                "FeatureStore.write."
                 if name in BLOCK_NAMES
-                else f"`recsys features build` makes only {', '.join(BLOCK_NAMES)}."
+                else f"The blocks recsys.features.blocks makes are {', '.join(BLOCK_NAMES)}."
             )
             raise DataError(
                 f"feature store {str(self.path)!r} has no block {name!r}; it has "

@@ -43,7 +43,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["STRATEGIES", "ClusterRole", "cluster_role", "make_strategy"]
 
@@ -106,8 +106,9 @@ def cluster_role(environ: dict[str, str] | None = None) -> ClusterRole:
     text = env.get("TF_CONFIG", "").strip()
     if not text:
         raise DataError(
-            "--distribute multiworker needs the TF_CONFIG environment variable "
-            f"describing the cluster and this worker's place in it; {example}."
+            "distribute='multiworker' needs the TF_CONFIG environment variable "
+            f"describing the cluster and this worker's place in it; {example}.",
+            parameter="distribute",
         )
     try:
         config: Any = json.loads(text)
@@ -155,7 +156,10 @@ def make_strategy(kind: str | None) -> Any:
     if kind is None:
         return None
     if kind not in STRATEGIES:
-        raise DataError(f"unknown --distribute {kind!r}; use one of {', '.join(STRATEGIES)}.")
+        raise InvalidParameterError(
+            "distribute",
+            f"unknown distribute={kind!r}; use one of {', '.join(STRATEGIES)}.",
+        )
     import tensorflow as tf
 
     if kind == "mirrored":

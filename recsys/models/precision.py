@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import keras
 
-from recsys.errors import DataError
+from recsys.errors import InvalidParameterError
 from recsys.models.networks import NetworkSpec, build_network
 
 __all__ = ["CHOICES", "build_network_with_policy", "resolve_policy"]
@@ -43,7 +43,7 @@ def resolve_policy(choice: str | None, *, has_gpu: bool, backend: str = "tensorf
 
     Raises
     ------
-    DataError
+    InvalidParameterError
         On an unknown choice.
 
     Examples
@@ -59,7 +59,9 @@ def resolve_policy(choice: str | None, *, has_gpu: bool, backend: str = "tensorf
         return f"mixed_{choice}"
     if choice in ("mixed_float16", "mixed_bfloat16"):
         return choice
-    raise DataError(f"unknown --mixed-precision {choice!r}; use one of {', '.join(CHOICES)}.")
+    raise InvalidParameterError(
+        "precision", f"unknown precision {choice!r}; use one of {', '.join(CHOICES)}."
+    )
 
 
 def build_network_with_policy(spec: NetworkSpec, policy: str = "float32") -> keras.Model:

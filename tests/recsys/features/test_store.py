@@ -65,7 +65,7 @@ def test_not_a_store_and_missing_block(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a feature store"):
         FeatureStore(tmp_path)
     FeatureStore.write(tmp_path / "f", [FeatureBlock.from_arrays("a", [1], [[1.0]])])
-    with pytest.raises(DataError, match=r"has no block 'poster'.*features build --blocks poster"):
+    with pytest.raises(DataError, match=r"has no block 'poster'.*Build the 'poster' block"):
         FeatureStore(tmp_path / "f")["poster"]
-    with pytest.raises(DataError, match=r"has no block 'tfidf'.*makes only embedding, pca"):
+    with pytest.raises(DataError, match=r"has no block 'tfidf'.*blocks makes are embedding, pca"):
         FeatureStore(tmp_path / "f")["tfidf"]

@@ -401,8 +401,9 @@ def test_precision_choices() -> None:
     # JAX and PyTorch train without loss scaling in their compiled steps: bfloat16
     assert resolve_policy("auto", has_gpu=True, backend="jax") == "mixed_bfloat16"
     assert resolve_policy("auto", has_gpu=True, backend="torch") == "mixed_bfloat16"
-    with pytest.raises(DataError, match="unknown --mixed-precision"):
+    with pytest.raises(DataError, match="unknown precision 'int8'") as caught:
         resolve_policy("int8", has_gpu=False)
+    assert caught.value.parameter == "precision"
 
 
 def test_a_damaged_checkpoint_is_named_not_a_traceback(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ class LazyAdam(keras.optimizers.Adam):
     Examples
     --------
     >>> opt = LazyAdam(learning_rate=0.01)
-    >>> opt.get_config()["learning_rate"]
+    >>> round(float(opt.get_config()["learning_rate"]), 6)
     0.01
     """
 

@@ -56,7 +56,7 @@ from recsys.models.scoring import (
     TopKStream,
 )
 from recsys.models.side_features import SideFeatures
-from recsys.models.spec import KINDS, NetworkSpec
+from recsys.models.spec import DEFAULTS, KINDS, SIDE_DEFAULTS, NetworkSpec
 
 Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
@@ -69,53 +69,6 @@ __all__ = [
     "SIDE_DEFAULTS",
     "RatingModel",
 ]
-
-#: Default hyper-parameters per model kind, chosen on validation data carved from the
-#: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
-#: Each is the best of a grid (``GRIDS`` in that script) by RMSE on a 10% validation
-#: part of the benchmark's training part; the test part is never read.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "dot": {
-        "factors": 128,
-        "l2": 0.05,
-        "bias_l2": 0.0,
-        "learning_rate": 0.002,
-        "batch_size": 4096,
-        "hidden": 64,
-        "dropout": (0.3, 0.5),
-        "output": "sigmoid",
-    },
-    "bias": {
-        "factors": 64,
-        "l2": 0.1,
-        "bias_l2": 0.001,
-        "learning_rate": 0.01,
-        "batch_size": 4096,
-        "hidden": 64,
-        "dropout": (0.3, 0.5),
-        "output": "linear",
-    },
-    "mlp": {
-        "factors": 32,
-        "l2": 0.001,
-        "bias_l2": 0.0,
-        "learning_rate": 0.01,
-        "batch_size": 8192,
-        "hidden": 128,
-        "dropout": (0.1, 0.3),
-        "output": "linear",
-    },
-}
-
-#: Defaults that replace :data:`DEFAULTS` for a model fitted with side features, chosen
-#: on cold-start validation movies carved from the training part of ml-latest-small
-#: (``benchmarks/cold_start.py``): a lower learning rate lets the side projections
-#: learn before the id embeddings overfit.
-SIDE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dot": {"learning_rate": 0.001},
-    "bias": {"learning_rate": 0.001},
-    "mlp": {"learning_rate": 0.001},
-}
 
 VALIDATION_SPLITS = ("ratings", "movies")
 #: Largest side-feature table (float32, one row per movie) a model may hold in memory.

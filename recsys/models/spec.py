@@ -9,16 +9,68 @@ imports neither Keras nor a backend.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["KINDS", "NetworkSpec", "table_shapes"]
+__all__ = ["DEFAULTS", "KINDS", "SIDE_DEFAULTS", "NetworkSpec", "table_shapes"]
 
 #: The model kinds: dot product, dot product with biases, multi-layer perceptron.
 KINDS = ("dot", "bias", "mlp")
 
+#: Default hyper-parameters per model kind, chosen on validation data carved from the
+#: training part of ml-latest-small (``benchmarks/tune_defaults.py``; see the README).
+#: Each is the best of a grid (``GRIDS`` in that script) by RMSE on a 10% validation
+#: part of the benchmark's training part; the test part is never read.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "dot": {
+        "factors": 128,
+        "l2": 0.05,
+        "bias_l2": 0.0,
+        "learning_rate": 0.002,
+        "batch_size": 4096,
+        "hidden": 64,
+        "dropout": (0.3, 0.5),
+        "output": "sigmoid",
+    },
+    "bias": {
+        "factors": 64,
+        "l2": 0.1,
+        "bias_l2": 0.001,
+        "learning_rate": 0.01,
+        "batch_size": 4096,
+        "hidden": 64,
+        "dropout": (0.3, 0.5),
+        "output": "linear",
+    },
+    "mlp": {
+        "factors": 32,
+        "l2": 0.001,
+        "bias_l2": 0.0,
+        "learning_rate": 0.01,
+        "batch_size": 8192,
+        "hidden": 128,
+        "dropout": (0.1, 0.3),
+        "output": "linear",
+    },
+}
 
-@dataclass(frozen=True)
+#: Defaults that replace :data:`DEFAULTS` for a model fitted with side features, chosen
+#: on cold-start validation movies carved from the training part of ml-latest-small
+#: (``benchmarks/cold_start.py``): a lower learning rate lets the side projections
+#: learn before the id embeddings overfit.
+SIDE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dot": {"learning_rate": 0.001},
+    "bias": {"learning_rate": 0.001},
+    "mlp": {"learning_rate": 0.001},
+}
+
+
+@dataclass(frozen=True, init=False)
 class NetworkSpec:
     """Everything that fixes a network's architecture and initial weights.
+
+    ``factors``, ``l2``, ``bias_l2``, ``dropout``, ``hidden`` and ``output`` left out
+    (``None``) are the kind's defaults in :data:`DEFAULTS`, the table
+    :class:`~recsys.models.rating_model.RatingModel` resolves its own from.
 
     Attributes
     ----------
@@ -42,19 +94,63 @@ class NetworkSpec:
     kind: str
     n_users: int
     n_movies: int
-    factors: int = 64
-    l2: float = 0.05
-    bias_l2: float = 0.005
-    dropout: tuple[float, float] = (0.3, 0.5)
-    hidden: int = 64
-    global_mean: float = 0.0
-    output: str = "linear"
-    rating_range: tuple[float, float] = (0.0, 5.0)
-    init_scale: float = 0.01
-    seed: int = 0
-    side_dim: int = 0
-    side_l2: float = 0.0
-    id_dropout: float = 0.0
+    factors: int
+    l2: float
+    bias_l2: float
+    dropout: tuple[float, float]
+    hidden: int
+    global_mean: float
+    output: str
+    rating_range: tuple[float, float]
+    init_scale: float
+    seed: int
+    side_dim: int
+    side_l2: float
+    id_dropout: float
+
+    def __init__(
+        self,
+        kind: str,
+        n_users: int,
+        n_movies: int,
+        *,
+        factors: int | None = None,
+        l2: float | None = None,
+        bias_l2: float | None = None,
+        dropout: tuple[float, float] | None = None,
+        hidden: int | None = None,
+        global_mean: float = 0.0,
+        output: str | None = None,
+        rating_range: tuple[float, float] = (0.0, 5.0),
+        init_scale: float = 0.01,
+        seed: int = 0,
+        side_dim: int = 0,
+        side_l2: float = 0.0,
+        id_dropout: float = 0.0,
+    ) -> None:
+        # the hyper-parameters left out are the kind's defaults (DEFAULTS, as for
+        # RatingModel); an unknown kind has none and is refused by build_network
+        defaults = DEFAULTS.get(kind, DEFAULTS["bias"])
+        values = {
+            "kind": kind,
+            "n_users": n_users,
+            "n_movies": n_movies,
+            "factors": defaults["factors"] if factors is None else factors,
+            "l2": defaults["l2"] if l2 is None else l2,
+            "bias_l2": defaults["bias_l2"] if bias_l2 is None else bias_l2,
+            "dropout": tuple(defaults["dropout"] if dropout is None else dropout),
+            "hidden": defaults["hidden"] if hidden is None else hidden,
+            "global_mean": global_mean,
+            "output": defaults["output"] if output is None else output,
+            "rating_range": tuple(rating_range),
+            "init_scale": init_scale,
+            "seed": seed,
+            "side_dim": side_dim,
+            "side_l2": side_l2,
+            "id_dropout": id_dropout,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
 
 def table_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:

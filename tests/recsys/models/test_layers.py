@@ -21,7 +21,8 @@ def set_tables(net: keras.Model) -> None:
 
 
 def test_dot_network_hand_computed() -> None:
-    net = build_network(NetworkSpec("dot", n_users=2, n_movies=3, factors=2))
+    # a linear output (the dot kind's default output is the sigmoid, see DEFAULTS)
+    net = build_network(NetworkSpec("dot", n_users=2, n_movies=3, factors=2, output="linear"))
     set_tables(net)
     out = np.asarray(net(pairs([0, 0, 1], [1, 2, 1])))
     # [1,2].[3,-1] = 1, [1,2].[2,2] = 6, [0.5,-1].[3,-1] = 2.5
@@ -116,3 +117,15 @@ def test_table_shapes_match_the_built_network(kind: str, side_dim: int) -> None:
     built = {layer.name: tuple(layer.weights[0].shape) for layer in net.layers if layer.weights}
     expected = table_shapes(spec)
     assert {name: built.get(name) for name in expected} == expected
+
+
+def test_spec_defaults_are_the_kinds_defaults() -> None:
+    """Hyper-parameters left out of a NetworkSpec are the kind's DEFAULTS, the same table
+    RatingModel resolves its own from (one source of defaults)."""
+    from recsys.models.spec import DEFAULTS
+
+    for kind in ("dot", "bias", "mlp"):
+        spec = NetworkSpec(kind, n_users=2, n_movies=3)
+        for name in ("factors", "l2", "bias_l2", "dropout", "hidden", "output"):
+            assert getattr(spec, name) == DEFAULTS[kind][name], (kind, name)
+    assert NetworkSpec("mlp", 2, 3, factors=5, dropout=[0.0, 0.2]).dropout == (0.0, 0.2)

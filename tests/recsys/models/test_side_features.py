@@ -130,7 +130,7 @@ def side_network(kind: str, **spec: object) -> keras.Model:
 
 
 def test_dot_side_path_hand_computed() -> None:
-    net = side_network("dot")
+    net = side_network("dot", output="linear")  # the kind's default is the sigmoid
     out = np.asarray(net(pairs([0, 1, 0], [0, 1, 2])))
     # movie 0: [0,1] + [1,0]W + b = [0,1] + [1.1,-0.1] = [1.1, 0.9]; user 0 [1,2] -> 2.9
     # movie 1: [3,-1] + [0,1] + [0.1,-0.1] = [3.1,-0.1]; user 1 [0.5,-1] -> 1.65

@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from recsys.features.text import (
     train_word2vec,
 )
 
+if TYPE_CHECKING:
+    from recsys.models.rating_model import RatingModel
+
 __all__ = [
     "BLOCK_NAMES",
     "embedding_block",
@@ -53,7 +56,7 @@ __all__ = [
 ]
 
 
-def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict[str, Any]:
+def _model_provenance(model: RatingModel, source: str | os.PathLike[str] | None) -> dict[str, Any]:
     """What made a block of ``model``: the model, and the side-feature blocks it was
     fitted with (name, dim and their own provenance; see :mod:`.lineage`)."""
     info: dict[str, Any] = {
@@ -84,7 +87,7 @@ def _model_provenance(model: Any, source: str | os.PathLike[str] | None) -> dict
     return info
 
 
-def side_feature_sources(model: Any) -> list[dict[str, Any]]:
+def side_feature_sources(model: RatingModel) -> list[dict[str, Any]]:
     """The side-feature blocks a rating model was fitted with (``[]`` for none).
 
     Returns
@@ -102,7 +105,7 @@ def side_feature_sources(model: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _content(model: Any, what: str) -> str:
+def _content(model: RatingModel, what: str) -> str:
     names = [s["name"] for s in side_feature_sources(model)]
     if not names:
         return what
@@ -112,7 +115,9 @@ def _content(model: Any, what: str) -> str:
     )
 
 
-def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None) -> FeatureBlock:
+def embedding_block(
+    model: RatingModel, *, source: str | os.PathLike[str] | None = None
+) -> FeatureBlock:
     """Movie embeddings of a fitted rating model, with the movie bias as a last column.
 
     These are the vectors the network scores with (:meth:`RatingModel.movie_factors`).
@@ -140,9 +145,12 @@ def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None)
 
     Examples
     --------
-    >>> from recsys.models import RatingModel  # doctest: +SKIP
-    >>> embedding_block(RatingModel.load("runs/ml-latest-small-bias")).dim  # doctest: +SKIP
-    65
+    >>> from recsys.data import load_dataset
+    >>> from recsys.models.rating_model import RatingModel
+    >>> ratings = load_dataset().ratings
+    >>> model = RatingModel("bias", factors=8, epochs=1).fit(ratings[ratings["user_id"] <= 50])
+    >>> embedding_block(model).dim  # 8 factors and the bias
+    9
     """
     try:
         table = model.movie_embeddings()
@@ -170,7 +178,7 @@ def embedding_block(model: Any, *, source: str | os.PathLike[str] | None = None)
 
 
 def pca_block(
-    model: Any, n_components: int = 16, *, source: str | os.PathLike[str] | None = None
+    model: RatingModel, n_components: int = 16, *, source: str | os.PathLike[str] | None = None
 ) -> FeatureBlock:
     """The PCA factors of a rating model's movie embeddings.
 
@@ -192,8 +200,12 @@ def pca_block(
 
     Examples
     --------
-    >>> pca_block(RatingModel.load("runs/bias"), 8).dim  # doctest: +SKIP
-    8
+    >>> from recsys.data import load_dataset
+    >>> from recsys.models.rating_model import RatingModel
+    >>> ratings = load_dataset().ratings
+    >>> model = RatingModel("dot", factors=8, epochs=1).fit(ratings[ratings["user_id"] <= 50])
+    >>> pca_block(model, 3).columns
+    ('pc1', 'pc2', 'pc3')
     """
     from recsys.analysis.pca import fit_pca
 
@@ -251,13 +263,21 @@ def poster_block(
 
     Examples
     --------
-    >>> block, report = poster_block([1], ["1.jpg"], CNNSpec(weights="none"))  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> poster = Path(tempfile.mkdtemp()) / "1.jpg"
+    >>> Image.new("RGB", (40, 60), (30, 30, 200)).save(poster)
+    >>> spec = CNNSpec(weights="none", image_size=32)
+    >>> block, report = poster_block([1, 2], [poster, None], spec, cache=False, progress=False)
+    >>> block.name, block.dim == spec.dim, block.mask.tolist()
+    ('poster', True, [True])
     """
     ids = np.asarray(movie_ids, dtype=np.int64).ravel()
     if len(ids) != len(paths):
         raise DataError(f"{len(paths)} poster paths for {len(ids)} movies.")
     has_path = np.array([p is not None and str(p) != "" for p in paths], dtype=bool)
-    chosen = [paths[i] for i in np.flatnonzero(has_path)]
+    chosen = [paths[i] for i in np.flatnonzero(has_path).tolist()]
     values, mask, report = extract_poster_features(
         chosen, spec, batch_size=batch_size, cache=cache, progress=progress
     )

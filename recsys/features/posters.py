@@ -393,8 +393,17 @@ def extract_poster_features(
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> poster = Path(tempfile.mkdtemp()) / "1.jpg"
+    >>> Image.new("RGB", (40, 60), (200, 30, 30)).save(poster)
     >>> spec = CNNSpec(weights="none", image_size=32)
-    >>> values, mask, report = extract_poster_features(["1.jpg", None], spec)  # doctest: +SKIP
+    >>> values, mask, report = extract_poster_features(
+    ...     [poster, None], spec, cache=False, progress=False
+    ... )
+    >>> values.shape == (2, spec.dim), mask.tolist()
+    (True, [True, False])
     """
     import time
 

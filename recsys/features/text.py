@@ -127,9 +127,14 @@ def load_word_vectors(
 
     Examples
     --------
-    >>> vectors = load_word_vectors("glove-6B-50d-5k.txt")  # doctest: +SKIP
-    >>> vectors.vector_size  # doctest: +SKIP
-    50
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> file = Path(tempfile.mkdtemp()) / "tiny.txt"
+    >>> lines = ["2 3", "cat 0.1 0.2 0.3", "dog 0.3 0.2 0.1"]  # count and size, then vectors
+    >>> _ = file.write_text("".join(line + chr(10) for line in lines))
+    >>> vectors = load_word_vectors(file)
+    >>> vectors.vector_size, vectors.index_to_key
+    (3, ['cat', 'dog'])
     """
     from gensim.models import KeyedVectors
 

@@ -119,11 +119,10 @@ class BiasBaseline(BaseEstimator):
         mean: float,
         user_bias: NDArray[np.float64],
         movie_bias: NDArray[np.float64],
-        **params: float,
     ) -> BiasBaseline:
-        """A fitted baseline with these biases (a saved model's), ``params`` as in the
-        constructor."""
-        baseline = cls(**params)
+        """A fitted baseline with these biases (a saved model's; the constructor's
+        defaults for the hyper-parameters)."""
+        baseline = cls()
         baseline.mean_ = float(mean)
         baseline.user_bias_ = np.asarray(user_bias)
         baseline.movie_bias_ = np.asarray(movie_bias)

@@ -38,13 +38,13 @@ class RowL2Embedding(keras.layers.Embedding):
         super().__init__(input_dim, output_dim, **kwargs)
         self.row_l2 = float(row_l2)
 
-    def call(self, inputs):  # type: ignore[no-untyped-def]
+    def call(self, inputs):
         rows = self._lookup(inputs)
         if self.row_l2 > 0:
             self.add_loss(self.row_l2 * ops.mean(ops.sum(ops.square(rows), axis=-1)))
         return rows
 
-    def _lookup(self, inputs):  # type: ignore[no-untyped-def]
+    def _lookup(self, inputs):
         """Read only the looked-up rows (TensorFlow: ``ResourceGather``).
 
         ``Embedding.call`` reads the whole table and gathers from that copy. Once a
@@ -78,11 +78,11 @@ class DotScore(keras.layers.Layer):
     the keras-io MovieLens example, sums over the whole batch and returns one number.)
     """
 
-    def call(self, inputs):  # type: ignore[no-untyped-def]
+    def call(self, inputs):
         users, movies = inputs
         return ops.sum(users * movies, axis=-1)
 
-    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
+    def compute_output_shape(self, input_shape):
         return tuple(input_shape[0][:-1])
 
 
@@ -94,12 +94,12 @@ class Offset(keras.layers.Layer):
         super().__init__(**kwargs)
         self.initial = float(initial)
 
-    def build(self, input_shape):  # type: ignore[no-untyped-def]
+    def build(self, input_shape):
         self.offset = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(self.initial), name="offset"
         )
 
-    def call(self, inputs):  # type: ignore[no-untyped-def]
+    def call(self, inputs):
         return inputs + self.offset
 
     def get_config(self) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class SigmoidRange(keras.layers.Layer):
         super().__init__(**kwargs)
         self.low, self.high = float(low), float(high)
 
-    def call(self, inputs):  # type: ignore[no-untyped-def]
+    def call(self, inputs):
         return ops.sigmoid(inputs) * (self.high - self.low) + self.low
 
     def get_config(self) -> dict[str, Any]:
@@ -156,13 +156,13 @@ class IdGate(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, warm, training=None):  # type: ignore[no-untyped-def]
+    def call(self, warm, training=None):
         if training and self.rate > 0:
             draw = keras.random.uniform(ops.shape(warm), seed=self.seed_generator)
             return warm * ops.cast(draw >= self.rate, warm.dtype)
         return warm
 
-    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
+    def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self) -> dict[str, Any]:

@@ -141,7 +141,7 @@ class SavedModel:
     tables: NetworkTables | None = None
 
 
-def _write_arrays(file: Path, arrays: dict[str, NDArray[Any]]) -> None:
+def _write_arrays(file: Path, arrays: dict[str, Any]) -> None:
     """``arrays.npz`` (one function, so a test can make the write fail)."""
     np.savez(file, **arrays)
 

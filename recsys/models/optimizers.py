@@ -60,7 +60,7 @@ class LazyAdam(keras.optimizers.Adam):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "lazy": self.lazy}
 
-    def update_step(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
+    def update_step(self, gradient, variable, learning_rate):
         if not self.lazy:
             return super().update_step(gradient, variable, learning_rate)
         if keras.backend.backend() == "tensorflow":
@@ -75,7 +75,7 @@ class LazyAdam(keras.optimizers.Adam):
             return self._masked_update(gradient, variable, learning_rate)
         return super().update_step(gradient, variable, learning_rate)
 
-    def _alpha(self, variable, learning_rate):  # type: ignore[no-untyped-def]
+    def _alpha(self, variable, learning_rate):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
         step = ops.cast(self.iterations + 1, dtype)
@@ -83,7 +83,7 @@ class LazyAdam(keras.optimizers.Adam):
         beta_2 = ops.cast(self.beta_2, dtype)
         return lr * ops.sqrt(1 - ops.power(beta_2, step)) / (1 - ops.power(beta_1, step))
 
-    def _masked_update(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
+    def _masked_update(self, gradient, variable, learning_rate):
         """Adam on the rows whose gradient is not zero (dense gradients: JAX, PyTorch)."""
         dtype = variable.dtype
         gradient = ops.cast(gradient, dtype)
@@ -102,7 +102,7 @@ class LazyAdam(keras.optimizers.Adam):
         step = ops.where(touched, alpha * m_new / (ops.sqrt(v_new) + self.epsilon), 0.0)
         self.assign_sub(variable, ops.cast(step, dtype))
 
-    def _torch_update(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
+    def _torch_update(self, gradient, variable, learning_rate):
         """Adam on the rows whose gradient is not zero, in place with PyTorch ops.
 
         On a CPU the touched rows are gathered, updated and scattered back (row-sparse);
@@ -131,7 +131,7 @@ class LazyAdam(keras.optimizers.Adam):
             v.copy_(torch.where(mask, v * b2 + g * g * (1 - b2), v))
             table.sub_(torch.where(mask, alpha * m / (v.sqrt() + eps), 0.0))
 
-    def _sparse_update(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
+    def _sparse_update(self, gradient, variable, learning_rate):
         """Adam on the rows of a ``tf.IndexedSlices`` gradient (TensorFlow)."""
         import tensorflow as tf
 
@@ -173,10 +173,10 @@ class SparseLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
     'LazyAdam'
     """
 
-    def check_finite(self, grads):  # type: ignore[no-untyped-def]
+    def check_finite(self, grads):
         return super().check_finite([_values(g) for g in grads])
 
-    def _stateful_handle_finite_grads(self, grads, trainable_variables):  # type: ignore[no-untyped-def]
+    def _stateful_handle_finite_grads(self, grads, trainable_variables):
         if keras.backend.backend() != "tensorflow":
             return super()._stateful_handle_finite_grads(grads, trainable_variables)
         import tensorflow as tf

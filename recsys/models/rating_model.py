@@ -460,15 +460,10 @@ class RatingModel(BaseEstimator):
             output=params["output"],
             rating_range=(low - 0.05 * (high - low), high + 0.05 * (high - low)),
             seed=int(self.seed),
-            **(
-                {
-                    "side_dim": side.dim,
-                    "side_l2": float(self.side_l2),
-                    "id_dropout": float(params["id_dropout"]),
-                }
-                if side is not None
-                else {}
-            ),
+            # without side features there is no side path to size or regularise
+            side_dim=0 if side is None else side.dim,
+            side_l2=0.0 if side is None else float(self.side_l2),
+            id_dropout=0.0 if side is None else float(params["id_dropout"]),
         )
 
     def _build(
@@ -750,6 +745,7 @@ class RatingModel(BaseEstimator):
             for offset, u in enumerate(rows.tolist()):
                 scores = None
                 if u >= 0:
+                    assert matrix is not None  # a known user in this block
                     scores, at = matrix[at], at + 1
                 top, best, reason = self._top_movies(
                     u, scores, k, exclude_seen=exclude_seen, allowed=allowed

@@ -245,23 +245,25 @@ class NetworkTables:
             return [np.asarray(w, dtype=np.float32) for w in layers[name].get_weights()]
 
         kind = "mlp" if "hidden" in layers else "bias" if "user_bias" in layers else "dot"
+        movie_factors = weights("movie_embedding")[0]
         arrays: dict[str, ArrayLike] = {
             "user_factors": weights("user_embedding")[0],
-            "movie_factors": weights("movie_embedding")[0],
+            "movie_factors": movie_factors,
         }
-        side = warm = None
+        side: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None  # (table, warm)
         if "side_table" in layers:
-            side = weights("side_table")[0]
-            warm = weights("movie_warm")[0]
+            table, warm = weights("side_table")[0], weights("movie_warm")[0]
+            side = table, warm
             kernel, bias = weights("side_factors")
-            arrays["movie_factors"] = (
-                arrays["movie_factors"] * warm + (side @ kernel + bias)
-            ).astype(np.float32)
+            arrays["movie_factors"] = (movie_factors * warm + (table @ kernel + bias)).astype(
+                np.float32
+            )
         if kind == "bias":
             movie_bias = weights("movie_bias")[0]
             if side is not None:
+                table, warm = side
                 kernel, bias = weights("side_bias")
-                movie_bias = movie_bias * warm + (side @ kernel + bias)
+                movie_bias = movie_bias * warm + (table @ kernel + bias)
             arrays |= {
                 "user_bias": weights("user_bias")[0][:, 0],
                 "movie_bias": movie_bias[:, 0],
@@ -285,7 +287,12 @@ class NetworkTables:
 
     def to_npz(self, file: str | os.PathLike[str]) -> None:
         """Write the tables (uncompressed, for fast loading) with their kind and output."""
-        np.savez(file, kind=np.array(self.kind), output=np.array(self.output), **self.arrays)
+        arrays: dict[str, Any] = {
+            "kind": np.array(self.kind),
+            "output": np.array(self.output),
+            **self.arrays,
+        }
+        np.savez(file, **arrays)
 
     @classmethod
     def from_npz(cls, file: str | os.PathLike[str]) -> NetworkTables:

@@ -137,7 +137,7 @@ def _crc32(*parts: Arrays | None) -> int:
     crc = 0
     for arrays in parts:
         for array in arrays or ():
-            crc = zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"), crc)
+            crc = zlib.crc32(np.ascontiguousarray(array).data.cast("B"), crc)
     return crc
 
 
@@ -279,6 +279,6 @@ def loop_checkpointer(loop: EpochLoop, directory: Path, run: dict[str, Any]) -> 
     """The checkpointer that fits ``loop`` (the loop's own, when it defines one)."""
     make = getattr(loop, "checkpointer", None)
     if make is not None:
-        return make(directory, run)  # type: ignore[no-any-return]
+        return make(directory, run)
     directory.mkdir(parents=True, exist_ok=True)
     return Checkpointer(directory, loop, run)

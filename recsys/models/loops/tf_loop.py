@@ -129,7 +129,7 @@ class TensorFlowLoop:
                 total += objective * tf.cast(tf.shape(idx)[0], tf.float32)
             return total / n
 
-        return run_epoch  # type: ignore[no-any-return]
+        return run_epoch
 
     def run_epoch(self, epoch: int) -> float:
         order = tf.random.experimental.stateless_shuffle(
@@ -171,14 +171,14 @@ class TensorFlowLoop:
 def _predict(
     network: keras.Model, users: NDArray[np.int32], movies: NDArray[np.int32]
 ) -> NDArray[np.float32]:
-    fn = getattr(network, "_recsys_predict_fn", None)
+    fn: Callable[[dict[str, Any]], Any] | None = getattr(network, "_recsys_predict_fn", None)
     if fn is None:
 
         @tf.function(reduce_retracing=True)
-        def fn(batch: dict[str, tf.Tensor]) -> tf.Tensor:
+        def predict(batch: dict[str, tf.Tensor]) -> tf.Tensor:
             return network(batch, training=False)
 
-        network._recsys_predict_fn = fn
+        network._recsys_predict_fn = fn = predict
     out = np.empty(len(users), dtype=np.float32)
     for start in range(0, len(users), PREDICT_BATCH):
         stop = start + PREDICT_BATCH

@@ -86,9 +86,9 @@ class TorchLoop:
             picked = self.rows[order[start:stop]]
             objective = self._objective(picked)
             scaled = self.optimizer.scale_loss(objective) if self.scaled else objective
-            grads = torch.autograd.grad(scaled, values, allow_unused=True)
+            raw = torch.autograd.grad(scaled, values, allow_unused=True)
             grads = [
-                torch.zeros_like(v) if g is None else g for g, v in zip(grads, values, strict=True)
+                torch.zeros_like(v) if g is None else g for g, v in zip(raw, values, strict=True)
             ]
             with torch.no_grad():
                 self.optimizer.apply(grads, self.variables)

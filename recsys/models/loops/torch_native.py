@@ -75,7 +75,7 @@ class NativeStep:
             )
             for v in self.variables
         ]
-        self._leaves = {}
+        self._leaves: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.values = [v.value for v in self.variables]
 
     # ------------------------------------------------------------------- build
@@ -168,7 +168,7 @@ class NativeStep:
                     + self._row_penalty("user_bias", ub)
                     + self._row_penalty("movie_bias", mb)
                 )
-                if self.side:
+                if gate is not None and s is not None:  # the side-feature path
                     mb = mb * gate + s @ t["side_bias/kernel"] + t["side_bias/bias"]
                     penalty = penalty + self._kernel_penalty("side_bias")
                 score = score + ub[:, 0] + mb[:, 0] + t["global_mean/offset"]
@@ -215,7 +215,7 @@ class NativeStep:
     # --------------------------------------------------------------- the step
     def train_step(self, picked: torch.Tensor) -> torch.Tensor:
         """One optimizer step on ``picked`` rows (user, movie, rating bits); the objective."""
-        self._leaves: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._leaves = {}
         pred, penalty = self.forward(picked[:, 0], picked[:, 1], training=True)
         target = picked[:, 2].view(torch.float32)
         objective = torch.mean(torch.square(pred - target)) + penalty

@@ -318,6 +318,7 @@ def _build(args: argparse.Namespace) -> int:
         if name == "embedding":
             from recsys.features.blocks import embedding_block
 
+            assert model is not None  # loaded above for the embedding and pca blocks
             block = embedding_block(model, source=args.model)
             _say(
                 args,
@@ -326,6 +327,7 @@ def _build(args: argparse.Namespace) -> int:
         elif name == "pca":
             from recsys.features.blocks import pca_block
 
+            assert model is not None  # loaded above for the embedding and pca blocks
             block = pca_block(model, args.pca_components, source=args.model)
             ratio = sum(block.provenance["explained_variance_ratio"])
             _say(

@@ -57,8 +57,8 @@ class JaxLoop:
         self.steps = self.full + (1 if self.remainder else 0)
         optimizer.build(network.trainable_variables)
         self._replicated, self._sharded = _shardings(data_parallel)
-        self.rows = self._put(rows)
-        self.state: State = self._put(
+        self.rows = self._owned(rows)
+        self.state: State = self._owned(
             (
                 [v.value for v in network.trainable_variables],
                 [v.value for v in network.non_trainable_variables],
@@ -70,7 +70,7 @@ class JaxLoop:
         if validation is not None and len(validation[0]):
             self.n_validation = len(validation[0])
             self.chunk = min(_VALIDATION_CHUNK, 1 << (self.n_validation - 1).bit_length())
-            self.validation = self._put(_padded(packed_rows(validation), self.chunk))
+            self.validation = self._owned(_padded(packed_rows(validation), self.chunk))
         self._epoch = jax.jit(self._epoch_fn, donate_argnums=0)
         self._val = jax.jit(self._validation_fn)
 
@@ -79,6 +79,17 @@ class JaxLoop:
         if self._replicated is None:
             return jax.device_put(tree)
         return jax.device_put(tree, self._replicated)
+
+    def _owned(self, tree: Any) -> Any:
+        """``tree`` placed, as fresh buffers that XLA allocated.
+
+        On a CPU, an array placed from numpy memory (the packed ratings, Keras
+        initialisers, a loaded checkpoint) can share that memory with numpy, and the
+        epoch donates its state: same-seed runs then differed now and then, by 1e-6 to
+        1e-4 in the loss, most often when a checkpoint was written between epochs. A
+        compiled copy cannot share memory with numpy.
+        """
+        return _copy(self._put(tree))
 
     # --------------------------------------------------------------- the step
     def _objective(
@@ -189,7 +200,8 @@ class JaxLoop:
         trainable, non_trainable, optimizer_vars = self.state
         best = self.best if self.best is not None else (trainable, non_trainable)
         return [
-            np.asarray(a) for a in (*trainable, *non_trainable, *optimizer_vars, *best[0], *best[1])
+            np.array(a, copy=True)
+            for a in (*trainable, *non_trainable, *optimizer_vars, *best[0], *best[1])
         ]
 
     def load_state_arrays(self, arrays: list[NDArray[Any]]) -> None:
@@ -205,8 +217,13 @@ class JaxLoop:
             for a, b in zip(new, old, strict=True):
                 if a.shape != b.shape:
                     raise ValueError(f"an array of shape {a.shape} for a variable of {b.shape}")
-        self.state = self._put((parts[0], parts[1], parts[2]))
-        self.best = self._put((parts[3], parts[4]))
+        self.state = self._owned((parts[0], parts[1], parts[2]))
+        self.best = self._owned((parts[3], parts[4]))
+
+
+@jax.jit
+def _copy(tree: Any) -> Any:
+    return jax.tree_util.tree_map(jnp.copy, tree)
 
 
 def _padded(rows: NDArray[np.int32], chunk: int) -> NDArray[np.int32]:

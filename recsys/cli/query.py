@@ -8,11 +8,13 @@ does not import pandas either, unless asked for ``--json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-from recsys.errors import DataError
+from recsys.errors import DataError, ModelDirError
 
 __all__ = ["register"]
 
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--user", required=True, type=int, help="user id")
     predict.add_argument("--movie", required=True, type=int, nargs="+", help="movie id(s)")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
-    predict.set_defaults(func=run_predict)
+    predict.set_defaults(func=run_predict, parameter_flags={"directory": "--model"})
 
     recommend = subparsers.add_parser(
         "recommend",
@@ -56,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="only movies with at least this many training ratings",
     )
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
-    recommend.set_defaults(func=run_recommend)
+    recommend.set_defaults(func=run_recommend, parameter_flags={"directory": "--model"})
 
     similar = subparsers.add_parser(
         "similar",
@@ -67,13 +69,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     similar.add_argument("--movie", required=True, type=int, help="movie id")
     similar.add_argument("-k", type=int, default=10, help="how many (default 10)")
     similar.add_argument("--json", action="store_true", help="machine-readable output")
-    similar.set_defaults(func=run_similar)
+    similar.set_defaults(func=run_similar, parameter_flags={"directory": "--model"})
 
 
 def _load(directory: str) -> Any:
     from recsys.models.rating_model import RatingModel
 
-    return RatingModel.load(directory)
+    with _train_one_advice():
+        return RatingModel.load(directory)
+
+
+@contextlib.contextmanager
+def _train_one_advice() -> Iterator[None]:
+    """A missing or foreign model folder: add how to make one."""
+    try:
+        yield
+    except ModelDirError as error:
+        if error.parameter != "directory":
+            raise
+        raise ModelDirError(
+            f"{error} Train one with: recsys train --out DIR.", parameter="directory"
+        ) from None
 
 
 def _title(model: Any, movie_id: int) -> str | None:
@@ -102,7 +118,8 @@ def run_predict(args: argparse.Namespace) -> int:
     """Print the predicted rating(s): numpy only (pandas only for ``--json``)."""
     from recsys.models.persistence import load_scorer, load_titles
 
-    scorer = load_scorer(args.model)
+    with _train_one_advice():
+        scorer = load_scorer(args.model)
     columns = scorer.predict([args.user] * len(args.movie), args.movie)
     known = load_titles(args.model)
     titles = [known.get(int(m)) for m in columns["movie_id"]]

@@ -423,13 +423,15 @@ def _open(directory: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
     if not path.is_dir():
         raise ModelDirError(
             f"no model directory at {str(path)!r}; give the directory a fitted "
-            "RatingModel was saved to."
+            "RatingModel was saved to.",
+            parameter="directory",
         )
     missing = [f for f in _FILES if not (path / f).is_file()]
     if missing:
         raise ModelDirError(
             f"{str(path)!r} is not a recsys model directory (missing "
-            f"{', '.join(missing)}); give a directory written by RatingModel.save."
+            f"{', '.join(missing)}); give a directory written by RatingModel.save.",
+            parameter="directory",
         )
     try:
         meta = json.loads((path / "recsys_model.json").read_text())

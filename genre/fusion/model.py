@@ -57,16 +57,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 
-from genre.data.labels import GenreVocabulary, check_training_labels
-from genre.evaluation import metrics
+from genre.data.labels import check_training_labels
+from genre.estimator import GenreThresholdsMixin, genre_names
 from genre.evaluation.metrics import Criterion
 from genre.fusion.block_inputs import BlockInputs
 from genre.fusion.provenance import describe_differences, library_versions, provenance_differences
 from genre.model_dir import (
     MODEL_FILES,
-    check_k,
     read_model_folder,
-    top_k_genres,
     write_model_folder,
 )
 from recsys.backend import import_keras, import_tensorflow_quietly
@@ -372,7 +370,7 @@ class FusionEpoch:
     learning_rate: float
 
 
-class FusionClassifier(BaseEstimator):
+class FusionClassifier(GenreThresholdsMixin, BaseEstimator):
     """Multi-label genre classifier on feature blocks (see the module docstring).
 
     Parameters
@@ -530,7 +528,7 @@ class FusionClassifier(BaseEstimator):
         if len(y) == 0 or len(y_val) == 0:
             raise DataError("the training and the validation parts must both have movies.")
         check_training_labels(y)
-        names = _genre_names(genres, int(y.shape[1]))
+        names = genre_names(genres, int(y.shape[1]))
         self.blocks_ = X.names
         self.dims_ = X.dims
         self.n_genres_ = int(y.shape[1])
@@ -595,36 +593,6 @@ class FusionClassifier(BaseEstimator):
         self.best_epoch_ = int(early_stopping.best_epoch) + 1
         return self.fit_thresholds(X_val, y_val, by=threshold_by)
 
-    def fit_thresholds(
-        self, X: BlockInputs, Y: ArrayLike, *, by: Criterion = "f1"
-    ) -> FusionClassifier:
-        """Choose :attr:`thresholds_` on validation movies ``X`` with labels ``Y``.
-
-        Each genre's threshold maximises ``by`` (``"f1"`` or ``"accuracy"``) on the
-        probabilities of ``X`` (:func:`genre.evaluation.metrics.select_thresholds`);
-        :meth:`fit` calls it on its validation part.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        NotFittedError
-            Before :meth:`fit`.
-        DataError
-            If ``Y`` is not of shape (len(X), n_genres).
-        """
-        scores = self.scores(X)
-        labels = np.asarray(Y)
-        if labels.shape != scores.shape:
-            raise DataError(
-                f"expected validation labels of shape {scores.shape}, received {labels.shape}."
-            )
-        self.thresholds_ = metrics.select_thresholds(labels, scores, by)
-        self.threshold_by_: str = by
-        return self
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
             raise NotFittedError("this FusionClassifier is not fitted yet; call fit first.")
@@ -656,31 +624,6 @@ class FusionClassifier(BaseEstimator):
     def predict_proba(self, X: BlockInputs, batch_size: int = 1024) -> NDArray[np.float64]:
         """Genre probabilities of shape ``(n_movies, n_genres)`` (same as :meth:`scores`)."""
         return self.scores(X, batch_size)
-
-    def predict(self, X: BlockInputs, thresholds: ArrayLike | None = None) -> NDArray[np.uint8]:
-        """Binary genres of shape ``(n_movies, n_genres)``: ``probability >= threshold``.
-
-        ``thresholds`` (one per genre) default to :attr:`thresholds_`.
-        """
-        s = self.scores(X)
-        t = self.thresholds_ if thresholds is None else np.asarray(thresholds, dtype=float)
-        if t.shape != (s.shape[1],):
-            raise InvalidParameterError(
-                "thresholds", f"expected {s.shape[1]} thresholds, received shape {t.shape}."
-            )
-        return (s >= t).astype(np.uint8)
-
-    def top_k(self, X: BlockInputs, k: int = 3) -> list[list[tuple[str, float, bool]]]:
-        """For each movie the ``k`` best genres as ``(genre, probability, above_threshold)``.
-
-        Raises
-        ------
-        InvalidParameterError
-            If ``k`` is not between 1 and the number of genres (checked first).
-        """
-        self._check_fitted()
-        check_k(k, self.n_genres_)
-        return top_k_genres(self.scores(X), self.genres_, self.thresholds_, k)
 
     def check_provenance(self, X: BlockInputs) -> None:
         """Refuse blocks of ``X`` made differently from those the model learned from.
@@ -830,15 +773,6 @@ class FusionClassifier(BaseEstimator):
         model.history_ = [FusionEpoch(**r) for r in training.get("history", [])]
         model.best_epoch_ = int(training.get("best_epoch", len(model.history_)))
         return model
-
-
-def _genre_names(genres: Sequence[str] | None, n: int) -> tuple[str, ...]:
-    names = tuple(str(j) for j in range(n)) if genres is None else tuple(genres)
-    if len(names) != n:
-        raise InvalidParameterError(
-            "genres", f"expected {n} genre names (one per label column), received {len(names)}."
-        )
-    return GenreVocabulary(names).genres
 
 
 def _print_epoch(epoch: int, logs: dict[str, float]) -> None:

@@ -38,14 +38,12 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from genre.data.labels import GenreVocabulary, check_training_labels
-from genre.evaluation import metrics
+from genre.data.labels import check_training_labels
+from genre.estimator import GenreThresholdsMixin, genre_names
 from genre.evaluation.metrics import Criterion
 from genre.model_dir import (
     MODEL_FILES,
-    check_k,
     read_model_folder,
-    top_k_genres,
     write_model_folder,
 )
 from genre.text.features import make_vectorizer
@@ -60,7 +58,7 @@ def _has_proba(self: GenreTextClassifier) -> bool:
     return self.model != "svm"
 
 
-class GenreTextClassifier(ClassifierMixin, BaseEstimator):
+class GenreTextClassifier(GenreThresholdsMixin, ClassifierMixin, BaseEstimator):
     """Vectorizer + one binary classifier per genre, on raw movie texts.
 
     Parameters
@@ -200,7 +198,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
                 f"expected labels of shape ({len(texts)}, n_genres), received {labels.shape}."
             )
         labels = check_training_labels(labels)
-        names = _genre_names(genres, labels.shape[1])
+        names = genre_names(genres, labels.shape[1])
         if not any(t.strip() for t in texts):
             raise DataError(
                 "every training text is empty; choose a text field the movies have "
@@ -237,41 +235,12 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         self.vocabulary_size_ = len(pipeline.named_steps["vectorizer"].vocabulary_)
         default = 0.5 if self.score_kind_ == "probability" else 0.0
         self.thresholds_ = np.full(self.n_genres_, default)
-        self.threshold_by_: str | None = None
+        self.threshold_by_ = None
         if validation is not None:
             self.fit_thresholds(*validation, by=threshold_by)
         return self
 
-    def fit_thresholds(
-        self, X: Sequence[str], Y: ArrayLike, *, by: Criterion = "f1"
-    ) -> GenreTextClassifier:
-        """Choose :attr:`thresholds_` on validation texts ``X`` with labels ``Y``.
-
-        Each genre's threshold maximises ``by`` (``"f1"`` or ``"accuracy"``) on
-        :meth:`scores` of ``X`` (:func:`genre.evaluation.metrics.select_thresholds`).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        NotFittedError
-            Before :meth:`fit`.
-        DataError
-            If ``Y`` is not of shape (len(X), n_genres).
-        """
-        scores = self.scores(X)
-        labels = np.asarray(Y)
-        if labels.shape != scores.shape:
-            raise DataError(
-                f"expected validation labels of shape {scores.shape}, received {labels.shape}."
-            )
-        self.thresholds_ = metrics.select_thresholds(labels, scores, by)
-        self.threshold_by_ = by
-        return self
-
-    def _check(self) -> None:
+    def _check_fitted(self) -> None:
         try:
             check_is_fitted(self, "pipeline_")
         except Exception:
@@ -285,7 +254,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         These are the numbers :attr:`thresholds_` apply to; :attr:`score_kind_` says
         which.
         """
-        self._check()
+        self._check_fitted()
         texts = _texts(X)
         if self.score_kind_ == "probability":
             return np.asarray(self.pipeline_.predict_proba(texts), dtype=float)
@@ -302,31 +271,6 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         """Alias of :meth:`scores` (probabilities for nb and logreg)."""
         return self.scores(X)
 
-    def predict(self, X: Sequence[str], thresholds: ArrayLike | None = None) -> NDArray[np.uint8]:
-        """Binary genres of shape ``(n_movies, n_genres)``: ``scores >= thresholds``.
-
-        ``thresholds`` (one per genre) default to :attr:`thresholds_`.
-        """
-        s = self.scores(X)
-        t = self.thresholds_ if thresholds is None else np.asarray(thresholds, dtype=float)
-        if t.shape != (s.shape[1],):
-            raise InvalidParameterError(
-                "thresholds", f"expected {s.shape[1]} thresholds, received shape {t.shape}."
-            )
-        return (s >= t).astype(np.uint8)
-
-    def top_k(self, X: Sequence[str], k: int = 3) -> list[list[tuple[str, float, bool]]]:
-        """For each text, the ``k`` best genres as ``(genre, score, above_threshold)``.
-
-        Raises
-        ------
-        InvalidParameterError
-            If ``k`` is not between 1 and the number of genres (checked first).
-        """
-        self._check()
-        check_k(k, self.n_genres_)
-        return top_k_genres(self.scores(X), self.genres_, self.thresholds_, k)
-
     def known_term_counts(self, X: Sequence[str]) -> NDArray[np.int64]:
         """For each text, how many of its words (or n-grams) the vectorizer knows.
 
@@ -337,7 +281,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.known_term_counts(["alien love", "unknown words"]).tolist()
         [2, 0]
         """
-        self._check()
+        self._check_fitted()
         matrix = self.pipeline_.named_steps["vectorizer"].transform(_texts(X))
         return np.asarray(matrix.getnnz(axis=1), dtype=np.int64)
 
@@ -372,7 +316,7 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         import joblib
         import sklearn
 
-        self._check()
+        self._check_fitted()
         full_config = {
             **(config or {}),
             "estimator": self.get_params(),
@@ -424,15 +368,6 @@ class GenreTextClassifier(ClassifierMixin, BaseEstimator):
         estimator.thresholds_ = folder.thresholds
         estimator.threshold_by_ = folder.threshold_by
         return estimator
-
-
-def _genre_names(genres: Sequence[str] | None, n: int) -> tuple[str, ...]:
-    names = tuple(str(j) for j in range(n)) if genres is None else tuple(genres)
-    if len(names) != n:
-        raise InvalidParameterError(
-            "genres", f"expected {n} genre names (one per label column), received {len(names)}."
-        )
-    return GenreVocabulary(names).genres
 
 
 def _texts(X: Sequence[str]) -> list[str]:

@@ -34,6 +34,7 @@ def test_an_unknown_backend_name_lists_the_three(
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_an_unknown_keras_backend_variable_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "KERAS_BACKEND": "theano"}
     done = subprocess.run(

@@ -96,6 +96,7 @@ def _imported_top_level(importtime: str) -> set[str]:
     return names
 
 
+@pytest.mark.slow
 def test_text_model_predict_never_imports_keras(text_model, capsys):
     """``python -m genre predict`` on a scikit-learn model, in a fresh interpreter: it
     prints the genres, and neither Keras nor any backend is imported (checked on the

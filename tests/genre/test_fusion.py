@@ -48,6 +48,7 @@ def fitted() -> tuple[FusionClassifier, BlockInputs, np.ndarray]:
     return clf, X, Y
 
 
+@pytest.mark.slow
 def test_learns_from_both_blocks(fitted) -> None:
     clf, X, Y = fitted
     test = X.take(slice(250, 300))
@@ -71,6 +72,7 @@ def _best_epoch_with_min_delta(val_losses: list[float], min_delta: float) -> int
     return best_epoch
 
 
+@pytest.mark.slow
 def test_best_epoch_is_the_one_early_stopping_restored(monkeypatch) -> None:
     """With a large min_delta the restored epoch is not the argmin of the validation loss;
     best_epoch_ names the restored one (its weights give that epoch's validation loss)."""
@@ -111,6 +113,7 @@ def test_masked_block_still_gives_predictions_and_is_ignored(fitted) -> None:
     assert not np.allclose(a, clf.predict_proba(test))
 
 
+@pytest.mark.slow
 def test_same_seed_same_model() -> None:
     X, Y = synthetic(120)
     short = {**FAST, "epochs": 6}
@@ -253,6 +256,7 @@ def test_weighted_bce_by_hand() -> None:
     assert float(clone(y, p)) == pytest.approx(weighted)
 
 
+@pytest.mark.slow
 def test_balanced_weights_change_the_model(fitted) -> None:
     clf, X, Y = fitted
     pos, neg = balanced_class_weights(Y[:200])

@@ -104,6 +104,7 @@ def _fails(capsys, argv, message):
     assert message in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     dataset, features = inputs
     out = tmp_path / "fusion"
@@ -173,6 +174,7 @@ def test_train_fusion_and_predict(tmp_path, inputs, capsys):
     )
 
 
+@pytest.mark.slow
 def test_same_seed_same_fused_model(tmp_path, inputs):
     dataset, features = inputs
     outputs = []
@@ -212,6 +214,7 @@ def test_same_seed_same_fused_model(tmp_path, inputs):
     assert outputs[0] == outputs[1]
 
 
+@pytest.mark.slow
 def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     dataset, features = inputs
     out = tmp_path / "ablation"

@@ -119,6 +119,7 @@ def _f1_at(y, s, t):
     return skm.f1_score(y, (s >= t).astype(int), zero_division=0.0)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(label_scores(), st.sampled_from(["f1", "accuracy"]))
 def test_thresholds_are_optimal_on_the_data_they_were_chosen_on(pair, criterion):

@@ -120,6 +120,7 @@ def test_a_foreign_folder_is_refused_before_any_work_and_kept(command, inputs, t
     assert _tree(tmp_path) == {"precious/important.txt": b"the user's data"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_previous_output_of_the_same_kind_is_replaced(command, inputs, tmp_path, capsys):
     out = tmp_path / "out"
@@ -133,6 +134,7 @@ def test_a_previous_output_of_the_same_kind_is_replaced(command, inputs, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.slow
 def test_a_text_model_and_a_fused_model_replace_each_other(inputs, tmp_path, capsys):
     out = tmp_path / "model"
     for command, own, other in (

@@ -40,6 +40,7 @@ def reports(
     return written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_writes_a_complete_report(
     reports: dict[str, tuple[MovieAnalysis, Path]], kind: str

@@ -83,6 +83,7 @@ def test_flatten_pooling_and_other_backbone(poster_dir: Path) -> None:
     assert CNNSpec(backbone="resnet50", weights="none").dim == 2048
 
 
+@pytest.mark.slow
 def test_weights_file_round_trip(tmp_path: Path, poster_dir: Path) -> None:
     """--cnn-weights PATH: weights saved from one network give the same features."""
     network = build_backbone(SPEC)

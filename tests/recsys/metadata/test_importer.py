@@ -141,6 +141,7 @@ def test_posters_can_be_copied_into_the_store_folder(tmp_path):
     assert sorted(p.name for p in copies.iterdir()) == ["1.jpg", "9.jpg"]
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_import_of_the_shared_metadata_and_posters(shared_data, tmp_path):
     csv = shared_data / "tmdb-overviews" / "movies_enriched.csv"

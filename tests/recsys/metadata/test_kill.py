@@ -61,6 +61,7 @@ def start_and_kill(
     return done, with_poster, fake.counts(), out + err
 
 
+@pytest.mark.slow
 def test_killed_fetch_resumes_without_loss_duplicates_or_refetching(tmp_path):
     movies = [make_movie(t, poster=t not in NO_POSTER) for t in TMDB_IDS[:-1]]
     links = write_links(tmp_path / "links.csv", [(i + 1, t) for i, t in enumerate(TMDB_IDS)])

@@ -207,6 +207,7 @@ def test_validation_is_carved_by_movies(fitted: RatingModel, split: TrainTestSpl
     assert not set(split.test["movie_id"]) & warm
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_other_seed_other_result(
     planted: PlantedSide, split: TrainTestSplit
 ) -> None:
@@ -224,6 +225,7 @@ def test_same_seed_same_result_other_seed_other_result(
 @pytest.mark.parametrize(
     ("name", "value"), [("side_l2", 1.0), ("id_dropout", 0.0), ("validation_split", "ratings")]
 )
+@pytest.mark.slow
 def test_side_hyper_parameters_change_the_result(
     name: str, value: object, planted: PlantedSide, split: TrainTestSplit
 ) -> None:
@@ -267,6 +269,7 @@ def test_bad_side_inputs(planted: PlantedSide, split: TrainTestSplit) -> None:
         RatingModel("bias").fit(split.train, side_features=[elsewhere])
 
 
+@pytest.mark.slow
 def test_blocks_learned_from_ratings_are_refused(
     planted: PlantedSide, split: TrainTestSplit
 ) -> None:
@@ -343,6 +346,7 @@ def test_a_too_large_side_table_is_refused(
         RatingModel("bias").fit(split.train, side_features=[planted.features, planted.genres])
 
 
+@pytest.mark.slow
 def test_side_features_under_a_strategy_and_mixed_precision(
     planted: PlantedSide, split: TrainTestSplit, tmp_path: Path
 ) -> None:

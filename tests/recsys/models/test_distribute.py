@@ -177,6 +177,7 @@ def test_cli_rejects_bad_scale_options(
 
 
 # ------------------------------------------------------------------------ strategies
+@pytest.mark.slow
 def test_mirrored_strategy_on_one_device_matches_the_default(split) -> None:
     plain = RatingModel("bias", **FAST).fit(split.train)
     mirrored = RatingModel("bias", **FAST).fit(split.train, options=mirrored_options())

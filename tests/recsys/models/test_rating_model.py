@@ -162,6 +162,7 @@ def test_learned_tables_are_indexed_by_id(fitted: RatingModel) -> None:
         assert biases is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_same_seed_same_result_other_seed_other_result(kind: str, data) -> None:
     train, test, _ = data
@@ -207,6 +208,7 @@ CHANGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "name"), [(k, n) for k in KINDS for n in CHANGES[k]])
 def test_each_hyper_parameter_changes_the_result(kind: str, name: str, data) -> None:
     train, test, _ = data

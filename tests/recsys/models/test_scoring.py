@@ -215,6 +215,7 @@ def test_a_new_network_is_scored_with_its_own_tables(saved) -> None:
     )
 
 
+@pytest.mark.slow
 def test_load_reads_no_keras_and_answers_the_same(saved) -> None:
     """In a fresh interpreter: load, predict, recommend, similar, describe; no backend."""
     script = """

@@ -25,7 +25,7 @@ import tensorflow as tf
 from numpy.typing import NDArray
 
 from recsys.errors import DataError
-from recsys.evaluation import rmse
+from recsys.evaluation.rating import rmse
 from recsys.models.loops.common import (
     PREDICT_BATCH,
     Arrays,

@@ -8,9 +8,15 @@ temporary sibling and swapped in only once they are complete.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,13 +25,24 @@ from typing import Any
 from recsys.errors import DataError
 from recsys.jsonutil import json_default
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
+    "KILL_AFTER_ENV",
+    "STEP_LOG_ENV",
     "Marker",
     "atomic_directory",
     "atomic_write",
     "check_replaceable",
     "check_writable_dir",
     "check_writable_file",
+    "output_step",
+    "readable_dir",
+    "reserve_output",
+    "reserve_outputs",
     "write_json_atomic",
 ]
 
@@ -46,7 +63,10 @@ def check_writable_dir(
     The nearest existing ancestor must be a directory in which a folder can really be
     created (tried, then removed). With ``marker``, ``path`` is a directory the writer
     replaces as a whole (:func:`atomic_directory`), so it must also be safe to replace
-    (see :func:`check_replaceable`).
+    (see :func:`check_replaceable`). Inside :func:`reserve_outputs` (every command of
+    the command line), ``path`` is then locked for this process (:func:`reserve_output`):
+    a second process writing the same output is refused here, before any work, and the
+    leftovers of killed runs beside ``path`` are cleaned up.
 
     Parameters
     ----------
@@ -65,8 +85,8 @@ def check_writable_dir(
     Raises
     ------
     DataError
-        If ``path`` is an existing file, no ancestor can be written, or (with ``marker``)
-        the directory is not safe to replace.
+        If ``path`` is an existing file, no ancestor can be written, (with ``marker``)
+        the directory is not safe to replace, or another process is writing it.
 
     Examples
     --------
@@ -103,6 +123,7 @@ def check_writable_dir(
             "Choose a writable location.",
             parameter=parameter,
         )
+    reserve_output(target, what=what, parameter=parameter)
     return target
 
 
@@ -263,6 +284,12 @@ def atomic_write(
     that create folders for their outputs say so and create them themselves). Errors
     name ``path``, never the temporary file.
 
+    The temporary file is ``.NAME.partial.tmp`` beside ``path``, locked (``flock``) while
+    it is written: a run killed midway leaves it behind, and the next write of ``path``
+    takes it over, so leftovers do not pile up. A second process writing ``path`` at the
+    same time finds it locked and uses a temporary file of its own; the last rename wins
+    and ``path`` is always one complete version.
+
     Raises
     ------
     DataError
@@ -280,8 +307,7 @@ def atomic_write(
     target = check_writable_file(path)
     binary = "b" in mode
     with _naming(target):
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+        fd, tmp = _locked_temp_file(target)
     try:
         with (
             _naming(target, tmp),
@@ -290,12 +316,40 @@ def atomic_write(
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        with _naming(target, tmp):
-            os.replace(tmp, target)
+            with _naming(target, tmp):
+                os.replace(tmp, target)  # while the lock is held (see _locked_temp_file)
+        _step("replace", target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _locked_temp_file(target: Path) -> tuple[int, str]:
+    """A temporary sibling of ``target``, opened for writing and locked with ``flock``.
+
+    ``.NAME.partial.tmp`` when no live writer holds it (a leftover of a killed run is
+    taken over and truncated), else a fresh ``.NAME.XXXXXXXX.tmp``. Permissions are
+    those ``open()`` would give.
+    """
+    fixed = target.parent / f".{target.name}.partial.tmp"
+    for _ in range(3):
+        fd = os.open(fixed, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        if not _try_flock(fd):
+            os.close(fd)
+            break
+        try:  # the writer before us may have renamed this inode into place meanwhile
+            same = os.stat(fixed).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            return fd, str(fixed)
+        os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+    _try_flock(fd)
+    return fd, tmp
 
 
 def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
@@ -312,11 +366,22 @@ def atomic_directory(
     """Yield a fresh temporary directory that replaces ``path`` when the block succeeds.
 
     Missing parent folders of ``path`` are created. An existing ``path`` is replaced as
-    a whole (the old one is removed only after the new one is in place), but only if it
-    is safe to (:func:`check_replaceable`): empty, or a previous output of this writer,
-    recognised by ``marker``, the file (or files) the block must write. If the block
-    raises, ``path`` is untouched and the temporary directory is deleted. Errors name
-    ``path``, never the temporary directory.
+    a whole, but only if it is safe to (:func:`check_replaceable`): empty, or a previous
+    output of this writer, recognised by ``marker``, the file (or files) the block must
+    write. If the block raises, ``path`` is untouched and the temporary directory is
+    deleted. Errors name ``path``, never the temporary directory.
+
+    The switch is one atomic step: on Linux the new folder and the old one trade
+    places (``renameat2`` with ``RENAME_EXCHANGE``), so ``path`` is at every instant
+    the complete old or the complete new output, and a reader never finds it missing.
+    Where the kernel or file system cannot exchange, the new folder is first renamed to
+    ``.NAME.<id>.new`` (complete from then on), the old one moved aside and the new one
+    renamed into place; :func:`readable_dir` lets a reader find the ``.new`` folder
+    in the moment between, and the next writer finishes an interrupted switch.
+
+    While the block runs, ``path`` is locked for this process (:func:`reserve_output`):
+    another process writing it is refused with a :class:`~recsys.errors.DataError`.
+    Leftovers of killed runs beside ``path`` (``.NAME.*.tmp``, ``.old``) are removed.
 
     Parameters
     ----------
@@ -327,7 +392,8 @@ def atomic_directory(
     Raises
     ------
     DataError
-        If ``path`` is not safe to replace (see :func:`check_replaceable`).
+        If ``path`` is not safe to replace (see :func:`check_replaceable`), or another
+        process is writing it.
     RuntimeError
         If the block did not write ``marker`` (a bug in the writer).
 
@@ -345,32 +411,336 @@ def atomic_directory(
     check_replaceable(target, what=what, marker=names)
     with _naming(target):
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
+    with _reserved(target, what=what):
+        check_replaceable(target, what=what, marker=names)  # after finishing a switch
+        with _naming(target):
+            tmp = _new_sibling(target, "tmp")
+            tmp.mkdir(0o777)  # with the umask: what mkdir would give
+        try:
+            with _naming(target, tmp):
+                yield tmp
+                unwritten = [n for n in names if not (tmp / n).is_file()]
+                if unwritten:
+                    raise RuntimeError(
+                        f"the {what} written to {str(target)!r} lacks its marker "
+                        f"{', '.join(unwritten)}; the writer must create it."
+                    )
+                _fsync_tree(tmp)
+                check_replaceable(target, what=what, marker=names)  # nothing changed meanwhile
+                _switch(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def readable_dir(path: str | os.PathLike[str]) -> Path:
+    """The folder a reader of the output ``path`` should read.
+
+    ``path`` itself, unless it is missing because a writer on a system without an
+    atomic exchange was stopped between its two renames (see :func:`atomic_directory`):
+    then the complete new output, ``.NAME.<id>.new``, or else the complete old one that
+    an earlier version of this toolkit moved aside (``.NAME.XXXXXXXX.old``). A path
+    with neither is returned as it is (the caller reports it missing).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / ".model.123-0a1b2c3d.new").mkdir()
+    >>> readable_dir(folder / "model").name
+    '.model.123-0a1b2c3d.new'
+    """
+    target = Path(path).expanduser()
+    if os.path.lexists(target):
+        return target
+    for suffix in ("new", "old"):
+        found = _leftovers(target, (suffix,))
+        if len(found) == 1:
+            return found[0]
+    return target
+
+
+# --------------------------------------------------------------- switching folders
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_NO_EXCHANGE = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV)
+
+
+def _renameat2() -> Any:
+    """glibc's ``renameat2`` through ctypes, or ``None`` where there is none."""
+    if sys.platform != "linux" or os.environ.get(_NO_EXCHANGE_ENV):
+        return None
     try:
-        with _naming(target, tmp):
-            yield tmp
-            unwritten = [n for n in names if not (tmp / n).is_file()]
-            if unwritten:
-                raise RuntimeError(
-                    f"the {what} written to {str(target)!r} lacks its marker "
-                    f"{', '.join(unwritten)}; the writer must create it."
-                )
-            _fsync_tree(tmp)
-            check_replaceable(target, what=what, marker=names)  # nothing changed meanwhile
-            if target.exists():
-                old = Path(
-                    tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
-                )
-                old.rmdir()
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):  # not glibc >= 2.28 (musl, old systems)
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    function.argtypes += [ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` in one atomic step; ``False`` if not supported."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in _NO_EXCHANGE:
+        return False
+    raise OSError(error, os.strerror(error), os.fspath(b))
+
+
+def _switch(new: Path, target: Path) -> None:
+    """Put the complete folder ``new`` at ``target`` (see :func:`atomic_directory`)."""
+    if not os.path.lexists(target):
+        os.rename(new, target)
+        _step("rename", target)
+        _fsync_dir(target.parent)
+        return
+    if _exchange(new, target):
+        _step("exchange", target)
+        _fsync_dir(target.parent)
+        shutil.rmtree(new, ignore_errors=True)  # the old output now
+        return
+    ready = new.with_name(new.name[: -len(".tmp")] + ".new")
+    os.rename(new, ready)  # complete from here on: a reader or the next run may use it
+    _step("rename", ready)
+    old = new.with_name(new.name[: -len(".tmp")] + ".old")
+    os.rename(target, old)
+    _step("rename", old)
+    os.rename(ready, target)
+    _step("rename", target)
+    _fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _new_sibling(target: Path, suffix: str) -> Path:
+    """``.NAME.<pid>-<random>.<suffix>`` beside ``target`` (not created)."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.{suffix}")
+
+
+def _leftovers(target: Path, suffixes: Sequence[str] = ("tmp", "old", "new")) -> list[Path]:
+    """Siblings of ``target`` that a writer of it made and a killed run left behind.
+
+    Our own ``.NAME.<pid>-<hex>.<suffix>`` and those of earlier versions (``mkdtemp``'s
+    ``.NAME.XXXXXXXX.tmp``/``.old``); never names with another dot in the middle, which
+    belong to a sibling output such as ``NAME.v2``.
+    """
+    pattern = re.compile(
+        rf"\.{re.escape(target.name)}\.(?:\d+-[0-9a-f]{{8}}|[a-z0-9_]{{8}})\."
+        rf"(?:{'|'.join(suffixes)})"
+    )
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    return sorted(target.parent / n for n in names if pattern.fullmatch(n))
+
+
+def _recover(target: Path) -> None:
+    """Finish a switch a killed run left halfway, then remove its leftovers.
+
+    Called with ``target`` locked. A missing ``target`` beside a ``.new`` folder (the
+    complete new output) gets it; beside only an ``.old`` folder of an earlier version
+    (whose ``.tmp`` may be incomplete), the old output goes back.
+    """
+    if not os.path.lexists(target):
+        for suffix in ("new", "old"):
+            found = _leftovers(target, (suffix,))
+            if found:
+                os.rename(found[-1], target)
+                _step("recover", target)
+                break
+    for leftover in _leftovers(target):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+# ------------------------------------------------------------------ locking outputs
+_held: dict[str, list[Any]] = {}  # resolved lock path -> [fd, count]
+_scopes: list[list[str]] = []  # reservations of the open reserve_outputs() blocks
+
+
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _try_flock(fd: int) -> bool:
+    """Lock ``fd`` exclusively without waiting; ``False`` if another holder has it."""
+    if fcntl is None:  # pragma: no cover - Windows: no advisory locks
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _acquire(target: Path, *, what: str, parameter: str | None) -> str:
+    """Lock ``.NAME.lock`` beside ``target`` for this process (re-entrant); returns its key.
+
+    Raises
+    ------
+    DataError
+        If another process holds it.
+    """
+    lock = _lock_path(target)
+    key = os.path.realpath(lock)
+    if key in _held:
+        _held[key][1] += 1
+        return key
+    while True:
+        with _naming(target):
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        if not _try_flock(fd):
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise DataError(
+                f"another process{pid} is writing the {what} {str(target)!r}; wait for it "
+                "to finish or choose another folder.",
+                parameter=parameter,
+            )
+        try:  # the holder before us may have removed the lock file on release
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _held[key] = [fd, 1]
+    _recover(target)
+    return key
+
+
+def _release(key: str) -> None:
+    entry = _held.get(key)
+    if entry is None:
+        return
+    entry[1] -= 1
+    if entry[1] > 0:
+        return
+    del _held[key]
+    with contextlib.suppress(OSError):
+        os.unlink(key)  # before unlocking: a waiter re-checks the inode (see _acquire)
+    os.close(entry[0])
+
+
+@contextlib.contextmanager
+def _reserved(target: Path, *, what: str, parameter: str | None = None) -> Iterator[None]:
+    key = _acquire(target, what=what, parameter=parameter)
+    try:
+        yield
+    finally:
+        _release(key)
+
+
+@contextlib.contextmanager
+def reserve_outputs() -> Iterator[None]:
+    """A block (a command's run) in which the outputs it checks stay locked.
+
+    Inside it, :func:`check_writable_dir` locks the directory it checks (its
+    ``.NAME.lock`` sibling, with ``flock``) until the block ends, so that a second
+    process given the same output is refused before it starts working, not after.
+    The lock files are removed when the block ends; a killed process's lock is released
+    by the system and its file reused. The command-line interface runs every command
+    inside one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "model"
+    >>> with reserve_outputs():
+    ...     _ = check_writable_dir(target, what="model", marker="m.json")
+    ...     (target.parent / ".model.lock").exists()
+    True
+    >>> (target.parent / ".model.lock").exists()
+    False
+    """
+    _scopes.append([])
+    try:
+        yield
+    finally:
+        for key in reversed(_scopes.pop()):
+            _release(key)
+
+
+def reserve_output(
+    path: str | os.PathLike[str], *, what: str = "output", parameter: str | None = None
+) -> bool:
+    """Lock the output ``path`` until the enclosing :func:`reserve_outputs` block ends.
+
+    Does nothing (returns ``False``) outside such a block, when the folder of ``path``
+    does not exist yet (nothing can be there to clean; the writer locks at write time),
+    or for a worker of a multi-worker training cluster other than its chief (they all
+    run the same command with the same output, which only the chief writes).
+
+    Raises
+    ------
+    DataError
+        If another process holds the lock (it is writing ``path``).
+    """
+    target = Path(path).expanduser()
+    if not _scopes or not target.parent.is_dir() or not _is_cluster_chief():
+        return False
+    key = _acquire(target, what=what, parameter=parameter)
+    _scopes[-1].append(key)
+    return True
+
+
+def _is_cluster_chief() -> bool:
+    """Whether this process is the chief (or alone) under ``TF_CONFIG``'s cluster."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return True
+    try:
+        config = json.loads(text)
+        cluster, task = config.get("cluster") or {}, config.get("task") or {}
+        kind, index = task.get("type"), int(task.get("index", 0))
+    except (ValueError, TypeError, AttributeError):
+        return True
+    if kind == "chief":
+        return True
+    return kind == "worker" and index == 0 and "chief" not in cluster
+
+
+# ------------------------------------------------------------------- kill points
+#: Environment variables of the kill-point harness (tests/kill_points.py).
+KILL_AFTER_ENV = "RECSYS_TEST_KILL_AFTER"
+STEP_LOG_ENV = "RECSYS_TEST_STEP_LOG"
+_NO_EXCHANGE_ENV = "RECSYS_TEST_NO_EXCHANGE"
+_steps = [0]
+
+
+def output_step(kind: str, path: str | os.PathLike[str]) -> None:
+    """Count one step that changes what a reader of an output sees (a rename, a
+    committed transaction, a removed file).
+
+    Every writer calls it right after such a step. For the kill-point tests it appends
+    ``N<TAB>kind<TAB>path`` to the file named by ``RECSYS_TEST_STEP_LOG`` and, when
+    ``RECSYS_TEST_KILL_AFTER`` is ``N``, kills this process (``SIGKILL``) right after the
+    N-th step, the way a power cut or ``kill -9`` would. Unset, it only counts.
+    """
+    _steps[0] += 1
+    number = _steps[0]
+    log = os.environ.get(STEP_LOG_ENV)
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{number}\t{kind}\t{os.fspath(path)}\n")
+    if os.environ.get(KILL_AFTER_ENV) == str(number):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_step = output_step
 
 
 @contextlib.contextmanager
@@ -398,6 +768,16 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where directories can be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:

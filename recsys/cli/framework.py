@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from recsys.errors import RecsysError
+from recsys.fileio import reserve_outputs
 
 __all__ = ["OneLineParser", "UsageError", "add_backend_argument", "default_of", "run_cli"]
 
@@ -103,7 +104,8 @@ def run_cli(
             from recsys.backend import select_backend
 
             select_backend(args.backend)
-        code = int(func(args) or 0)
+        with reserve_outputs():  # an output checked up front stays locked until the end
+            code = int(func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return code
     except BrokenPipeError:

@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 from genre.data.labels import GenreVocabulary
 from genre.evaluation.metrics import json_float
 from recsys.errors import InvalidParameterError, ModelDirError
-from recsys.fileio import atomic_directory, write_json_atomic
+from recsys.fileio import atomic_directory, readable_dir, write_json_atomic
 
 __all__ = [
     "FORMAT_VERSION",
@@ -197,7 +197,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     ModelDirError
         If ``path`` is not a genre model directory or its ``config.json`` is damaged.
     """
-    root = Path(path).expanduser()
+    root = readable_dir(path)
     file = root / "config.json"
     if not file.is_file():
         raise ModelDirError(
@@ -219,7 +219,7 @@ def model_kind(path: str | os.PathLike[str]) -> Kind | None:
     also has a ``model.keras``). A fused folder whose ``config.json`` is damaged still
     counts as fused, so that loading it reports the damage.
     """
-    root = Path(path).expanduser()
+    root = readable_dir(path)
     if not all((root / name).is_file() for name in COMMON_FILES):
         return None
     try:
@@ -252,7 +252,7 @@ def read_model_folder(
         Missing folder or files, a folder of another kind, damaged files, thresholds
         for other genres.
     """
-    root = Path(path).expanduser()
+    root = readable_dir(path)
     what = "text genre model" if kind == "text" else "fused genre model"
     if not root.is_dir():
         raise ModelDirError(f"{str(root)!r} is not a genre model directory.", parameter="path")

@@ -39,6 +39,7 @@ __all__ = [
     "check_replaceable",
     "check_writable_dir",
     "check_writable_file",
+    "locked_output",
     "output_step",
     "readable_dir",
     "reserve_output",
@@ -636,12 +637,29 @@ def _release(key: str) -> None:
 
 
 @contextlib.contextmanager
-def _reserved(target: Path, *, what: str, parameter: str | None = None) -> Iterator[None]:
+def locked_output(
+    path: str | os.PathLike[str], *, what: str = "output", parameter: str | None = None
+) -> Iterator[None]:
+    """Hold the lock of the output ``path`` (its ``.NAME.lock`` sibling) for a block.
+
+    Re-entrant within a process; the leftovers of killed writers of ``path`` are
+    removed once it is held. Writers that change an output in place (a feature store)
+    use it; :func:`atomic_directory` holds it while it runs.
+
+    Raises
+    ------
+    DataError
+        If another process holds it, naming ``parameter``.
+    """
+    target = Path(path).expanduser()
     key = _acquire(target, what=what, parameter=parameter)
     try:
         yield
     finally:
         _release(key)
+
+
+_reserved = locked_output
 
 
 @contextlib.contextmanager

@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 
 import recsys
 from recsys.errors import ModelDirError
-from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
+from recsys.fileio import atomic_directory, check_writable_dir, readable_dir, write_json_atomic
 from recsys.jsonutil import jsonable
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.interactions import Interactions
@@ -296,7 +296,7 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
         spec = _spec(meta)
         network, tables = _network_and_tables(path, spec)
         training = meta["training"]
-        low, high = (float(x) for x in meta["rating_scale"])
+        low, high = _rating_scale(path, meta)
         saved = SavedModel(
             params=params,
             spec=spec,
@@ -368,7 +368,7 @@ def load_scorer(directory: str | os.PathLike[str]) -> ModelScorer:
                 arrays["movie_warm"].astype(bool) if side else np.ones(len(movie_ids), dtype=bool)
             )  # only read with side features
         _, tables = _network_and_tables(path, spec)
-        scale = tuple(float(x) for x in meta["rating_scale"])
+        scale = _rating_scale(path, meta)
     except ModelDirError:
         raise
     except _DAMAGE as error:
@@ -394,7 +394,7 @@ def load_titles(directory: str | os.PathLike[str]) -> dict[int, str | None]:
     ModelDirError
         If the file is damaged.
     """
-    path = Path(directory).expanduser()
+    path = readable_dir(directory)
     try:
         if (path / TITLES).is_file():
             saved = json.loads((path / TITLES).read_text(encoding="utf-8"))
@@ -419,7 +419,7 @@ def load_titles(directory: str | os.PathLike[str]) -> dict[int, str | None]:
 
 def _open(directory: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
     """The directory and its ``recsys_model.json``, checked to be a model of this format."""
-    path = Path(directory).expanduser()
+    path = readable_dir(directory)  # a switch interrupted where no atomic exchange exists
     if not path.is_dir():
         raise ModelDirError(
             f"no model directory at {str(path)!r}; give the directory a fitted "
@@ -458,6 +458,33 @@ def _spec(meta: dict[str, Any]) -> NetworkSpec:
     spec["dropout"] = tuple(spec["dropout"])
     spec["rating_range"] = tuple(spec["rating_range"])
     return NetworkSpec(**spec)
+
+
+def _rating_scale(path: Path, meta: dict[str, Any]) -> tuple[float, float]:
+    """The ``rating_scale`` of ``recsys_model.json``: two finite numbers, low < high.
+
+    Raises
+    ------
+    ModelDirError
+        If it is anything else (the file was edited or damaged).
+    """
+    value = meta.get("rating_scale")
+    scale: tuple[float, float] | None = None
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    ):
+        low, high = float(value[0]), float(value[1])
+        if np.isfinite(low) and np.isfinite(high) and low < high:
+            scale = (low, high)
+    if scale is None:
+        raise ModelDirError(
+            f"{str(path / MARKER)!r}: rating_scale is {value!r}, expected two finite "
+            "numbers [low, high] with low < high (e.g. [0.5, 5.0]); the file was edited or "
+            "damaged. Restore it or retrain the model."
+        )
+    return scale
 
 
 def _damaged(path: Path, error: BaseException) -> ModelDirError:

@@ -11,6 +11,7 @@ __all__ = ["main"]
 #: Modules defining the sub-commands, in the order ``recsys --help`` lists them.
 COMMANDS = [
     "recsys.cli.train",
+    "recsys.cli.tune",
     "recsys.cli.query",
     "recsys.cli.metadata",
     "recsys.cli.analyze",

@@ -85,6 +85,7 @@ def save_run(
     *,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     metrics: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, Any] | None = None,
 ) -> bool:
     """Save the model of ``run`` with its ``metrics.json``, then drop its checkpoints.
 
@@ -99,6 +100,8 @@ def save_run(
     checkpoint_dir : this worker's checkpoint folder (see :func:`checkpoint_folder`),
         removed once the model is saved, with its parent once that is empty.
     metrics : the run's metrics, when already computed (``run.metrics()`` otherwise).
+    extra_files : more JSON files (names to data) saved in the folder with the model,
+        in the same atomic step (e.g. ``tuning.json``).
 
     Returns
     -------
@@ -108,12 +111,13 @@ def save_run(
     from recsys.models.persistence import save_model
 
     metrics = dict(metrics) if metrics is not None else run.metrics()
+    files = {**(extra_files or {}), "metrics.json": metrics}
     if run.role.is_chief:
-        save_model(run.model, directory, extra_files={"metrics.json": metrics})
+        save_model(run.model, directory, extra_files=files)
     else:
         scratch = Path(tempfile.mkdtemp(prefix=f"recsys-{run.role.name}-"))
         try:
-            save_model(run.model, scratch / "model", extra_files={"metrics.json": metrics})
+            save_model(run.model, scratch / "model", extra_files=files)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     if checkpoint_dir is not None:

@@ -14,12 +14,14 @@ adds the flag that sets that parameter, and exits with code 2.
 from __future__ import annotations
 
 __all__ = [
+    "MAX_SEED",
     "DataError",
     "InvalidParameterError",
     "ModelDirError",
     "NotFittedError",
     "RecsysError",
     "UnknownIdError",
+    "check_seed",
 ]
 
 
@@ -62,3 +64,51 @@ class NotFittedError(RecsysError, ValueError):
 
 class ModelDirError(RecsysError, ValueError):
     """A directory is not a saved model of this toolkit, or it is damaged."""
+
+
+#: The largest seed: every backend's seeding accepts 0 .. 2**32 - 1
+#: (``numpy.random.seed``, which ``keras.utils.set_random_seed`` calls, takes no more).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: object, parameter: str = "seed") -> int:
+    """The one check of a seed before it reaches numpy or a backend.
+
+    Parameters
+    ----------
+    seed : the seed given; an integer (a bool is not one) in ``0 .. MAX_SEED``.
+    parameter : the caller's name for it, for the error.
+
+    Returns
+    -------
+    int, the seed.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``seed`` is not an integer in that range, naming ``parameter``.
+
+    Examples
+    --------
+    >>> check_seed(42)
+    42
+    >>> check_seed(-1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.errors.InvalidParameterError: seed=-1 is out of range: a seed is an integer ...
+    """
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InvalidParameterError(
+            parameter,
+            f"{parameter}={seed!r} is not an integer: a seed is an integer from 0 to "
+            f"{MAX_SEED} (2**32 - 1), e.g. 0.",
+        )
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise InvalidParameterError(
+            parameter,
+            f"{parameter}={seed!r} is out of range: a seed is an integer from 0 to "
+            f"{MAX_SEED} (2**32 - 1), e.g. 0.",
+        )
+    return int(seed)

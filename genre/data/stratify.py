@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, check_seed
 
 __all__ = ["iterative_stratification"]
 
@@ -57,6 +57,8 @@ def iterative_stratification(
     r = np.asarray(fractions, dtype=float)
     if r.ndim != 1 or len(r) < 1 or np.any(r <= 0) or not np.isclose(r.sum(), 1.0):
         raise DataError(f"split fractions must be positive and sum to 1, received {list(r)}.")
+    if not (seed is None or isinstance(seed, np.random.Generator)):
+        seed = check_seed(seed)  # numpy's own error would be a traceback at the CLI
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     labels = labels.astype(bool)
     n = labels.shape[0]

@@ -45,7 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "only if it is a previous 'recsys synth' output",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.set_defaults(func=run)
+    parser.set_defaults(
+        func=run,
+        parameter_flags={"n_users": "--users", "n_movies": "--movies", "n_ratings": "--ratings"},
+    )
 
 
 def _default(name: str) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.dataset import Dataset
-from recsys.errors import DataError
+from recsys.errors import DataError, check_seed
 
 __all__ = [
     "FilesSplit",
@@ -80,6 +80,14 @@ class Splitter:
         return f"{type(self).__name__}({self.name!r})"
 
 
+def _seed(seed: SeedLike) -> SeedLike:
+    """``seed`` checked (:func:`recsys.errors.check_seed`) unless it is ``None`` or a
+    ``numpy.random.Generator``."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    return check_seed(seed)
+
+
 def _fraction(value: float, spec: str) -> float:
     if not 0.0 < value < 1.0:
         raise DataError(
@@ -103,7 +111,7 @@ class RandomSplit(Splitter):
         self.fraction = _fraction(fraction, self.name)
 
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_seed(seed))
         n = len(dataset.ratings)
         test = np.zeros(n, dtype=bool)
         test[rng.permutation(n)[: int(round(self.fraction * n))]] = True
@@ -118,7 +126,7 @@ class UserSplit(Splitter):
         self.fraction = _fraction(fraction, self.name)
 
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_seed(seed))
         users = dataset.ratings["user_id"].to_numpy()
         order = np.lexsort((rng.random(len(users)), users))  # shuffled within each user
         sorted_users = users[order]
@@ -140,6 +148,7 @@ class TemporalSplit(Splitter):
         self.fraction = _fraction(fraction, self.name)
 
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
+        _seed(seed)  # checked even where unused: the model takes it next
         if "timestamp" not in dataset.ratings.columns:
             raise DataError(
                 f"split {self.name!r} needs timestamps, and {dataset.name} has "
@@ -163,7 +172,7 @@ class MovieSplit(Splitter):
         self.fraction = _fraction(fraction, self.name)
 
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_seed(seed))
         movies = np.unique(dataset.ratings["movie_id"].to_numpy())
         held = rng.permutation(movies)[: int(round(self.fraction * len(movies)))]
         test = np.isin(dataset.ratings["movie_id"].to_numpy(), held)
@@ -178,6 +187,7 @@ class FoldSplit(Splitter):
         self.fold = fold
 
     def split(self, dataset: Dataset, seed: SeedLike = None) -> TrainTestSplit:
+        _seed(seed)  # checked even where unused: the model takes it next
         train, test = dataset.read_fold(self.fold)
         return TrainTestSplit(train, test, self.name)
 
@@ -193,6 +203,7 @@ class FilesSplit(Splitter):
         self.reader = reader
 
     def split(self, dataset: Dataset | None = None, seed: SeedLike = None) -> TrainTestSplit:
+        _seed(seed)  # checked even where unused: the model takes it next
         if self.reader is None:
             from recsys.data.generic import read_ratings_file
 

@@ -24,6 +24,7 @@ same arguments and seed give byte-identical files.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError, check_seed
 from recsys.fileio import atomic_directory, check_writable_dir, write_json_atomic
 
 __all__ = ["GENRES", "MARKER", "SynthSpec", "planted_truth", "sample_pairs", "write_synthetic"]
@@ -104,9 +105,9 @@ class SynthSpec:
         """Raise :class:`DataError` on sizes or parameters that cannot be generated."""
         for name in ("n_users", "n_movies", "n_ratings", "factors"):
             value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise DataError(
-                    f"synthetic data: {name} must be a positive integer, got {value!r}."
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidParameterError(
+                    name, f"synthetic data: {name} must be a positive integer, got {value!r}."
                 )
         capacity = self.n_users * self.n_movies
         if self.n_ratings > capacity // 2:
@@ -124,8 +125,15 @@ class SynthSpec:
             raise DataError(
                 f"synthetic data: rating scale {self.scale} needs low < high and a positive step."
             )
-        if min(self.noise, self.user_bias_sd, self.movie_bias_sd, self.interaction_var) < 0:
-            raise DataError("synthetic data: standard deviations and variances must be >= 0.")
+        for name in ("noise", "user_bias_sd", "movie_bias_sd", "interaction_var"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise InvalidParameterError(
+                    name,
+                    f"synthetic data: {name}={value!r} must be a finite number >= 0 (a "
+                    "standard deviation or variance), e.g. 0.5.",
+                )
+        check_seed(self.seed)
 
 
 def _rng(spec: SynthSpec, *stream: int) -> np.random.Generator:

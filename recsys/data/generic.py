@@ -109,7 +109,7 @@ def read_ratings_file(
         )
     if not file.is_file():
         raise DataError(f"no such ratings file: {str(file)!r}.")
-    sep = sep.encode().decode("unicode_escape") if "\\" in sep else sep
+    sep = _unescape(sep)
     if not sep:
         raise InvalidParameterError(
             "sep", "sep is empty; give the field separator, e.g. ',' or '\\t' for tabs."
@@ -171,9 +171,12 @@ def read_ratings_file(
     dtypes = {i: (np.float32 if names[i] == "rating" else np.int64) for i in wanted}
     try:
         raw = pd.read_csv(file, dtype=dtypes, **options)
-    except (ValueError, TypeError, pd.errors.ParserError):
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as error:
         _diagnose(file, names, wanted, has_header, options)
-        raise
+        raise DataError(
+            f"{str(file)!r} could not be read as ratings ({type(error).__name__}: "
+            f"{str(error)[:200]}); check the separator, the columns and the values."
+        ) from None
     if raw.empty:
         raise DataError(f"{str(file)!r} has a header but no ratings.")
     values = {names[i]: raw[i].to_numpy() for i in wanted}
@@ -200,10 +203,11 @@ def _diagnose(
         ) from None
     for index in wanted:
         label = str(names[index]).split("_")[0]
-        column = pd.to_numeric(raw[index].str.strip(), errors="coerce")
+        text = raw[index].str.strip()
+        column = pd.to_numeric(text, errors="coerce")
         bad = column.isna().to_numpy().copy()
         if names[index] != "rating":
-            bad |= ~np.isclose(np.mod(column.fillna(0).to_numpy(), 1), 0)
+            bad |= ~np.isclose(np.mod(column.fillna(0).to_numpy(dtype=float), 1), 0)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
@@ -213,6 +217,35 @@ def _diagnose(
                 f"({int(bad.sum())} such row(s)); fix or remove those rows, "
                 "or check the separator and the column order."
             )
+        if names[index] != "rating":
+            huge = np.abs(column.to_numpy(dtype=float)) >= 2.0**63
+            if huge.any():
+                row = int(np.flatnonzero(huge)[0])
+                raise DataError(
+                    f"{str(file)!r} line {row + 1 + int(has_header)}: {label} value "
+                    f"{raw[index].iloc[row]!r} does not fit a 64-bit integer "
+                    f"({int(huge.sum())} such row(s)); fix or remove those rows."
+                )
+
+
+def _unescape(sep: str) -> str:
+    """``sep`` with backslash escapes (``\\t``) decoded.
+
+    Raises
+    ------
+    InvalidParameterError
+        If an escape is malformed (``\\x`` without two hex digits).
+    """
+    if "\\" not in sep:
+        return sep
+    try:
+        return sep.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError as error:
+        raise InvalidParameterError(
+            "sep",
+            f"sep={sep!r} has a malformed escape ({error.reason}); give the separator "
+            "itself, or an escape such as '\\t' for a tab or '\\x1f' for byte 0x1f.",
+        ) from None
 
 
 def _first_line(file: Path) -> str | None:

@@ -18,7 +18,7 @@ The layout is detected from the files. Ratings are read with compact dtypes
 from __future__ import annotations
 
 import io
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -111,19 +111,18 @@ def read_movies(source: DataSource, layout: str | None = None) -> pd.DataFrame:
     """Read the movies (titles, years, genres, links) into the canonical frame."""
     layout = layout or detect_layout(source)
     if layout == "csv":
-        with source.open("movies.csv") as handle:
-            movies = pd.read_csv(
-                handle,
-                dtype={"movieId": np.int32, "title": str, "genres": str},
-                keep_default_na=False,
-            )
+        movies = _read_text_csv(
+            source,
+            "movies.csv",
+            dtype={"movieId": np.int32, "title": str, "genres": str},
+            keep_default_na=False,
+        )
         imdb: list[str | None] = [None] * len(movies)
         tmdb: list[float | None] = [None] * len(movies)
         if source.has("links.csv"):
-            with source.open("links.csv") as handle:
-                links = pd.read_csv(
-                    handle, dtype={"movieId": np.int32, "imdbId": str, "tmdbId": "Int64"}
-                )
+            links = _read_text_csv(
+                source, "links.csv", dtype={"movieId": np.int32, "imdbId": str, "tmdbId": "Int64"}
+            )
             links = links.set_index("movieId").reindex(movies["movieId"])
             imdb = [
                 f"tt{int(x):07d}" if isinstance(x, str) and x.strip().isdigit() else None
@@ -170,12 +169,12 @@ def read_tags(source: DataSource, layout: str | None = None) -> pd.DataFrame:
     layout = layout or detect_layout(source)
     columns = ["user_id", "movie_id", "tag", "timestamp"]
     if layout == "csv" and source.has("tags.csv"):
-        with source.open("tags.csv") as handle:
-            tags = pd.read_csv(
-                handle,
-                dtype={"userId": np.int32, "movieId": np.int32, "tag": str, "timestamp": np.int64},
-                keep_default_na=False,
-            )
+        tags = _read_text_csv(
+            source,
+            "tags.csv",
+            dtype={"userId": np.int32, "movieId": np.int32, "tag": str, "timestamp": np.int64},
+            keep_default_na=False,
+        )
         return tags.rename(columns={"userId": "user_id", "movieId": "movie_id"})[columns]
     if layout == "dat" and source.has("tags.dat"):
         rows = [line.split("::") for line in _decode_lines(source, "tags.dat")]
@@ -209,6 +208,11 @@ def _read_checked(handle: IO[bytes], where: str, **kwargs: object) -> pd.DataFra
         return pd.read_csv(handle, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(f"{where} is empty: it has no ratings.") from None
+    except OverflowError:
+        raise DataError(
+            f"{where}: a value does not fit a 64-bit integer (an id or timestamp); fix or "
+            "remove that row."
+        ) from None
     except ValueError as error:
         text = str(error)
         if "cannot safely convert" in text:
@@ -265,11 +269,38 @@ def _read_100k_ratings(source: DataSource, name: str) -> pd.DataFrame:
     return make_ratings(frame["user_id"], frame["movie_id"], frame["rating"], frame["timestamp"])
 
 
-def _decode_lines(source: DataSource, name: str) -> list[str]:
+def _decode(source: DataSource, name: str) -> str:
+    """The text of file ``name``: UTF-8 (with or without a byte-order mark), else
+    latin-1 (ml-100k and ml-1m are; so is a file saved by an old spreadsheet)."""
     with source.open(name) as handle:
         raw = handle.read()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:  # ml-100k and ml-1m are latin-1
-        text = raw.decode("latin-1")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # every byte is a latin-1 character
+
+
+def _decode_lines(source: DataSource, name: str) -> list[str]:
+    text = _decode(source, name)
     return [line for line in io.StringIO(text).read().splitlines() if line.strip()]
+
+
+def _read_text_csv(source: DataSource, name: str, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv`` of a text file of the dataset (:func:`_decode` decodes it), its
+    errors as one line naming the file.
+
+    Raises
+    ------
+    DataError
+        If the file is empty, misses a column or has a value of the wrong type.
+    """
+    where = f"{source.path}:{name}"
+    try:
+        return pd.read_csv(io.StringIO(_decode(source, name)), **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{where} is empty; expected a header line and rows.") from None
+    except (ValueError, OverflowError, pd.errors.ParserError) as error:
+        raise DataError(
+            f"{where} could not be read ({type(error).__name__}: {str(error)[:200]}); "
+            "check that it is the MovieLens file, with its header, and fix that row."
+        ) from None

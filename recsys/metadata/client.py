@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -136,14 +137,75 @@ def read_api_key(
 
 
 def _check_base(url: str, parameter: str, example: str) -> str:
-    parts = urlsplit(str(url))
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise InvalidParameterError(
+    """``url`` without its trailing ``/``, once it is a usable http(s) base URL.
+
+    Raises
+    ------
+    InvalidParameterError
+        If it is not one: another scheme, a query or fragment, no host, a host that is
+        not a valid name or address (a space, an unclosed ``[``), or a port outside
+        1..65535. These are mistakes in the value, never an outage to retry.
+
+    Examples
+    --------
+    >>> _check_base("http://[::1]:8080/3/", "api_base", "x")
+    'http://[::1]:8080/3'
+    >>> _check_base("http://example.org:99999/3", "api_base", "x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.errors.InvalidParameterError: api_base has port 99999, ...
+    """
+    text = str(url)
+
+    def bad(why: str) -> InvalidParameterError:
+        return InvalidParameterError(
             parameter,
-            f"{parameter} must be an http(s) URL without a query, like {example}; "
-            f"received {url!r}.",
+            f"{parameter} {why}: it must be an http(s) URL without a query, like {example}; "
+            f"received {text!r}.",
         )
-    return str(url).rstrip("/")
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # parses the port: ValueError when out of range or not a number
+        host = parts.hostname
+    except ValueError as error:
+        if "out of range" in str(error):
+            number = text.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1]
+            raise InvalidParameterError(
+                parameter,
+                f"{parameter} has port {number}, outside 1..65535; received {text!r}.",
+            ) from None
+        raise bad(f"is not a valid URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise bad("is not usable")
+    if not host or not _valid_host(host):
+        raise bad(f"has an invalid host {host or ''!r}")
+    if port is not None and not 1 <= port <= 65535:
+        raise InvalidParameterError(
+            parameter, f"{parameter} has port {port}, outside 1..65535; received {text!r}."
+        )
+    if any(c.isspace() for c in text):
+        raise bad("contains white space")
+    return text.rstrip("/")
+
+
+def _valid_host(host: str) -> bool:
+    """Whether ``host`` is an IP address or a DNS name (IDNA labels allowed)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return len(ascii_host) <= 253 and all(
+        re.fullmatch(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", label) for label in labels
+    )
 
 
 @dataclass

@@ -153,15 +153,15 @@ def _check_base(url: str, parameter: str, example: str) -> str:
     >>> _check_base("http://example.org:99999/3", "api_base", "x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    recsys.errors.InvalidParameterError: api_base has port 99999, ...
+    recsys.errors.InvalidParameterError: api_base must be an http(s) URL ... port 99999, ...
     """
     text = str(url)
 
     def bad(why: str) -> InvalidParameterError:
         return InvalidParameterError(
             parameter,
-            f"{parameter} {why}: it must be an http(s) URL without a query, like {example}; "
-            f"received {text!r}.",
+            f"{parameter} must be an http(s) URL without a query, like {example}; "
+            f"received {text!r}, which {why}.",
         )
 
     try:
@@ -171,19 +171,14 @@ def _check_base(url: str, parameter: str, example: str) -> str:
     except ValueError as error:
         if "out of range" in str(error):
             number = text.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1]
-            raise InvalidParameterError(
-                parameter,
-                f"{parameter} has port {number}, outside 1..65535; received {text!r}.",
-            ) from None
+            raise bad(f"has port {number}, outside 1..65535") from None
         raise bad(f"is not a valid URL ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise bad("is not usable")
     if not host or not _valid_host(host):
         raise bad(f"has an invalid host {host or ''!r}")
     if port is not None and not 1 <= port <= 65535:
-        raise InvalidParameterError(
-            parameter, f"{parameter} has port {port}, outside 1..65535; received {text!r}."
-        )
+        raise bad(f"has port {port}, outside 1..65535")
     if any(c.isspace() for c in text):
         raise bad("contains white space")
     return text.rstrip("/")

@@ -157,11 +157,11 @@ def _check_base(url: str, parameter: str, example: str) -> str:
     """
     text = str(url)
 
-    def bad(why: str) -> InvalidParameterError:
+    def bad(why: str | None = None) -> InvalidParameterError:
         return InvalidParameterError(
             parameter,
             f"{parameter} must be an http(s) URL without a query, like {example}; "
-            f"received {text!r}, which {why}.",
+            f"received {text!r}" + (f", which {why}." if why else "."),
         )
 
     try:
@@ -174,7 +174,7 @@ def _check_base(url: str, parameter: str, example: str) -> str:
             raise bad(f"has port {number}, outside 1..65535") from None
         raise bad(f"is not a valid URL ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise bad("is not usable")
+        raise bad()
     if not host or not _valid_host(host):
         raise bad(f"has an invalid host {host or ''!r}")
     if port is not None and not 1 <= port <= 65535:

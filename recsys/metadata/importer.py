@@ -31,7 +31,13 @@ from recsys.data.schema import parse_genres
 from recsys.errors import DataError, InvalidParameterError
 from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, make_frame
 from recsys.metadata.genres import MOVIELENS_GENRES, TMDB_MOVIE_GENRES
-from recsys.metadata.posters import PosterError, check_image, sha256_file, write_poster
+from recsys.metadata.posters import (
+    PosterError,
+    check_image,
+    remove_stale_parts,
+    sha256_file,
+    write_poster,
+)
 from recsys.metadata.store import MetadataStore
 from recsys.progress import Progress
 
@@ -327,6 +333,8 @@ def attach_posters(
             )
             described[int(rec["movieId"])] = rec
     target = Path(copy_to).expanduser().absolute() if copy_to is not None else None
+    if target is not None:
+        remove_stale_parts(target)  # left by an import or fetch that was killed
     rows = frame.to_dict("records")
     # Posters of movies the CSV does not list still belong to MovieLens movies: keep them,
     # in rows that say there is no TMDB metadata for the movie.
@@ -390,7 +398,10 @@ def attach_posters(
                 rejected += 1
                 continue
             if target is not None:
-                file = write_poster(file.read_bytes(), target / f"{movie_id}{file.suffix}").path
+                copy = target / f"{movie_id}{file.suffix}"
+                if not (copy.is_file() and sha256_file(copy) == digest):  # else: already there
+                    write_poster(file.read_bytes(), copy)
+                file = copy
             row.update(poster_status="ok", poster_file=str(file), poster_sha256=digest)
             accepted += 1
     return make_frame(rows), accepted, rejected, missing
@@ -417,7 +428,11 @@ def import_metadata(
 
     Movies the store already holds with status ``ok`` are kept unless ``overwrite``;
     re-importing the same file changes nothing and never duplicates (rows are keyed on
-    ``movie_id``). Rows are committed in batches of ``batch``. Posters are read from
+    ``movie_id``). All rows are committed in one transaction, so an import stopped at
+    any point (even killed) leaves the store as it was; posters copied by a stopped
+    import are files the store does not name (the next import replaces them), and
+    temporary ``.part`` files it left in ``copy_posters_to`` are removed by the next
+    import. ``batch`` is kept for compatibility and no longer used. Posters are read from
     ``posters_dir`` only; ``posters_index`` entries are resolved inside it (see
     :func:`attach_posters`) and need ``posters_dir``.
 
@@ -461,7 +476,7 @@ def import_metadata(
             if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
                 record[key] = None
         records.append(record)
-    for start in range(0, len(records), batch):
-        report.written += store.upsert_movies(records[start : start + batch])
+    if records:  # one transaction: a killed import leaves the store as it was
+        report.written = store.upsert_movies(records)
     report.seconds = time.monotonic() - started
     return report

@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from recsys.checksum import sha256_file
 from recsys.errors import RecsysError
+from recsys.fileio import output_step
 from recsys.metadata.client import TMDBClient
 from recsys.paths import cache_dir
 
@@ -110,18 +111,27 @@ def write_poster(data: bytes, target: str | os.PathLike[str]) -> PosterFile:
         If the data does not decode; ``target`` is then left as it was.
     """
     target = Path(target).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent
+        )
+    except OSError as error:  # name the poster, never the temporary file
+        raise OSError(error.errno, error.strerror, str(target)) from None
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         width, height = check_image(tmp)
         os.replace(tmp, target)
+        output_step("replace", target)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise OSError(error.errno, error.strerror, str(target)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -178,6 +188,12 @@ def remove_stale_parts(directory: str | os.PathLike[str]) -> int:
             part.unlink()
             removed += 1
     return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from recsys.errors import DataError
+from recsys.fileio import output_step
 from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, make_frame
 from recsys.metadata.genres import TMDB_TO_MOVIELENS
 from recsys.paths import cache_dir
@@ -228,16 +229,30 @@ class MetadataStore:
             else (f"{self.path.as_uri()}?mode=ro" if readonly else str(self.path))
         )
         try:
-            self._db = sqlite3.connect(
-                target, uri=readonly and not memory, timeout=30.0, isolation_level=None
-            )
-            self._db.row_factory = sqlite3.Row
-            self._setup(readonly)
+            try:
+                self._connect(target, readonly and not memory)
+            except sqlite3.OperationalError:
+                if not readonly or memory or os.access(self.path.parent, os.W_OK):
+                    raise
+                # A store in WAL mode needs its -shm file, which a reader cannot create
+                # in a folder it may not write: read the file as it is on disk instead.
+                # Nothing can be writing it there (no one could create the journal).
+                self._connect(f"{target}&immutable=1", True)
         except sqlite3.DatabaseError as error:
             raise DataError(
                 f"cannot open the metadata store {str(self.path)!r}: {error}. Give another path.",
                 parameter="path",
             ) from None
+
+    def _connect(self, target: str, uri: bool) -> None:
+        readonly = "mode=ro" in target
+        self._db = sqlite3.connect(target, uri=uri, timeout=30.0, isolation_level=None)
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._setup(readonly)
+        except BaseException:
+            self._db.close()
+            raise
 
     def _setup(self, readonly: bool) -> None:
         tables = {
@@ -297,6 +312,7 @@ class MetadataStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        output_step("commit", self.path)
 
     # -- movies --------------------------------------------------------------------
     def upsert_movie(self, movie_id: int, **fields: Any) -> None:

@@ -116,10 +116,7 @@ def run_cli(
     except FileNotFoundError as error:
         _fail(f"{parser.prog} {args.command}: error: no such file: {error.filename}")
     except PermissionError as error:
-        _fail(
-            f"{parser.prog} {args.command}: error: permission denied: {error.filename} "
-            "(choose a location you can write)"
-        )
+        _fail(f"{parser.prog} {args.command}: error: {permission_advice(error.filename)}")
     except OSError as error:  # a full disk, a read-only file system, a busy device...
         where = f": {error.filename}" if error.filename else ""
         _fail(f"{parser.prog} {args.command}: error: {error.strerror or error}{where}")
@@ -134,6 +131,27 @@ def run_cli(
             f"({type(error).__name__}); use a smaller --batch-size (or fewer factors)."
         )
     return EXIT_USAGE
+
+
+def permission_advice(filename: str | os.PathLike[str] | None) -> str:
+    """What a permission error on ``filename`` means: a file the command could not
+    read, or a place it could not write.
+
+    Examples
+    --------
+    >>> permission_advice(None)
+    'permission denied (check the permissions of the files and folders given)'
+    """
+    if filename is None:
+        return "permission denied (check the permissions of the files and folders given)"
+    name = os.fspath(filename)
+    if os.path.exists(name):
+        if not os.access(name, os.R_OK):
+            return f"permission denied: cannot read {name} (fix its permissions or give another)"
+        if not os.access(name, os.W_OK):
+            return f"permission denied: cannot write {name} (choose a location you can write)"
+        return f"permission denied: {name} (check its permissions)"
+    return f"permission denied: cannot create {name} (choose a location you can write)"
 
 
 def flag_hint(error: RecsysError, parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:

@@ -45,11 +45,23 @@ class DataSource:
             )
 
     def _scan_directory(self) -> dict[str, str]:
+        try:  # glob skips what it cannot read: an unreadable folder would look empty
+            os.listdir(self.path)
+        except OSError as error:
+            raise DataError(
+                f"cannot read the dataset folder {str(self.path)!r} ({error.strerror}); "
+                "give a folder you can read, or fix its permissions."
+            ) from None
         found: dict[str, str] = {}
         for depth_glob in ("*", "*/*"):
             for file in sorted(self.path.glob(depth_glob)):
                 if file.is_file():
                     found.setdefault(file.name, str(file.relative_to(self.path)))
+                elif file.is_dir() and depth_glob == "*" and not os.access(file, os.R_OK | os.X_OK):
+                    raise DataError(
+                        f"cannot read the folder {str(file)!r} of the dataset (permission "
+                        "denied); fix its permissions or give another folder."
+                    )
         return found
 
     @staticmethod

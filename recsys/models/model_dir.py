@@ -559,6 +559,17 @@ def load_network(file: Path, spec: NetworkSpec) -> Any:
     import recsys.models.optimizers  # noqa: F401
 
     try:
+        with open(file, "rb") as handle:  # Keras says "File not found" for both cases below
+            intact = zipfile.is_zipfile(handle)
+    except OSError as error:
+        raise ModelDirError(
+            f"{str(file)!r} cannot be read ({error.strerror}); check its permissions."
+        ) from None
+    if not intact:
+        raise ModelDirError(
+            f"{str(file)!r} is damaged (not a complete .keras zip archive); retrain the model."
+        )
+    try:
         network = keras.saving.load_model(file, compile=False)
     except Exception as error:  # Keras raises many kinds of error for a bad file
         detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__

@@ -13,6 +13,8 @@ COMMANDS = [
     "recsys.cli.train",
     "recsys.cli.tune",
     "recsys.cli.query",
+    "recsys.cli.evaluate",
+    "recsys.cli.compare",
     "recsys.cli.metadata",
     "recsys.cli.analyze",
     "recsys.cli.features",
@@ -22,7 +24,11 @@ COMMANDS = [
 
 #: Commands that answer quickly from a saved model: ``recsys predict ...`` imports only
 #: their module (no pandas or training stack through the other command modules).
-LIGHT_COMMANDS = {name: "recsys.cli.query" for name in ("predict", "recommend", "similar")}
+LIGHT_COMMANDS = {
+    **{name: "recsys.cli.query" for name in ("predict", "recommend", "similar")},
+    "evaluate": "recsys.cli.evaluate",
+    "compare": "recsys.cli.compare",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Recommend the movies with the highest predicted rating that the user "
         "has not rated in the training data. With --all-users or --users, "
         "write the top-k of many users as CSV (user_id,rank,movie_id,score) "
-        "or, with --json, as JSON lines (one object per user).",
+        "or, with --json, as JSON lines (one object per user); with --out FILE, "
+        "to a .csv or .parquet file.",
     )
     recommend.add_argument("--model", required=True, metavar="DIR", help="a trained model")
     who = recommend.add_mutually_exclusive_group(required=True)
@@ -58,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="only movies with at least this many training ratings",
     )
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
+    recommend.add_argument(
+        "--out",
+        metavar="FILE",
+        help="with --all-users or --users: write user_id,rank,movie_id,score to FILE "
+        "(.csv or .parquet, by extension) instead of stdout",
+    )
     recommend.set_defaults(func=run_recommend, parameter_flags={"directory": "--model"})
 
     similar = subparsers.add_parser(
@@ -130,7 +137,10 @@ def run_predict(args: argparse.Namespace) -> int:
         frame.insert(2, "title", titles)
         _print_frame(frame, True)
         return 0
-    low, high = scorer.rating_scale
+    scale = scorer.rating_scale
+    on = "" if scale is None else f" on {scale[0]:g}-{scale[1]:g}"
+    if scale is None:
+        print("note: this model was trained for ranking; its scores are not ratings")
     for user, movie, title, prediction, fallback in zip(
         columns["user_id"].tolist(),
         columns["movie_id"].tolist(),
@@ -141,14 +151,18 @@ def run_predict(args: argparse.Namespace) -> int:
     ):
         note = f"  [{fallback}]" if fallback else ""
         name = f"{title} (movie {movie})" if isinstance(title, str) else f"movie {movie}"
-        print(f"user {user} -> {name}: {prediction:.2f} on {low:g}-{high:g}{note}")
+        print(f"user {user} -> {name}: {prediction:.2f}{on}{note}")
     return 0
 
 
 def run_recommend(args: argparse.Namespace) -> int:
     """Print the top-k recommendations (of one user, or as CSV / JSON lines of many)."""
+    if args.out is not None and args.user is not None:
+        raise DataError("--out writes the lists of --all-users or --users; drop it for --user.")
     if args.user is None:
         users = None if args.all_users else _read_user_ids(args.users)
+        if args.out is not None:
+            return _recommend_to_file(args.model, users, args)
         return _recommend_batch(_load(args.model), users, args)
     model = _load(args.model)
     frame = model.recommend(args.user, args.k, min_ratings=args.min_ratings)
@@ -186,6 +200,45 @@ def _read_user_ids(file: str) -> list[int]:
     if not users:
         raise DataError(f"{file} holds no user ids; give one integer user id per line.")
     return users
+
+
+#: The file formats of ``recommend --out``, by extension.
+OUT_FORMATS = (".csv", ".parquet")
+
+
+def _recommend_to_file(directory: str, users: list[int] | None, args: argparse.Namespace) -> int:
+    """``--out FILE``: every list as one frame, written atomically as CSV or Parquet."""
+    from pathlib import Path
+
+    from recsys.fileio import atomic_write, check_writable_file
+
+    if args.k < 1:
+        raise DataError(f"-k must be 1 or more, got {args.k}.")
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in OUT_FORMATS:
+        raise DataError(
+            f"--out {args.out!r}: give a file ending in .csv or .parquet (got {suffix or 'none'})."
+        )
+    check_writable_file(args.out)
+    model = _load(directory)
+    frame = model.recommend_frame(users, args.k, min_ratings=args.min_ratings, block=BATCH_USERS)
+    with atomic_write(args.out, mode="wb", encoding=None) as handle:
+        if suffix == ".csv":
+            frame.to_csv(handle, index=False, float_format="%.6g")
+        else:
+            frame.to_parquet(handle, index=False)
+    n_users = frame["user_id"].nunique() if len(frame) else 0
+    print(
+        f"recsys recommend: top {args.k} of {n_users:,} users ({len(frame):,} rows) -> {args.out}"
+    )
+    if "fallback" in frame.columns:
+        unknown = frame.loc[frame["fallback"].astype(bool), "user_id"].nunique()
+        print(
+            f"recsys recommend: note: {unknown:,} user(s) unknown to the model got the "
+            "movie baseline (mean + movie bias)",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespace) -> int:

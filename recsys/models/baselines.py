@@ -19,7 +19,14 @@ from sklearn.base import BaseEstimator
 
 from recsys.errors import InvalidParameterError, NotFittedError
 
-__all__ = ["BiasBaseline", "GenreMean", "GlobalMean", "catalogue_genres"]
+__all__ = [
+    "BiasBaseline",
+    "GenreMean",
+    "GlobalMean",
+    "Popularity",
+    "RandomScores",
+    "catalogue_genres",
+]
 
 
 class GlobalMean(BaseEstimator):
@@ -49,6 +56,13 @@ class GlobalMean(BaseEstimator):
         if not hasattr(self, "mean_"):
             raise NotFittedError("GlobalMean is not fitted; call fit first.")
         return np.full(np.asarray(users).shape[0], self.mean_)
+
+    def score_users(self, users: ArrayLike, n_movies: int) -> NDArray[np.float64]:
+        """Scores of every movie index for each user index, ``(len(users), n_movies)``:
+        the mean everywhere (a top-N list then follows the tie rule alone)."""
+        if not hasattr(self, "mean_"):
+            raise NotFittedError("GlobalMean is not fitted; call fit first.")
+        return np.full((np.asarray(users).shape[0], int(n_movies)), self.mean_)
 
 
 class BiasBaseline(BaseEstimator):
@@ -137,6 +151,108 @@ class BiasBaseline(BaseEstimator):
         bu = np.where(u >= 0, self.user_bias_[np.maximum(u, 0)], 0.0)
         bm = np.where(m >= 0, self.movie_bias_[np.maximum(m, 0)], 0.0)
         return self.mean_ + bu + bm
+
+    def score_users(self, users: ArrayLike) -> NDArray[np.float64]:
+        """Scores of every movie index for each user index, ``(len(users), n_movies)``:
+        ``mu + b_u + b_m`` (for ranking, the movie bias alone decides the order)."""
+        if not hasattr(self, "mean_"):
+            raise NotFittedError("BiasBaseline is not fitted; call fit first.")
+        u = np.asarray(users, dtype=np.int64)
+        bu = np.where(u >= 0, self.user_bias_[np.maximum(u, 0)], 0.0)
+        return self.mean_ + bu[:, None] + self.movie_bias_[None, :]
+
+
+class Popularity(BaseEstimator):
+    """Ranks movies by their number of training ratings (a top-N baseline).
+
+    Every user gets the same scores, the counts; the top-N protocol breaks ties by movie
+    id and leaves out the movies the user rated. It predicts no ratings.
+
+    Attributes
+    ----------
+    counts_ : ndarray of int64, shape (n_movies,), training ratings per movie index.
+
+    Examples
+    --------
+    >>> Popularity().fit([0, 1, 1], [2, 2, 0], n_movies=3).score_users([0]).tolist()
+    [[1.0, 0.0, 2.0]]
+    """
+
+    counts_: NDArray[np.int64]
+
+    def fit(
+        self,
+        users: ArrayLike,
+        movies: ArrayLike,
+        ratings: ArrayLike | None = None,
+        *,
+        n_movies: int | None = None,
+    ) -> Popularity:
+        """Count the ratings of each movie index (``users``, ``ratings`` not read)."""
+        m = np.asarray(movies, dtype=np.int64)
+        if m.size == 0:
+            raise ValueError("cannot fit a baseline on zero ratings")
+        self.counts_ = np.bincount(m, minlength=int(n_movies if n_movies else m.max() + 1))
+        return self
+
+    def score_users(self, users: ArrayLike) -> NDArray[np.float64]:
+        """``(len(users), n_movies)``: the counts repeated for every user."""
+        if not hasattr(self, "counts_"):
+            raise NotFittedError("Popularity is not fitted; call fit first.")
+        n = np.asarray(users).shape[0]
+        return np.broadcast_to(self.counts_.astype(np.float64), (n, len(self.counts_))).copy()
+
+
+class RandomScores(BaseEstimator):
+    """Uniform random scores, seeded per user (a top-N baseline).
+
+    User index ``u`` always gets the same scores for a given ``seed``, however the users
+    are grouped into blocks.
+
+    Parameters
+    ----------
+    seed : the seed; user ``u``'s scores come from ``default_rng([seed, u])``.
+
+    Attributes
+    ----------
+    n_movies_ : int, the number of movie indices scored.
+
+    Examples
+    --------
+    >>> r = RandomScores(seed=1).fit([0], [0], n_movies=4)
+    >>> bool((r.score_users([3]) == r.score_users([2, 3])[1]).all())
+    True
+    """
+
+    n_movies_: int
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(
+        self,
+        users: ArrayLike,
+        movies: ArrayLike,
+        ratings: ArrayLike | None = None,
+        *,
+        n_movies: int | None = None,
+    ) -> RandomScores:
+        """Remember the number of movies; returns ``self``."""
+        m = np.asarray(movies, dtype=np.int64)
+        if m.size == 0:
+            raise ValueError("cannot fit a baseline on zero ratings")
+        self.n_movies_ = int(n_movies if n_movies else m.max() + 1)
+        return self
+
+    def score_users(self, users: ArrayLike) -> NDArray[np.float64]:
+        """``(len(users), n_movies)`` uniform scores in [0, 1)."""
+        if not hasattr(self, "n_movies_"):
+            raise NotFittedError("RandomScores is not fitted; call fit first.")
+        u = np.asarray(users, dtype=np.int64).ravel()
+        out = np.empty((len(u), self.n_movies_))
+        for row, user in enumerate(u.tolist()):
+            out[row] = np.random.default_rng([int(self.seed), max(user, 0)]).random(self.n_movies_)
+        return out
 
 
 def catalogue_genres(movies: pd.DataFrame, movie_ids: ArrayLike) -> list[tuple[str, ...]]:

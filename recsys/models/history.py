@@ -13,13 +13,15 @@ __all__ = ["EpochLog", "TrainingResult"]
 
 @dataclass(frozen=True)
 class EpochLog:
-    """What one epoch did: mean training loss (MSE plus penalties), validation RMSE."""
+    """What one epoch did: mean training loss (MSE, or the BPR loss, plus penalties),
+    validation RMSE (rating objective) or validation NDCG@k (ranking objective)."""
 
     epoch: int
     loss: float
     val_rmse: float | None
     seconds: float
     ratings_per_second: float
+    val_ndcg: float | None = None
 
 
 @dataclass

@@ -71,6 +71,8 @@ __all__ = [
 ]
 
 VALIDATION_SPLITS = ("ratings", "movies")
+#: The training objectives (see ``objective``).
+OBJECTIVES = ("rating", "bpr")
 #: Largest side-feature table (float32, one row per movie) a model may hold in memory.
 MAX_SIDE_TABLE_BYTES = 1 << 30
 
@@ -105,6 +107,13 @@ class RatingModel(BaseEstimator):
         ``None``: 0.5 with ``validation_split="movies"`` (a cold-start objective: it
         lowers the validation RMSE of unrated movies for every kind), else 0 (it costs
         accuracy on movies with ratings).
+    objective : ``"rating"`` fits the ratings (squared error); ``"bpr"`` fits a ranking
+        (Bayesian personalised ranking: each training rating is a positive, scored
+        above one movie its user did not rate in training, drawn anew every epoch), and
+        early stopping watches the NDCG@``ranking_k`` of the validation part. A ``bpr``
+        model's scores are not ratings: :meth:`predict` returns them unclipped and the
+        output is linear unless ``output`` is given.
+    ranking_k : the cut-off of the validation NDCG (``bpr`` only).
     validation_split : ``"ratings"`` holds out a random ``validation_fraction`` of the
         training ratings; ``"movies"`` holds out every rating of a random
         ``validation_fraction`` of the training movies, which become cold-start movies
@@ -194,6 +203,8 @@ class RatingModel(BaseEstimator):
         side_l2: float = 0.01,
         id_dropout: float | None = None,
         validation_split: str = "ratings",
+        objective: str = "rating",
+        ranking_k: int = 10,
     ) -> None:
         self.kind = kind
         self.factors = factors
@@ -212,6 +223,8 @@ class RatingModel(BaseEstimator):
         self.side_l2 = side_l2
         self.id_dropout = id_dropout
         self.validation_split = validation_split
+        self.objective = objective
+        self.ranking_k = ranking_k
 
     # ------------------------------------------------------------------ parameters
     def resolved_params(self) -> dict[str, Any]:
@@ -225,6 +238,8 @@ class RatingModel(BaseEstimator):
         for key, value in defaults.items():
             if params[key] is None:
                 params[key] = value
+        if self.objective == "bpr" and self.output is None:
+            params["output"] = "linear"  # a squashed score saturates the ranking loss
         if params["id_dropout"] is None:
             params["id_dropout"] = 0.5 if self.validation_split == "movies" else 0.0
         params["dropout"] = tuple(float(d) for d in params["dropout"])
@@ -252,6 +267,7 @@ class RatingModel(BaseEstimator):
             ),
             ("side_l2", self.side_l2, lambda v: v >= 0),
             ("id_dropout", self.id_dropout, lambda v: v is None or 0 <= v < 1),
+            ("ranking_k", self.ranking_k, lambda v: int(v) == v and v >= 1),
         ]
         for name, value, ok in checks:
             if not ok(value):
@@ -262,6 +278,11 @@ class RatingModel(BaseEstimator):
         if self.output not in (None, "linear", "sigmoid"):
             raise InvalidParameterError(
                 "output", f"invalid output={self.output!r}; use 'linear' or 'sigmoid'."
+            )
+        if self.objective not in OBJECTIVES:
+            raise InvalidParameterError(
+                "objective",
+                f"invalid objective={self.objective!r}; use one of {', '.join(OBJECTIVES)}.",
             )
         if self.validation_split not in VALIDATION_SPLITS:
             raise InvalidParameterError(
@@ -514,8 +535,21 @@ class RatingModel(BaseEstimator):
         options: TrainingOptions,
     ) -> TrainingResult:
         from recsys.models.precision import build_network_with_policy
-        from recsys.models.training import train_network
+        from recsys.models.training import NegativeSampler, train_network
 
+        sampler, validate = None, None
+        if self.objective == "bpr":
+            n_movies = len(self.movie_vocab_)
+            seen = self.seen_
+            seen_users = np.repeat(np.arange(seen.n_users, dtype=np.int64), np.diff(seen.indptr))
+            sampler = NegativeSampler(
+                train[0],
+                np.unique(seen_users * n_movies + seen.movies),
+                n_movies,
+                seed=int(self.seed),
+            )
+            if validation is not None:
+                validate = self._ranking_validator(train, validation)
         run_id = {
             "params": {k: v for k, v in params.items() if k != "verbose"},
             "spec": asdict(self.spec_),
@@ -537,6 +571,9 @@ class RatingModel(BaseEstimator):
             on_resume=self._print_resume if self.verbose else None,
             options=options,
             run_id=run_id,
+            objective=self.objective,
+            sampler=sampler,
+            validate=validate,
         )
         if options.strategy is not None:  # a plain copy, free of the mirrored variables
             plain = build_network_with_policy(self.spec_, options.precision)
@@ -545,6 +582,43 @@ class RatingModel(BaseEstimator):
         self.network_ = network
         self.precision_ = options.precision
         return result
+
+    def _ranking_validator(self, train: Arrays, validation: Arrays) -> Any:
+        """The validation NDCG@``ranking_k`` of a network, for early stopping (``None``
+        when no validation rating is relevant).
+
+        The top-N protocol of :mod:`recsys.evaluation.protocol` on the validation part:
+        relevant = validation ratings ``>= lo + 0.75 (hi - lo)``; candidates = every
+        movie the user did not rate in the fitting part; ties by movie id.
+        """
+        from recsys.evaluation.protocol import RELEVANCE_SHARE
+        from recsys.evaluation.topn import hits, mask_keys, ranking_metrics, top_k
+
+        low, high = self.rating_scale_
+        vu, vm, vr = (np.asarray(a) for a in validation)
+        relevant = vr >= low + RELEVANCE_SHARE * (high - low)
+        if not relevant.any():
+            return None
+        n = len(self.movie_vocab_)
+        keys = np.unique(vu[relevant].astype(np.int64) * n + vm[relevant])
+        rows, n_relevant = np.unique(keys // n, return_counts=True)
+        fit_keys = np.unique(train[0].astype(np.int64) * n + train[1])
+        k = int(self.ranking_k)
+
+        def validate(network: Any) -> float:
+            tables = NetworkTables.from_network(network)
+            total = 0.0
+            for start in range(0, len(rows), 1024):
+                block = rows[start : start + 1024]
+                scores = mask_keys(tables.score_users(block), block, fit_keys, n)
+                columns, valid = top_k(scores, k)
+                found = hits(columns, valid, block, keys, n)
+                total += float(
+                    ranking_metrics(found, n_relevant[start : start + 1024], k)["ndcg"].sum()
+                )
+            return total / len(rows)
+
+        return validate
 
     def _validation_mask(
         self, ratings: pd.DataFrame, rng: np.random.Generator
@@ -576,6 +650,8 @@ class RatingModel(BaseEstimator):
 
     def _print_epoch(self, log: EpochLog) -> None:
         val = f"  val_rmse {log.val_rmse:.4f}" if log.val_rmse is not None else ""
+        if log.val_ndcg is not None:
+            val = f"  val_ndcg@{self.ranking_k} {log.val_ndcg:.4f}"
         print(
             f"epoch {log.epoch:3d}/{self.epochs}  loss {log.loss:.4f}{val}  "
             f"{log.seconds:6.2f}s  {log.ratings_per_second:,.0f} ratings/s",
@@ -642,7 +718,7 @@ class RatingModel(BaseEstimator):
             (base.mean_, base.user_bias_, base.movie_bias_),
             self.movie_warm_,
             side=self.side_features_ is not None,
-            rating_scale=self.rating_scale_,
+            rating_scale=self.rating_scale_ if self.predicts_ratings else None,
         )
 
     # -------------------------------------------------------------------- predict
@@ -734,23 +810,142 @@ class RatingModel(BaseEstimator):
             if user_ids is None
             else np.asarray(user_ids, dtype=np.int64).ravel()
         )
-        index = self.user_vocab_.index(users, missing="negative")
-        allowed = self._allowed_movies(min_ratings)
-        tables = self._tables()
         for start in range(0, len(users), block):
-            rows = index[start : start + block]
-            known = rows[rows >= 0]
-            matrix = tables.score_users(known) if len(known) else None
-            at = 0
-            for offset, u in enumerate(rows.tolist()):
-                scores = None
-                if u >= 0:
-                    assert matrix is not None  # a known user in this block
-                    scores, at = matrix[at], at + 1
-                top, best, reason = self._top_movies(
-                    u, scores, k, exclude_seen=exclude_seen, allowed=allowed
+            part = users[start : start + block]
+            columns, valid, scores, reasons = self._top_block(
+                part, k, exclude_seen=exclude_seen, min_ratings=min_ratings
+            )
+            ids = self.movie_vocab_.ids
+            for i, user in enumerate(part.tolist()):
+                keep = valid[i]
+                yield int(user), ids[columns[i][keep]], scores[i][keep], reasons[i]
+
+    def recommend_frame(
+        self,
+        user_ids: ArrayLike | None = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        min_ratings: int = 0,
+        block: int = 1024,
+    ) -> pd.DataFrame:
+        """:meth:`recommend_all` as one frame: ``user_id, rank, movie_id, score`` (and
+        ``fallback`` when some user was unknown), best first within each user.
+
+        Each block of users is one score matrix and one vectorised top-k
+        (:func:`recsys.evaluation.topn.top_k`; ties by movie id ascending).
+        """
+        self._check_fitted()
+        if k < 1:
+            raise DataError(f"k must be at least 1, got {k}.")
+        users = (
+            self.user_vocab_.ids
+            if user_ids is None
+            else np.asarray(user_ids, dtype=np.int64).ravel()
+        )
+        parts = []
+        for start in range(0, len(users), block):
+            part = users[start : start + block]
+            columns, valid, scores, reasons = self._top_block(
+                part, k, exclude_seen=exclude_seen, min_ratings=min_ratings
+            )
+            row, rank = np.nonzero(valid)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "user_id": part[row],
+                        "rank": rank + 1,
+                        "movie_id": self.movie_vocab_.ids[columns[row, rank]],
+                        "score": scores[row, rank],
+                        "fallback": np.asarray(reasons, dtype=object)[row],
+                    }
                 )
-                yield (int(users[start + offset]), self.movie_vocab_.to_ids(top), best, reason)
+            )
+        frame = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=["user_id", "rank", "movie_id", "score", "fallback"])
+        )
+        if not frame["fallback"].astype(bool).any():
+            frame = frame.drop(columns="fallback")
+        return frame
+
+    def _top_block(
+        self, users: NDArray[np.int64], k: int, *, exclude_seen: bool, min_ratings: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float32], list[str]]:
+        """Vectorised top-``k`` of a block of raw user ids: movie indices, validity,
+        scores (clipped to the rating scale for a rating model) and fallbacks."""
+        from recsys.evaluation.topn import mask_keys, top_k
+
+        index = self.user_vocab_.index(users, missing="negative").astype(np.int64)
+        scores = self._index_scores(index)
+        n = len(self.movie_vocab_)
+        if exclude_seen:
+            known = np.flatnonzero(index >= 0)
+            seen = self._seen_keys(index[known])
+            sub = scores[known]
+            mask_keys(sub, np.arange(len(known)), seen, n)
+            scores[known] = sub
+        allowed = self._allowed_movies(min_ratings)
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        columns, valid = top_k(scores, k)
+        picked = np.take_along_axis(scores, columns, axis=1).astype(np.float32)
+        if self.predicts_ratings:
+            picked = np.clip(picked, *self.rating_scale_)
+        reasons = [FALLBACK_USER if u < 0 else "" for u in index.tolist()]
+        return columns, valid, picked, reasons
+
+    def _seen_keys(self, index: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Sorted keys ``row * n_movies + movie`` of the training movies of the users
+        ``index`` (row = position in ``index``)."""
+        seen, n = self.seen_, len(self.movie_vocab_)
+        counts = seen.indptr[index + 1] - seen.indptr[index]
+        starts = np.cumsum(counts) - counts
+        positions = np.arange(int(counts.sum())) + np.repeat(seen.indptr[index] - starts, counts)
+        rows = np.repeat(np.arange(len(index), dtype=np.int64), counts)
+        return np.sort(rows * n + seen.movies[positions].astype(np.int64))
+
+    def _index_scores(self, index: NDArray[np.int64]) -> NDArray[np.float32]:
+        """Scores of every movie of the vocabulary for user indices ``index``
+        (``-1``: an unknown user, ranked by the baseline ``mean + movie bias``)."""
+        n = len(self.movie_vocab_)
+        scores = np.empty((len(index), n), dtype=np.float32)
+        known = index >= 0
+        if known.any():
+            scores[known] = self._tables().score_users(index[known])
+        if (~known).any():
+            scores[~known] = (self.baseline_.mean_ + self.baseline_.movie_bias_).astype(np.float32)
+        return scores
+
+    def score_users(
+        self, user_ids: ArrayLike, movie_ids: ArrayLike | None = None
+    ) -> NDArray[np.float32]:
+        """Raw scores (not clipped) of ``movie_ids`` (default: the movie vocabulary) for
+        each of ``user_ids``: ``ndarray of shape (n_users, n_movies)``, higher is better.
+
+        A user unknown to the model gets the baseline ``mean + movie bias`` (the
+        ranking :meth:`recommend` gives them); a movie unknown to it gets ``-inf`` (it
+        cannot be ranked).
+        """
+        self._check_fitted()
+        users = np.asarray(user_ids, dtype=np.int64).ravel()
+        scores = self._index_scores(
+            self.user_vocab_.index(users, missing="negative").astype(np.int64)
+        )
+        if movie_ids is None:
+            return scores
+        m = self.movie_vocab_.index(
+            np.asarray(movie_ids, dtype=np.int64).ravel(), missing="negative"
+        )
+        out = scores[:, np.maximum(m, 0)]
+        out[:, m < 0] = -np.inf
+        return out
+
+    @property
+    def predicts_ratings(self) -> bool:
+        """Whether the scores are ratings (``objective="rating"``) or only a ranking."""
+        return self.objective == "rating"
 
     def _allowed_movies(self, min_ratings: int) -> NDArray[np.bool_] | None:
         """Which movies have at least ``min_ratings`` training ratings (``None``: all)."""
@@ -783,7 +978,8 @@ class RatingModel(BaseEstimator):
         k = min(k, int(np.isfinite(scores).sum()))
         top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -scores[top]))]
-        return top, np.clip(scores[top], *self.rating_scale_), reason
+        best = np.clip(scores[top], *self.rating_scale_) if self.predicts_ratings else scores[top]
+        return top, best, reason
 
     def similar_movies(self, movie_id: int, k: int = 10) -> pd.DataFrame:
         """The ``k`` movies whose embeddings have the highest cosine with ``movie_id``'s.

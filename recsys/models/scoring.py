@@ -478,7 +478,8 @@ class ModelScorer:
     baseline : ``(mean, user_bias, movie_bias)`` of the bias baseline.
     movie_warm : bool ``(n_movies,)``, whether each movie had training ratings.
     side : whether the model has side features (its cold movies are scored by them).
-    rating_scale : ``(low, high)``: predictions are clipped to it.
+    rating_scale : ``(low, high)``: predictions are clipped to it; ``None`` leaves
+        them as they are (a model trained for ranking, whose scores are not ratings).
     """
 
     def __init__(
@@ -490,7 +491,7 @@ class ModelScorer:
         movie_warm: NDArray[np.bool_],
         *,
         side: bool,
-        rating_scale: tuple[float, float],
+        rating_scale: tuple[float, float] | None,
     ) -> None:
         self.tables = tables
         self.user_ids, self.movie_ids = user_ids, movie_ids
@@ -535,6 +536,6 @@ class ModelScorer:
         return {
             "user_id": users,
             "movie_id": movies,
-            "prediction": np.clip(pred, *self.rating_scale),
+            "prediction": pred if self.rating_scale is None else np.clip(pred, *self.rating_scale),
             "fallback": fallback,
         }

@@ -23,6 +23,14 @@ one backend and device), takes the mean squared error of a batch plus the embedd
 row penalties as its objective, and reports the mean objective over the epoch.
 Early stopping watches the RMSE of a validation part carved from the training data;
 the weights of the best epoch are restored at the end.
+
+With ``objective="bpr"`` (Bayesian personalised ranking, Rendle et al. 2009) every
+training rating is a positive: each step scores it and one negative drawn by a
+:class:`~recsys.models.loops.common.NegativeSampler` (a movie its user did not rate in
+training, new every epoch), and minimises ``mean(softplus(s_neg - s_pos))``, i.e.
+``-log sigmoid(s_pos - s_neg)``, plus the same row penalties. Early stopping then
+watches a ranking score of the validation part (``validate``: higher is better, e.g.
+NDCG@k), computed from the network's weights after each epoch.
 """
 
 from __future__ import annotations
@@ -38,13 +46,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.loops.common import (
+    OBJECTIVES,
     PREDICT_BATCH,
     Arrays,
     Checkpointer,
     EpochLoop,
+    NegativeSampler,
     packed_rows,
 )
 from recsys.models.options import TrainingOptions
@@ -54,6 +64,7 @@ __all__ = [
     "Checkpointer",
     "EpochLog",
     "EpochLoop",
+    "NegativeSampler",
     "TrainingResult",
     "make_loop",
     "packed_rows",
@@ -91,12 +102,20 @@ def make_loop(
     seed: int,
     clip: tuple[float, float] | None,
     options: TrainingOptions,
+    objective: str = "rating",
+    sampler: NegativeSampler | None = None,
 ) -> EpochLoop:
     """The training loop of the active Keras backend for ``network`` and ``optimizer``."""
     import keras
 
     backend = keras.backend.backend()
     options.check_backend(backend)
+    if objective not in OBJECTIVES:
+        raise InvalidParameterError(
+            "objective", f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}."
+        )
+    if objective == "bpr" and sampler is None:
+        raise InvalidParameterError("sampler", "objective='bpr' needs a NegativeSampler.")
     if backend == "tensorflow":
         from recsys.models.loops.tf_loop import TensorFlowLoop
 
@@ -109,6 +128,8 @@ def make_loop(
             seed=seed,
             clip=clip,
             strategy=options.strategy,
+            objective=objective,
+            sampler=sampler,
         )
     if backend == "jax":
         from recsys.models.loops.jax_loop import JaxLoop
@@ -122,12 +143,22 @@ def make_loop(
             seed=seed,
             clip=clip,
             data_parallel=options.distribute == "mirrored",
+            objective=objective,
+            sampler=sampler,
         )
     if backend == "torch":
         from recsys.models.loops.torch_loop import TorchLoop
 
         return TorchLoop(
-            network, optimizer, train, validation, batch_size=batch_size, seed=seed, clip=clip
+            network,
+            optimizer,
+            train,
+            validation,
+            batch_size=batch_size,
+            seed=seed,
+            clip=clip,
+            objective=objective,
+            sampler=sampler,
         )
     raise DataError(f"the {backend} Keras backend is not supported; use tensorflow, jax or torch.")
 
@@ -156,6 +187,9 @@ def train_network(
     on_resume: Callable[[int, Path], None] | None = None,
     options: TrainingOptions | None = None,
     run_id: dict[str, Any] | None = None,
+    objective: str = "rating",
+    sampler: NegativeSampler | None = None,
+    validate: Callable[[Any], float | None] | None = None,
 ) -> TrainingResult:
     """Train ``network`` in place on ``train`` = ``(user_idx, movie_idx, rating)`` arrays.
 
@@ -180,6 +214,12 @@ def train_network(
         precision); see :class:`~recsys.models.options.TrainingOptions`.
     run_id : JSON-able description of the run (data size, hyper-parameters); a
         checkpoint of a different run is refused instead of resumed.
+    objective : ``"rating"`` (squared error) or ``"bpr"`` (see the module docstring).
+    sampler : the negatives of ``"bpr"``.
+    validate : called with the network (its variables holding the current weights)
+        after each epoch; returns a validation score where higher is better (e.g.
+        NDCG@k), or ``None`` when it cannot score. When given, early stopping watches it
+        instead of the validation RMSE.
 
     Returns
     -------
@@ -201,6 +241,8 @@ def train_network(
         seed=seed,
         clip=clip,
         options=options,
+        objective=objective,
+        sampler=sampler,
     )
     n = loop.n
     result = TrainingResult()
@@ -234,9 +276,23 @@ def train_network(
     for epoch in range(first, epochs + 1):
         tick = time.perf_counter()
         loss = loop.run_epoch(epoch)
-        val_rmse = loop.validation_rmse()
-        seconds = time.perf_counter() - tick
-        log = EpochLog(epoch, loss, val_rmse, seconds, n / seconds)
+        val_score = None
+        if validate is not None:
+            seconds = time.perf_counter() - tick
+            loop.sync_network()
+            val_score = validate(network)
+            val_rmse = None if val_score is None else -val_score  # lower is better
+        else:
+            val_rmse = loop.validation_rmse()
+            seconds = time.perf_counter() - tick
+        log = EpochLog(
+            epoch,
+            loss,
+            val_rmse if validate is None else None,
+            seconds,
+            n / seconds,
+            val_ndcg=val_score,
+        )
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log)

@@ -25,6 +25,7 @@ __all__ = [
     "Arrays",
     "Checkpointer",
     "EpochLoop",
+    "NegativeSampler",
     "batch_edges",
     "packed_rows",
 ]
@@ -54,6 +55,63 @@ def packed_rows(arrays: Arrays) -> NDArray[np.int32]:
     return packed
 
 
+#: The training objectives: squared error on ratings, or Bayesian personalised ranking.
+OBJECTIVES = ("rating", "bpr")
+
+
+class NegativeSampler:
+    """One negative movie per training rating and epoch, for the ``bpr`` objective.
+
+    A negative is drawn uniformly from the movies its user did not rate in the training
+    data (rejection sampling against ``seen_keys``, on the host with numpy, so every
+    backend trains on the same negatives for the same seed and epoch).
+
+    Parameters
+    ----------
+    users : int array of shape (n,), the user index of each training row.
+    seen_keys : sorted int64 array of ``user * n_movies + movie`` for every training
+        rating of the user (the early-stopping share included).
+    n_movies : movie indices are drawn from ``0 .. n_movies - 1``.
+    seed : with the epoch, seeds the draw.
+
+    Examples
+    --------
+    >>> sampler = NegativeSampler(np.array([0, 0]), np.array([0, 1]), 3, seed=0)
+    >>> sampler.draw(1).tolist()  # user 0 rated movies 0 and 1: only 2 is left
+    [2, 2]
+    """
+
+    #: Redraw rounds before giving up on a user who rated (almost) every movie.
+    MAX_ROUNDS = 64
+
+    def __init__(
+        self, users: NDArray[np.integer], seen_keys: NDArray[np.int64], n_movies: int, seed: int
+    ) -> None:
+        self.users = np.asarray(users, dtype=np.int64)
+        self.seen_keys = np.asarray(seen_keys, dtype=np.int64)
+        self.n_movies = int(n_movies)
+        self.seed = int(seed)
+
+    def _seen(self, users: NDArray[np.int64], movies: NDArray[np.int64]) -> NDArray[np.bool_]:
+        keys = users * self.n_movies + movies
+        if not len(self.seen_keys):
+            return np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(self.seen_keys, keys), len(self.seen_keys) - 1)
+        return np.asarray(self.seen_keys[at] == keys)
+
+    def draw(self, epoch: int) -> NDArray[np.int32]:
+        """The negatives of ``epoch``: int32 array of shape (n,)."""
+        rng = np.random.default_rng([self.seed, 104_729, int(epoch)])
+        negatives = rng.integers(0, self.n_movies, size=len(self.users), dtype=np.int64)
+        redo = np.flatnonzero(self._seen(self.users, negatives))
+        for _ in range(self.MAX_ROUNDS):
+            if not len(redo):
+                break
+            negatives[redo] = rng.integers(0, self.n_movies, size=len(redo), dtype=np.int64)
+            redo = redo[self._seen(self.users[redo], negatives[redo])]
+        return negatives.astype(np.int32)
+
+
 class EpochLoop(Protocol):
     """What a backend's training loop does (one implementation per backend).
 
@@ -80,6 +138,10 @@ class EpochLoop(Protocol):
 
     def finish(self) -> None:
         """Leave the trained weights in the Keras network's variables."""
+
+    def sync_network(self) -> None:
+        """Copy the current weights into the Keras network's variables (for a
+        validation that reads them between epochs)."""
 
     def state_arrays(self) -> list[NDArray[Any]]:
         """Every array a checkpoint holds: weights, optimizer state, best weights."""

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from numpy.typing import NDArray
 
-from recsys.models.loops.common import Arrays, packed_rows
+from recsys.models.loops.common import Arrays, NegativeSampler, packed_rows
 
 __all__ = ["JaxLoop"]
 
@@ -48,8 +48,11 @@ class JaxLoop:
         seed: int,
         clip: tuple[float, float] | None,
         data_parallel: bool = False,
+        objective: str = "rating",
+        sampler: NegativeSampler | None = None,
     ) -> None:
         self.network, self.optimizer, self.seed, self.clip = network, optimizer, seed, clip
+        self.objective, self.sampler = objective, sampler
         rows = packed_rows(train)
         self.n = n = len(rows)
         self.batch = batch = max(1, min(int(batch_size), n))
@@ -58,6 +61,7 @@ class JaxLoop:
         optimizer.build(network.trainable_variables)
         self._replicated, self._sharded = _shardings(data_parallel)
         self.rows = self._owned(rows)
+        self._no_negatives = self._put(np.zeros(1, dtype=np.int32))
         self.state: State = self._owned(
             (
                 [v.value for v in network.trainable_variables],
@@ -93,14 +97,29 @@ class JaxLoop:
 
     # --------------------------------------------------------------- the step
     def _objective(
-        self, trainable: list[Any], non_trainable: list[Any], picked: Any, optimizer_vars: list[Any]
+        self,
+        trainable: list[Any],
+        non_trainable: list[Any],
+        picked: Any,
+        negatives: Any,
+        optimizer_vars: list[Any],
     ) -> tuple[Any, tuple[Any, list[Any]]]:
-        inputs = {"user": picked[:, 0], "movie": picked[:, 1]}
-        target = jax.lax.bitcast_convert_type(picked[:, 2], jnp.float32)
+        users, movies = picked[:, 0], picked[:, 1]
+        bpr = self.objective == "bpr"
+        if bpr:  # the positives, then one sampled negative per positive
+            users = jnp.concatenate([users, users])
+            movies = jnp.concatenate([movies, negatives])
+        inputs = {"user": users, "movie": movies}
         pred, non_trainable, losses = self.network.stateless_call(
             trainable, non_trainable, inputs, training=True, return_losses=True
         )
-        objective = jnp.mean(jnp.square(pred.astype(jnp.float32) - target))
+        pred = pred.astype(jnp.float32)
+        if bpr:
+            size = picked.shape[0]
+            objective = jnp.mean(jax.nn.softplus(pred[size:] - pred[:size]))
+        else:
+            target = jax.lax.bitcast_convert_type(picked[:, 2], jnp.float32)
+            objective = jnp.mean(jnp.square(pred - target))
         for extra in losses:
             objective = objective + extra.astype(jnp.float32)
         scaled = objective
@@ -110,19 +129,20 @@ class JaxLoop:
                 scaled = self.optimizer.scale_loss(objective)
         return scaled, (objective, non_trainable)
 
-    def _step(self, state: State, rows: Any, idx: Any) -> tuple[State, Any]:
+    def _step(self, state: State, rows: Any, negatives: Any, idx: Any) -> tuple[State, Any]:
         trainable, non_trainable, optimizer_vars = state
         picked = rows[idx]
+        picked_negatives = negatives[idx] if self.objective == "bpr" else None
         if self._sharded is not None:
             picked = jax.lax.with_sharding_constraint(picked, self._sharded)
         grad_fn = jax.value_and_grad(self._objective, has_aux=True)
         (_, (objective, non_trainable)), grads = grad_fn(
-            trainable, non_trainable, picked, optimizer_vars
+            trainable, non_trainable, picked, picked_negatives, optimizer_vars
         )
         trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
         return (trainable, non_trainable, optimizer_vars), objective
 
-    def _epoch_fn(self, state: State, rows: Any, key: Any) -> tuple[State, Any]:
+    def _epoch_fn(self, state: State, rows: Any, negatives: Any, key: Any) -> tuple[State, Any]:
         """One epoch. ``rows`` is an argument, not a closure: a captured array would be
         baked into the compiled program as a constant (at 25M ratings, 270 MB and
         seconds of compilation)."""
@@ -133,19 +153,22 @@ class JaxLoop:
         def body(i: Any, carry: tuple[State, Any]) -> tuple[State, Any]:
             state, total = carry
             idx = jax.lax.dynamic_slice_in_dim(order, i * batch, batch)
-            state, objective = self._step(state, rows, idx)
+            state, objective = self._step(state, rows, negatives, idx)
             return state, total + objective * batch
 
         total = jnp.zeros((), jnp.float32)
         state, total = jax.lax.fori_loop(0, self.full, body, (state, total))
         if self.remainder:
-            state, objective = self._step(state, rows, order[self.full * batch :])
+            state, objective = self._step(state, rows, negatives, order[self.full * batch :])
             total = total + objective * self.remainder
         return state, total / self.n
 
     def run_epoch(self, epoch: int) -> float:
         key = jax.random.fold_in(jax.random.key(self.seed), epoch)
-        self.state, loss = self._epoch(self.state, self.rows, key)
+        negatives = self._no_negatives
+        if self.sampler is not None:
+            negatives = self._put(self.sampler.draw(epoch))
+        self.state, loss = self._epoch(self.state, self.rows, negatives, key)
         return float(loss)
 
     # ----------------------------------------------------------- validation
@@ -195,6 +218,17 @@ class JaxLoop:
             variable.assign(value)
         for variable, value in zip(self.optimizer.variables, optimizer_vars, strict=True):
             variable.assign(value)
+
+    def sync_network(self) -> None:
+        """Copy the current weights into the Keras variables (copies: the state's
+        buffers are donated to the next epoch)."""
+        trainable, non_trainable, _ = self.state
+        for variable, value in zip(self.network.trainable_variables, trainable, strict=True):
+            variable.assign(jnp.copy(value))
+        for variable, value in zip(
+            self.network.non_trainable_variables, non_trainable, strict=True
+        ):
+            variable.assign(jnp.copy(value))
 
     def state_arrays(self) -> list[NDArray[Any]]:
         trainable, non_trainable, optimizer_vars = self.state

@@ -30,6 +30,7 @@ from recsys.models.loops.common import (
     PREDICT_BATCH,
     Arrays,
     Checkpointer,
+    NegativeSampler,
     batch_edges,
     packed_rows,
 )
@@ -51,8 +52,12 @@ class TensorFlowLoop:
         seed: int,
         clip: tuple[float, float] | None,
         strategy: Any = None,
+        objective: str = "rating",
+        sampler: NegativeSampler | None = None,
     ) -> None:
         self.network, self.optimizer = network, optimizer
+        self.objective, self.sampler = objective, sampler
+        self._no_negatives = tf.zeros([1], dtype=tf.int32)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.seed, self.clip, self.validation = seed, clip, validation
         replicas = self.strategy.num_replicas_in_sync
@@ -94,20 +99,28 @@ class TensorFlowLoop:
         scaled_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         bounds = tf.constant(edges, dtype=tf.int32)
         steps, n = self.steps, self.n
+        bpr = self.objective == "bpr"
 
-        def step(idx: tf.Tensor) -> tf.Tensor:
+        def step(idx: tf.Tensor, negatives: tf.Tensor) -> tf.Tensor:
             context = tf.distribute.get_replica_context()
             local = idx[context.replica_id_in_sync_group :: replicas]
             picked = tf.gather(rows, local)
-            batch = {"user": picked[:, 0], "movie": picked[:, 1]}
+            users, movies = picked[:, 0], picked[:, 1]
+            if bpr:  # the positives, then one sampled negative per positive
+                size = tf.shape(users)[0]
+                users = tf.concat([users, users], axis=0)
+                movies = tf.concat([movies, tf.gather(negatives, local)], axis=0)
+            batch = {"user": users, "movie": movies}
             target = tf.bitcast(picked[:, 2], tf.float32)
             with tf.GradientTape() as tape:
-                pred = network(batch, training=True)
+                pred = tf.cast(network(batch, training=True), tf.float32)
                 # sum over this replica's rows / global batch: the all-reduced (summed)
                 # gradients are those of the mean over the global batch
-                loss = tf.reduce_sum(tf.square(tf.cast(pred, tf.float32) - target)) / (
-                    tf.cast(tf.shape(idx)[0], tf.float32)
-                )
+                if bpr:  # -log sigmoid(positive - negative)
+                    per_row = tf.nn.softplus(pred[size:] - pred[:size])
+                else:
+                    per_row = tf.square(pred - target)
+                loss = tf.reduce_sum(per_row) / tf.cast(tf.shape(idx)[0], tf.float32)
                 penalty = (
                     tf.add_n([tf.cast(x, tf.float32) for x in network.losses]) / replicas
                     if network.losses
@@ -120,11 +133,11 @@ class TensorFlowLoop:
             return objective
 
         @tf.function
-        def run_epoch(order: tf.Tensor) -> tf.Tensor:
+        def run_epoch(order: tf.Tensor, negatives: tf.Tensor) -> tf.Tensor:
             total = tf.constant(0.0, dtype=tf.float32)
             for i in tf.range(steps):
                 idx = order[bounds[i] : bounds[i + 1]]
-                per_replica = strategy.run(step, args=(idx,))
+                per_replica = strategy.run(step, args=(idx, negatives))
                 objective = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
                 total += objective * tf.cast(tf.shape(idx)[0], tf.float32)
             return total / n
@@ -135,7 +148,10 @@ class TensorFlowLoop:
         order = tf.random.experimental.stateless_shuffle(
             tf.range(self.n, dtype=tf.int32), seed=tf.constant([self.seed, epoch], dtype=tf.int64)
         )
-        return float(self._run_epoch(order))
+        negatives = self._no_negatives
+        if self.sampler is not None:
+            negatives = tf.convert_to_tensor(self.sampler.draw(epoch))
+        return float(self._run_epoch(order, negatives))
 
     def validation_rmse(self) -> float | None:
         if self.validation is None:
@@ -152,6 +168,9 @@ class TensorFlowLoop:
             w.assign(b.read_value())
 
     def finish(self) -> None:
+        """Nothing to do: the network's variables are trained in place."""
+
+    def sync_network(self) -> None:
         """Nothing to do: the network's variables are trained in place."""
 
     def state_arrays(self) -> list[NDArray[Any]]:

@@ -23,7 +23,13 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from recsys.models.loops.common import PREDICT_BATCH, Arrays, batch_edges, packed_rows
+from recsys.models.loops.common import (
+    PREDICT_BATCH,
+    Arrays,
+    NegativeSampler,
+    batch_edges,
+    packed_rows,
+)
 
 __all__ = ["TorchLoop"]
 
@@ -41,9 +47,13 @@ class TorchLoop:
         batch_size: int,
         seed: int,
         clip: tuple[float, float] | None,
+        objective: str = "rating",
+        sampler: NegativeSampler | None = None,
     ) -> None:
         from keras.src.backend.torch.core import get_device
 
+        self.objective, self.sampler = objective, sampler
+        self.negatives: torch.Tensor | None = None
         self.network, self.optimizer, self.seed, self.clip = network, optimizer, seed, clip
         self.device = torch.device(get_device())
         self.rows = torch.as_tensor(packed_rows(train), device=self.device)
@@ -60,13 +70,24 @@ class TorchLoop:
         self.scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         from recsys.models.loops.torch_native import NativeStep
 
-        self.native = NativeStep.build(network, optimizer, seed, self.rows[:512])
+        # the native step computes the squared error only: BPR goes through the layers
+        self.native = (
+            NativeStep.build(network, optimizer, seed, self.rows[:512])
+            if objective == "rating"
+            else None
+        )
 
-    def _objective(self, picked: torch.Tensor) -> torch.Tensor:
-        inputs = {"user": picked[:, 0], "movie": picked[:, 1]}
-        target = picked[:, 2].view(torch.float32)
-        pred = self.network(inputs, training=True)
-        objective = torch.mean(torch.square(pred.float() - target))
+    def _objective(self, picked: torch.Tensor, negatives: torch.Tensor | None) -> torch.Tensor:
+        users, movies = picked[:, 0], picked[:, 1]
+        if negatives is not None:  # bpr: the positives, then one negative per positive
+            users, movies = torch.cat([users, users]), torch.cat([movies, negatives])
+        pred = self.network({"user": users, "movie": movies}, training=True).float()
+        if negatives is not None:
+            size = len(picked)
+            objective = torch.mean(torch.nn.functional.softplus(pred[size:] - pred[:size]))
+        else:
+            target = picked[:, 2].view(torch.float32)
+            objective = torch.mean(torch.square(pred - target))
         for extra in self.network.losses:
             objective = objective + extra.float()
         return objective
@@ -77,14 +98,18 @@ class TorchLoop:
         order = torch.randperm(self.n, generator=generator, device=self.device)
         total = torch.zeros((), dtype=torch.float32, device=self.device)
         values = [v.value for v in self.variables]
+        negatives = None
+        if self.sampler is not None:
+            negatives = torch.as_tensor(self.sampler.draw(epoch), device=self.device)
         if self.native is not None:
             for start, stop in zip(self.edges[:-1], self.edges[1:], strict=True):
                 total += self.native.train_step(self.rows[order[start:stop]]) * (stop - start)
             self.native.sync()
             return float(total / self.n)
         for start, stop in zip(self.edges[:-1], self.edges[1:], strict=True):
-            picked = self.rows[order[start:stop]]
-            objective = self._objective(picked)
+            idx = order[start:stop]
+            picked = self.rows[idx]
+            objective = self._objective(picked, None if negatives is None else negatives[idx])
             scaled = self.optimizer.scale_loss(objective) if self.scaled else objective
             raw = torch.autograd.grad(scaled, values, allow_unused=True)
             grads = [
@@ -124,6 +149,9 @@ class TorchLoop:
                 w.assign(b)
 
     def finish(self) -> None:
+        """Nothing to do: the network's variables are trained in place."""
+
+    def sync_network(self) -> None:
         """Nothing to do: the network's variables are trained in place."""
 
     def state_arrays(self) -> list[NDArray[Any]]:

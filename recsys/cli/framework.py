@@ -66,11 +66,23 @@ def default_of(target: Callable[..., Any], name: str) -> Any:
     return inspect.signature(target).parameters[name].default
 
 
+def package_version() -> str:
+    """The installed version of this toolkit (``movie-embeddings``), or ``unknown``
+    when it runs from a source tree that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("movie-embeddings")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(
     prog: str, description: str, command_modules: Sequence[str]
 ) -> argparse.ArgumentParser:
     """Build the top-level parser from the modules that define the sub-commands."""
     parser = OneLineParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"{prog} {package_version()}")
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     sub.required = True
     for name in command_modules:

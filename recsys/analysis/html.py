@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import urllib.parse
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -26,6 +27,8 @@ th { background: #f5f5f5; } td.text, th.text { text-align: left; }
 .note { color: #555; font-size: 0.9em; } .name { font-weight: 600; color: #1f4e79; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .crosstab td, .crosstab th { text-align: center; }
+.scroll { overflow-x: auto; max-width: 100%; border: 1px solid #eee; }
+.scroll table { margin: 0; }
 """
 
 _TEXT_COLUMNS = {"title", "genres", "end", "genre"}
@@ -98,9 +101,9 @@ def _crosstab(analysis: MovieAnalysis) -> str:
     for user, values in zip(table.index, table.to_numpy(), strict=True):
         cells = "".join(f"<td>{'' if math.isnan(v) else f'{v:g}'}</td>" for v in values)
         rows.append(f"<tr><th>{int(user)}</th>{cells}</tr>")
-    return (
-        f'<table class="crosstab"><thead><tr><th>user_id</th>{head}</tr></thead><tbody>'
-        f"{''.join(rows)}</tbody></table>"
+    return (  # in a box of its own that scrolls sideways: 15 titles do not fit a page
+        f'<div class="scroll"><table class="crosstab"><thead><tr><th>user_id</th>{head}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -237,7 +240,12 @@ def render_html(
     )
     parts.append(_crosstab(analysis))
     parts.append(
-        "<h2>Files</h2><ul>" + "".join(f"<li><code>{esc(f)}</code></li>" for f in files) + "</ul>"
+        "<h2>Files</h2><ul>"
+        + "".join(
+            f'<li><a href="{html.escape(urllib.parse.quote(f))}"><code>{esc(f)}</code></a></li>'
+            for f in files
+        )
+        + "</ul>"
     )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

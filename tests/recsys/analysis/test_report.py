@@ -82,6 +82,10 @@ def test_every_kind_writes_a_complete_report(
     assert "http://" not in page and "https://" not in page and "<link" not in page
     assert analysis.components[0].contrast.suggested_name in page
     assert ("no movie bias term" in page) == (kind != "bias")
+    links = set(re.findall(r'<a href="([^"]*)">', page))
+    assert links == expected - {"report.html"}  # the file list links to every file
+    assert all((out / link).is_file() for link in links)
+    assert '<div class="scroll"><table class="crosstab">' in page  # scrolls in its box
 
 
 def test_same_model_same_report(

@@ -37,7 +37,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--columns",
         metavar="LIST",
         help="columns of a header-less ratings file in order, e.g. "
-        "user,item,rating,timestamp (- skips one)",
+        "user,item,rating,timestamp (- skips one); or, for a file with a header, "
+        "ROLE=NAME pairs: user=userId,item=movieId,rating=stars,timestamp=ts "
+        "(default: header names such as userId, movieId, rating, timestamp are found "
+        "by themselves). Files ending .gz, .bz2, .xz or .zip are decompressed",
     )
     source.add_argument(
         "--rating-scale",

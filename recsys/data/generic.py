@@ -3,14 +3,24 @@
 ``read_ratings_file("r.tsv", sep="\\t", columns="user,item,rating,timestamp")`` reads a
 file without a header whose columns are in that order (``-`` skips a column). With a
 header, the columns are found by name (``userId``/``user_id``/``user``,
-``movieId``/``item_id``/``item``/``movie``, ``rating``, ``timestamp``/``time``).
+``movieId``/``item_id``/``item``/``movie``, ``rating``, ``timestamp``/``time``), or by
+the names ``columns`` maps to them (``user=reviewer,item=asin,rating=overall``).
+Files compressed with gzip, bzip2, xz or zip (one member) are read as they are, the
+format inferred from the name (``.gz``, ``.bz2``, ``.xz``, ``.zip``); a UTF-8 byte-order
+mark is ignored.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
+import zipfile
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -18,7 +28,10 @@ import pandas as pd
 from recsys.data.schema import make_ratings, validate_ratings
 from recsys.errors import DataError, InvalidParameterError
 
-__all__ = ["parse_columns", "read_ratings_file"]
+__all__ = ["COMPRESSIONS", "parse_column_map", "parse_columns", "read_ratings_file"]
+
+#: File-name endings read as compressed files, and their format.
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
 
 _ALIASES = {
     "user": "user_id",
@@ -80,6 +93,91 @@ def parse_columns(spec: str) -> list[str | None]:
     return names
 
 
+def parse_column_map(spec: str) -> dict[str, str]:
+    """Parse ``"user=userId,item=movieId,rating=stars,timestamp=ts"``: canonical name
+    to the header's column name.
+
+    Raises
+    ------
+    InvalidParameterError
+        On an unknown role, a role given twice, an empty header name, or when user,
+        item or rating is missing.
+
+    Examples
+    --------
+    >>> parse_column_map("user=reviewer, item=asin, rating=overall")
+    {'user_id': 'reviewer', 'movie_id': 'asin', 'rating': 'overall'}
+    """
+    mapping: dict[str, str] = {}
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        role, equals, name = part.partition("=")
+        key = _ALIASES.get(role.strip().lower())
+        if not equals or key is None or not name.strip():
+            raise InvalidParameterError(
+                "columns",
+                f"columns={spec!r}: {part.strip()!r} is not ROLE=HEADER_NAME with ROLE one "
+                "of user, item, rating, timestamp (e.g. user=userId,item=movieId,rating=stars).",
+            )
+        if key in mapping:
+            raise InvalidParameterError("columns", f"columns={spec!r} names {role.strip()} twice.")
+        mapping[key] = name.strip()
+    absent = [n.split("_")[0] for n in _REQUIRED if n not in mapping]
+    if absent:
+        raise InvalidParameterError(
+            "columns",
+            f"columns={spec!r} has no {' or '.join(absent)} column; map at least user, item "
+            "and rating (e.g. user=userId,item=movieId,rating=stars).",
+        )
+    return mapping
+
+
+def _compression(file: Path) -> str | None:
+    return COMPRESSIONS.get(file.suffix.lower())
+
+
+def _open_text(file: Path) -> TextIO:
+    """``file`` opened as UTF-8 text (BOM dropped), decompressed by its name's ending.
+
+    Raises
+    ------
+    DataError
+        If a zip archive holds no file or several.
+    """
+    kind = _compression(file)
+    if kind == "gzip":
+        return gzip.open(file, "rt", encoding="utf-8-sig", errors="replace")
+    if kind == "bzip2":
+        return bz2.open(file, "rt", encoding="utf-8-sig", errors="replace")
+    if kind == "xz":
+        return lzma.open(file, "rt", encoding="utf-8-sig", errors="replace")
+    if kind == "zip":
+        archive = zipfile.ZipFile(file)
+        members = [i for i in archive.infolist() if not i.is_dir()]
+        if len(members) != 1:
+            archive.close()
+            raise DataError(
+                f"{str(file)!r} holds {len(members)} files; a zipped ratings file must "
+                "hold exactly one (unzip it and give the ratings file)."
+            )
+        raw = archive.open(members[0])
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
+    return open(file, encoding="utf-8-sig", errors="replace")
+
+
+_CORRUPT = (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error, ValueError)
+
+
+def _corrupt(file: Path, error: BaseException) -> DataError:
+    kind = _compression(file)
+    return DataError(
+        f"{str(file)!r} is not a valid {kind} file ({type(error).__name__}: "
+        f"{str(error)[:120]}); check that it was downloaded completely, or rename it if "
+        "it is not compressed."
+    )
+
+
 def read_ratings_file(
     path: str | os.PathLike[str],
     *,
@@ -93,13 +191,16 @@ def read_ratings_file(
     path : path of the file.
     sep : the field separator (``","``, ``"\\t"``, ``"::"``, ``";"`` ...).
     columns : the file's columns in order, for files without a header
-        (see :func:`parse_columns`). A header line, if present, is skipped.
+        (see :func:`parse_columns`; a header line, if present, is skipped), or, for a
+        file with a header, ``ROLE=NAME`` pairs naming its columns
+        (``user=userId,item=movieId,rating=stars,timestamp=ts``, see
+        :func:`parse_column_map`).
 
     Raises
     ------
     DataError
-        Missing or empty file, wrong separator, missing column, non-numeric or
-        missing rating, non-integer id.
+        Missing, empty or corrupt file, wrong separator, missing column, non-numeric
+        or missing rating, non-integer id.
     """
     file = Path(path).expanduser()
     if file.is_dir():
@@ -114,7 +215,14 @@ def read_ratings_file(
         raise InvalidParameterError(
             "sep", "sep is empty; give the field separator, e.g. ',' or '\\t' for tabs."
         )
-    first = _first_line(file)
+    try:
+        first = _first_line(file)
+    except DataError:
+        raise
+    except _CORRUPT as error:
+        if _compression(file) is None:
+            raise
+        raise _corrupt(file, error) from None
     if first is None:
         raise DataError(f"{str(file)!r} is empty: it has no ratings.")
     fields = first.split(sep)
@@ -138,7 +246,24 @@ def read_ratings_file(
                 else "; give the separator the file uses."
             ),
         )
-    if columns is not None:
+    if columns is not None and "=" in columns:
+        mapping = parse_column_map(columns)
+        header = [f.strip().strip('"') for f in fields]
+        names = []
+        for field in header:
+            role = next((r for r, n in mapping.items() if n == field), None)
+            if role is None:  # a case-insensitive match when no exact one
+                role = next((r for r, n in mapping.items() if n.lower() == field.lower()), None)
+            names.append(role)
+        unknown = [n for r, n in mapping.items() if r not in names]
+        if unknown:
+            raise InvalidParameterError(
+                "columns",
+                f"columns={columns!r}: {', '.join(repr(u) for u in unknown)} not in the "
+                f"header of {str(file)!r}, which has: {', '.join(header)}.",
+            )
+        has_header = True
+    elif columns is not None:
         names = parse_columns(columns)
         if len(names) != len(fields):
             raise InvalidParameterError(
@@ -167,10 +292,16 @@ def read_ratings_file(
         names=list(range(len(names))),
         engine="python" if len(sep) > 1 else "c",
         skip_blank_lines=True,
+        encoding="utf-8-sig",
+        compression="infer",
     )
     dtypes = {i: (np.float32 if names[i] == "rating" else np.int64) for i in wanted}
     try:
         raw = pd.read_csv(file, dtype=dtypes, **options)
+    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError, zlib.error) as error:
+        if _compression(file) is None:
+            raise
+        raise _corrupt(file, error) from None
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as error:
         _diagnose(file, names, wanted, has_header, options)
         raise DataError(
@@ -249,7 +380,7 @@ def _unescape(sep: str) -> str:
 
 
 def _first_line(file: Path) -> str | None:
-    with open(file, encoding="utf-8", errors="replace") as handle:
+    with _open_text(file) as handle:
         for line in handle:
             if line.strip():
                 return line.rstrip("\r\n")

@@ -157,7 +157,14 @@ def permission_advice(filename: str | os.PathLike[str] | None) -> str:
     if filename is None:
         return "permission denied (check the permissions of the files and folders given)"
     name = os.fspath(filename)
-    if os.path.exists(name):
+    try:
+        os.stat(name)
+        exists = True
+    except PermissionError:
+        return f"permission denied: cannot reach {name} (a folder on its path is not readable)"
+    except OSError:
+        exists = False
+    if exists:
         if not os.access(name, os.R_OK):
             return f"permission denied: cannot read {name} (fix its permissions or give another)"
         if not os.access(name, os.W_OK):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from recsys.data.dataset import BUNDLED, Dataset, bundled_path, load_dataset, load_ratings_file
 from recsys.data.download import DATASETS, fetch_dataset
-from recsys.data.generic import read_ratings_file
+from recsys.data.generic import ratings_frame, read_ratings_file
 from recsys.data.schema import make_movies, make_ratings
 from recsys.data.source import DataSource
 from recsys.data.split import (
@@ -41,5 +41,6 @@ __all__ = [
     "make_movies",
     "make_ratings",
     "parse_split",
+    "ratings_frame",
     "read_ratings_file",
 ]

@@ -19,7 +19,7 @@ import recsys.data.movielens as movielens
 from recsys.data.columnar import cached_ratings, file_fingerprint
 from recsys.data.download import DATASETS, fetch_dataset
 from recsys.data.generic import read_ratings_file
-from recsys.data.schema import make_movies
+from recsys.data.schema import drop_duplicate_pairs, make_movies
 from recsys.data.source import DataSource
 from recsys.errors import DataError
 
@@ -42,6 +42,9 @@ class Dataset:
     spec : how to load it again (a name, a path or ``ratings:PATH``), stored with models.
     source : the files, when the dataset came from a MovieLens layout.
     layout : ``csv``, ``dat``, ``100k`` or ``ratings-file``.
+    n_duplicates : ratings dropped on reading because their (user, movie) pair was
+        rated again (the latest rating by timestamp is kept, else the last row; see
+        :func:`recsys.data.schema.drop_duplicate_pairs`).
     """
 
     name: str
@@ -50,6 +53,7 @@ class Dataset:
     spec: str
     source: DataSource | None = field(default=None, repr=False)
     layout: str = "ratings-file"
+    n_duplicates: int = 0
 
     @property
     def folds(self) -> tuple[str, ...]:
@@ -128,9 +132,10 @@ def load_dataset(
     layout = movielens.detect_layout(source)
     checksum = DATASETS[spec].md5 if isinstance(spec, str) and spec in DATASETS else None
     ratings = _read_ratings_cached(source, layout, checksum, columnar)
+    ratings, duplicates = drop_duplicate_pairs(ratings)
     movies = movielens.read_movies(source, layout)
     movies = _cover_rated_movies(movies, ratings)
-    return Dataset(name, ratings, movies, text, source, layout)
+    return Dataset(name, ratings, movies, text, source, layout, n_duplicates=duplicates)
 
 
 _RATINGS_FILES = {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}
@@ -166,10 +171,11 @@ def load_ratings_file(
         )
     else:
         ratings = read_ratings_file(path, sep=sep, columns=columns)
+    ratings, duplicates = drop_duplicate_pairs(ratings)
     movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
     file = Path(path).expanduser().resolve()
     spec = f"ratings:{file}|sep={sep}|columns={columns or ''}"
-    return Dataset(file.stem, ratings, movies, spec)
+    return Dataset(file.stem, ratings, movies, spec, n_duplicates=duplicates)
 
 
 def _cover_rated_movies(movies: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,13 @@ import pandas as pd
 from recsys.data.schema import make_ratings, validate_ratings
 from recsys.errors import DataError, InvalidParameterError
 
-__all__ = ["COMPRESSIONS", "parse_column_map", "parse_columns", "read_ratings_file"]
+__all__ = [
+    "COMPRESSIONS",
+    "parse_column_map",
+    "parse_columns",
+    "ratings_frame",
+    "read_ratings_file",
+]
 
 #: File-name endings read as compressed files, and their format.
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
@@ -131,6 +137,90 @@ def parse_column_map(spec: str) -> dict[str, str]:
             "and rating (e.g. user=userId,item=movieId,rating=stars).",
         )
     return mapping
+
+
+def ratings_frame(
+    frame: pd.DataFrame,
+    *,
+    user: str | None = None,
+    item: str | None = None,
+    rating: str | None = None,
+    timestamp: str | None = None,
+) -> pd.DataFrame:
+    """A pandas DataFrame of ratings in the canonical form the models take
+    (``user_id, movie_id, rating[, timestamp]``, compact dtypes).
+
+    Columns not named are found by their usual names, as in a file's header
+    (``userId``/``user``, ``movieId``/``item``/``item_id``, ``rating``/``stars``,
+    ``timestamp``/``ts``; any case), so ``ratings_frame(pd.read_csv("ratings.csv"))``
+    reads a MovieLens file as it is. Other columns are left out.
+
+    Parameters
+    ----------
+    frame : shape (n, k), one row per rating.
+    user, item, rating, timestamp : the names of those columns in ``frame``.
+
+    Returns
+    -------
+    DataFrame, shape (n, 3 or 4).
+
+    Raises
+    ------
+    InvalidParameterError
+        If a named column is absent, or user, item or rating cannot be found (the
+        message lists the frame's columns); ids must be integers.
+    DataError
+        On missing or non-finite ratings.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"reviewer": [1, 2], "asin": [7, 7], "overall": [5.0, 3.0]})
+    >>> ratings_frame(raw, user="reviewer", item="asin", rating="overall")
+       user_id  movie_id  rating
+    0        1         7     5.0
+    1        2         7     3.0
+    """
+    given = {"user_id": user, "movie_id": item, "rating": rating, "timestamp": timestamp}
+    found: dict[str, Any] = {}
+    for role, name in given.items():
+        parameter = {"user_id": "user", "movie_id": "item"}.get(role, role)
+        if name is not None:
+            if name not in frame.columns:
+                raise InvalidParameterError(
+                    parameter,
+                    f"{parameter}={name!r} is not a column of the frame, which has: "
+                    f"{', '.join(map(str, frame.columns))}.",
+                )
+            found[role] = name
+            continue
+        for column in frame.columns:
+            if _ALIASES.get(str(column).strip().lower()) == role:
+                found[role] = column
+                break
+    absent = [r for r in _REQUIRED if r not in found]
+    if absent:
+        names = ", ".join({"user_id": "user", "movie_id": "item"}.get(a, a) for a in absent)
+        raise InvalidParameterError(
+            {"user_id": "user", "movie_id": "item"}.get(absent[0], absent[0]),
+            f"the ratings frame has no {names} column (it has: "
+            f"{', '.join(map(str, frame.columns))}); name them with "
+            "recsys.data.ratings_frame(frame, user=..., item=..., rating=...).",
+        )
+    for role in ("user_id", "movie_id"):
+        kind = frame[found[role]].dtype.kind
+        if kind not in "iu":
+            raise DataError(
+                f"column {found[role]!r} holds {frame[found[role]].dtype} values; "
+                f"{role.split('_')[0]} ids must be integers (renumber other ids, e.g. "
+                "with pandas.factorize)."
+            )
+    ratings = make_ratings(
+        frame[found["user_id"]].to_numpy(),
+        frame[found["movie_id"]].to_numpy(),
+        pd.to_numeric(frame[found["rating"]], errors="coerce").to_numpy(dtype=np.float64),
+        frame[found["timestamp"]].to_numpy() if "timestamp" in found else None,
+    )
+    return validate_ratings(ratings, "the ratings frame")
 
 
 def _compression(file: Path) -> str | None:

@@ -22,6 +22,7 @@ from recsys.errors import DataError
 __all__ = [
     "MOVIE_COLUMNS",
     "RATING_COLUMNS",
+    "drop_duplicate_pairs",
     "make_movies",
     "make_ratings",
     "parse_genres",
@@ -130,6 +131,38 @@ def make_movies(
         dtype="Int64",
     )
     return frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
+
+
+def drop_duplicate_pairs(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Keep one rating per (user, movie) pair: the latest by timestamp, else the last
+    row of the file; returns the frame and how many rows were dropped.
+
+    A pair rated twice would otherwise be able to land in both the training and the
+    test part of a split. The kept rows stay in their original order.
+
+    Examples
+    --------
+    >>> frame = make_ratings([1, 1, 2], [10, 10, 10], [3.0, 5.0, 4.0], [200, 100, 50])
+    >>> kept, dropped = drop_duplicate_pairs(frame)
+    >>> kept["rating"].tolist(), dropped
+    ([3.0, 4.0], 1)
+    """
+    key = pd.Series(
+        (frame["user_id"].to_numpy().astype(np.int64) << 32)
+        | (frame["movie_id"].to_numpy().astype(np.int64) & 0xFFFFFFFF)
+    )
+    if not key.duplicated().any():
+        return frame, 0
+    if "timestamp" in frame.columns:
+        # the latest timestamp wins; among equal timestamps, the last row
+        order = np.lexsort((np.arange(len(frame)), frame["timestamp"].to_numpy(), key.to_numpy()))
+        keep = np.zeros(len(frame), dtype=bool)
+        last_of_key = np.r_[key.to_numpy()[order][1:] != key.to_numpy()[order][:-1], True]
+        keep[order[last_of_key]] = True
+    else:
+        keep = ~key.duplicated(keep="last").to_numpy()
+    kept = frame[keep].reset_index(drop=True)
+    return kept, int(len(frame) - len(kept))
 
 
 def validate_ratings(frame: pd.DataFrame, source: str) -> pd.DataFrame:

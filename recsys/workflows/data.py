@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,31 @@ from recsys.data import (
 
 __all__ = ["load_and_split"]
 
+#: How the ratings files of each MovieLens layout are read (``sep``, ``columns``).
+_LAYOUT_READING: dict[str, tuple[str, str | None]] = {
+    "100k": ("\t", "user,item,rating,timestamp"),
+    "dat": ("::", "user,item,rating,timestamp"),
+    "csv": (",", None),
+}
+
+
+def _folder_of(dataset: Dataset | None) -> Path | None:
+    """The folder a dataset was read from (``None`` for the bundled copy or a zip)."""
+    if dataset is None or dataset.source is None:
+        return None
+    root = Path(dataset.spec).expanduser()
+    return root if root.is_dir() else None
+
+
+def _beside(path: str, folder: Path | None) -> str:
+    """``path``, looked up in ``folder`` first when it is relative."""
+    candidate = Path(path).expanduser()
+    if folder is not None and not candidate.is_absolute():
+        inside = folder / candidate
+        if inside.is_file() or not candidate.exists():
+            return str(inside)
+    return path
+
 
 def load_and_split(
     *,
@@ -36,7 +62,10 @@ def load_and_split(
     ----------
     dataset : a MovieLens release name (downloaded once), a MovieLens folder or ``.zip``;
         ``None`` (and no ``ratings``) is the bundled ``ml-latest-small``. With a
-        ``files:TRAIN,TEST`` split it only supplies the movies table.
+        ``files:TRAIN,TEST`` split it supplies the movies table, relative paths are
+        looked up in its folder first (``files:u1.base,u1.test`` with ``--data
+        ml-100k``), and the files are read in its layout unless ``sep``/``columns``
+        say otherwise.
     ratings : a delimited ratings file instead of ``dataset``.
     sep, columns : how to read ``ratings`` and the files of a ``files:`` split (see
         :func:`recsys.data.read_ratings_file`).
@@ -61,12 +90,16 @@ def load_and_split(
         seed = int(model_default("seed"))
     splitter = parse_split(split)
     if isinstance(splitter, FilesSplit):
+        base = load_dataset(dataset) if dataset else None
+        if base is not None and columns is None and sep == ",":
+            sep, columns = _LAYOUT_READING.get(base.layout, (sep, columns))
+        folder = _folder_of(base)
 
         def reader(path: str) -> pd.DataFrame:
-            return read_ratings_file(path, sep=sep, columns=columns)
+            return read_ratings_file(_beside(path, folder), sep=sep, columns=columns)
 
         parts = FilesSplit(splitter.train_path, splitter.test_path, reader).split()
-        movies = load_dataset(dataset).movies if dataset else None
+        movies = base.movies if base is not None else None
         both = pd.concat([parts.train, parts.test], ignore_index=True)
         if movies is None:
             movies = make_movies(np.unique(both["movie_id"].to_numpy()))

@@ -81,3 +81,19 @@ def test_a_rerated_pair_is_never_in_both_parts(tmp_path: Path) -> None:
         train = set(zip(split.train.user_id, split.train.movie_id, strict=True))
         test = set(zip(split.test.user_id, split.test.movie_id, strict=True))
         assert not train & test, spec
+
+
+def test_files_split_is_relative_to_data_and_uses_its_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recsys.workflows.data import load_and_split
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "ml-100k"
+    monkeypatch.chdir(tmp_path)  # nowhere near the fold files
+    data, parts = load_and_split(dataset=str(fixture), split="files:u1.base,u1.test")
+    expected = load_and_split(dataset=str(fixture), split="fold:u1")[1]
+    pd.testing.assert_frame_equal(parts.train, expected.train)
+    pd.testing.assert_frame_equal(parts.test, expected.test)
+    assert "Toy Story (1995)" in data.movies["title"].tolist()
+    with pytest.raises(DataError, match="no such ratings file"):
+        load_and_split(dataset=str(fixture), split="files:u9.base,u1.test")

@@ -12,6 +12,7 @@ __all__ = ["main"]
 COMMANDS = [
     "genre.cli.dataset",
     "genre.cli.explore",
+    "genre.cli.blocks",
     "genre.cli.train",
     "genre.cli.predict",
     "genre.cli.ablate",
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(
         "genre",
         "Multi-label movie genre prediction: labelled sets, genre analysis, text models, "
-        "fused feature models and their ablation.",
+        "blocks fitted on a labelled set, fused feature models and their ablation.",
         COMMANDS,
         argv,
     )

@@ -132,6 +132,13 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = Tru
         help="widths of dense layers after the concatenation (default none)",
     )
     group.add_argument(
+        "--second-stage",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a second stage that sees the first stage's scores of every genre "
+        "(fusion default: see genre.fusion.model.DEFAULTS)",
+    )
+    group.add_argument(
         "--dropout",
         type=float,
         metavar="RATE",
@@ -164,6 +171,7 @@ def network_params(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "units": _numbers(args.units, "--units", int),
         "head_units": _widths(args.head_units),
+        "second_stage": args.second_stage,
         "dropout": args.dropout,
         "l2": args.l2,
         "class_weight": None if args.class_weight == "none" else args.class_weight,

@@ -56,14 +56,19 @@ def split_inputs(data: LabelledSet, inputs: BlockInputs) -> dict[str, BlockInput
     Raises
     ------
     DataError
-        If ``inputs`` are not aligned on the labelled set's movies.
+        If ``inputs`` are not aligned on the labelled set's movies, or hold a block
+        fitted on the training part of another labelled set
+        (:func:`genre.fusion.split_blocks.check_split_blocks`).
     """
+    from genre.fusion.split_blocks import check_split_blocks
+
     ids = data.frame["movie_id"].to_numpy(dtype=np.int64)
     if len(inputs) != len(ids) or not np.array_equal(inputs.movie_ids, ids):
         raise DataError(
             "the block inputs are not aligned on the labelled set's movies; load "
             "them with load_block_inputs(store, blocks, data.frame.movie_id)."
         )
+    check_split_blocks(data, inputs.provenance)
     split = data.frame["split"].to_numpy()
     return {s: inputs.take(split == s) for s in SPLITS}
 

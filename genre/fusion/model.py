@@ -213,6 +213,7 @@ def build_fusion_network(
     l2: float = 0.0,
     statistics: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
     seed: int = 0,
+    second_stage: bool = False,
 ) -> Any:
     """The Keras functional network of the module docstring.
 
@@ -227,6 +228,11 @@ def build_fusion_network(
     statistics : block name -> (mean, variance) for the Normalization layers
         (``None``: no standardisation).
     seed : seeds the initialisers and dropout.
+    second_stage : add the label-structure stage: the first stage's genre
+        probabilities ``p1 = sigmoid(z1)`` go through a ``Dense(n_outputs)`` layer whose
+        output is added to the logits, ``p = sigmoid(z1 + W p1 + b)`` (``W``, ``b``
+        start at zero, so training starts from the one-stage model): each genre's final
+        score sees the first-stage scores of every genre.
 
     Returns
     -------
@@ -290,7 +296,20 @@ def build_fusion_network(
             h = layers.Dropout(
                 dropout, seed=seed * 1000 + next(counter), name=f"head_dropout{depth + 1}"
             )(h)
-    out = dense(n_outputs, "genres", activation="sigmoid")(h)
+    if not second_stage:
+        out = dense(n_outputs, "genres", activation="sigmoid")(h)
+        return keras.Model(inputs, out, name="genre_fusion")
+    logits = dense(n_outputs, "first_stage_logits", activation="linear")(h)
+    first = layers.Activation("sigmoid", name="first_stage")(logits)
+    interactions = layers.Dense(
+        n_outputs,
+        kernel_initializer="zeros",
+        bias_initializer="zeros",
+        kernel_regularizer=regularizer,
+        name="genre_interactions",
+    )(first)
+    logits = layers.Add(name="second_stage_logits")([logits, interactions])
+    out = layers.Activation("sigmoid", name="genres")(logits)
     return keras.Model(inputs, out, name="genre_fusion")
 
 
@@ -378,6 +397,8 @@ class FusionClassifier(GenreThresholdsMixin, BaseEstimator):
     units : widths of each branch's Dense layers (``(256,)``; the single-block MLP of
         :data:`DEFAULTS` ``["mlp"]``: ``(1024, 256)``).
     head_units : widths of Dense layers after the concatenation.
+    second_stage : a second stage that sees the first stage's scores of every genre
+        (see :func:`build_fusion_network`).
     dropout : rate after each hidden layer.
     l2 : L2 penalty on the kernels.
     class_weight : ``None`` or ``"balanced"`` (per-genre positive / negative weights
@@ -438,6 +459,7 @@ class FusionClassifier(GenreThresholdsMixin, BaseEstimator):
         *,
         units: Sequence[int] = (256,),
         head_units: Sequence[int] = (),
+        second_stage: bool = False,
         dropout: float = 0.5,
         l2: float = 0.0,
         class_weight: str | None = None,
@@ -450,6 +472,7 @@ class FusionClassifier(GenreThresholdsMixin, BaseEstimator):
     ) -> None:
         self.units = units
         self.head_units = head_units
+        self.second_stage = second_stage
         self.dropout = dropout
         self.l2 = l2
         self.class_weight = class_weight
@@ -544,6 +567,7 @@ class FusionClassifier(GenreThresholdsMixin, BaseEstimator):
             l2=self.l2,
             statistics=self.statistics_,
             seed=self.seed,
+            second_stage=bool(self.second_stage),
         )
         if self.class_weight == "balanced":
             pos, neg = balanced_class_weights(y)
@@ -702,6 +726,7 @@ class FusionClassifier(GenreThresholdsMixin, BaseEstimator):
         params.pop("verbose", None)
         params["units"] = [int(u) for u in self.units]
         params["head_units"] = [int(u) for u in self.head_units]
+        params["second_stage"] = bool(self.second_stage)
         return params
 
     @classmethod

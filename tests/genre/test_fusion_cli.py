@@ -229,6 +229,10 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
                 *NET,
                 "--epochs",
                 "5",
+                "--classical",
+                "svm",
+                "--seeds",
+                "0,1",
                 "--out",
                 str(out),
             ]
@@ -237,6 +241,7 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     )
     printed = capsys.readouterr().out
     assert "all blocks vs best single block" in printed
+    assert "all blocks vs best classical model" in printed
     table = pd.read_csv(out / "ablation.csv")
     assert list(table.columns[:6]) == [
         "blocks",
@@ -246,32 +251,47 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
         "mean_roc_auc",
         "hamming_loss",
     ]
-    # genres (the labels) is never an input; two blocks -> 2 singles + all; then the prior
-    assert table["blocks"].tolist() == [
+    # genres (the labels) is never an input; two blocks -> 2 singles + all, after the
+    # classical row, for each seed; then the prior
+    per_seed = [
+        "classical: svm (TF-IDF, overview)",
         "overview_w2v",
         "poster",
         "overview_w2v+poster",
-        "prior benchmark (no features)",
     ]
+    assert table["blocks"].tolist() == [*per_seed, *per_seed, "prior benchmark (no features)"]
+    assert table["seed"].tolist()[:-1] == [0] * 4 + [1] * 4
+    assert table["kind"].tolist() == (["classical"] + ["fused"] * 3) * 2 + ["benchmark"]
     assert np.isfinite(table.iloc[:, 1:6].to_numpy(dtype=float)).all()
     assert table["mean_roc_auc"].iloc[-1] == 0.5
     assert (out / "ablation.png").stat().st_size > 10_000
     rows = list(csv.DictReader((out / "ablation.csv").open()))
     for row in rows[:-1]:  # counts are written as integers ...
-        assert all(
-            re.fullmatch(r"[1-9]\d*", row[c]) for c in ("n_blocks", "epochs_run", "best_epoch")
-        ), row
+        counts = ("n_blocks", "epochs_run", "best_epoch")
+        if row["kind"] == "fused":
+            assert all(re.fullmatch(r"[1-9]\d*", row[c]) for c in counts), row
+        else:  # ... a classical row has none
+            assert [row[c] for c in counts] == ["", "", ""], row
     # ... and the prior row has none
     assert (rows[-1]["n_blocks"], rows[-1]["epochs_run"], rows[-1]["best_epoch"]) == ("0", "", "")
+    # the summary: mean and spread over the two seeds of each row
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["blocks"].tolist() == [*per_seed, "prior benchmark (no features)"]
+    assert summary["n_seeds"].tolist() == [2, 2, 2, 2, 1]
+    fused = table[table["blocks"] == "poster"]["micro_f1"]
+    assert summary.loc[2, "micro_f1"] == pytest.approx(fused.mean(), abs=1e-6)
+    assert summary.loc[2, "micro_f1_std"] == pytest.approx(fused.std(ddof=1), abs=1e-6)
 
     def no_constants(name):
         raise AssertionError(f"ablation.json holds {name}, which is not JSON")
 
     saved = json.loads((out / "ablation.json").read_text(), parse_constant=no_constants)
-    assert set(saved["reports"]) == set(table["blocks"][:-1])
+    assert set(saved["reports"]) == {f"{b} [seed {s}]" for b in per_seed for s in (0, 1)}
     assert saved["table"][-1]["epochs_run"] is None
-    assert isinstance(saved["table"][0]["epochs_run"], int)
+    assert isinstance(saved["table"][1]["epochs_run"], int)
+    assert saved["config"]["seeds"] == [0, 1]
     assert (out / "ablation.md").read_text().startswith("| blocks | micro_f1")
+    assert " ± " in (out / "ablation.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -590,6 +610,8 @@ def test_train_predict_ablate_with_backend_option(tmp_path, inputs, backend):
             "--epochs",
             "3",
             "--no-pairs",
+            "--classical",
+            "none",
             "--backend",
             backend,
             "--out",

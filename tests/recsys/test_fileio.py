@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from recsys.errors import DataError
 from recsys.fileio import (
+    KILL_AFTER_ENV,
+    STEP_LOG_ENV,
     atomic_directory,
     atomic_write,
     check_replaceable,
     check_writable_dir,
     check_writable_file,
+    readable_dir,
+    reserve_outputs,
 )
 
 
@@ -214,3 +222,173 @@ def test_an_existing_file_of_another_kind_is_not_overwritten(tmp_path: Path) -> 
     assert check_writable_file(tmp_path / "1.jpg") == tmp_path / "1.jpg"  # no suffix rule
     assert check_writable_file(tmp_path / "old.CSV", suffix=".csv") == tmp_path / "old.CSV"
     assert check_writable_file(tmp_path / "new.txt", suffix=".csv") == tmp_path / "new.txt"
+
+
+# ------------------------------------------------- atomic switch, locks, leftovers
+def _hold_lock_in_child(target: Path) -> subprocess.Popen[str]:
+    """A second process holding the lock of ``target`` until its stdin closes."""
+    code = (
+        "import sys; from recsys.fileio import locked_output\n"
+        f"with locked_output({str(target)!r}):\n"
+        "    print('held', flush=True); sys.stdin.read()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_a_second_writer_is_refused_up_front(tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    child = _hold_lock_in_child(target)
+    try:
+        with reserve_outputs(), pytest.raises(DataError) as caught:
+            check_writable_dir(target, what="model", marker="m.json", parameter="directory")
+        assert f"another process (pid {child.pid}) is writing the model" in str(caught.value)
+        assert caught.value.parameter == "directory"
+        with (
+            pytest.raises(DataError, match="another process"),
+            atomic_directory(target, marker="m.json") as folder,
+        ):
+            (folder / "m.json").write_text("{}")
+        assert not target.exists()
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+    with atomic_directory(target, marker="m.json") as folder:  # free again
+        (folder / "m.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no lock file left
+
+
+def test_reservations_end_with_their_block(tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    with reserve_outputs():
+        check_writable_dir(target, what="model", marker="m.json")
+        assert (tmp_path / ".model.lock").is_file()
+        with atomic_directory(target, marker="m.json") as folder:  # same process: re-entrant
+            (folder / "m.json").write_text("{}")
+        assert (tmp_path / ".model.lock").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    check_writable_dir(target, what="model", marker="m.json")  # outside a block: no lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_leftovers_of_killed_runs_are_removed_by_the_next_writer(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with atomic_directory(target, marker="m") as folder:
+        (folder / "m").write_text("old")
+    for name in (".out.123-0a1b2c3d.tmp", ".out.abcdefgh.old", ".out.456-89abcdef.new"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m").write_text("junk")
+    (tmp_path / ".out.lock").write_text("999999\n")  # a killed holder's lock file
+    (tmp_path / ".out.v2.abcdefgh.tmp").mkdir()  # another output's ("out.v2"): kept
+    with atomic_directory(target, marker="m") as folder:
+        (folder / "m").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.v2.abcdefgh.tmp", "out"]
+    assert (target / "m").read_text() == "new"
+
+
+def test_an_interrupted_two_rename_switch_is_read_and_finished(tmp_path: Path) -> None:
+    """Where no atomic exchange exists: killed between the renames, the output is
+    missing but its complete new version waits as ``.NAME.<id>.new``."""
+    target = tmp_path / "out"
+    ready = tmp_path / ".out.77-0a1b2c3d.new"
+    ready.mkdir()
+    (ready / "m").write_text("new")
+    (tmp_path / ".out.77-0a1b2c3d.old").mkdir()  # the old one, moved aside
+    assert readable_dir(target) == ready
+    with reserve_outputs():
+        check_writable_dir(target, what="output", marker="m")  # the next run finishes it
+    assert (target / "m").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_earlier_versions_interrupted_switch_gets_the_old_output_back(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    (tmp_path / ".out.abcdefgh.old").mkdir()
+    (tmp_path / ".out.abcdefgh.old" / "m").write_text("old")
+    (tmp_path / ".out.ijklmnop.tmp").mkdir()  # may be incomplete: never used
+    assert readable_dir(target) == tmp_path / ".out.abcdefgh.old"
+    with atomic_directory(target, marker="m") as folder:
+        assert (target / "m").read_text() == "old"  # recovered before the new one
+        (folder / "m").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_replacing_with_and_without_an_atomic_exchange(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    if not exchange:
+        monkeypatch.setenv("RECSYS_TEST_NO_EXCHANGE", "1")
+    log = tmp_path / "steps.log"
+    monkeypatch.setenv(STEP_LOG_ENV, str(log))
+    target = tmp_path / "runs" / "out"
+    for text in ("old", "new"):
+        with atomic_directory(target, marker="m") as folder:
+            (folder / "m").write_text(text)
+    assert (target / "m").read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out"]
+    kinds = [line.split("\t")[1] for line in log.read_text().splitlines()]
+    second = ["exchange"] if exchange else ["rename", "rename", "rename"]
+    assert [k for k in kinds if k != "replace"] == ["rename", *second]
+
+
+@pytest.mark.slow  # eight subprocesses; CI runs it
+def test_a_kill_after_any_step_leaves_the_old_or_the_new_folder(tmp_path: Path) -> None:
+    """The harness in miniature: a child replacing a folder, killed after step n."""
+    code = (
+        "import sys; from pathlib import Path; from recsys.fileio import atomic_directory\n"
+        "with atomic_directory(sys.argv[1], marker='m') as f:\n"
+        "    (f / 'm').write_text('new'); (f / 'data').write_text('new data')\n"
+    )
+    target = tmp_path / "out"
+    outcomes = []
+    for exchange in (True, False):
+        for n in (1, 2, 3, 4):
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            (target / "m").write_text("old")
+            (target / "data").write_text("old data")
+            env = {**os.environ, KILL_AFTER_ENV: str(n)}
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+            if not exchange:
+                env["RECSYS_TEST_NO_EXCHANGE"] = "1"
+            done = subprocess.run([sys.executable, "-c", code, str(target)], env=env)
+            seen = readable_dir(target)
+            state = {p.name: p.read_text() for p in seen.iterdir()}
+            assert state in ({"m": "old", "data": "old data"}, {"m": "new", "data": "new data"})
+            outcomes.append((exchange, n, done.returncode == -signal.SIGKILL, state["m"]))
+    # with the exchange: killed after the switch (step 1) or finished; without: 3 renames
+    assert [o for o in outcomes if o[2]] == [
+        (True, 1, True, "new"),
+        (False, 1, True, "old"),
+        (False, 2, True, "new"),
+        (False, 3, True, "new"),
+    ]
+
+
+def test_a_killed_file_write_leaves_a_temporary_the_next_write_takes_over(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import sys; from recsys.fileio import atomic_write\n"
+        "with atomic_write(sys.argv[1]) as f:\n"
+        "    f.write('new'); f.flush(); import os, signal; os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    subprocess.run([sys.executable, "-c", code, str(target)], env=env)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.txt.partial.tmp", "a.txt"]
+    with atomic_write(target) as handle:
+        handle.write("newer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert target.read_text() == "newer"

@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("dot", "bias", "mlp"),
         help=f"model kind (default {model_default('kind')})",
     )
+    model.add_argument(
+        "--objective",
+        choices=("rating", "bpr"),
+        help="rating: fit the ratings (squared error, the default); bpr: fit a ranking "
+        "(Bayesian personalised ranking against sampled movies the user did not rate; "
+        "early stopping on the validation NDCG@10; the scores are not ratings)",
+    )
     model.add_argument("--factors", type=int, help="embedding size")
     model.add_argument("--l2", type=float, help="row-wise L2 penalty on embeddings")
     model.add_argument("--bias-l2", type=float, help="row-wise L2 penalty on biases (bias model)")
@@ -67,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--patience",
         type=int,
-        help=f"early-stopping patience in epochs (default {model_default('patience')})",
+        help="early-stopping patience in epochs (default 3; 5 with --objective bpr)",
     )
     fit.add_argument(
         "--validation-fraction",
@@ -179,6 +186,7 @@ _MODEL_OPTIONS = (
     "seed",
     "side_l2",
     "id_dropout",
+    "objective",
 )
 
 
@@ -285,9 +293,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
 def _table(m: dict[str, Any], out: Any) -> str:
+    name = f"{m['model']} model" + (" (bpr)" if m.get("objective") == "bpr" else "")
     rows = [
-        (f"{m['model']} model", m["rmse"], m["mae"]),
+        (name, m["rmse"], m["mae"]),
         (
             "bias-only baseline",
             m["baselines"]["bias_only"]["rmse"],
@@ -308,7 +321,24 @@ def _table(m: dict[str, Any], out: Any) -> str:
             )
         )
     lines = ["", f"  {'held-out ratings: ' + format(m['n_test'], ','):<28}{'RMSE':>8}{'MAE':>8}"]
-    lines += [f"  {name:<28}{r:>8.4f}{a:>8.4f}" for name, r, a in rows]
+    lines += [f"  {label:<28}{_cell(r):>8}{_cell(a):>8}" for label, r, a in rows]
+    topn = m.get("topn")
+    if topn:
+        k = topn["k"]
+        names = ["ndcg", "precision", "recall", "map", "coverage"]
+        lines += [
+            "",
+            f"  {'top-' + str(k) + ' lists: ' + format(topn['n_users'], ',') + ' users':<28}"
+            + "".join(f"{n + '@' + str(k):>14}" for n in names),
+        ]
+        for label, key in (
+            (name, "model"),
+            ("popularity baseline", "popularity"),
+            ("bias-only baseline", "bias_only"),
+        ):
+            lines.append(
+                f"  {label:<28}" + "".join(f"{topn[key][f'{n}@{k}']:>14.4f}" for n in names)
+            )
     cold = m.get("cold_start")
     if cold and cold["n_test"] and cold["n_test"] != m["n_test"]:
         head = f"cold-start movies: {cold['n_movies']:,} ({cold['n_test']:,} ratings)"

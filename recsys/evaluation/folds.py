@@ -27,6 +27,8 @@ from recsys.errors import DataError, InvalidParameterError
 
 __all__ = ["FOLD_KINDS", "fold_numbers", "kfold_splits"]
 
+#: The number of folds of ml-100k's predefined cross-validation (``u1``..``u5``).
+PREDEFINED_K = 5
 #: How :func:`fold_numbers` assigns ratings to folds.
 FOLD_KINDS = ("ratings", "user")
 
@@ -87,8 +89,8 @@ def kfold_splits(
     k : number of folds (>= 2).
     by : ``"ratings"`` or ``"user"`` (see the module docstring).
     seed : seeds the assignment.
-    predefined : use the dataset's own folds when it has exactly the ``u1``..``uk``
-        folds (ml-100k for ``k = 5``).
+    predefined : use the dataset's own 5-fold cross-validation when ``k`` is 5 and it
+        has the ``u1``..``u5`` folds (ml-100k).
 
     Raises
     ------
@@ -100,7 +102,7 @@ def kfold_splits(
     if int(k) != k or k < 2:
         raise InvalidParameterError("folds", f"cross-validation needs at least 2 folds, got {k!r}.")
     names = [f"u{i}" for i in range(1, k + 1)]
-    if predefined and all(name in dataset.folds for name in names):
+    if predefined and k == PREDEFINED_K and all(name in dataset.folds for name in names):
         splits = []
         for name in names:
             train, test = dataset.read_fold(name)

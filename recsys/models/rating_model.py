@@ -56,7 +56,7 @@ from recsys.models.scoring import (
     TopKStream,
 )
 from recsys.models.side_features import SideFeatures
-from recsys.models.spec import DEFAULTS, KINDS, SIDE_DEFAULTS, NetworkSpec
+from recsys.models.spec import BPR_DEFAULTS, DEFAULTS, KINDS, PATIENCE, SIDE_DEFAULTS, NetworkSpec
 
 Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
@@ -93,7 +93,9 @@ class RatingModel(BaseEstimator):
     learning_rate : of the :class:`~recsys.models.optimizers.LazyAdam` optimizer.
     batch_size : ratings per step.
     epochs : maximum epochs.
-    patience : epochs without validation improvement before early stopping.
+    patience : epochs without validation improvement before early stopping; ``None``
+        is :data:`~recsys.models.spec.PATIENCE` of the objective (3 for ``rating``, 5
+        for ``bpr``).
     validation_fraction : share of the training ratings held out for early stopping
         (0 trains every epoch without validation).
     output : ``"linear"`` or ``"sigmoid"`` (squash into the rating scale widened by 5%
@@ -121,7 +123,8 @@ class RatingModel(BaseEstimator):
         features; use it when the test part is split by movies).
 
     ``None`` for ``factors``, ``l2`` or ``learning_rate`` means the kind's default in
-    :data:`DEFAULTS` (:data:`SIDE_DEFAULTS` first when fitted with side features).
+    :data:`DEFAULTS` (:data:`~recsys.models.spec.BPR_DEFAULTS` first for ``bpr``, and
+    :data:`SIDE_DEFAULTS` first when fitted with side features).
 
     The estimator follows scikit-learn's contract: ``get_params``/``set_params`` read
     the constructor's signature, ``sklearn.base.clone`` gives an unfitted copy, ``fit``
@@ -195,7 +198,7 @@ class RatingModel(BaseEstimator):
         learning_rate: float | None = None,
         batch_size: int | None = None,
         epochs: int = 50,
-        patience: int = 3,
+        patience: int | None = None,
         validation_fraction: float = 0.05,
         output: str | None = None,
         seed: int = 0,
@@ -234,12 +237,16 @@ class RatingModel(BaseEstimator):
     def _resolved(self, *, side: bool) -> dict[str, Any]:
         self._check_params()
         params = self.get_params(deep=False)
-        defaults = {**DEFAULTS[self.kind], **(SIDE_DEFAULTS[self.kind] if side else {})}
+        defaults = {
+            **DEFAULTS[self.kind],
+            **(BPR_DEFAULTS[self.kind] if self.objective == "bpr" else {}),
+            **(SIDE_DEFAULTS[self.kind] if side else {}),
+        }
         for key, value in defaults.items():
             if params[key] is None:
                 params[key] = value
-        if self.objective == "bpr" and self.output is None:
-            params["output"] = "linear"  # a squashed score saturates the ranking loss
+        if params["patience"] is None:
+            params["patience"] = PATIENCE[self.objective]
         if params["id_dropout"] is None:
             params["id_dropout"] = 0.5 if self.validation_split == "movies" else 0.0
         params["dropout"] = tuple(float(d) for d in params["dropout"])
@@ -258,7 +265,7 @@ class RatingModel(BaseEstimator):
             ("learning_rate", self.learning_rate, lambda v: v is None or v > 0),
             ("batch_size", self.batch_size, lambda v: v is None or (int(v) == v and v >= 1)),
             ("epochs", self.epochs, lambda v: int(v) == v and v >= 1),
-            ("patience", self.patience, lambda v: int(v) == v and v >= 1),
+            ("patience", self.patience, lambda v: v is None or (int(v) == v and v >= 1)),
             ("validation_fraction", self.validation_fraction, lambda v: 0 <= v < 1),
             (
                 "dropout",

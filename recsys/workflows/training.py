@@ -34,6 +34,7 @@ __all__ = [
     "device_and_precision",
     "model_default",
     "prepare_cluster",
+    "topn_report",
     "train_and_evaluate",
     "validation_carve",
 ]
@@ -245,9 +246,11 @@ class TrainingRun:
             "n_validation_dropped": int(model.n_validation_dropped_),
             "n_test": report["n_test"],
             "rating_scale": list(model.rating_scale_),
+            "objective": model.objective,
             "rmse": report["rmse"],
             "mae": report["mae"],
             "baselines": report["baselines"],
+            **({"topn": report["topn"]} if report.get("topn") is not None else {}),
             "test_fallbacks": report["test_fallbacks"],
             "train_seconds": training.train_seconds,
             "ratings_per_second": model.n_train_ * epochs / training.train_seconds,
@@ -281,6 +284,45 @@ class TrainingRun:
             }
         )
         return metrics
+
+
+#: The baselines beside a model's top-N scores in ``metrics.json``.
+TOPN_BASELINES = ("popularity", "bias_only")
+
+
+def topn_report(
+    model: RatingModel,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    *,
+    k: int = 10,
+    rating_scale: tuple[float, float] | None = None,
+) -> dict[str, Any] | None:
+    """The top-N metrics at ``k`` of ``model`` and of the popularity and bias-only
+    baselines on ``test`` (default protocol, :mod:`recsys.evaluation.protocol`);
+    ``None`` when no test user is known with a relevant rating (e.g. a ``movies:F``
+    split, whose test movies are all unknown to the training part)."""
+    from recsys.errors import DataError
+    from recsys.evaluation.protocol import TopNProtocol
+
+    try:
+        task = TopNProtocol(k=k).prepare(train, test, rating_scale=rating_scale)
+    except DataError:
+        return None
+    baselines = task.baselines()
+    report: dict[str, Any] = {
+        "k": k,
+        "relevance": task.threshold,
+        "n_users": task.n_users,
+        "model": _without_users(task.evaluate(task.model_scorer(model))),
+    }
+    for name in TOPN_BASELINES:
+        report[name] = _without_users(task.evaluate(baselines[name]))
+    return report
+
+
+def _without_users(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metrics.items() if key not in ("n_users", "per_user")}
 
 
 def train_and_evaluate(
@@ -345,6 +387,9 @@ def train_and_evaluate(
     by_movies = split.name.startswith("movies:")
     movies: pd.DataFrame | None = dataset.movies if (blocks or by_movies) else None
     report = evaluate_model(model, split.train, split.test, movies=movies)
+    report["topn"] = topn_report(model, split.train, split.test, rating_scale=model.rating_scale_)
+    if not model.predicts_ratings:  # a ranking model's scores are not ratings
+        report["rmse"] = report["mae"] = None
     return TrainingRun(
         model=model,
         dataset=dataset.name,

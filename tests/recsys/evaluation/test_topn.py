@@ -76,7 +76,7 @@ def test_hand_computed_metrics_with_ties_and_a_user_without_relevant_items() -> 
 
 
 def test_ties_are_broken_by_movie_id_whatever_the_column_order_of_equal_scores() -> None:
-    cols, valid = top_k(np.array([[1.0, 1.0, 1.0, 1.0]]), 3)
+    cols, _ = top_k(np.array([[1.0, 1.0, 1.0, 1.0]]), 3)
     assert cols.tolist() == [[0, 1, 2]]
     cols, _ = top_k(np.array([[0.0, 2.0, 1.0, 2.0, 1.0]]), 4)
     assert cols.tolist() == [[1, 3, 2, 4]]
@@ -143,7 +143,7 @@ def test_relevance_outside_the_scale() -> None:
 
 def test_sampled_candidates_keep_the_relevant_movies_and_n_others() -> None:
     task = TopNProtocol(k=6, candidates="sampled:1").prepare(TRAIN, TEST)
-    columns, valid = task.top_lists(lambda rows: np.zeros((len(rows), task.n_movies)))
+    _, valid = task.top_lists(lambda rows: np.zeros((len(rows), task.n_movies)))
     # user 1: relevant 30, 50 + 1 sampled; user 2: relevant 20 + 1 sampled
     assert valid.sum(axis=1).tolist() == [3, 2]
 

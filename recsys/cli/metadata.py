@@ -281,7 +281,9 @@ def register(subparsers: Any) -> None:
     status = actions.add_parser(
         "status",
         help="coverage of the store",
-        description="Movies with overview / genres / poster, missing (404), failed and pending.",
+        description="Movies with overview / genres / poster; missing (no metadata: TMDB "
+        "answered 404, the movie has no TMDB id, or an imported file had no data for it; "
+        "the reasons are counted), failed (retried by the next fetch) and pending.",
     )
     status.add_argument("--json", action="store_true", help="print JSON")
     _store_option(status)
@@ -522,12 +524,15 @@ def _status(args: argparse.Namespace) -> int:
 
     with MetadataStore(_store_path(args), readonly=True) as store:
         coverage = store.coverage()
+        reasons = store.missing_reasons()
         where = str(store.path)
     if args.json:
-        print(json.dumps({"store": where, **coverage}, indent=2))
+        print(json.dumps({"store": where, **coverage, "missing_reasons": reasons}, indent=2))
         return 0
     print(f"store: {where}")
     print(_coverage_line(coverage))
+    for why, count in reasons.items():
+        print(f"  missing {count}: {why}")
     return 0
 
 

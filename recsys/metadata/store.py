@@ -454,6 +454,16 @@ class MetadataStore:
         return frame
 
     # -- reports -------------------------------------------------------------------
+    def missing_reasons(self) -> dict[str, int]:
+        """Why movies have no metadata: each ``detail`` of a ``missing`` row (a TMDB
+        404, no TMDB id, no data in an imported file...) with its count, most first."""
+        rows = self._db.execute(
+            "SELECT COALESCE(NULLIF(TRIM(detail), ''), 'no reason recorded') AS why,"
+            " COUNT(*) AS n FROM movies WHERE status = 'missing' GROUP BY why"
+            " ORDER BY n DESC, why"
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def coverage(self) -> dict[str, int]:
         """Counts: movies, ok/missing/failed, with overview/genres/poster, pending links.
 

@@ -353,6 +353,9 @@ def test_fetch_from_the_bundled_dataset_keeps_movielens_genres(
     code, out, _ = recsys(capsys, "status", "--store", store, "--json")
     status = json.loads(out)
     assert status["links"] == 9742 and status["pending"] == 9742 - 3 - 8
+    assert status["missing_reasons"] == {"no TMDB id in the links": 8}
+    code, out, _ = recsys(capsys, "status", "--store", store)
+    assert "  missing 8: no TMDB id in the links" in out.splitlines()
 
 
 def test_cli_poster_sizes_and_defaults_are_the_librarys():

@@ -3,31 +3,122 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recsys.errors import InvalidParameterError
 from recsys.fileio import check_writable_dir
 
 if TYPE_CHECKING:
     from recsys.models.distribute import ClusterRole
     from recsys.workflows.training import TrainingRun
 
-__all__ = ["checkpoint_folder", "default_model_dir", "prepare_model_dir", "save_run"]
+__all__ = [
+    "RUN_IDENTITY",
+    "check_same_run",
+    "checkpoint_folder",
+    "default_model_dir",
+    "prepare_model_dir",
+    "run_identity",
+    "save_run",
+]
 
 
-def default_model_dir(dataset: str, kind: str) -> Path:
-    """``runs/<dataset>-<kind>``: where a model goes when no folder is chosen.
+def default_model_dir(
+    dataset: str,
+    kind: str,
+    *,
+    split: str = "random:0.1",
+    features: Sequence[str] | None = None,
+    dataset_spec: str | None = None,
+) -> Path:
+    """``runs/<dataset>-<kind>[-<split>][-features-<blocks>]``: where a model goes when no
+    folder is chosen, named by what distinguishes the run, so a cold-start run does not
+    replace the plain model and two ratings files of the same name do not share one.
+
+    The default split (``random:0.1``) adds nothing to the name; a plain ratings file
+    (``dataset_spec`` ``ratings:PATH|...``) adds a short hash of its path.
 
     Examples
     --------
     >>> default_model_dir("ml-latest-small", "bias").as_posix()
     'runs/ml-latest-small-bias'
+    >>> default_model_dir("ml-latest-small", "bias", split="movies:0.2",
+    ...                   features=["genres", "overview"]).as_posix()
+    'runs/ml-latest-small-bias-movies0.2-features-genres+overview'
     """
-    return Path("runs") / f"{dataset}-{kind}"
+    parts = [dataset]
+    if dataset_spec and dataset_spec.startswith("ratings:"):
+        parts.append(hashlib.sha256(dataset_spec.encode()).hexdigest()[:6])
+    parts.append(kind)
+    if split != "random:0.1":
+        parts.append(_slug(split))
+    if features:
+        parts.append("features-" + "+".join(_slug(f) for f in features))
+    return Path("runs") / "-".join(parts)
+
+
+def _slug(text: str) -> str:
+    """``text`` with what a folder name should not hold removed (``files:a,b`` -> ``files-a-b``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9.+]+", "-", text.replace(":", "")).strip("-.")
+    if len(cleaned) > 40:  # long file paths: keep the end and a hash
+        cleaned = cleaned[-32:].lstrip("-.") + "-" + hashlib.sha256(text.encode()).hexdigest()[:6]
+    return cleaned or "x"
+
+
+#: The settings that identify a run: a model folder made with other values is not
+#: replaced without ``overwrite`` (see :func:`check_same_run`).
+RUN_IDENTITY = ("model", "dataset_spec", "split", "side_feature_blocks")
+
+
+def run_identity(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`RUN_IDENTITY` values of a run's ``metrics.json``."""
+    blocks = metrics.get("side_features", {}) or {}
+    names = blocks.get("blocks") if isinstance(blocks, Mapping) else None
+    names = sorted(b["name"] if isinstance(b, Mapping) else str(b) for b in names or [])
+    return {
+        "model": metrics.get("model"),
+        "dataset_spec": metrics.get("dataset_spec"),
+        "split": metrics.get("split"),
+        "side_feature_blocks": names,
+    }
+
+
+def check_same_run(
+    directory: str | os.PathLike[str], identity: Mapping[str, Any], *, overwrite: bool = False
+) -> None:
+    """Refuse to replace a model folder that holds a run with other settings.
+
+    A folder with no model, or one made with the same :data:`RUN_IDENTITY` (an earlier
+    run of the same command), may be replaced; another needs ``overwrite``.
+
+    Raises
+    ------
+    InvalidParameterError
+        On ``overwrite`` (the parameter to set), naming what differs.
+    """
+    metrics_file = Path(directory).expanduser() / "metrics.json"
+    if overwrite or not metrics_file.is_file():
+        return
+    try:
+        old = run_identity(json.loads(metrics_file.read_text()))
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        return  # an unreadable old report: the marker check decides (check_writable_dir)
+    differ = [k for k in RUN_IDENTITY if old.get(k) != identity.get(k)]
+    if differ:
+        what = "; ".join(f"{k} {old.get(k)!r} there, {identity.get(k)!r} now" for k in differ)
+        raise InvalidParameterError(
+            "overwrite",
+            f"{str(directory)!r} holds a model made with other settings ({what}); choose "
+            "another output folder, or replace it on purpose with overwrite.",
+        )
 
 
 def prepare_model_dir(directory: str | os.PathLike[str]) -> Path:

@@ -18,6 +18,7 @@ folder counts as missing. Every poster must also decode as an image
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -399,6 +400,11 @@ def attach_posters(
                 continue
             if target is not None:
                 copy = target / f"{movie_id}{file.suffix}"
+                if copy.is_file() and sha256_file(copy) != digest:
+                    # The store may name the old copy: keep it until the new rows are
+                    # committed (see _settle_copies), so a kill never pairs a row with
+                    # bytes it does not describe.
+                    copy = target / f"{movie_id}.{digest[:16]}{file.suffix}"
                 if not (copy.is_file() and sha256_file(copy) == digest):  # else: already there
                     write_poster(file.read_bytes(), copy)
                 file = copy
@@ -478,5 +484,38 @@ def import_metadata(
         records.append(record)
     if records:  # one transaction: a killed import leaves the store as it was
         report.written = store.upsert_movies(records)
+    if copy_posters_to is not None:
+        _settle_copies(store, Path(copy_posters_to).expanduser().absolute())
     report.seconds = time.monotonic() - started
     return report
+
+
+_STAGED = re.compile(r"(?P<movie>\d+)\.[0-9a-f]{16}(?P<ext>\.[A-Za-z]+)")
+
+
+def _settle_copies(store: MetadataStore, folder: Path) -> None:
+    """Give staged poster copies (``<movieId>.<sha256:16>.jpg``, written beside a copy
+    an older row named) their plain name ``<movieId>.jpg``, at no moment leaving a row
+    that names bytes it does not describe.
+
+    For each staged file the store names: its bytes are written over the plain name
+    (the row still names the staged file), the row is pointed at the plain name
+    (committed), then the staged file is removed. Staged files no row names (left by a
+    killed import) are removed.
+    """
+    if not folder.is_dir():
+        return
+    named = {
+        str(r["poster_file"]): int(r["movie_id"])
+        for r in store.rows(("movie_id", "poster_file"))
+        if r["poster_file"]
+    }
+    for staged in sorted(folder.iterdir()):
+        match = _STAGED.fullmatch(staged.name)
+        if match is None:
+            continue
+        if named.get(str(staged)) == int(match["movie"]):
+            plain = folder / f"{match['movie']}{match['ext']}"
+            write_poster(staged.read_bytes(), plain)
+            store.upsert_movie(int(match["movie"]), poster_file=str(plain))
+        staged.unlink(missing_ok=True)

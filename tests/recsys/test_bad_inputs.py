@@ -412,6 +412,7 @@ def test_13_import_cleans_parts_and_posters_get_the_umask(tmp_path: Path) -> Non
     out = tmp_path / "out"
     out.mkdir()
     (out / ".1.jpg.abcd1234.part").write_bytes(b"half a poster")  # a killed run's
+    (out / "1.0123456789abcdef.jpg").write_bytes(b"staged by a killed import")
     old = os.umask(0o022)
     try:
         with MetadataStore(tmp_path / "s.sqlite") as store:

@@ -8,12 +8,13 @@ from typing import Any
 
 from recsys.cli.data_args import add_data_arguments, parse_rating_scale
 from recsys.cli.framework import add_backend_argument
-from recsys.errors import DataError
+from recsys.errors import DataError, InvalidParameterError
 from recsys.models.scoring import FALLBACK_COLD
 from recsys.workflows import (
     VALIDATION_CARVES,
     SideFeatureChoice,
     build_model,
+    check_same_run,
     checkpoint_folder,
     choose_side_features,
     default_model_dir,
@@ -25,6 +26,7 @@ from recsys.workflows import (
     save_run,
     train_and_evaluate,
 )
+from recsys.workflows.saving import OVERWRITE_ADVICE
 
 __all__ = ["register", "run"]
 
@@ -155,12 +157,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     out = parser.add_argument_group("output")
     out.add_argument(
-        "--out", metavar="DIR", help="model directory (default runs/<dataset>-<model>)"
+        "--out",
+        metavar="DIR",
+        help="model directory (default runs/<dataset>-<model>, plus the objective, split "
+        "and side-feature blocks when not the defaults); an existing model folder is "
+        "replaced only if it was made with the same model, dataset, split and blocks",
+    )
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the --out model folder even if it was made with other settings",
     )
     out.add_argument("--json", action="store_true", help="print metrics.json to stdout")
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     # the workflow's names for what --out sets
-    parser.set_defaults(func=run, parameter_flags={"directory": "--out"})
+    parser.set_defaults(
+        func=run, parameter_flags={"directory": "--out", "overwrite": "--overwrite"}
+    )
 
 
 def _dropout(text: str) -> tuple[float, float]:
@@ -225,7 +238,33 @@ def run(args: argparse.Namespace) -> int:
     )
     side = _side_features(args)
     kind = args.model or model_default("kind")
-    out = prepare_model_dir(args.out or default_model_dir(dataset.name, kind))
+    objective = args.objective or model_default("objective")
+    blocks = sorted(b.name for b in side.blocks) if side is not None else []
+    out = prepare_model_dir(
+        args.out
+        or default_model_dir(
+            dataset.name,
+            kind,
+            split=split.name,
+            features=blocks,
+            dataset_spec=dataset.spec,
+            objective=objective,
+        )
+    )
+    identity = {
+        "model": kind,
+        "objective": objective,
+        "dataset_spec": dataset.spec,
+        "split": split.name,
+        "side_feature_blocks": blocks,
+    }
+    try:
+        check_same_run(out, identity, overwrite=args.overwrite)
+    except InvalidParameterError as error:
+        said = str(error).removesuffix(OVERWRITE_ADVICE)
+        raise DataError(
+            f"{said} Choose another --out, or pass --overwrite to replace it."
+        ) from None
     rating_scale = parse_rating_scale(args.rating_scale)
 
     # imports the backend quietly: before anything imports Keras

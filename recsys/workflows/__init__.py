@@ -31,6 +31,7 @@ from recsys.workflows.analysis import (
 )
 from recsys.workflows.data import load_and_split
 from recsys.workflows.saving import (
+    check_same_run,
     checkpoint_folder,
     default_model_dir,
     prepare_model_dir,
@@ -61,6 +62,7 @@ __all__ = [
     "analysis_defaults",
     "analyze_saved_model",
     "build_model",
+    "check_same_run",
     "checkpoint_folder",
     "choose_side_features",
     "default_model_dir",

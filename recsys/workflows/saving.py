@@ -38,10 +38,12 @@ def default_model_dir(
     split: str = "random:0.1",
     features: Sequence[str] | None = None,
     dataset_spec: str | None = None,
+    objective: str = "rating",
 ) -> Path:
-    """``runs/<dataset>-<kind>[-<split>][-features-<blocks>]``: where a model goes when no
-    folder is chosen, named by what distinguishes the run, so a cold-start run does not
-    replace the plain model and two ratings files of the same name do not share one.
+    """``runs/<dataset>-<kind>[-<objective>][-<split>][-features-<blocks>]``: where a
+    model goes when no folder is chosen, named by what distinguishes the run, so a
+    cold-start run does not replace the plain model and two ratings files of the same
+    name do not share one.
 
     The default split (``random:0.1``) adds nothing to the name; a plain ratings file
     (``dataset_spec`` ``ratings:PATH|...``) adds a short hash of its path.
@@ -58,6 +60,8 @@ def default_model_dir(
     if dataset_spec and dataset_spec.startswith("ratings:"):
         parts.append(hashlib.sha256(dataset_spec.encode()).hexdigest()[:6])
     parts.append(kind)
+    if objective != "rating":
+        parts.append(objective)
     if split != "random:0.1":
         parts.append(_slug(split))
     if features:
@@ -73,9 +77,12 @@ def _slug(text: str) -> str:
     return cleaned or "x"
 
 
+#: The end of :func:`check_same_run`'s message (a command line says it its own way).
+OVERWRITE_ADVICE = " Choose another output folder, or replace it with overwrite=True."
+
 #: The settings that identify a run: a model folder made with other values is not
 #: replaced without ``overwrite`` (see :func:`check_same_run`).
-RUN_IDENTITY = ("model", "dataset_spec", "split", "side_feature_blocks")
+RUN_IDENTITY = ("model", "objective", "dataset_spec", "split", "side_feature_blocks")
 
 
 def run_identity(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,6 +92,7 @@ def run_identity(metrics: Mapping[str, Any]) -> dict[str, Any]:
     names = sorted(b["name"] if isinstance(b, Mapping) else str(b) for b in names or [])
     return {
         "model": metrics.get("model"),
+        "objective": metrics.get("objective", "rating"),
         "dataset_spec": metrics.get("dataset_spec"),
         "split": metrics.get("split"),
         "side_feature_blocks": names,
@@ -116,8 +124,8 @@ def check_same_run(
         what = "; ".join(f"{k} {old.get(k)!r} there, {identity.get(k)!r} now" for k in differ)
         raise InvalidParameterError(
             "overwrite",
-            f"{str(directory)!r} holds a model made with other settings ({what}); choose "
-            "another output folder, or replace it on purpose with overwrite.",
+            f"{str(directory)!r} holds a model made with other settings ({what})."
+            + OVERWRITE_ADVICE,
         )
 
 

@@ -56,3 +56,22 @@ def test_side_feature_blocks_are_part_of_the_identity(tmp_path: Path) -> None:
     assert identity["side_feature_blocks"] == ["genres", "overview"]
     with pytest.raises(InvalidParameterError, match="side_feature_blocks"):
         check_same_run(folder, {**identity, "side_feature_blocks": []})
+
+
+@pytest.mark.slow
+def test_train_refuses_to_replace_another_run_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recsys.cli import main
+
+    out = tmp_path / "m"
+    assert main(["train", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    before = (out / "metrics.json").read_bytes()
+    capsys.readouterr()
+    code = main(["train", "--model", "dot", "--epochs", "1", "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "pass --overwrite" in err and "'bias' there, 'dot' now" in err
+    assert (out / "metrics.json").read_bytes() == before  # untouched
+    assert main(["train", "--model", "dot", "--epochs", "1", "--quiet", "--overwrite",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads((out / "metrics.json").read_text())["model"] == "dot"

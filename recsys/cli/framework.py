@@ -135,6 +135,12 @@ def run_cli(
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as error:  # numpy's _ArrayMemoryError says how much it wanted
+        detail = str(error).splitlines()[0][:200] if str(error) else "out of memory"
+        _fail(
+            f"{parser.prog} {args.command}: error: not enough memory ({detail}); ask for "
+            "less: smaller sizes, fewer factors or a smaller --batch-size."
+        )
     except Exception as error:
         if not is_device_out_of_memory(error):
             raise

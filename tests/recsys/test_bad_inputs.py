@@ -511,3 +511,12 @@ def test_more_written_files_keep_no_temporary(tmp_path: Path) -> None:
     with atomic_write(target) as handle:
         handle.write("{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
+def test_more_sizes_beyond_memory_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["synth", "--users", "10", "--movies", "10", "--ratings", "20"]
+    code, _, err = run([*argv, "--factors", "99999999999999", "--out", str(tmp_path / "s")], capsys)
+    assert_one_line_error(code, err, "not enough memory (Unable to allocate")
+    assert not (tmp_path / "s").exists()

@@ -39,6 +39,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--movie", type=int, metavar="ID", help="MovieLens movie id")
     what.add_argument("--text", metavar="TEXT", help="a plot overview to classify")
+    what.add_argument(
+        "--input",
+        metavar="FILE",
+        help="score every row of a CSV file: texts (text models; see --text-column) or "
+        "movie ids (fused models; see --id-column); needs --out",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="with --input: the CSV to write (the id column if any, score_<genre> per "
+        "genre, genres above their thresholds joined by |, top_genre)",
+    )
+    parser.add_argument(
+        "--text-column",
+        metavar="NAME",
+        help="with --input and a text model: the text column (default: the model's "
+        "field, overview and/or tags)",
+    )
+    parser.add_argument(
+        "--id-column",
+        metavar="NAME",
+        help="with --input: the movie-id column (default: movie_id, movieId, id or "
+        "tmdb_id, the first present; fused models need one)",
+    )
     parser.add_argument(
         "--dataset",
         default=None,
@@ -54,7 +78,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-k", type=int, default=3, help="number of genres (default 3)")
     add_backend_argument(parser)  # fused models only; a text model never loads Keras
-    parser.set_defaults(func=run, parameter_flags={"path": "--model", "movie_id": "--movie"})
+    parser.set_defaults(
+        func=run,
+        parameter_flags={
+            "path": "--model",
+            "movie_id": "--movie",
+            "text_column": "--text-column",
+            "id_column": "--id-column",
+        },
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
+    if (args.input is None) != (args.out is None):
+        raise UsageError("--input and --out go together: the file to score and the CSV to write.")
+    if args.input is None and (args.text_column or args.id_column):
+        raise UsageError("--text-column and --id-column apply to --input FILE.")
+    if args.input is not None:
+        from recsys.fileio import check_writable_file
+
+        check_writable_file(args.out, what="output", inputs=[args.input])  # before any work
     from genre.text.classifier import GenreTextClassifier
 
     try:
@@ -75,9 +115,43 @@ def run(args: argparse.Namespace) -> int:
             parameter="path",
         ) from None
     config = read_config(args.model)
+    if args.input is not None:
+        return run_batch(args, model, config)
     if isinstance(model, GenreTextClassifier):
         return run_text(args, model, config)
     return run_fused(args, model, config)
+
+
+def run_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
+    """Score every row of ``--input`` and write the table to ``--out``."""
+    import pandas as pd
+
+    from genre.batch import predict_table
+    from recsys.errors import DataError
+    from recsys.fileio import atomic_write
+
+    try:
+        frame = pd.read_csv(args.input, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(f"no such input file: {args.input!r}.") from None
+    except (ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{args.input!r} could not be read as CSV ({error}).") from None
+    features = args.features or config.get("features")
+    if "text" not in config and not features:
+        raise UsageError("the model does not record its feature store; pass --features DIR.")
+    table, unscored = predict_table(
+        model,
+        frame,
+        text_column=args.text_column,
+        id_column=args.id_column,
+        features=features,
+        text_field=config.get("text", "overview"),
+    )
+    with atomic_write(args.out) as handle:
+        table.to_csv(handle, index=False)
+    note = f" ({unscored:,} with nothing to score: empty text or no feature block)"
+    print(f"scored {len(table):,} rows{note if unscored else ''} -> {args.out}")
+    return 0
 
 
 def run_text(args: argparse.Namespace, model: GenreTextClassifier, config: dict[str, Any]) -> int:

@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--patience",
         type=int,
-        help="early-stopping patience in epochs (default 3; 5 with --objective bpr)",
+        help="early-stopping patience in epochs (default 3; 10 with --objective bpr)",
     )
     fit.add_argument(
         "--validation-fraction",

@@ -54,6 +54,7 @@ from recsys.models.scoring import (
     ModelScorer,
     NetworkTables,
     TopKStream,
+    baseline_tables,
 )
 from recsys.models.side_features import SideFeatures
 from recsys.models.spec import BPR_DEFAULTS, DEFAULTS, KINDS, PATIENCE, SIDE_DEFAULTS, NetworkSpec
@@ -94,7 +95,7 @@ class RatingModel(BaseEstimator):
     batch_size : ratings per step.
     epochs : maximum epochs.
     patience : epochs without validation improvement before early stopping; ``None``
-        is :data:`~recsys.models.spec.PATIENCE` of the objective (3 for ``rating``, 5
+        is :data:`~recsys.models.spec.PATIENCE` of the objective (3 for ``rating``, 10
         for ``bpr``).
     validation_fraction : share of the training ratings held out for early stopping
         (0 trains every epoch without validation).
@@ -116,6 +117,10 @@ class RatingModel(BaseEstimator):
         model's scores are not ratings: :meth:`predict` returns them unclipped and the
         output is linear unless ``output`` is given.
     ranking_k : the cut-off of the validation NDCG (``bpr`` only).
+    fallback : ``"auto"``: when the fitted network's RMSE on the validation part is
+        worse than the bias-only baseline's (fitted on the same fitting part), predict
+        with the baseline instead (``fallback_`` says so; the embeddings stay the
+        network's). ``"never"``: always predict with the network. Rating objective only.
     validation_split : ``"ratings"`` holds out a random ``validation_fraction`` of the
         training ratings; ``"movies"`` holds out every rating of a random
         ``validation_fraction`` of the training movies, which become cold-start movies
@@ -156,6 +161,11 @@ class RatingModel(BaseEstimator):
         features).
     precision_ : str, the precision policy the network was trained with (only after
         ``fit``, not on a loaded model).
+    fallback_ : ``"bias_only"`` when predictions come from the bias-only baseline
+        because it beat the network on the validation part, else ``None``.
+    validation_rmse_, baseline_validation_rmse_ : float or None, the network's and the
+        bias-only baseline's RMSE on the validation part (clipped to the scale; ``None``
+        without a validation part or for ``bpr``).
 
     Examples
     --------
@@ -208,6 +218,7 @@ class RatingModel(BaseEstimator):
         validation_split: str = "ratings",
         objective: str = "rating",
         ranking_k: int = 10,
+        fallback: str = "auto",
     ) -> None:
         self.kind = kind
         self.factors = factors
@@ -226,6 +237,7 @@ class RatingModel(BaseEstimator):
         self.side_l2 = side_l2
         self.id_dropout = id_dropout
         self.validation_split = validation_split
+        self.fallback = fallback
         self.objective = objective
         self.ranking_k = ranking_k
 
@@ -290,6 +302,10 @@ class RatingModel(BaseEstimator):
             raise InvalidParameterError(
                 "objective",
                 f"invalid objective={self.objective!r}; use one of {', '.join(OBJECTIVES)}.",
+            )
+        if self.fallback not in ("auto", "never"):
+            raise InvalidParameterError(
+                "fallback", f"invalid fallback={self.fallback!r}; use 'auto' or 'never'."
             )
         if self.validation_split not in VALIDATION_SPLITS:
             raise InvalidParameterError(
@@ -369,7 +385,38 @@ class RatingModel(BaseEstimator):
                 "number); lower the learning rate or raise l2."
             )
         self.n_train_ = len(train_arrays[0])
+        self._choose_fallback(validation_arrays)
         return self
+
+    def _choose_fallback(self, validation: Arrays | None) -> None:
+        """Compare the network with the bias-only baseline on the validation part and
+        set :attr:`fallback_` (see the ``fallback`` parameter)."""
+        self.fallback_ = None
+        self.validation_rmse_ = self.baseline_validation_rmse_ = None
+        self.__dict__.pop("_baseline_tables", None)
+        if not self.predicts_ratings or validation is None or len(validation[0]) == 0:
+            return
+        vu, vm, vr = (np.asarray(a) for a in validation)
+        low, high = self.rating_scale_
+        truth = vr.astype(np.float64)
+        network = np.clip(self._tables().score(vu, vm).astype(np.float64), low, high)
+        baseline = np.clip(self.baseline_.predict(vu, vm), low, high)
+        self.validation_rmse_ = float(np.sqrt(np.mean((network - truth) ** 2)))
+        self.baseline_validation_rmse_ = float(np.sqrt(np.mean((baseline - truth) ** 2)))
+        if self.fallback == "auto" and self.baseline_validation_rmse_ < self.validation_rmse_:
+            self.fallback_ = "bias_only"
+
+    def _prediction_tables(self) -> NetworkTables:
+        """The tables predictions score with: the network's, or, with
+        :attr:`fallback_`, the bias-only baseline's as a ``bias`` network with zero
+        factors (``mean + b_u + b_m``)."""
+        if getattr(self, "fallback_", None) is None:
+            return self._tables()
+        tables = self.__dict__.get("_baseline_tables")
+        if tables is None:
+            tables = baseline_tables(self.baseline_)
+            self.__dict__["_baseline_tables"] = tables
+        return tables
 
     @staticmethod
     def _rating_scale(
@@ -719,7 +766,7 @@ class RatingModel(BaseEstimator):
         """The tables with the vocabularies and the baseline, for :meth:`predict_frame`."""
         base = self.baseline_
         return ModelScorer(
-            self._tables(),
+            self._prediction_tables(),
             self.user_vocab_.ids,
             self.movie_vocab_.ids,
             (base.mean_, base.user_bias_, base.movie_bias_),
@@ -777,7 +824,7 @@ class RatingModel(BaseEstimator):
         if k < 1:
             raise DataError(f"k must be at least 1, got {k}.")
         u = int(self.user_vocab_.index([user_id], missing="negative")[0])
-        scores = self._tables().score_user(u) if u >= 0 else None
+        scores = self._prediction_tables().score_user(u) if u >= 0 else None
         top, scores, reason = self._top_movies(
             u, scores, k, exclude_seen=exclude_seen, allowed=self._allowed_movies(min_ratings)
         )
@@ -920,7 +967,7 @@ class RatingModel(BaseEstimator):
         scores = np.empty((len(index), n), dtype=np.float32)
         known = index >= 0
         if known.any():
-            scores[known] = self._tables().score_users(index[known])
+            scores[known] = self._prediction_tables().score_users(index[known])
         if (~known).any():
             scores[~known] = (self.baseline_.mean_ + self.baseline_.movie_bias_).astype(np.float32)
         return scores

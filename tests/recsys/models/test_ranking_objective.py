@@ -69,7 +69,7 @@ def test_bpr_learns_tastes_popularity_cannot_see() -> None:
     assert all(h.val_ndcg is not None and h.val_rmse is None for h in history)
     assert history[-1].loss < history[0].loss
     assert model.resolved_params()["output"] == "linear"
-    assert model.resolved_params()["patience"] == 5
+    assert model.resolved_params()["patience"] == 10
 
 
 def test_a_ranking_model_saves_its_objective_and_predicts_unclipped_scores(

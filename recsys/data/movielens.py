@@ -117,6 +117,14 @@ def read_movies(source: DataSource, layout: str | None = None) -> pd.DataFrame:
             dtype={"movieId": np.int32, "title": str, "genres": str},
             keep_default_na=False,
         )
+        missing = [c for c in ("movieId", "title") if c not in movies.columns]
+        if missing:
+            raise DataError(
+                f"{source.path}:movies.csv has no {' or '.join(missing)} column (its header "
+                f"is {','.join(map(str, movies.columns))}); expected movieId,title,genres."
+            )
+        if "genres" not in movies.columns:  # accepted: a catalogue without genres
+            movies["genres"] = ""
         imdb: list[str | None] = [None] * len(movies)
         tmdb: list[float | None] = [None] * len(movies)
         if source.has("links.csv"):

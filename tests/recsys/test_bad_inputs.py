@@ -520,3 +520,32 @@ def test_more_sizes_beyond_memory_are_one_line(
     code, _, err = run([*argv, "--factors", "99999999999999", "--out", str(tmp_path / "s")], capsys)
     assert_one_line_error(code, err, "not enough memory (Unable to allocate")
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "fragment"),
+    [
+        ("movieId,name", "1,A", "has no title column"),
+        ("movieId,title,genres", "x,A,Drama", "movies.csv could not be read"),
+        ("", "", "movies.csv is empty"),
+    ],
+)
+def test_more_bad_movies_csv(
+    header: str, row: str, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    (folder / "ratings.csv").write_bytes((CSV / "ratings.csv").read_bytes())
+    (folder / "movies.csv").write_text(f"{header}\n{row}\n" if header else "")
+    code, _, err = run(["train", "--data", str(folder), "--epochs", "1"], capsys)
+    assert_one_line_error(code, err, fragment)
+
+
+def test_more_movies_csv_without_genres_is_accepted(tmp_path: Path) -> None:
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    (folder / "ratings.csv").write_bytes((CSV / "ratings.csv").read_bytes())
+    (folder / "movies.csv").write_text("movieId,title\n1,A\n")
+    movies = load_dataset(folder).movies
+    assert movies.loc[movies["movie_id"] == 1, "title"].tolist() == ["A"]
+    assert set(movies["genres"]) == {()}

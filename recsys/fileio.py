@@ -428,6 +428,7 @@ def atomic_directory(
                     )
                 _fsync_tree(tmp)
                 check_replaceable(target, what=what, marker=names)  # nothing changed meanwhile
+                _step("ready", tmp)  # complete, not yet switched: a kill point of its own
                 _switch(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

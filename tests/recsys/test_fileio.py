@@ -337,7 +337,7 @@ def test_replacing_with_and_without_an_atomic_exchange(
     assert sorted(p.name for p in target.parent.iterdir()) == ["out"]
     kinds = [line.split("\t")[1] for line in log.read_text().splitlines()]
     second = ["exchange"] if exchange else ["rename", "rename", "rename"]
-    assert [k for k in kinds if k != "replace"] == ["rename", *second]
+    assert kinds == ["ready", "rename", "ready", *second]
 
 
 @pytest.mark.slow  # eight subprocesses; CI runs it
@@ -365,12 +365,14 @@ def test_a_kill_after_any_step_leaves_the_old_or_the_new_folder(tmp_path: Path) 
             state = {p.name: p.read_text() for p in seen.iterdir()}
             assert state in ({"m": "old", "data": "old data"}, {"m": "new", "data": "new data"})
             outcomes.append((exchange, n, done.returncode == -signal.SIGKILL, state["m"]))
-    # with the exchange: killed after the switch (step 1) or finished; without: 3 renames
+    # step 1 is "ready" (complete, not switched); then the exchange, or three renames
     assert [o for o in outcomes if o[2]] == [
-        (True, 1, True, "new"),
+        (True, 1, True, "old"),
+        (True, 2, True, "new"),
         (False, 1, True, "old"),
-        (False, 2, True, "new"),
+        (False, 2, True, "old"),
         (False, 3, True, "new"),
+        (False, 4, True, "new"),
     ]
 
 

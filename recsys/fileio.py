@@ -599,8 +599,15 @@ def _acquire(target: Path, *, what: str, parameter: str | None) -> str:
         _held[key][1] += 1
         return key
     while True:
-        with _naming(target):
+        try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as error:
+            if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise OSError(error.errno, error.strerror, os.fspath(target)) from None
+            # A folder changed in place (a feature store) inside one we may not write:
+            # no lock file can exist there, and no writer can swap a folder in it.
+            _held[key] = [None, 1]
+            return key
         if not _try_flock(fd):
             holder = os.read(fd, 32).decode("ascii", "replace").strip()
             os.close(fd)
@@ -632,6 +639,8 @@ def _release(key: str) -> None:
     if entry[1] > 0:
         return
     del _held[key]
+    if entry[0] is None:  # no lock file could be made (see _acquire)
+        return
     with contextlib.suppress(OSError):
         os.unlink(key)  # before unlocking: a waiter re-checks the inode (see _acquire)
     os.close(entry[0])

@@ -549,3 +549,20 @@ def test_more_movies_csv_without_genres_is_accepted(tmp_path: Path) -> None:
     movies = load_dataset(folder).movies
     assert movies.loc[movies["movie_id"] == 1, "title"].tolist() == ["A"]
     assert set(movies["genres"]) == {()}
+
+
+def test_more_feature_store_in_a_read_only_parent_can_take_blocks(open_tmp: Path) -> None:
+    """The store is changed in place: its parent need not be writable (no lock file
+    can be made there, and none is needed)."""
+    store = open_tmp / "parent" / "fs"
+    FeatureStore.write(store, [FeatureBlock.from_arrays("a", [1], [[1.0]])])
+    os.chmod(store, 0o777)
+    os.chmod(store.parent, 0o555)
+
+    def add() -> list[str]:
+        return FeatureStore.write(store, [FeatureBlock.from_arrays("b", [1], [[2.0]])]).names
+
+    try:
+        assert as_other_user(add) == ("ok", "['a', 'b']")
+    finally:
+        os.chmod(store.parent, 0o755)

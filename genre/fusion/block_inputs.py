@@ -213,10 +213,16 @@ def choose_blocks(store: Any, blocks: str | None) -> list[str]:
 
 def _how_to_add(name: str) -> str:
     """How to get block ``name``: the feature-store builder only makes its known blocks."""
+    from genre.fusion.split_blocks import SPLIT_BLOCKS
     from recsys.features.blocks import BLOCK_NAMES
 
     if name in BLOCK_NAMES:
         return f"add block {name!r} to the feature store"
+    if name in SPLIT_BLOCKS:
+        return (
+            f"block {name!r} is fitted on a labelled set's training movies: add it with "
+            "genre blocks (genre.fusion.split_blocks)"
+        )
     return (
         f"the feature-store builder cannot make a {name!r} block (it makes "
         f"{', '.join(BLOCK_NAMES)}); choose blocks the store has"

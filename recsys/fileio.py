@@ -2,7 +2,13 @@
 
 Files are written to a temporary sibling, flushed with ``fsync`` and renamed over the
 target (``os.replace`` is atomic on POSIX and Windows). Directories are built in a
-temporary sibling and swapped in only once they are complete.
+temporary sibling and switched in one atomic step once they are complete (on Linux the
+two folders trade places; see :func:`atomic_directory`), so a process killed at any
+instant leaves the complete old output or the complete new one. A writer locks its
+output (``flock`` on a ``.NAME.lock`` sibling): a second process is refused in one line,
+before it starts working when the command reserved its outputs
+(:func:`reserve_outputs`). The next writer of an output removes what killed runs left
+beside it. :func:`output_step` marks each visible step for the kill-point tests.
 """
 
 from __future__ import annotations

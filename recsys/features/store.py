@@ -246,7 +246,7 @@ class FeatureStore:
             size = len(data)
         fix = (
             "the store was altered or damaged after it was written. Rebuild the block "
-            "(recsys features build) or remove the store."
+            "(recsys.features.blocks, FeatureStore.write) or remove the store."
         )
         if size != info["bytes"]:
             raise DataError(

@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(Bayesian personalised ranking against sampled movies the user did not rate; "
         "early stopping on the validation NDCG@10; the scores are not ratings)",
     )
+    model.add_argument(
+        "--fallback",
+        choices=("auto", "never"),
+        help="auto (default): if the network's validation RMSE is worse than the "
+        "bias-only baseline's, the saved model predicts with the baseline (said in the "
+        "table and metrics.json); never: always with the network",
+    )
     model.add_argument("--factors", type=int, help="embedding size")
     model.add_argument("--l2", type=float, help="row-wise L2 penalty on embeddings")
     model.add_argument("--bias-l2", type=float, help="row-wise L2 penalty on biases (bias model)")
@@ -200,6 +207,7 @@ _MODEL_OPTIONS = (
     "side_l2",
     "id_dropout",
     "objective",
+    "fallback",
 )
 
 
@@ -395,6 +403,16 @@ def _table(m: dict[str, Any], out: Any) -> str:
             f"  (every held-out rating is of a cold-start movie: "
             f"{cold['n_movies']:,} movies without training ratings)"
         )
+    fallback = m.get("fallback")
+    if fallback and fallback.get("used") == "bias_only":
+        lines += [
+            "",
+            f"  note: on the validation part the {m['model']} network scored RMSE "
+            f"{fallback['validation_rmse']:.4f}, worse than the bias-only baseline's "
+            f"{fallback['baseline_validation_rmse']:.4f}, so the model row above and the "
+            "saved model predict with the bias-only baseline; try recsys tune, or "
+            "--fallback never",
+        ]
     steady = m["steady_ratings_per_second"]
     lines.append("")
     lines.append(

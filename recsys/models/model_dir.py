@@ -40,6 +40,7 @@ import shutil
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,7 +52,7 @@ from recsys.fileio import atomic_directory, check_writable_dir, readable_dir, wr
 from recsys.jsonutil import jsonable
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.interactions import Interactions
-from recsys.models.scoring import ModelScorer, NetworkTables
+from recsys.models.scoring import ModelScorer, NetworkTables, baseline_tables
 from recsys.models.spec import NetworkSpec, table_shapes
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ class SavedModel:
     network_file : the ``model.keras`` the network can be read from (``None``: none).
     tables : the numpy tables the network scores with (``None`` when writing a
         network in memory: they are read from it).
+    fallback : ``{"used": "bias_only" or None, "validation_rmse": ...,
+        "baseline_validation_rmse": ...}``: whether predictions come from the bias-only
+        baseline because it beat the network on validation (``None``: not compared).
     """
 
     params: dict[str, Any]
@@ -139,6 +143,7 @@ class SavedModel:
     network: Any = None
     network_file: Path | None = None
     tables: NetworkTables | None = None
+    fallback: dict[str, Any] | None = None
 
 
 def _write_arrays(file: Path, arrays: dict[str, Any]) -> None:
@@ -190,6 +195,8 @@ def write_model_dir(
             "n_validation_dropped": int(saved.n_validation_dropped),
             "training": training_json(training),
         }
+        if saved.fallback is not None:
+            meta["fallback"] = jsonable(saved.fallback)
         side_arrays: dict[str, NDArray[Any]] = {}
         if saved.side_features is not None:
             assert saved.side_means is not None and saved.side_scales is not None
@@ -316,6 +323,7 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
             network=network,
             network_file=path / "model.keras",
             tables=tables,
+            fallback=meta.get("fallback"),
             **saved_arrays,
             **side,
         )
@@ -368,6 +376,10 @@ def load_scorer(directory: str | os.PathLike[str]) -> ModelScorer:
                 arrays["movie_warm"].astype(bool) if side else np.ones(len(movie_ids), dtype=bool)
             )  # only read with side features
         _, tables = _network_and_tables(path, spec)
+        if (meta.get("fallback") or {}).get("used") == "bias_only":
+            tables = baseline_tables(SimpleNamespace(
+                mean_=baseline[0], user_bias_=baseline[1], movie_bias_=baseline[2]
+            ))  # fmt: skip
         scale = _rating_scale(path, meta)
     except ModelDirError:
         raise

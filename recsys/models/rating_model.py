@@ -163,9 +163,9 @@ class RatingModel(BaseEstimator):
         ``fit``, not on a loaded model).
     fallback_ : ``"bias_only"`` when predictions come from the bias-only baseline
         because it beat the network on the validation part, else ``None``.
-    validation_rmse_, baseline_validation_rmse_ : float or None, the network's and the
-        bias-only baseline's RMSE on the validation part (clipped to the scale; ``None``
-        without a validation part or for ``bpr``).
+    validation_rmse_ : float or None, the network's RMSE on the validation part
+        (clipped to the scale; ``None`` without a validation part or for ``bpr``).
+    baseline_validation_rmse_ : float or None, the bias-only baseline's on the same part.
 
     Examples
     --------
@@ -405,6 +405,17 @@ class RatingModel(BaseEstimator):
         self.baseline_validation_rmse_ = float(np.sqrt(np.mean((baseline - truth) ** 2)))
         if self.fallback == "auto" and self.baseline_validation_rmse_ < self.validation_rmse_:
             self.fallback_ = "bias_only"
+            # chosen on validation: refitted, like any chosen model, on every training
+            # rating the vocabularies know (the validation share included)
+            seen = self.seen_
+            users = np.repeat(np.arange(len(seen.indptr) - 1), np.diff(seen.indptr))
+            self.baseline_ = BiasBaseline().fit(
+                users,
+                seen.movies,
+                seen.ratings,
+                n_users=len(self.user_vocab_),
+                n_movies=len(self.movie_vocab_),
+            )
 
     def _prediction_tables(self) -> NetworkTables:
         """The tables predictions score with: the network's, or, with
@@ -729,6 +740,8 @@ class RatingModel(BaseEstimator):
     @network_.setter
     def network_(self, network: Any) -> None:
         self._attach_network(network=network)
+        if getattr(self, "fallback_", None) is not None:
+            self.fallback_ = None  # the validation comparison was of the old network
 
     @network_.deleter
     def network_(self) -> None:
@@ -1194,7 +1207,19 @@ class RatingModel(BaseEstimator):
             network=network,
             network_file=network_file,
             tables=None if network is not None else self._tables(),
+            fallback=self._fallback_json(),
         )
+
+    def _fallback_json(self) -> dict[str, Any] | None:
+        """What :meth:`_choose_fallback` found, for the model folder (``None``: not
+        compared)."""
+        if getattr(self, "validation_rmse_", None) is None:
+            return None
+        return {
+            "used": self.fallback_,
+            "validation_rmse": self.validation_rmse_,
+            "baseline_validation_rmse": self.baseline_validation_rmse_,
+        }
 
     @classmethod
     def _from_saved(cls, saved: SavedModel) -> RatingModel:
@@ -1227,6 +1252,10 @@ class RatingModel(BaseEstimator):
         model.n_validation_dropped_ = saved.n_validation_dropped
         model.training_ = saved.training
         model.movies_ = saved.movies
+        found = saved.fallback or {}
+        model.fallback_ = found.get("used")
+        model.validation_rmse_ = found.get("validation_rmse")
+        model.baseline_validation_rmse_ = found.get("baseline_validation_rmse")
         return model
 
     def describe(self) -> dict[str, Any]:
@@ -1253,6 +1282,7 @@ class RatingModel(BaseEstimator):
                 else {}
             ),
             "training": training_json(self.training_),
+            **({"fallback": fb} if (fb := self._fallback_json()) is not None else {}),
         }
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "ModelScorer",
     "NetworkTables",
     "TopKStream",
+    "baseline_tables",
     "sorted_index",
 ]
 
@@ -446,6 +447,24 @@ def _check_range(indices: NDArray[np.int64], size: int, what: str) -> None:
     if len(indices) and (indices.min() < 0 or indices.max() >= size):
         bad = int(indices[(indices < 0) | (indices >= size)][0])
         raise ValueError(f"{what} index {bad} is outside the table (0..{size - 1})")
+
+
+def baseline_tables(baseline: Any) -> NetworkTables:
+    """A bias-only baseline (``mean_``, ``user_bias_``, ``movie_bias_``) as the tables of a
+    ``bias`` network with one zero factor: it scores ``mean + b_u + b_m``, so every
+    prediction and top-N path can use it in place of a network's tables."""
+    user_bias = np.asarray(baseline.user_bias_, dtype=np.float32)
+    movie_bias = np.asarray(baseline.movie_bias_, dtype=np.float32)
+    return NetworkTables(
+        "bias",
+        {
+            "user_factors": np.zeros((len(user_bias), 1), dtype=np.float32),
+            "movie_factors": np.zeros((len(movie_bias), 1), dtype=np.float32),
+            "user_bias": user_bias,
+            "movie_bias": movie_bias,
+            "offset": np.float32(baseline.mean_),
+        },
+    )
 
 
 def sorted_index(ids: NDArray[np.int64], raw_ids: ArrayLike) -> NDArray[np.int32]:

@@ -272,6 +272,9 @@ class TrainingRun:
                 "n_warm_movies": described["n_warm_movies"],
                 "n_movies": len(model.movie_vocab_),
             }
+        fallback = model.describe().get("fallback")
+        if fallback is not None:
+            metrics["fallback"] = fallback
         if "cold_start" in report:
             metrics["cold_start"] = report["cold_start"]
         metrics.update(

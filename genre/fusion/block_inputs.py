@@ -220,8 +220,8 @@ def _how_to_add(name: str) -> str:
         return f"add block {name!r} to the feature store"
     if name in SPLIT_BLOCKS:
         return (
-            f"block {name!r} is fitted on a labelled set's training movies: add it with "
-            "genre blocks (genre.fusion.split_blocks)"
+            f"block {name!r} is fitted on a labelled set's training movies: add it "
+            "with genre.fusion.split_blocks"
         )
     return (
         f"the feature-store builder cannot make a {name!r} block (it makes "

@@ -529,6 +529,6 @@ def check_split_blocks(data: LabelledSet, provenance: Mapping[str, Mapping[str, 
             raise DataError(
                 f"block {name!r} was fitted on the training part of another labelled set "
                 f"(fingerprint {found}, this set's is {expected}): its validation or test "
-                "movies may have been training movies of the block. Rebuild it for this "
-                "labelled set (genre blocks --dataset ... --features ...)."
+                "movies may have been training movies of the block. Rebuild it on this "
+                "labelled set (genre.fusion.split_blocks.split_blocks)."
             )

@@ -38,6 +38,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -195,7 +196,9 @@ def merge(folders: list[Path], out: Path) -> int:
     """Combine one-seed ``genre ablate`` folders into one ablation (see ``--merge``)."""
     from genre.fusion.ablation import COLUMNS, INTEGER_COLUMNS, AblationResult, write_ablation
 
-    tables, reports, config = [], {}, {}
+    tables: list[pd.DataFrame] = []
+    reports: dict[str, Any] = {}
+    config: dict[str, Any] = {}
     for folder in folders:
         saved = json.loads((folder / "ablation.json").read_text())
         table = pd.DataFrame(saved["table"])

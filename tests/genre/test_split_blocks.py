@@ -4,6 +4,7 @@ reaches a block), the out-of-fold stacking, masks, saving and the fingerprint ch
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ def test_out_of_fold_scores_on_a_tiny_set() -> None:
     texts = ["alien ship star", "alien war ship", "love story kiss", "love song heart"] * 4
     Y_all = np.array([[1, 0], [1, 0], [0, 1], [0, 1]] * 4)
     train = np.arange(16) < 12
-    params = {"model": "logreg", "min_df": 1, "max_df": 1.0, "C": 1.0}
+    params: dict[str, Any] = {"model": "logreg", "min_df": 1, "max_df": 1.0, "C": 1.0}
     scores = out_of_fold_scores(texts, Y_all[train], train, folds=3, seed=0, **params)
     assert scores.shape == (16, 2)
 

@@ -248,6 +248,8 @@ def write_results(
         fused["blocks"] == "+".join(b for b in str(headline["blocks"]).split("+") if b != "poster")
     ]
     classical = summary[summary["kind"] == "classical"]
+    if classical.empty:
+        raise SystemExit("the ablation has no classical row; run genre ablate with --classical.")
     best_classical = classical.loc[classical["micro_f1"].idxmax()]
     per_seed = table[(table["blocks"] == headline["blocks"])][["seed", "micro_f1", "macro_f1"]]
     checks = {

@@ -472,11 +472,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def markdown_table(table: pd.DataFrame) -> str:
     """The required columns of an ablation table (or of its summary) as Markdown.
 
-    With a summary over several seeds each cell is ``mean ± standard deviation``.
+    With a summary over several seeds each cell is ``mean ± standard deviation`` and a
+    last column gives the number of seeds of the row.
     """
     names = list(COLUMNS[:6])
-    spread = "n_seeds" in table and (table["n_seeds"] > 1).any()
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    spread = "n_seeds" in table and bool((table["n_seeds"] > 1).any())
+    header = names + (["seeds"] if spread else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         cells = [str(row["blocks"])]
         for n in names[1:]:
@@ -484,5 +486,7 @@ def markdown_table(table: pd.DataFrame) -> str:
             if spread and row.get("n_seeds", 1) > 1:
                 cell += f" ± {float(row[f'{n}_std']):.4f}"
             cells.append(cell)
+        if spread:
+            cells.append(str(int(row["n_seeds"])))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -27,6 +27,8 @@ MODULES = [
     # Each trains a small fused model (a few seconds): run with the slow tests.
     pytest.param("genre.fusion.experiment", marks=pytest.mark.slow),
     pytest.param("genre.fusion.ablation", marks=pytest.mark.slow),
+    # Fits logistic regressions on a few folds (about 4 s on two busy cores).
+    pytest.param("genre.fusion.split_blocks", marks=pytest.mark.slow),
 ]
 
 

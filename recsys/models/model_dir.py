@@ -144,6 +144,7 @@ class SavedModel:
     network_file: Path | None = None
     tables: NetworkTables | None = None
     fallback: dict[str, Any] | None = None
+    scale_factor: float = 1.0
 
 
 def _write_arrays(file: Path, arrays: dict[str, Any]) -> None:
@@ -197,6 +198,8 @@ def write_model_dir(
         }
         if saved.fallback is not None:
             meta["fallback"] = jsonable(saved.fallback)
+        if saved.scale_factor != 1.0:
+            meta["scale_factor"] = float(saved.scale_factor)
         side_arrays: dict[str, NDArray[Any]] = {}
         if saved.side_features is not None:
             assert saved.side_means is not None and saved.side_scales is not None
@@ -324,6 +327,7 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
             network_file=path / "model.keras",
             tables=tables,
             fallback=meta.get("fallback"),
+            scale_factor=float(meta.get("scale_factor", 1.0)),
             **saved_arrays,
             **side,
         )

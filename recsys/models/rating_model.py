@@ -57,7 +57,16 @@ from recsys.models.scoring import (
     baseline_tables,
 )
 from recsys.models.side_features import SideFeatures
-from recsys.models.spec import BPR_DEFAULTS, DEFAULTS, KINDS, PATIENCE, SIDE_DEFAULTS, NetworkSpec
+from recsys.models.spec import (
+    BPR_DEFAULTS,
+    DEFAULTS,
+    KINDS,
+    PATIENCE,
+    SCALE_AWARE,
+    SIDE_DEFAULTS,
+    NetworkSpec,
+    rating_scale_factor,
+)
 
 Arrays = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
@@ -161,6 +170,10 @@ class RatingModel(BaseEstimator):
         features).
     precision_ : str, the precision policy the network was trained with (only after
         ``fit``, not on a loaded model).
+    scale_factor_ : float, what the defaults in :data:`~recsys.models.spec.SCALE_AWARE`
+        were multiplied by for the spread of these ratings (1: ml-latest-small's spread;
+        see :func:`~recsys.models.spec.rating_scale_factor`). Values given explicitly are
+        never scaled.
     fallback_ : ``"bias_only"`` when predictions come from the bias-only baseline
         because it beat the network on the validation part, else ``None``.
     validation_rmse_ : float or None, the network's RMSE on the validation part
@@ -254,9 +267,10 @@ class RatingModel(BaseEstimator):
             **(BPR_DEFAULTS[self.kind] if self.objective == "bpr" else {}),
             **(SIDE_DEFAULTS[self.kind] if side else {}),
         }
+        scale = getattr(self, "scale_factor_", 1.0)
         for key, value in defaults.items():
             if params[key] is None:
-                params[key] = value
+                params[key] = value * scale if key in SCALE_AWARE[self.kind] else value
         if params["patience"] is None:
             params["patience"] = PATIENCE[self.objective]
         if params["id_dropout"] is None:
@@ -356,8 +370,13 @@ class RatingModel(BaseEstimator):
         blocks = list(side_features) if side_features is not None else None
         if blocks:
             SideFeatures.check_sources(blocks)  # no block learned from ratings: a leak
-        params = self._resolved(side=bool(blocks))
         low, high = self._rating_scale(ratings, rating_scale)
+        self.scale_factor_ = (
+            rating_scale_factor(float(np.std(ratings["rating"].to_numpy(dtype=np.float64))))
+            if self.objective == "rating"
+            else 1.0
+        )
+        params = self._resolved(side=bool(blocks))
         if self.validation_split == "movies" and not blocks and validation is None:
             raise InvalidParameterError(
                 "validation_split",
@@ -1208,6 +1227,7 @@ class RatingModel(BaseEstimator):
             network_file=network_file,
             tables=None if network is not None else self._tables(),
             fallback=self._fallback_json(),
+            scale_factor=getattr(self, "scale_factor_", 1.0),
         )
 
     def _fallback_json(self) -> dict[str, Any] | None:
@@ -1252,6 +1272,7 @@ class RatingModel(BaseEstimator):
         model.n_validation_dropped_ = saved.n_validation_dropped
         model.training_ = saved.training
         model.movies_ = saved.movies
+        model.scale_factor_ = saved.scale_factor
         found = saved.fallback or {}
         model.fallback_ = found.get("used")
         model.validation_rmse_ = found.get("validation_rmse")
@@ -1283,6 +1304,7 @@ class RatingModel(BaseEstimator):
             ),
             "training": training_json(self.training_),
             **({"fallback": fb} if (fb := self._fallback_json()) is not None else {}),
+            "scale_factor": getattr(self, "scale_factor_", 1.0),
         }
 
 

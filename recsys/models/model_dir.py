@@ -396,7 +396,14 @@ def load_scorer(directory: str | os.PathLike[str]) -> ModelScorer:
             "the directory was altered. Retrain the model."
         )
     return ModelScorer(
-        tables, user_ids, movie_ids, baseline, warm, side=side, rating_scale=(scale[0], scale[1])
+        tables,
+        user_ids,
+        movie_ids,
+        baseline,
+        warm,
+        side=side,
+        # a ranking model's scores are not ratings: never clipped to the scale
+        rating_scale=None if meta["params"].get("objective") == "bpr" else (scale[0], scale[1]),
     )
 
 

@@ -54,9 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recommend.add_argument("-k", type=int, default=10, help="how many (default 10)")
     recommend.add_argument(
         "--min-ratings",
-        type=int,
-        default=0,
-        help="only movies with at least this many training ratings",
+        type=_floor,
+        default="auto",
+        metavar="N|auto",
+        help="only movies with at least N training ratings; auto (default): the rating "
+        "count of the least-rated movie among the most-rated ones that hold 80%% of the "
+        "training ratings (9 for a model of ml-latest-small's default split); 0: every movie",
     )
     recommend.add_argument("--json", action="store_true", help="machine-readable output")
     recommend.add_argument(
@@ -75,8 +78,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     similar.add_argument("--model", required=True, metavar="DIR", help="a trained model")
     similar.add_argument("--movie", required=True, type=int, help="movie id")
     similar.add_argument("-k", type=int, default=10, help="how many (default 10)")
+    similar.add_argument(
+        "--min-ratings",
+        type=_floor,
+        default="auto",
+        metavar="N|auto",
+        help="only movies with at least N training ratings (their embeddings are not "
+        "mostly noise); auto (default) as for recommend; 0: every movie",
+    )
     similar.add_argument("--json", action="store_true", help="machine-readable output")
     similar.set_defaults(func=run_similar, parameter_flags={"directory": "--model"})
+
+
+def _floor(text: str) -> int | str:
+    """``--min-ratings``: a count >= 0, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count or auto") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0")
+    return value
+
+
+def _min_ratings(model: Any, args: argparse.Namespace) -> int:
+    """The ``--min-ratings`` count for ``model`` (``auto``: its data-chosen floor)."""
+    return int(model.rating_floor() if args.min_ratings == "auto" else args.min_ratings)
 
 
 def _load(directory: str) -> Any:
@@ -165,18 +194,30 @@ def run_recommend(args: argparse.Namespace) -> int:
             return _recommend_to_file(args.model, users, args)
         return _recommend_batch(_load(args.model), users, args)
     model = _load(args.model)
-    frame = model.recommend(args.user, args.k, min_ratings=args.min_ratings)
-    if frame.empty and args.min_ratings > 0:
+    floor = _min_ratings(model, args)
+    frame = model.recommend(args.user, args.k, min_ratings=floor)
+    if frame.empty and floor > 0:
         import numpy as np
 
         most = int(np.bincount(model.seen_.movies).max()) if len(model.seen_.movies) else 0
         raise DataError(
-            f"no movie the user has not rated has at least {args.min_ratings} training "
+            f"no movie the user has not rated has at least {floor} training "
             f"ratings (the most-rated movie has {most}); lower --min-ratings."
         )
     note = f"user {args.user}: top {len(frame)} movies"
+    if floor:
+        note += f" with at least {floor} training ratings"
     if len(frame) and frame["fallback"].iloc[0]:
         note += f" [{frame['fallback'].iloc[0]}]"
+    clipped = bool(len(frame)) and bool((frame["raw_score"] != frame["score"]).any())
+    if not clipped:
+        frame = frame.drop(columns="raw_score")
+    elif not args.json:
+        low, high = model.rating_scale_
+        note += (
+            f"\n(score is clipped to the rating scale {low:g}-{high:g}; raw_score, the "
+            "network's own score, sets the order)"
+        )
     _print_frame(frame, args.json, note)
     return 0
 
@@ -221,7 +262,9 @@ def _recommend_to_file(directory: str, users: list[int] | None, args: argparse.N
         )
     check_writable_file(args.out)
     model = _load(directory)
-    frame = model.recommend_frame(users, args.k, min_ratings=args.min_ratings, block=BATCH_USERS)
+    frame = model.recommend_frame(
+        users, args.k, min_ratings=_min_ratings(model, args), block=BATCH_USERS
+    )
     with atomic_write(args.out, mode="wb", encoding=None) as handle:
         if suffix == ".csv":
             frame.to_csv(handle, index=False, float_format="%.6g")
@@ -252,7 +295,7 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
     block: list[str] = []
     unknown = 0
     for user, movies, scores, fallback in model.recommend_all(
-        users, args.k, min_ratings=args.min_ratings, block=BATCH_USERS
+        users, args.k, min_ratings=_min_ratings(model, args), block=BATCH_USERS
     ):
         unknown += bool(fallback)
         if args.json:
@@ -292,8 +335,9 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
 def run_similar(args: argparse.Namespace) -> int:
     """Print the most similar movies."""
     model = _load(args.model)
-    frame = model.similar_movies(args.movie, args.k)
-    _print_frame(
-        frame, args.json, f"movies closest to {_title(model, args.movie) or f'movie {args.movie}'}:"
-    )
+    floor = _min_ratings(model, args)
+    frame = model.similar_movies(args.movie, args.k, min_ratings=floor)
+    name = _title(model, args.movie) or f"movie {args.movie}"
+    among = f" (among movies with at least {floor} training ratings)" if floor else ""
+    _print_frame(frame, args.json, f"movies closest to {name}{among}:")
     return 0

@@ -849,8 +849,10 @@ class RatingModel(BaseEstimator):
 
         Returns
         -------
-        DataFrame with ``rank, movie_id, score, fallback`` (and ``title`` when the
-        model knows the catalogue), best first.
+        DataFrame with ``rank, movie_id, score, raw_score, fallback`` (and ``title``
+        when the model knows the catalogue), best first: ``score`` is clipped to the
+        rating scale, ``raw_score`` is the score the order follows (several movies can
+        show the top of the scale; their raw scores tell them apart).
         """
         self._check_fitted()
         if k < 1:
@@ -865,6 +867,7 @@ class RatingModel(BaseEstimator):
                 "rank": np.arange(1, len(top) + 1),
                 "movie_id": self.movie_vocab_.to_ids(top),
                 "score": scores,
+                "raw_score": self.__dict__.pop("_last_raw"),
                 "fallback": reason,
             }
         )
@@ -1033,6 +1036,27 @@ class RatingModel(BaseEstimator):
         """Whether the scores are ratings (``objective="rating"``) or only a ranking."""
         return self.objective == "rating"
 
+    def rating_floor(self, share: float = 0.8) -> int:
+        """A data-chosen floor for ``min_ratings``: the number of training ratings of the
+        least-rated movie among the most-rated movies that together hold ``share`` of
+        the training ratings (10 on all of ml-latest-small, where a movie bias estimated from
+        10 ratings gets half its weight from them under the baseline's shrinkage).
+
+        Examples
+        --------
+        >>> from recsys.data import load_dataset
+        >>> model = RatingModel("bias", epochs=1, factors=4).fit(load_dataset().ratings)
+        >>> model.rating_floor()
+        10
+        """
+        self._check_fitted()
+        counts = np.bincount(self.seen_.movies, minlength=len(self.movie_vocab_))
+        ordered = np.sort(counts[counts > 0])[::-1]
+        if len(ordered) == 0:
+            return 0
+        held = np.cumsum(ordered) / ordered.sum()
+        return int(ordered[min(int(np.searchsorted(held, share)), len(ordered) - 1)])
+
     def _allowed_movies(self, min_ratings: int) -> NDArray[np.bool_] | None:
         """Which movies have at least ``min_ratings`` training ratings (``None``: all)."""
         if min_ratings <= 0:
@@ -1050,7 +1074,8 @@ class RatingModel(BaseEstimator):
     ) -> tuple[NDArray[np.int64], NDArray[np.float32], str]:
         """The ``k`` best movie indices for user index ``u`` given its ``scores`` of every
         movie (``u = -1``: an unknown user, ranked by the baseline), their clipped
-        scores, and the fallback."""
+        scores, and the fallback. The raw (unclipped) scores of the last call are kept in
+        ``_last_raw`` for :meth:`recommend`."""
         if u < 0:
             scores = (self.baseline_.mean_ + self.baseline_.movie_bias_).astype(np.float32)
             reason = FALLBACK_USER
@@ -1064,11 +1089,14 @@ class RatingModel(BaseEstimator):
         k = min(k, int(np.isfinite(scores).sum()))
         top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -scores[top]))]
+        self.__dict__["_last_raw"] = scores[top].copy()
         best = np.clip(scores[top], *self.rating_scale_) if self.predicts_ratings else scores[top]
         return top, best, reason
 
-    def similar_movies(self, movie_id: int, k: int = 10) -> pd.DataFrame:
-        """The ``k`` movies whose embeddings have the highest cosine with ``movie_id``'s.
+    def similar_movies(self, movie_id: int, k: int = 10, *, min_ratings: int = 0) -> pd.DataFrame:
+        """The ``k`` movies whose embeddings have the highest cosine with ``movie_id``'s,
+        among the movies with at least ``min_ratings`` training ratings (see
+        :meth:`rating_floor`: embeddings of movies with a few ratings are mostly noise).
 
         Raises
         ------
@@ -1095,7 +1123,10 @@ class RatingModel(BaseEstimator):
         norms = np.linalg.norm(table, axis=1)
         cosine = table @ table[index] / np.maximum(norms * norms[index], 1e-12)
         cosine[index] = -np.inf
-        k = min(k, len(cosine) - 1)  # every other movie at most
+        allowed = self._allowed_movies(min_ratings)
+        if allowed is not None:
+            cosine[~allowed] = -np.inf
+        k = min(k, int(np.isfinite(cosine).sum()))  # every other allowed movie at most
         top = np.argpartition(-cosine, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -cosine[top]))]
         frame = pd.DataFrame(

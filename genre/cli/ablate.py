@@ -70,14 +70,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="run every row once per seed, e.g. 0,1,2 (default: --seed)",
     )
-    parser.add_argument("--class-weight", choices=("none", "balanced"), default="none")
+    parser.add_argument(
+        "--class-weight",
+        choices=("none", "balanced"),
+        default="none",
+        help="fused rows: weight each genre's positives and negatives by their inverse "
+        "frequency in the training part (balanced) or not (default none)",
+    )
     parser.add_argument(
         "--threshold-by",
         choices=("f1", "accuracy"),
         default="f1",
         help="per-genre thresholds maximise this on validation (default f1)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="the seed when --seeds is not given")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the seed when --seeds is not given (default 0)"
+    )
     add_network_arguments(parser)
     parser.add_argument(
         "--out",

@@ -54,7 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="MovieLens dataset whose ratings are counted (metadata block; default: the "
         "labelled set's, else the bundled ml-latest-small)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the SVDs and folds")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the SVDs and folds (default 0)"
+    )
     parser.set_defaults(func=run)
 
 

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=4,
         help="number of genre groups for spectral co-clustering (default 4)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the co-clustering")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the co-clustering (default 0)")
     parser.add_argument(
         "--out",
         required=True,

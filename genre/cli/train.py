@@ -61,8 +61,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="text: nb, svm, logreg (default); feature blocks: fusion (one "
         "branch per block) or mlp (one block, 1024-256 layers)",
     )
-    parser.add_argument("--class-weight", choices=("none", "balanced"), default="none")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--class-weight",
+        choices=("none", "balanced"),
+        default="none",
+        help="weight each genre's classes by their inverse frequency in the training "
+        "part (balanced) or not (default none)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the model and its training (default 0)"
+    )
     parser.add_argument(
         "--select-by",
         choices=("mean_roc_auc", "micro_f1", "macro_f1"),

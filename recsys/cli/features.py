@@ -213,7 +213,7 @@ def register(subparsers: Any) -> None:
         help="blocks of a feature store: size, coverage, provenance",
         description="Print each block's dimension, how many movies it covers and what made it.",
     )
-    info.add_argument("store", metavar="FEATURES_DIR")
+    info.add_argument("store", metavar="FEATURES_DIR", help="a feature store directory")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(func=run)
 

@@ -859,7 +859,7 @@ class RatingModel(BaseEstimator):
             raise DataError(f"k must be at least 1, got {k}.")
         u = int(self.user_vocab_.index([user_id], missing="negative")[0])
         scores = self._prediction_tables().score_user(u) if u >= 0 else None
-        top, scores, reason = self._top_movies(
+        top, scores, raw, reason = self._top_movies(
             u, scores, k, exclude_seen=exclude_seen, allowed=self._allowed_movies(min_ratings)
         )
         frame = pd.DataFrame(
@@ -867,7 +867,7 @@ class RatingModel(BaseEstimator):
                 "rank": np.arange(1, len(top) + 1),
                 "movie_id": self.movie_vocab_.to_ids(top),
                 "score": scores,
-                "raw_score": self.__dict__.pop("_last_raw"),
+                "raw_score": raw,
                 "fallback": reason,
             }
         )
@@ -1071,11 +1071,10 @@ class RatingModel(BaseEstimator):
         *,
         exclude_seen: bool,
         allowed: NDArray[np.bool_] | None,
-    ) -> tuple[NDArray[np.int64], NDArray[np.float32], str]:
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32], str]:
         """The ``k`` best movie indices for user index ``u`` given its ``scores`` of every
         movie (``u = -1``: an unknown user, ranked by the baseline), their clipped
-        scores, and the fallback. The raw (unclipped) scores of the last call are kept in
-        ``_last_raw`` for :meth:`recommend`."""
+        scores, their raw scores (which set the order), and the fallback."""
         if u < 0:
             scores = (self.baseline_.mean_ + self.baseline_.movie_bias_).astype(np.float32)
             reason = FALLBACK_USER
@@ -1089,9 +1088,9 @@ class RatingModel(BaseEstimator):
         k = min(k, int(np.isfinite(scores).sum()))
         top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
         top = top[np.lexsort((top, -scores[top]))]
-        self.__dict__["_last_raw"] = scores[top].copy()
-        best = np.clip(scores[top], *self.rating_scale_) if self.predicts_ratings else scores[top]
-        return top, best, reason
+        raw = scores[top]
+        best = np.clip(raw, *self.rating_scale_) if self.predicts_ratings else raw
+        return top, best, raw, reason
 
     def similar_movies(self, movie_id: int, k: int = 10, *, min_ratings: int = 0) -> pd.DataFrame:
         """The ``k`` movies whose embeddings have the highest cosine with ``movie_id``'s,

@@ -36,6 +36,7 @@ FAST = {
     "patience": 3,
     "validation_fraction": 0.1,
     "seed": 3,
+    "fallback": "never",  # the networks are compared here, never the bias-only baseline
 }
 UNKNOWN = 987_654
 

@@ -432,7 +432,8 @@ def test_recommend_all_users_command(saved, capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "user_id,rank,movie_id,score"
     assert len(out) == 1 + 3 * len(model.user_vocab_)
-    first = model.recommend(int(model.user_vocab_.ids[0]), 3)
+    # the command keeps to the model's data-chosen rating floor by default
+    first = model.recommend(int(model.user_vocab_.ids[0]), 3, min_ratings=model.rating_floor())
     assert [int(line.split(",")[2]) for line in out[1:4]] == first["movie_id"].tolist()
     assert main(["recommend", "--model", str(directory), "--all-users", "-k", "2", "--json"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -26,7 +26,14 @@ from recsys.errors import DataError, InvalidParameterError, RecsysError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["SEARCH_SPACES", "Param", "TrialLog", "TuningResult", "tune_rating_model"]
+__all__ = [
+    "SEARCH_SPACES",
+    "Param",
+    "TrialLog",
+    "TuningResult",
+    "scaled_space",
+    "tune_rating_model",
+]
 
 
 @dataclass(frozen=True)
@@ -159,10 +166,31 @@ def _model_params(kind: str, sampled: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _defaults_as_trial(kind: str, space: Mapping[str, Param]) -> dict[str, Any]:
-    from recsys.models.spec import DEFAULTS
+def scaled_space(kind: str, scale: float) -> dict[str, Param]:
+    """The search space of ``kind`` for ratings whose spread is ``scale`` times
+    ml-latest-small's: the scale-aware hyper-parameters
+    (:data:`recsys.models.spec.SCALE_AWARE`) have their range multiplied by ``scale``, as
+    their defaults are (:func:`recsys.models.spec.rating_scale_factor`).
 
-    defaults = dict(DEFAULTS[kind])
+    Examples
+    --------
+    >>> scaled_space("bias", 10.0)["l2"].high, scaled_space("bias", 10.0)["factors"].high
+    (10.0, 256)
+    """
+    from recsys.models.spec import SCALE_AWARE
+
+    space = dict(SEARCH_SPACES[kind])
+    for name in SCALE_AWARE[kind]:
+        if name in space and scale != 1.0:
+            p = space[name]
+            space[name] = Param(p.low * scale, p.high * scale, log=p.log, integer=p.integer)
+    return space
+
+
+def _defaults_as_trial(kind: str, space: Mapping[str, Param], scale: float = 1.0) -> dict[str, Any]:
+    from recsys.models.spec import DEFAULTS, SCALE_AWARE
+
+    defaults = {k: v * scale if k in SCALE_AWARE[kind] else v for k, v in DEFAULTS[kind].items()}
     before, after = defaults["dropout"]
     defaults.update(dropout_before=before, dropout_after=after)
     return {name: defaults[name] for name in space}
@@ -271,8 +299,11 @@ def tune_rating_model(
             "validation_fraction",
             f"validation_fraction must be between 0 and 1, not {validation_fraction!r}.",
         )
+    from recsys.models.spec import rating_scale_factor
+
     fixed = dict(fixed or {})
-    space = {k: v for k, v in SEARCH_SPACES[kind].items() if k not in fixed}
+    scale = rating_scale_factor(float(np.std(train["rating"].to_numpy(dtype=np.float64))))
+    space = {k: v for k, v in scaled_space(kind, scale).items() if k not in fixed}
     if kind == "mlp" and "dropout" in fixed:
         space = {k: v for k, v in space.items() if not k.startswith("dropout_")}
     for reserved in ("kind", "seed", "verbose"):
@@ -326,7 +357,7 @@ def tune_rating_model(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     if space:
-        study.enqueue_trial(_defaults_as_trial(kind, space))
+        study.enqueue_trial(_defaults_as_trial(kind, space, scale))
     started = time.perf_counter()
     study.optimize(
         objective,

@@ -134,3 +134,18 @@ def test_bad_input_is_one_line(
     else:
         assert_one_line_error(code, err, fragment)
     assert not out.exists()
+
+
+def test_scale_aware_ranges_follow_the_defaults() -> None:
+    from recsys.models.spec import SCALE_AWARE
+    from recsys.tuning import scaled_space
+
+    for kind in SEARCH_SPACES:
+        space = scaled_space(kind, 20.0)
+        for name, param in space.items():
+            base = SEARCH_SPACES[kind][name]
+            factor = 20.0 if name in SCALE_AWARE[kind] else 1.0
+            assert (param.low, param.high) == (base.low * factor, base.high * factor)
+            if name in DEFAULTS[kind] and not param.choices:
+                assert param.low <= DEFAULTS[kind][name] * factor <= param.high
+    assert scaled_space("bias", 1.0) == SEARCH_SPACES["bias"]

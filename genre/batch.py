@@ -95,7 +95,7 @@ def predict_table(
     ids = id_column or next((c for c in ID_COLUMNS if c in frame.columns), None)
     keep = frame[[ids]] if ids is not None else None
     if isinstance(model, GenreTextClassifier):
-        texts = _texts(frame, text_column, text_field, columns)
+        texts = _texts(frame, text_column, text_field)
         empty = np.array([not t.strip() for t in texts])
         scores = np.full((len(frame), model.n_genres_), np.nan)
         if (~empty).any():
@@ -122,19 +122,13 @@ def predict_table(
     return score_table(model, scores, keep), int((~present).sum())
 
 
-def _texts(frame: pd.DataFrame, column: str | None, field: str, columns: str) -> Sequence[str]:
+def _texts(frame: pd.DataFrame, column: str | None, field: str) -> Sequence[str]:
+    """The text of each row: ``column``, or the model's field (``movie_texts`` says which
+    column is missing)."""
     if column is not None:
         return frame[column].fillna("").astype(str).tolist()
     from genre.text.features import movie_texts
 
-    need = {"overview": ["overview"], "tags": ["tags"], "overview+tags": ["overview", "tags"]}
-    absent = [c for c in need.get(field, [field]) if c not in frame.columns]
-    if absent:
-        raise InvalidParameterError(
-            "text_column",
-            f"the model reads {field!r} text and the input has no {', '.join(absent)} column "
-            f"({columns}); name the text column with text_column.",
-        )
     prepared = frame.copy()
     if "overview" in prepared.columns:
         prepared["overview"] = prepared["overview"].fillna("").astype(str)

@@ -34,6 +34,7 @@ from recsys.errors import (
     RecsysError,
     UnknownIdError,
 )
+from recsys.evaluation.rating import rmse
 from recsys.features.store import FeatureBlock
 from recsys.models.baselines import BiasBaseline
 from recsys.models.history import EpochLog, TrainingResult
@@ -420,8 +421,8 @@ class RatingModel(BaseEstimator):
         truth = vr.astype(np.float64)
         network = np.clip(self._tables().score(vu, vm).astype(np.float64), low, high)
         baseline = np.clip(self.baseline_.predict(vu, vm), low, high)
-        self.validation_rmse_ = float(np.sqrt(np.mean((network - truth) ** 2)))
-        self.baseline_validation_rmse_ = float(np.sqrt(np.mean((baseline - truth) ** 2)))
+        self.validation_rmse_ = rmse(truth, network)
+        self.baseline_validation_rmse_ = rmse(truth, baseline)
         if self.fallback == "auto" and self.baseline_validation_rmse_ < self.validation_rmse_:
             self.fallback_ = "bias_only"
             # chosen on validation: refitted, like any chosen model, on every training

@@ -61,11 +61,12 @@ def test_recommend_cli_default_floor_and_raw_scores(
     rows = json.loads(out)
     counts = _counts(model)
     assert all(counts[r["movie_id"]] >= floor for r in rows)
-    raw = [r["raw_score"] for r in rows] if "raw_score" in rows[0] else None
-    if raw is not None:  # the order follows the raw scores; the shown ones are clipped
-        assert raw == sorted(raw, reverse=True)
-        low, high = model.rating_scale_
-        assert all(low <= r["score"] <= high for r in rows)
+    assert [r["movie_id"] for r in rows] == model.recommend(1, 8, min_ratings=floor)[
+        "movie_id"
+    ].tolist()
+    frame = model.recommend(1, 8, min_ratings=0)  # the order follows the raw scores
+    assert frame["raw_score"].tolist() == sorted(frame["raw_score"], reverse=True)
+    np.testing.assert_allclose(frame["score"], np.clip(frame["raw_score"], *model.rating_scale_))
     code, out, _ = invoke(main, ["recommend", "--model", str(model_dir), "--user", "1",
                                  "--min-ratings", "0"], capsys)  # fmt: skip
     assert code == 0 and "with at least" not in out.splitlines()[0]

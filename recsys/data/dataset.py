@@ -131,8 +131,7 @@ def load_dataset(
         name, text = source.name, str(path.resolve())
     layout = movielens.detect_layout(source)
     checksum = DATASETS[spec].md5 if isinstance(spec, str) and spec in DATASETS else None
-    ratings = _read_ratings_cached(source, layout, checksum, columnar)
-    ratings, duplicates = drop_duplicate_pairs(ratings)
+    ratings, duplicates = _read_ratings_cached(source, layout, checksum, columnar)
     movies = movielens.read_movies(source, layout)
     movies = _cover_rated_movies(movies, ratings)
     return Dataset(name, ratings, movies, text, source, layout, n_duplicates=duplicates)
@@ -143,7 +142,7 @@ _RATINGS_FILES = {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}
 
 def _read_ratings_cached(
     source: DataSource, layout: str, checksum: str | None, columnar: bool | None
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, int]:
     file, member = source.file_path(_RATINGS_FILES[layout])
     fingerprint = file_fingerprint(file, member=member, layout=layout, md5=checksum)
     return cached_ratings(
@@ -164,14 +163,15 @@ def load_ratings_file(
     """
     file = Path(path).expanduser()
     if file.is_file():
-        ratings = cached_ratings(
+        ratings, duplicates = cached_ratings(
             file_fingerprint(file, sep=sep, columns=columns),
             lambda: read_ratings_file(path, sep=sep, columns=columns),
             enabled=columnar,
         )
     else:
-        ratings = read_ratings_file(path, sep=sep, columns=columns)
-    ratings, duplicates = drop_duplicate_pairs(ratings)
+        ratings, duplicates = drop_duplicate_pairs(
+            read_ratings_file(path, sep=sep, columns=columns)
+        )
     movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
     file = Path(path).expanduser().resolve()
     spec = f"ratings:{file}|sep={sep}|columns={columns or ''}"

@@ -120,3 +120,38 @@ def test_a_damaged_cache_is_rebuilt(source: Path) -> None:
     (folder / "rating.npy").write_bytes(b"not an array")
     ratings = load_dataset(source, columnar=True).ratings
     assert len(ratings) == 900 and ratings["rating"].between(0.5, 5).all()
+
+
+def test_duplicates_are_dropped_once_when_parsing_and_counted_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ratings.csv"
+    # (1, 10) is rated three times: the latest timestamp (4.0 at t=300) is kept
+    path.write_text(
+        "userId,movieId,rating,timestamp\n"
+        "1,10,3.0,100\n2,10,4.5,100\n1,10,4.0,300\n1,11,2.0,100\n1,10,1.0,200\n"
+    )
+    first = load_ratings_file(path, columnar=True)
+    assert first.n_duplicates == 2
+    assert first.ratings["rating"].tolist() == [4.5, 4.0, 2.0]
+    (folder,) = cached_dirs()
+    assert '"duplicates": 2' in (folder / "columns.json").read_text()
+
+    def must_not_run(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        raise AssertionError("the duplicate search ran again on a cache hit")
+
+    monkeypatch.setattr(columnar, "drop_duplicate_pairs", must_not_run)
+    second = load_ratings_file(path, columnar=True)
+    assert second.n_duplicates == 2
+    pd.testing.assert_frame_equal(second.ratings, first.ratings)
+
+
+def test_a_cache_without_a_duplicate_count_is_rebuilt(source: Path) -> None:
+    load_dataset(source, columnar=True)
+    (folder,) = cached_dirs()
+    meta = (folder / "columns.json").read_text().replace('"duplicates": 0', '"duplicates": null')
+    (folder / "columns.json").write_text(meta)
+    stamp = (folder / "user_id.npy").stat().st_mtime_ns
+    assert load_dataset(source, columnar=True).n_duplicates == 0
+    (folder,) = cached_dirs()
+    assert (folder / "user_id.npy").stat().st_mtime_ns != stamp  # rebuilt

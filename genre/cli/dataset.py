@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Literal
 
 from recsys.cli.framework import UsageError
 
@@ -18,21 +19,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Join movie overviews (a CSV or a metadata store) with genre labels, drop "
             "rare genres, and split the movies (not ratings) into train / validation / "
-            "test parts with iterative multi-label stratification."
+            "test parts with iterative multi-label stratification. A CSV in TMDB's export "
+            "layout (id = TMDB id, title, overview, genres as JSON lists of {id, name}) is "
+            "read in its own id space: movies keep their TMDB ids, titles and TMDB genre "
+            "names, and are tied to MovieLens movies (for MovieLens genres and tags) only "
+            "through a links table, never by equal numbers."
         ),
     )
     parser.add_argument(
         "--metadata",
         required=True,
         metavar="STORE_OR_CSV",
-        help="CSV with movieId and overview columns "
-        "(e.g. movies_enriched.csv), or a metadata store",
+        help="CSV with movieId and overview columns (e.g. movies_enriched.csv), a CSV in "
+        "TMDB's export layout (id, title, overview, genres), or a metadata store",
     )
     parser.add_argument(
         "--labels",
-        choices=("movielens", "tmdb"),
-        default="movielens",
-        help="genre labels: MovieLens genres (default) or TMDB genres mapped to MovieLens names",
+        choices=("auto", "movielens", "tmdb", "tmdb-mapped"),
+        default="auto",
+        help="genre labels: movielens (MovieLens genres), tmdb (TMDB genre names as TMDB "
+        "gives them: Science Fiction, Family, History, TV Movie, Foreign kept) or "
+        "tmdb-mapped (TMDB genres mapped to MovieLens names, those without one dropped); "
+        "default auto: tmdb for a TMDB export, movielens otherwise",
+    )
+    parser.add_argument(
+        "--links",
+        default=None,
+        metavar="FILE",
+        help="TMDB export only: a MovieLens links.csv (movieId, tmdbId) tying its TMDB ids "
+        "to MovieLens movies (default: the links of --movielens)",
     )
     parser.add_argument(
         "--min-genre-fraction",
@@ -83,37 +98,70 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 def run(args: argparse.Namespace) -> int:
     """Build and save the labelled set; return 0."""
     from genre.data.dataset import MARKER, build_labelled, save_labelled
-    from genre.data.sources import read_metadata
+    from genre.data.sources import metadata_id_space, read_metadata
     from recsys.data import load_dataset
     from recsys.fileio import check_writable_dir
+    from recsys.metadata.fetch import links_from_movies, read_links
 
     fractions = parse_fractions(args.split)
     out = check_writable_dir(
-        args.out, what="labelled set", marker=MARKER, inputs=[args.metadata, args.movielens]
+        args.out,
+        what="labelled set",
+        marker=MARKER,
+        inputs=[args.metadata, args.movielens, args.links],
     )
-    metadata = read_metadata(args.metadata)
+    space = metadata_id_space(args.metadata)
+    if args.links is not None and space != "tmdb":
+        raise UsageError(
+            f"--links applies to a CSV in TMDB's export layout (an id column of TMDB ids); "
+            f"{args.metadata!r} has MovieLens movie ids already."
+        )
     movielens = load_dataset(args.movielens)
+    links = links_source = None
+    if space == "tmdb":
+        if args.links is not None:
+            links, links_source = read_links(args.links), f"the links table {args.links!r}"
+        else:
+            links = links_from_movies(movielens.movies)
+            links_source = f"the links of {movielens.spec}"
+    metadata = read_metadata(
+        args.metadata, links=links, links_source=links_source or "the links table"
+    )
+    labels: Literal["movielens", "tmdb", "tmdb-mapped"] = (
+        args.labels if args.labels != "auto" else ("tmdb" if space == "tmdb" else "movielens")
+    )
     tags = None if args.no_tags else movielens.read_tags()
+    sources = {
+        "metadata": str(Path(args.metadata).expanduser().resolve()),
+        "movielens": movielens.spec,
+        "tags": tags is not None,
+    }
+    if space == "tmdb":
+        sources["links"] = (
+            str(Path(args.links).expanduser().resolve()) if args.links else movielens.spec
+        )
     data = build_labelled(
         metadata,
         movielens.movies,
         tags=tags,
-        labels=args.labels,
+        labels=labels,
         min_genre_fraction=args.min_genre_fraction,
         fractions=fractions,
         seed=args.seed,
-        sources={
-            "metadata": str(Path(args.metadata).expanduser().resolve()),
-            "movielens": movielens.spec,
-            "tags": tags is not None,
-        },
+        sources=sources,
+        id_space=space,
     )
     save_labelled(data, out)
     m = data.manifest
     print(
         f"labelled set: {m['n_movies']} movies, {len(data.genres)} genres "
-        f"({', '.join(data.genres)})"
+        f"({', '.join(data.genres)}); labels {labels}"
     )
+    if space == "tmdb":
+        print(
+            f"movies keep their TMDB ids and titles; {m['n_linked_to_movielens']} of them "
+            f"are tied to MovieLens movies through {links_source}"
+        )
     if m["dropped_genres"]:
         dropped = ", ".join(f"{g} ({c})" for g, c in m["dropped_genres"].items())
         print(f"dropped genres below {args.min_genre_fraction:g} of the training movies: {dropped}")

@@ -37,8 +37,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model", required=True, metavar="DIR", help="model directory written by 'genre train'"
     )
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--movie", type=int, metavar="ID", help="MovieLens movie id")
+    what.add_argument(
+        "--movie",
+        type=int,
+        metavar="ID",
+        help="movie id in the labelled set's id space: the MovieLens movie id, or the TMDB "
+        "id for a set built from a TMDB export",
+    )
     what.add_argument("--text", metavar="TEXT", help="a plot overview to classify")
+    what.add_argument(
+        "--poster", metavar="FILE", help="a poster image to classify (poster-cnn models)"
+    )
     what.add_argument(
         "--input",
         metavar="FILE",
@@ -115,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
             parameter="path",
         ) from None
     config = read_config(args.model)
+    if config.get("kind") == "poster" or args.poster is not None:
+        from genre.cli.poster import run_poster_predict
+
+        return run_poster_predict(args, model, config)
     if args.input is not None:
         return run_batch(args, model, config)
     if isinstance(model, GenreTextClassifier):
@@ -178,13 +191,13 @@ def run_text(args: argparse.Namespace, model: GenreTextClassifier, config: dict[
         GenreVocabulary(model.genres_).check_same(
             data.vocabulary, what=f"the labelled set {dataset!r}"
         )
-        rows = find_movie(data, args.movie, where=repr(dataset))
+        rows = find_movie(data, args.movie, where=f"{dataset!r} ({_space(data)} ids)")
         texts = movie_texts(rows, field)
         if not texts[0].strip():
             raise DataError(f"movie {args.movie} has no {field} text; use --text.")
         row = rows.iloc[0]
         truth = tuple(row["genres"])
-        label = f"movie {args.movie}: {row['title']} [{row['split']}]"
+        label = f"{_space(data)} movie {args.movie}: {row['title']} [{row['split']}]"
     ranked = model.top_k(texts, args.k)[0]  # checks -k before anything is printed
     kind = "probability" if model.score_kind_ == "probability" else "SVM decision score"
     print(f"{label}  (scores: {kind}; * = above the genre's validation threshold)")
@@ -193,8 +206,9 @@ def run_text(args: argparse.Namespace, model: GenreTextClassifier, config: dict[
             "  note: none of the words is in the model's vocabulary, so these scores "
             "are the model's baseline for an empty text."
         )
+    width = max(12, *(len(genre) for genre, _, _ in ranked))  # TMDB names are longer
     for genre, score, passed in ranked:
-        print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
+        print(f"  {'*' if passed else ' '} {genre:<{width}} {score:8.4f}")
     if truth is not None:
         print(f"  true genres: {', '.join(truth)}")
     return 0
@@ -239,6 +253,7 @@ def run_fused(args: argparse.Namespace, model: FusionClassifier, config: dict[st
                 data.vocabulary, what=f"the labelled set {dataset!r}"
             )
             rows = data.frame[data.frame["movie_id"] == args.movie]
+            label = f"{_space(data)} {label}"
             if not rows.empty:
                 row = rows.iloc[0]
                 label += f": {row['title']} [{row['split']}]"
@@ -251,8 +266,14 @@ def run_fused(args: argparse.Namespace, model: FusionClassifier, config: dict[st
         + (f"; absent: {', '.join(absent)}" if absent else "")
         + ")"
     )
+    width = max(12, *(len(genre) for genre, _, _ in ranked))  # TMDB names are longer
     for genre, score, passed in ranked:
-        print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
+        print(f"  {'*' if passed else ' '} {genre:<{width}} {score:8.4f}")
     if truth is not None:
         print(f"  true genres: {', '.join(truth)}")
     return 0
+
+
+def _space(data: Any) -> str:
+    """``TMDB`` or ``MovieLens``: whose ids a labelled set's movie ids are."""
+    return "TMDB" if data.id_space == "tmdb" else "MovieLens"

@@ -7,7 +7,9 @@ same genre order and the same split.
 Directory format
 ----------------
 ``movies.parquet``
-    One row per movie: ``movie_id`` (int64), ``title`` (str), ``year`` (Int64, may be
+    One row per movie: ``movie_id`` (int64, in the id space the manifest names:
+    MovieLens movie ids, or TMDB ids for a set built from TMDB's export layout),
+    ``title`` (str), ``year`` (Int64, may be
     null), ``overview`` (str, non-empty), ``tags`` (list of str: the distinct MovieLens
     tags of the movie, sorted; empty for most movies), ``genres`` (list of str, in
     vocabulary order, at least one) and ``split`` (``train``, ``val`` or ``test``).
@@ -16,10 +18,13 @@ Directory format
     ``{"genres": [...]}``: the fixed genre order; column ``j`` of every label matrix
     and model output is ``genres[j]``.
 ``manifest.json``
-    How the set was made: sources, label source, seed, split fractions, minimum genre
+    How the set was made: the id space of ``movie_id`` (``id_space``: ``movielens`` or
+    ``tmdb``; for ``tmdb``, how many movies a links table tied to MovieLens movies),
+    sources, label source, seed, split fractions, minimum genre
     fraction, the genres dropped (with their counts over all labelled movies), the
     genre counts of the training part the filter used, the TMDB genre names without a
-    MovieLens counterpart (``--labels tmdb``; with the number of movies carrying each),
+    MovieLens counterpart (``labels="tmdb-mapped"``; with the number of movies carrying
+    each),
     how many movies were dropped and why, and the number of movies per split and per
     genre and split.
 
@@ -30,6 +35,10 @@ Choices
 - The split comes *before* the genre-frequency filter: a genre is kept when it is on at
   least ``min_genre_fraction`` of the *training* movies, so the label vocabulary uses
   training data only (validation and test labels are never counted).
+- Id spaces are never mixed: a set built from a TMDB export is keyed by TMDB id, keeps
+  the file's titles, and uses MovieLens data (genres for ``labels="movielens"``, tags)
+  only for movies a links table ties to a MovieLens movie -- never a MovieLens movie
+  whose id equals the TMDB id. Unlinked movies take part with their TMDB genres.
 - Movies whose only genres are dropped ones (in any part) are dropped too;
   ``dropped_movies.only_dropped_genres`` in the manifest counts them, next to the
   movies without overview (``no_overview``), without any genre (``no_genre``;
@@ -101,6 +110,11 @@ class LabelledSet:
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def id_space(self) -> str:
+        """What ``movie_id`` holds: ``"movielens"`` (movie ids) or ``"tmdb"`` (TMDB ids)."""
+        return str(self.manifest.get("id_space", "movielens"))
+
+    @property
     def genres(self) -> tuple[str, ...]:
         """The genre names in column order."""
         return self.vocabulary.genres
@@ -147,30 +161,39 @@ def build_labelled(
     movies: pd.DataFrame | None,
     *,
     tags: pd.DataFrame | None = None,
-    labels: Literal["movielens", "tmdb"] = "movielens",
+    labels: Literal["movielens", "tmdb", "tmdb-mapped"] = "movielens",
     min_genre_fraction: float = 0.05,
     fractions: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
     sources: dict[str, Any] | None = None,
+    id_space: Literal["movielens", "tmdb"] = "movielens",
 ) -> LabelledSet:
     """Build the labelled set from metadata (overviews) and MovieLens movies (genres).
 
     Parameters
     ----------
     metadata : frame from :func:`genre.data.sources.read_metadata` (``movie_id, title,
-        overview, tmdb_genres, year``; other columns are ignored).
+        overview, tmdb_genres, year``, and ``movielens_id``: the MovieLens movie of each
+        row, ``movie_id`` when absent in the ``movielens`` id space; other columns are
+        ignored).
     movies : the MovieLens movies frame (``movie_id, title, year, genres``), joined on
-        ``movie_id``; needed for ``labels="movielens"``, used for titles and years
-        otherwise.
-    tags : MovieLens tags (``movie_id, tag``), or ``None`` for no tags.
-    labels : ``"movielens"`` (genres of the MovieLens movies frame) or ``"tmdb"`` (the
-        TMDB genres mapped to MovieLens names, see :func:`genre.data.labels.tmdb_labels`;
-        names without a MovieLens counterpart are dropped and counted in the manifest).
+        ``movielens_id``; needed for ``labels="movielens"``, used for titles and years
+        otherwise (in the ``movielens`` id space only: a TMDB export keeps its own).
+    tags : MovieLens tags (``movie_id, tag``, MovieLens ids), or ``None`` for no tags.
+    labels : ``"movielens"`` (genres of the MovieLens movies frame), ``"tmdb"`` (the
+        TMDB genre names as TMDB gives them: ``Science Fiction``, ``Family``,
+        ``History``, ``TV Movie``, ``Foreign`` ...) or ``"tmdb-mapped"`` (TMDB genres
+        mapped to MovieLens names to compare with MovieLens labels, see
+        :func:`genre.data.labels.tmdb_labels`; names without a MovieLens counterpart are
+        dropped and counted in the manifest).
     min_genre_fraction : genres on fewer than this fraction of the *training* movies are
         dropped (and listed in the manifest); movies left without a genre are dropped.
     fractions : train, validation and test fractions of the movies.
     seed : seed of the stratified split.
     sources : where the inputs came from, recorded in the manifest.
+    id_space : what ``metadata["movie_id"]`` holds: ``"movielens"`` movie ids or
+        ``"tmdb"`` ids (a TMDB export; then ``movielens_id`` is the only tie to MovieLens
+        and the file's titles are kept). Recorded in the manifest.
 
     Returns
     -------
@@ -195,8 +218,14 @@ def build_labelled(
     >>> data.genres, data.counts()
     (('Comedy', 'Crime'), {'train': 2, 'val': 1, 'test': 1})
     """
-    if labels not in ("movielens", "tmdb"):
-        raise DataError(f"unknown label source {labels!r}; expected movielens or tmdb.")
+    if labels not in ("movielens", "tmdb", "tmdb-mapped"):
+        raise InvalidParameterError(
+            "labels", f"unknown label source {labels!r}; expected movielens, tmdb or tmdb-mapped."
+        )
+    if id_space not in ("movielens", "tmdb"):
+        raise InvalidParameterError(
+            "id_space", f"unknown id space {id_space!r}; expected movielens or tmdb."
+        )
     if len(fractions) != 3 or any(f <= 0 for f in fractions) or not np.isclose(sum(fractions), 1):
         raise DataError(
             f"split fractions must be three positive numbers summing to 1 "
@@ -212,10 +241,17 @@ def build_labelled(
         )
     meta = meta[has_text].reset_index(drop=True)
     dropped: dict[str, int] = {"no_overview": int(n_in - len(meta))}
+    if "movielens_id" in meta.columns:
+        ml_ids = pd.Series(pd.array(meta["movielens_id"], dtype="Int64"), index=meta.index)
+    elif id_space == "movielens":
+        ml_ids = pd.Series(pd.array(meta["movie_id"], dtype="Int64"), index=meta.index)
+    else:  # TMDB ids and no link: no movie is a MovieLens movie
+        ml_ids = pd.Series(pd.array([None] * len(meta), dtype="Int64"), index=meta.index)
+    meta = meta.assign(movielens_id=ml_ids)
 
     if movies is not None:
         ml = movies.set_index("movie_id")
-        in_ml = meta["movie_id"].isin(ml.index)
+        in_ml = meta["movielens_id"].notna() & meta["movielens_id"].isin(ml.index)
     else:
         ml, in_ml = None, pd.Series(False, index=meta.index)
     if labels == "movielens":
@@ -227,22 +263,32 @@ def build_labelled(
         dropped["not_in_movielens"] = int((~in_ml).sum())
         meta = meta[in_ml].reset_index(drop=True)
         in_ml = pd.Series(True, index=meta.index)
-        genre_lists = [tuple(ml.at[m, "genres"]) for m in meta["movie_id"]]
+        genre_lists = [tuple(ml.at[int(m), "genres"]) for m in meta["movielens_id"]]
+    elif labels == "tmdb":
+        unmapped = Counter()
+        genre_lists = [tuple(dict.fromkeys(str(g) for g in lst)) for lst in meta["tmdb_genres"]]
     else:
         genre_lists, unmapped = tmdb_labels(meta["tmdb_genres"])
-        if not any(genre_lists):
-            raise DataError(
-                "labels='tmdb': no movie has TMDB genres in the metadata; use a "
-                "metadata store with TMDB genres or labels='movielens'.",
-                parameter="labels",
-            )
+    if labels != "movielens" and not any(genre_lists):
+        raise DataError(
+            f"labels={labels!r}: no movie has TMDB genres in the metadata; use a "
+            "metadata store with TMDB genres or labels='movielens'.",
+            parameter="labels",
+        )
+    # A TMDB export keeps its own titles and years (the file's); MovieLens-keyed
+    # metadata takes the MovieLens ones, as before.
+    own = id_space == "tmdb"
     titles = [
-        str(ml.at[m, "title"]) if ok and ml is not None else str(t or "")
-        for m, t, ok in zip(meta["movie_id"], meta["title"], in_ml, strict=True)
+        str(ml.at[int(m), "title"])
+        if ok and ml is not None and not (own and str(t or "").strip())
+        else str(t or "")
+        for m, t, ok in zip(meta["movielens_id"], meta["title"], in_ml, strict=True)
     ]
     years = [
-        ml.at[m, "year"] if ok and ml is not None and pd.notna(ml.at[m, "year"]) else y
-        for m, y, ok in zip(meta["movie_id"], meta["year"], in_ml, strict=True)
+        ml.at[int(m), "year"]
+        if ok and ml is not None and pd.notna(ml.at[int(m), "year"]) and not (own and pd.notna(y))
+        else y
+        for m, y, ok in zip(meta["movielens_id"], meta["year"], in_ml, strict=True)
     ]
 
     labelled = [any(g != NO_GENRES for g in lst) for lst in genre_lists]
@@ -295,7 +341,10 @@ def build_labelled(
             "title": [titles[i] for i in rows],
             "year": pd.array([years[i] for i in rows], dtype="Int64"),
             "overview": meta["overview"].astype(str).str.strip().to_numpy()[rows],
-            "tags": [tag_map.get(int(m), ()) for m in meta["movie_id"].to_numpy()[rows]],
+            "tags": [
+                tag_map.get(int(m), ()) if pd.notna(m) else ()
+                for m in meta["movielens_id"].to_numpy()[rows]
+            ],
             "genres": filtered,
         }
     )
@@ -303,6 +352,8 @@ def build_labelled(
     frame = frame.sort_values("movie_id", kind="stable").reset_index(drop=True)
     manifest = {
         "format_version": FORMAT_VERSION,
+        "id_space": id_space,
+        "n_linked_to_movielens": int(in_ml.to_numpy()[rows].sum()),
         "sources": dict(sources or {}),
         "labels": labels,
         "seed": int(seed),

@@ -8,7 +8,8 @@ Actions::
                             [--api-base URL] [--image-base URL]
     recsys metadata popular --pages N
     recsys metadata genres  [--builtin]
-    recsys metadata import  --csv FILE [--posters-dir DIR] [--copy-posters]
+    recsys metadata import  --csv FILE [--links FILE | --dataset NAME]
+                            [--posters-dir DIR] [--copy-posters]
     recsys metadata status  [--json]
     recsys metadata export  --csv OUT [--dataset NAME]
 
@@ -249,9 +250,25 @@ def register(subparsers: Any) -> None:
         description="Load a metadata CSV (movieId, tmdbId, title, overview, genres, ...) "
         "and a folder of <movieId>.jpg posters into the store, checking each "
         "poster decodes and matches posters_index.csv when there is one. Only "
-        "files in --posters-dir are read.",
+        "files in --posters-dir are read. A CSV in TMDB's export layout (id = TMDB id, "
+        "title, overview, genres as JSON lists of {id, name}, status, ...) is matched to "
+        "MovieLens movies through a links table (--links, else the links of --dataset), "
+        "never by equal numbers; its TMDB ids without a link are left out and counted.",
     )
     imp.add_argument("--csv", required=True, metavar="FILE", help="the metadata CSV")
+    linking = imp.add_mutually_exclusive_group()
+    linking.add_argument(
+        "--links",
+        metavar="FILE",
+        help="TMDB export only: a MovieLens links.csv (movieId, tmdbId) matching its TMDB "
+        "ids to MovieLens movies (default: the links of --dataset)",
+    )
+    linking.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="TMDB export only: MovieLens dataset name or path whose links match its TMDB "
+        "ids (default: bundled ml-latest-small)",
+    )
     imp.add_argument("--posters-dir", metavar="DIR", help="folder of <movieId>.jpg posters")
     imp.add_argument(
         "--posters-index",
@@ -463,9 +480,10 @@ def _import(args: argparse.Namespace) -> int:
             raise UsageError("--copy-posters needs --posters-dir (the folder to copy from).")
         copy_to = args.copy_posters or default_posters_dir()
     # Inputs first: a failed import must not leave an empty store that looks valid.
-    for value in (args.csv, args.posters_index):
+    for value in (args.csv, args.posters_index, args.links):
         if value and not Path(value).expanduser().is_file():
             raise FileNotFoundError(2, "no such file", value)
+    links, links_source = _links_for(args.csv, args.links, args.dataset)
     if args.posters_dir and not Path(args.posters_dir).expanduser().is_dir():
         raise DataError(
             f"--posters-dir {args.posters_dir!r} is not a folder; give the folder "
@@ -483,6 +501,8 @@ def _import(args: argparse.Namespace) -> int:
                 copy_posters_to=copy_to,
                 overwrite=args.overwrite,
                 progress=not args.quiet,
+                links=links,
+                links_source=links_source,
             )
             coverage = store.coverage()
             where = store.path
@@ -491,9 +511,40 @@ def _import(args: argparse.Namespace) -> int:
             _remove_store(store_path)
         raise
     print(report.summary())
+    if links is not None:
+        print(
+            f"matched {report.rows - report.unlinked} of {report.rows} TMDB ids to MovieLens "
+            f"movies through {links_source}"
+        )
     print(_coverage_line(coverage))
     print(f"store: {where}")
     return 0
+
+
+def _links_for(csv: str, links: str | None, dataset: str | None) -> tuple[Any, str]:
+    """The links table for a CSV in TMDB's export layout (``None`` for other CSVs)."""
+    from recsys.metadata.tmdb_export import is_tmdb_export_file
+
+    if not is_tmdb_export_file(csv):
+        if links or dataset:
+            raise UsageError(
+                f"--links and --dataset apply to a CSV in TMDB's export layout (an id "
+                f"column of TMDB ids); {csv!r} has movie ids already."
+            )
+        return None, ""
+    return read_links_option(links, dataset)
+
+
+def read_links_option(links: str | None, dataset: str | None) -> tuple[Any, str]:
+    """``(table, description)`` of ``--links FILE``, else of the dataset's links."""
+    from recsys.metadata.fetch import links_from_movies, read_links
+
+    if links:
+        return read_links(links), f"the links table {links!r}"
+    from recsys.data import load_dataset
+
+    loaded = load_dataset(dataset)
+    return links_from_movies(loaded.movies), f"the links of {loaded.spec}"
 
 
 _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")

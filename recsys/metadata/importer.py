@@ -3,9 +3,20 @@
 Offline users (and tests) get the same store an online fetch builds. Accepted CSVs:
 
 - the shared ``movies_enriched.csv`` layout: ``movieId, title, genres, imdbId, tmdbId,
-  overview, tagline, runtime, tmdb_rating`` (``genres`` holds MovieLens genre names);
+  overview, tagline, runtime, tmdb_rating`` (``genres`` holds MovieLens or TMDB genre
+  names separated by ``|``, or TMDB's ``{"id", "name"}`` lists);
+- TMDB's export layout (``id`` = TMDB id, ``title``, ``overview``, ``genres`` as
+  ``{"id", "name"}`` lists, ``status``, ...; see :mod:`recsys.metadata.tmdb_export`):
+  the store is keyed by MovieLens movie id, so its rows are matched to MovieLens movies
+  through a links table (never by equal numbers) and TMDB ids the table does not list
+  are left out and counted;
 - this package's own export (:func:`recsys.metadata.export.write_metadata_csv`), with
   the canonical column names and ``|``-separated lists.
+
+Bookkeeping columns (``status``, ``detail``, ``source``, ``updated_at``) are read only
+from this package's own export (which has all of them); in any other file a column of
+that name is the user's (TMDB's ``status`` is a release status such as ``Released``)
+and never sets the store's.
 
 Posters are ``<movieId>.jpg`` files in one folder; only files in that folder are read.
 With a posters index (``movieId, path, sha256, ...``: given, or ``posters_index.csv`` in
@@ -31,7 +42,6 @@ import pandas as pd
 from recsys.data.schema import parse_genres
 from recsys.errors import DataError, InvalidParameterError
 from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, make_frame
-from recsys.metadata.genres import MOVIELENS_GENRES, TMDB_MOVIE_GENRES
 from recsys.metadata.posters import (
     PosterError,
     check_image,
@@ -40,6 +50,13 @@ from recsys.metadata.posters import (
     write_poster,
 )
 from recsys.metadata.store import MetadataStore
+from recsys.metadata.tmdb_export import (
+    EXPORT_COLUMNS,
+    is_tmdb_export,
+    link_tmdb_ids,
+    parse_genre_column,
+    read_tmdb_export,
+)
 from recsys.progress import Progress
 
 __all__ = ["ImportReport", "attach_posters", "import_metadata", "read_metadata_csv"]
@@ -50,7 +67,8 @@ _ALIASES = {
     "imdbId": "imdb_id",
     "tmdb_rating": "vote_average",
 }
-_TMDB_NAME_TO_ID = {name: genre_id for genre_id, name in TMDB_MOVIE_GENRES.items()}
+#: Columns read only from this package's own export (which writes all of them).
+_BOOKKEEPING = ("status", "detail", "source", "updated_at")
 _DATA_COLUMNS = (
     "overview",
     "tagline",
@@ -74,6 +92,7 @@ class ImportReport:
     posters: int = 0
     posters_rejected: int = 0
     posters_missing: int = 0
+    unlinked: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -83,6 +102,11 @@ class ImportReport:
             f"{self.poster_only} with a poster only), {self.posters} posters in "
             f"{self.seconds:.1f}s"
         )
+        if self.unlinked:
+            text += (
+                f"; left out {self.unlinked} TMDB ids the links table does not list (the "
+                "store is keyed by MovieLens movie id)"
+            )
         if self.kept:
             text += f"; kept {self.kept} movies already fetched (--overwrite replaces them)"
         if self.posters_rejected:
@@ -103,23 +127,55 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split("|") if v.strip())
 
 
-def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_metadata_csv(
+    path: str | os.PathLike[str],
+    *,
+    links: pd.DataFrame | None = None,
+    links_source: str = "the links table",
+) -> pd.DataFrame:
     """Read a metadata CSV into the canonical frame (:mod:`recsys.metadata.frame`).
 
     A ``genres`` column is read as MovieLens genres (``movielens_genres``) when its
-    names are MovieLens', as TMDB genres when they are TMDB's; TMDB genres are never
+    names are MovieLens', as TMDB genres (names and ids) when they are TMDB's or when
+    it holds ``{"id", "name"}`` lists (JSON, or the Python form of Kaggle's TMDB dumps;
+    see :func:`recsys.metadata.tmdb_export.parse_genre_column`); TMDB genres are never
     invented from MovieLens ones. ``tmdb_rating`` becomes ``vote_average``. Rows with
     a TMDB id and any TMDB field get status ``ok``, the others ``missing``.
+
+    A CSV in TMDB's export layout (an ``id`` column of TMDB ids, no movie id) is
+    matched to MovieLens movies through ``links`` only; its TMDB ids the table does not
+    list are left out (:func:`import_metadata` counts them).
+
+    Parameters
+    ----------
+    path : the CSV.
+    links : a links table (``movie_id``, ``tmdb_id``: :func:`recsys.metadata.read_links`
+        or :func:`recsys.metadata.links_from_movies`); needed for TMDB's export layout,
+        not used otherwise (movie ids are already MovieLens').
+    links_source : where ``links`` came from, for the messages.
+
+    Returns
+    -------
+    DataFrame of shape (n_movies, 24): the canonical frame, sorted by ``movie_id``.
 
     Raises
     ------
     DataError
-        No ``movieId``/``movie_id`` column, non-numeric or repeated movie ids, or a
-        ``genres`` column mixing unknown names.
+        No ``movieId``/``movie_id`` column (nor TMDB's ``id``), non-numeric or
+        repeated movie ids, a ``genres`` column that is neither names nor
+        ``{"id", "name"}`` lists, TMDB's layout without ``title`` or without
+        ``links`` (``parameter="links"``), or ``links`` linking one of its TMDB ids to
+        two movies.
     """
-    file = Path(path).expanduser()
+    return _read_csv(Path(path).expanduser(), links, links_source)[0]
+
+
+def _read_csv(
+    file: Path, links: pd.DataFrame | None, links_source: str
+) -> tuple[pd.DataFrame, int]:
+    """The canonical frame of a metadata CSV, and how many TMDB ids had no link."""
     try:
-        raw = pd.read_csv(file, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -128,12 +184,15 @@ def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
             f"({type(error).__name__}); expected columns like movieId, tmdbId, "
             "title, overview, genres."
         ) from None
+    if is_tmdb_export(raw.columns):
+        return _from_tmdb_export(file, links, links_source)
     raw = raw.rename(columns={k: v for k, v in _ALIASES.items() if k in raw.columns})
     if "movie_id" not in raw.columns:
         raise DataError(
-            f"{str(file)!r} has no movieId (or movie_id) column; found "
-            f"{', '.join(raw.columns) or 'no columns'}."
+            f"{str(file)!r} has no movieId (or movie_id) column, nor the id column of "
+            f"TMDB's export layout; found {', '.join(raw.columns) or 'no columns'}."
         )
+    own_export = set(_BOOKKEEPING) <= set(raw.columns)
     ids = pd.to_numeric(raw["movie_id"], errors="coerce")
     if ids.isna().any():
         bad_row = int(np.flatnonzero(ids.isna().to_numpy())[0])
@@ -146,12 +205,14 @@ def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
             f"{str(file)!r}: movie id {int(ids[ids.duplicated()].iloc[0])} "
             "appears more than once; each movie needs one row."
         )
-    genre_column = _genre_column(raw, file)
+    genre_column, genre_ids, genre_lists = _genre_column(raw, file)
     source = f"import:{file.name}"
     rows: list[dict[str, Any]] = []
-    for record in raw.to_dict("records"):
+    for i, record in enumerate(raw.to_dict("records")):
         row: dict[str, Any] = {
-            c: _blank(record[c]) for c in METADATA_COLUMNS if c in record and c not in LIST_COLUMNS
+            c: _blank(record[c])
+            for c in METADATA_COLUMNS
+            if c in record and c not in LIST_COLUMNS and (own_export or c not in _BOOKKEEPING)
         }
         row["movie_id"] = int(float(record["movie_id"]))
         for column in ("tmdb_id", "runtime", "vote_count"):
@@ -167,16 +228,42 @@ def read_metadata_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
             if column in record:
                 row[column] = _split(record[column])
         if genre_column is not None:
-            names = parse_genres(record["genres"])
-            row[genre_column] = names
+            row[genre_column] = genre_lists[i]
             if genre_column == "tmdb_genres" and not row.get("genre_ids"):
-                row["genre_ids"] = tuple(_TMDB_NAME_TO_ID[n] for n in names)
+                row["genre_ids"] = genre_ids[i]
         row["genre_ids"] = tuple(int(float(g)) for g in row.get("genre_ids") or ())
         if row.get("poster_file") and not Path(row["poster_file"]).is_absolute():
             row["poster_file"] = str((file.parent / row["poster_file"]).absolute())
-        _set_status(row, record, source)
+        _set_status(row, record if own_export else {}, source)
         rows.append(row)
-    return make_frame(rows)
+    return make_frame(rows), 0
+
+
+def _from_tmdb_export(
+    file: Path, links: pd.DataFrame | None, links_source: str
+) -> tuple[pd.DataFrame, int]:
+    """Canonical rows of the linked movies of a TMDB export, and the unlinked count."""
+    export = read_tmdb_export(file)
+    if links is None:
+        raise InvalidParameterError(
+            "links",
+            f"{str(file)!r} is in TMDB's export layout: its id column holds TMDB ids, "
+            "which are matched to MovieLens movies through a links table only (MovieLens "
+            "links.csv: movieId, tmdbId), never by equal numbers; give the links table.",
+        )
+    movie_ids = link_tmdb_ids(export["tmdb_id"], links, source=links_source)
+    source = f"import:{file.name}"
+    rows: list[dict[str, Any]] = []
+    columns = [c for c in EXPORT_COLUMNS if c in METADATA_COLUMNS]
+    for record, movie_id in zip(export.to_dict("records"), movie_ids, strict=True):
+        if movie_id is pd.NA:
+            continue
+        row = {c: record[c] for c in columns}
+        row["movie_id"] = int(movie_id)
+        _set_status(row, {}, source)
+        rows.append(row)
+    frame = make_frame(rows)
+    return frame, int(movie_ids.isna().sum())
 
 
 def _number(text: str, file: Path, column: str, movie_id: int, kind: type) -> Any:
@@ -191,21 +278,15 @@ def _number(text: str, file: Path, column: str, movie_id: int, kind: type) -> An
     return round(value) if kind is int else value
 
 
-def _genre_column(raw: pd.DataFrame, file: Path) -> str | None:
-    """Which canonical column a ``genres`` column feeds, judged by its vocabulary."""
+def _genre_column(
+    raw: pd.DataFrame, file: Path
+) -> tuple[str | None, list[tuple[int, ...]], list[tuple[str, ...]]]:
+    """Which canonical column a ``genres`` column feeds, and its ids and names per row."""
     if "genres" not in raw.columns:
-        return None
-    names = {n for text in raw["genres"] for n in parse_genres(text)}
-    if names <= set(MOVIELENS_GENRES):
-        return "movielens_genres" if "movielens_genres" not in raw.columns else None
-    if names <= set(_TMDB_NAME_TO_ID):
-        return "tmdb_genres" if "tmdb_genres" not in raw.columns else None
-    unknown = sorted(names - set(MOVIELENS_GENRES) - set(_TMDB_NAME_TO_ID))[:5]
-    raise DataError(
-        f"{str(file)!r}: the genres column mixes names that are neither all "
-        f"MovieLens nor all TMDB genres (e.g. {', '.join(unknown) or 'both kinds'});"
-        " use movielens_genres / tmdb_genres columns instead."
-    )
+        return None, [], []
+    kind, ids, names = parse_genre_column(raw["genres"].tolist(), file)
+    target = "tmdb_genres" if kind == "tmdb" else "movielens_genres"
+    return (target if target not in raw.columns else None), ids, names
 
 
 def _set_status(row: dict[str, Any], record: Mapping[str, str], source: str) -> None:
@@ -429,6 +510,8 @@ def import_metadata(
     overwrite: bool = False,
     progress: bool = True,
     batch: int = 500,
+    links: pd.DataFrame | None = None,
+    links_source: str = "the links table",
 ) -> ImportReport:
     """Load a metadata CSV (and posters) into ``store``.
 
@@ -440,7 +523,9 @@ def import_metadata(
     temporary ``.part`` files it left in ``copy_posters_to`` are removed by the next
     import. ``batch`` is kept for compatibility and no longer used. Posters are read from
     ``posters_dir`` only; ``posters_index`` entries are resolved inside it (see
-    :func:`attach_posters`) and need ``posters_dir``.
+    :func:`attach_posters`) and need ``posters_dir``. A CSV in TMDB's export layout is
+    matched to MovieLens movies through ``links`` (see :func:`read_metadata_csv`); the
+    report counts its TMDB ids without a link (``unlinked``), which are not stored.
 
     Returns
     -------
@@ -459,13 +544,14 @@ def import_metadata(
             "posters_dir too (the index's entries are looked up there).",
         )
     started = time.monotonic()
-    frame = read_metadata_csv(csv_path)
-    report = ImportReport(rows=len(frame))
+    frame, unlinked = _read_csv(Path(csv_path).expanduser(), links, links_source)
+    report = ImportReport(rows=len(frame) + unlinked, unlinked=unlinked)
     if posters_dir is not None:
+        n_read = len(frame)
         frame, report.posters, report.posters_rejected, report.posters_missing = attach_posters(
             frame, posters_dir, index=posters_index, copy_to=copy_posters_to, progress=progress
         )
-        report.poster_only = len(frame) - report.rows
+        report.poster_only = len(frame) - n_read
     if not overwrite:
         fetched = {
             int(r["movie_id"])

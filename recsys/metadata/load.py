@@ -16,7 +16,10 @@ __all__ = ["load_metadata"]
 
 
 def load_metadata(
-    path: str | os.PathLike[str] | None = None, *, movies: pd.DataFrame | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    movies: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Movie metadata as the canonical frame (see :mod:`recsys.metadata.frame`).
 
@@ -24,9 +27,14 @@ def load_metadata(
     ----------
     path : a metadata store (SQLite, as written by ``recsys metadata fetch/import``) or
         a metadata CSV (``movies_enriched.csv`` layout, or ``recsys metadata export``
-        output). Default: the store at :func:`default_store_path`.
+        output, or TMDB's export layout: ``id`` = TMDB id, see
+        :mod:`recsys.metadata.tmdb_export`). Default: the store at
+        :func:`default_store_path`.
     movies : a MovieLens movies frame; when given, the result has exactly one row per
         movie of it, in its order (``status`` ``"pending"`` where nothing is known).
+    links : a links table (``movie_id``, ``tmdb_id``) matching the TMDB ids of a CSV in
+        TMDB's export layout to MovieLens movies (needed for that layout only; TMDB ids
+        it does not list are left out: this frame is keyed by MovieLens movie id).
 
     Returns
     -------
@@ -35,7 +43,9 @@ def load_metadata(
     Raises
     ------
     DataError
-        If ``path`` does not exist or is neither a store nor a metadata CSV.
+        If ``path`` does not exist or is neither a store nor a metadata CSV, or is
+        TMDB's export layout without ``links`` (see
+        :func:`recsys.metadata.read_metadata_csv`).
 
     Examples
     --------
@@ -58,5 +68,5 @@ def load_metadata(
         with MetadataStore(file, readonly=True) as store:
             frame = store.to_frame()
     else:
-        frame = read_metadata_csv(file)
+        frame = read_metadata_csv(file, links=links)
     return join_movies(movies, frame) if movies is not None else frame

@@ -398,7 +398,10 @@ def test_store_with_tmdb_genres(tmp_path, capsys):
         ],
     )
     out = tmp_path / "o"
-    assert main(["dataset", "--metadata", str(store), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert (
+        main(["dataset", "--metadata", str(store), "--labels", "tmdb-mapped", "--out", str(out)])
+        == 0
+    )
     assert "TMDB genres without a MovieLens name, dropped: TV Movie (20)" in capsys.readouterr().out
     assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
     assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
@@ -542,7 +545,10 @@ def test_csv_genres_column_with_tmdb_names_and_labels_tmdb(tmp_path, movielens, 
         }
     ).to_csv(path, index=False)
     out = tmp_path / "o"
-    assert main(["dataset", "--metadata", str(path), "--labels", "tmdb", "--out", str(out)]) == 0
+    assert (
+        main(["dataset", "--metadata", str(path), "--labels", "tmdb-mapped", "--out", str(out)])
+        == 0
+    )
     assert json.loads((out / "genres.json").read_text())["genres"] == ["Romance", "Sci-Fi"]
     assert json.loads((out / "manifest.json").read_text())["unmapped_tmdb_genres"] == {
         "History": 20

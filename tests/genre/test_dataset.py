@@ -111,7 +111,11 @@ def test_tmdb_labels_are_mapped(movielens):
         }
     )
     data = build_labelled(
-        meta, movielens.movies, labels="tmdb", min_genre_fraction=0.0, fractions=(0.5, 0.25, 0.25)
+        meta,
+        movielens.movies,
+        labels="tmdb-mapped",
+        min_genre_fraction=0.0,
+        fractions=(0.5, 0.25, 0.25),
     )
     assert data.genres == ("Children", "Sci-Fi")
     assert data.manifest["dropped_movies"]["no_genre"] == 4  # History only

@@ -71,7 +71,7 @@ def _csv_with_tmdb_genres(path, movielens, n=60):
     return path
 
 
-@pytest.mark.parametrize("labels", ["tmdb", "movielens"])
+@pytest.mark.parametrize("labels", ["tmdb", "tmdb-mapped", "movielens"])
 def test_csv_and_store_give_the_same_labelled_set(tmp_path, movielens, labels):
     csv = _csv_with_tmdb_genres(tmp_path / "tmdbgenres.csv", movielens)
     with MetadataStore(tmp_path / "store.sqlite") as store:
@@ -91,7 +91,19 @@ def test_csv_and_store_give_the_same_labelled_set(tmp_path, movielens, labels):
     assert built[0].genres == built[1].genres
     assert built[0].manifest == built[1].manifest
     assert built[0].manifest["dropped_movies"]["no_overview"] == 4
-    if labels == "tmdb":
+    if labels == "tmdb":  # TMDB's names, History included
+        assert built[0].genres == (
+            "Comedy",
+            "Crime",
+            "Drama",
+            "Family",
+            "History",
+            "Romance",
+            "Science Fiction",
+            "Thriller",
+        )
+        assert built[0].manifest["unmapped_tmdb_genres"] == {}
+    if labels == "tmdb-mapped":
         assert built[0].genres == (
             "Children",
             "Comedy",
@@ -109,7 +121,8 @@ def test_csv_and_store_give_the_same_labelled_set(tmp_path, movielens, labels):
     ("text", "message"),
     [
         ("movieId,title\n1,a\n", "no 'overview' text column"),
-        ("id,overview\n1,a\n", "no movieId"),
+        ("title,overview\nA,a\n", "no movieId"),
+        ("id,overview\n1,a\n", "lacks the title column"),
         ("movieId,overview\nx,a\n", "not a number"),
         ("movieId,overview\n1,a\n1,b\n", "more than once"),
         ("movieId,overview\n1,\n2,\n", "has no overviews"),

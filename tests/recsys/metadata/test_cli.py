@@ -398,7 +398,7 @@ def test_a_failed_import_leaves_no_store_behind(capsys, tmp_path, case, message)
     csv = _small_csv(tmp_path / "small.csv")
     extra = []
     if case == "no-movie-id":
-        _small_csv(csv, "id,title\n1,Toy Story\n")
+        _small_csv(csv, "title,overview\nToy Story,Toys\n")
     elif case == "posters-missing":
         extra = ["--posters-dir", str(tmp_path / "no-posters")]
     else:
@@ -432,7 +432,7 @@ def test_a_failed_import_keeps_an_existing_store(capsys, tmp_path):
     )
     assert code == 0, err
     before = load_metadata(store)
-    bad = _small_csv(tmp_path / "bad.csv", "id,title\n2,Jumanji\n")
+    bad = _small_csv(tmp_path / "bad.csv", "title\nJumanji\n")
     code, _, err = recsys(capsys, "import", "--csv", str(bad), "--store", str(store))
     assert code == 2 and "has no movieId" in err
     pd.testing.assert_frame_equal(load_metadata(store), before)

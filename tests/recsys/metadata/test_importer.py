@@ -72,7 +72,8 @@ def test_tmdb_genre_names_become_tmdb_genres_with_ids(tmp_path):
         ("title,overview\nA,B\n", "no movieId"),
         ("movieId,overview\nx,B\n", "not a number"),
         ("movieId,overview\n1,B\n1,C\n", "more than once"),
-        ("movieId,genres\n1,Action|Sci-Fi|Science Fiction|Cooking\n", "genres column mixes"),
+        ("movieId,genres\n1,Action|Sci-Fi|Science Fiction|Cooking\n", "genres column is neither"),
+        ("movieId,genres\n1,Action|Sci-Fi|Science Fiction\n", "mix MovieLens"),
         ("movieId,runtime\n1,long\n", "runtime 'long'"),
     ],
 )

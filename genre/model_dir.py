@@ -65,14 +65,18 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 2
-Kind = Literal["text", "fused"]
+Kind = Literal["text", "fused", "poster"]
 #: The kinds of genre model a folder can hold (``config.json``'s ``kind``).
-KINDS: tuple[Kind, ...] = ("text", "fused")
+KINDS: tuple[Kind, ...] = ("text", "fused", "poster")
 #: The files that mark a directory as a genre model folder (text or fused) that may be
 #: replaced by a new model; a folder without them is never overwritten.
 MARKER = ("config.json", "genres.json", "thresholds.json")
 COMMON_FILES = ("genres.json", "thresholds.json", "config.json", "metrics.json")
-MODEL_FILES: dict[Kind, str] = {"text": "model.joblib", "fused": "model.keras"}
+MODEL_FILES: dict[Kind, str] = {
+    "text": "model.joblib",
+    "fused": "model.keras",
+    "poster": "model.keras",
+}
 #: ``config.json`` ``model`` values of fused folders written before ``kind`` existed.
 FUSED_MODELS = ("fusion", "mlp")
 
@@ -253,7 +257,7 @@ def read_model_folder(
         for other genres.
     """
     root = readable_dir(path)
-    what = "text genre model" if kind == "text" else "fused genre model"
+    what = f"{kind} genre model"
     if not root.is_dir():
         raise ModelDirError(f"{str(root)!r} is not a genre model directory.", parameter="path")
     files = (MODEL_FILES[kind], *COMMON_FILES)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from genre.data.dataset import LabelledSet
     from genre.fusion.model import FusionClassifier
+    from genre.poster.model import PosterCNNClassifier
     from genre.text.classifier import GenreTextClassifier
 
 __all__ = [
@@ -200,11 +201,13 @@ def training_record(
     return record
 
 
-def load_genre_model(path: str | os.PathLike[str]) -> GenreTextClassifier | FusionClassifier:
+def load_genre_model(
+    path: str | os.PathLike[str],
+) -> GenreTextClassifier | FusionClassifier | PosterCNNClassifier:
     """Read a genre model folder as the class that saved it.
 
-    A text model is read without importing Keras; a fused one imports it (on the
-    backend :mod:`recsys.backend` selected).
+    A text model is read without importing Keras; a fused or poster one imports it (on
+    the backend :mod:`recsys.backend` selected).
 
     Raises
     ------
@@ -216,6 +219,10 @@ def load_genre_model(path: str | os.PathLike[str]) -> GenreTextClassifier | Fusi
         from genre.fusion.model import FusionClassifier
 
         return FusionClassifier.load(path)
+    if kind == "poster":
+        from genre.poster.model import PosterCNNClassifier
+
+        return PosterCNNClassifier.load(path)
     if kind is None:
         root = Path(path).expanduser()
         missing = [n for n in COMMON_FILES if not (root / n).is_file()]

@@ -2,7 +2,8 @@
 
 Text models (``nb``, ``svm``, ``logreg``) read the overviews of the labelled set;
 feature models (``fusion``, ``mlp``) read blocks of a feature store (``recsys features
-build``) for the movies of the labelled set. Both take the labels and the split from
+build``) for the movies of the labelled set; ``poster-cnn`` trains a CNN end to end on
+the posters of a folder (``--posters``). All take the labels and the split from
 ``--dataset`` (the ``genre dataset`` output).
 """
 
@@ -26,13 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``genre train`` sub-command to ``subparsers``."""
     parser = subparsers.add_parser(
         "train",
-        help="train a genre classifier: text (nb, svm, logreg) or feature blocks (fusion, mlp)",
+        help="train a genre classifier: text (nb, svm, logreg), feature blocks (fusion, "
+        "mlp) or posters (poster-cnn)",
         description=(
             "Fit on the training part; choose hyper-parameters (text models), stop early "
             "(feature models) and choose per-genre thresholds on the validation part; "
             "evaluate once on the test part beside the trivial benchmarks. Writes the "
             "model and DIR/metrics.json. Every model needs --dataset (labels and split); "
-            "--model fusion and mlp also need --features FEATURES_DIR and --blocks."
+            "--model fusion and mlp also need --features FEATURES_DIR and --blocks; "
+            "--model poster-cnn needs --posters DIR."
         ),
     )
     parser.add_argument(
@@ -56,10 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--model",
-        choices=("nb", "svm", "logreg", "fusion", "mlp"),
+        choices=("nb", "svm", "logreg", "fusion", "mlp", "poster-cnn"),
         default="logreg",
         help="text: nb, svm, logreg (default); feature blocks: fusion (one "
-        "branch per block) or mlp (one block, 1024-256 layers)",
+        "branch per block) or mlp (one block, 1024-256 layers); posters: poster-cnn",
     )
     parser.add_argument(
         "--class-weight",
@@ -109,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated largest n-gram sizes (default 1,2)",
     )
     add_network_arguments(parser)
+    add_poster_arguments(parser)
     parser.add_argument(
         "--out",
         required=True,
@@ -172,6 +176,79 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, blocks: bool = Tru
     add_backend_argument(group)  # type: ignore[arg-type]  # an argument group works too
 
 
+def add_poster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``--model poster-cnn`` (besides the network options it shares)."""
+    group = parser.add_argument_group(
+        "poster CNN (poster-cnn; also uses --dropout, --learning-rate, --batch-size, "
+        "--epochs, --patience, --class-weight, --seed, --backend)"
+    )
+    group.add_argument(
+        "--posters",
+        metavar="DIR",
+        help="folder of <movieId>.jpg posters or with a posters_index.csv (required for "
+        "poster-cnn; default none)",
+    )
+    group.add_argument(
+        "--architecture",
+        choices=("scratch", "vgg16"),
+        default=None,
+        help="scratch: a small VGG-style network; vgg16: VGG16 with a new top, then its "
+        "last block fine-tuned (default scratch)",
+    )
+    group.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        metavar="PIXELS",
+        help="posters are resized to PIXELS x PIXELS (default 128; vgg16 needs >= 32)",
+    )
+    group.add_argument(
+        "--weights",
+        default=None,
+        metavar="imagenet|PATH|none",
+        help="vgg16's base: ImageNet (downloaded by Keras, needs internet), a local "
+        "*_notop weights file, or none (random); default imagenet (scratch: none)",
+    )
+    group.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam"),
+        default=None,
+        help="sgd (Nesterov momentum 0.9) or adam (default adam)",
+    )
+    group.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="vgg16: most epochs with the base's last block unfrozen, at a tenth of the "
+        "learning rate (default 10; 0: none)",
+    )
+    group.add_argument(
+        "--upsample",
+        action="store_true",
+        help="repeat training posters of minority genres (training part only; default off)",
+    )
+    group.add_argument(
+        "--augment",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="largest zoom and shift of the training-time augmentation, besides "
+        "horizontal flips (default 0.1; 0: flips only)",
+    )
+
+
+POSTER_OPTIONS = (
+    "posters",
+    "architecture",
+    "image_size",
+    "weights",
+    "optimizer",
+    "fine_tune_epochs",
+    "augment",
+)
+
+
 def network_params(args: argparse.Namespace) -> dict[str, Any]:
     """FusionClassifier keyword arguments from the options (None = the model default)."""
     if args.dropout is not None and not 0 <= args.dropout < 1:
@@ -231,7 +308,15 @@ def plan(args: argparse.Namespace) -> TrainingPlan:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, tune on validation and save a text or fused genre model; return 0."""
+    """Train, tune on validation and save a text, fused or poster genre model; return 0."""
+    if args.model == "poster-cnn":
+        from genre.cli.poster import run_poster_cnn
+
+        return run_poster_cnn(args, format_summary)
+    given = [o for o in POSTER_OPTIONS if getattr(args, o, None) is not None]
+    if given or getattr(args, "upsample", False):
+        flag = "--" + (given[0] if given else "upsample").replace("_", "-")
+        raise UsageError(f"{flag} applies to --model poster-cnn, not to --model {args.model}.")
     chosen = plan(args)
     if chosen.kind == "fused":
         return run_feature_model(args, chosen)

@@ -72,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--blocks is empty; name at least one block (e.g. text_scores).")
     check_writable_dir(args.features, what="feature store", inputs=[args.dataset])
     data = load_labelled(args.dataset)
+    if "metadata" in names and data.id_space != "movielens":
+        raise UsageError(
+            f"the metadata block joins MovieLens ratings and stored metadata by MovieLens "
+            f"movie id, and {args.dataset!r} is keyed by {data.id_space.upper()} id (built "
+            "from a TMDB export): leave metadata out of --blocks."
+        )
     sources = data.manifest.get("sources") or {}
     metadata = ratings = None
     if "metadata" in names:

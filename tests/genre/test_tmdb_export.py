@@ -272,3 +272,12 @@ def test_links_is_for_tmdb_exports_only(capsys, tmp_path, metadata_csv, links):
         "--links applies to a CSV in TMDB's export layout",
     )
     assert not out.exists()
+
+
+def test_blocks_refuse_the_metadata_block_on_tmdb_ids(capsys, tmp_path, export, links):
+    """The metadata block counts MovieLens ratings by movie id: not on a TMDB-keyed set."""
+    _dataset(capsys, export, links, tmp_path / "ds")
+    features = tmp_path / "features"
+    argv = ["blocks", "--dataset", str(tmp_path / "ds"), "--features", str(features)]
+    _fails(capsys, [*argv, "--blocks", "metadata"], "is keyed by TMDB id")
+    assert not features.exists()

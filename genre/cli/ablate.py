@@ -86,6 +86,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="the seed when --seeds is not given (default 0)"
     )
+    parser.add_argument(
+        "--jobs",
+        default="auto",
+        metavar="N",
+        help="rows run at once, each in its own worker process (same results as one at a "
+        "time); auto: the number of CPU cores this process may use, at most 4 "
+        "(default auto)",
+    )
     add_network_arguments(parser)
     parser.add_argument(
         "--out",
@@ -127,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--seeds must be non-negative integers like 0,1,2; received {args.seeds!r}."
             )
+    jobs = _jobs(args.jobs)
     out = check_writable_dir(
         args.out, what="ablation", marker=MARKER, inputs=[args.dataset, args.features]
     )
@@ -150,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"ablation: {len(sets)} block sets of {', '.join(names)}"
         f"{' and ' + ', '.join(classical) if classical else ''}, seeds "
-        f"{','.join(map(str, seeds))} ({keras.backend.backend()} backend); train "
+        f"{','.join(map(str, seeds))} ({keras.backend.backend()} backend, {jobs} at once); train "
         f"{counts['train']}, val {counts['val']}, test {counts['test']} movies",
         flush=True,
     )
@@ -174,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         seeds=seeds,
         threshold_by=args.threshold_by,
         on_row=show,
+        n_jobs=jobs,
         **params,
     )
     result.config["features"] = str(store.path.resolve())
@@ -198,3 +208,24 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def _jobs(value: str) -> int:
+    """``--jobs``: a positive integer, or ``auto`` (usable CPU cores, at most 4)."""
+    import os
+
+    from recsys.cli.framework import UsageError
+
+    if value.strip().lower() == "auto":
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        return max(1, min(cores, 4))
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise UsageError(f"--jobs must be a positive integer or auto; received {value!r}.")
+    return jobs

@@ -28,7 +28,7 @@ import pandas as pd
 from genre.data.dataset import LabelledSet
 from genre.fusion.block_inputs import BlockInputs
 from genre.fusion.experiment import run_fusion_experiment
-from recsys.errors import DataError, InvalidParameterError
+from recsys.errors import DataError, InvalidParameterError, RecsysError
 from recsys.fileio import atomic_directory, atomic_write, write_json_atomic
 
 __all__ = [
@@ -229,6 +229,7 @@ def run_ablation(
     seeds: Sequence[int] | None = None,
     threshold_by: Literal["f1", "accuracy"] = "f1",
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    n_jobs: int = 1,
     **params: Any,
 ) -> AblationResult:
     """Train and evaluate the fused model on each block set, and the classical models.
@@ -244,7 +245,12 @@ def run_ablation(
     classical_text : their text field.
     seeds : run every row once per seed (default: ``params["seed"]``, else 0).
     threshold_by : criterion of the validation thresholds.
-    on_row : called with each finished row (progress output).
+    on_row : called with each finished row (progress output), in the order the rows
+        finish.
+    n_jobs : number of rows run at once. With more than one, the rows (every classical
+        and fused row of every seed) are shared out to ``n_jobs`` worker processes
+        (``spawn``, on the same Keras backend); each row is the same computation with
+        the same seed as in one process, and the table keeps its order.
     params : :class:`~genre.fusion.model.FusionClassifier` hyper-parameters, the same for
         every run.
 
@@ -255,7 +261,11 @@ def run_ablation(
     Raises
     ------
     InvalidParameterError
-        An unknown classical model (``parameter="classical"``) or no seed.
+        An unknown classical model (``parameter="classical"``), no seed, or
+        ``n_jobs`` below 1.
+    DataError
+        A block set with a block ``inputs`` lacks, or a block fitted on another
+        labelled set (:func:`genre.fusion.experiment.split_inputs`), before any row runs.
 
     Examples
     --------
@@ -280,8 +290,6 @@ def run_ablation(
     >>> result.table["blocks"].tolist()
     ['a', 'prior benchmark (no features)']
     """
-    import time
-
     chosen = [tuple(s) for s in (sets if sets is not None else block_sets(inputs.names))]
     if not chosen and not classical:
         raise DataError("no block set to evaluate; give at least one.")
@@ -292,80 +300,52 @@ def run_ablation(
             f"unknown classical model {unknown[0]!r}; expected some of "
             f"{', '.join(CLASSICAL_MODELS)}.",
         )
+    if int(n_jobs) < 1:
+        raise InvalidParameterError("n_jobs", f"n_jobs must be at least 1, received {n_jobs}.")
     fixed_seed = params.pop("seed", None)
     seed_list = [int(s) for s in (seeds if seeds is not None else [fixed_seed or 0])]
     if not seed_list:
         raise InvalidParameterError("seeds", "give at least one seed.")
+    if chosen:
+        # Refuse blocks that are not loaded (or a split block of another labelled set)
+        # here, before any row runs.
+        from genre.fusion.experiment import split_inputs
+
+        split_inputs(data, inputs.select(list(dict.fromkeys(n for s in chosen for n in s))))
+    tasks: list[_Task] = [
+        task
+        for seed in seed_list
+        for task in (
+            *[("classical", (model,), seed) for model in classical],
+            *[("fused", block_set, seed) for block_set in chosen],
+        )
+    ]
+    settings = {"classical_text": classical_text, "threshold_by": threshold_by, "params": params}
     several = len(seed_list) > 1
+    done: dict[int, dict[str, Any]] = {}
+
+    def finished(index: int, outcome: dict[str, Any]) -> None:
+        done[index] = outcome
+        if on_row is not None:
+            on_row(outcome["row"])
+
+    workers = min(int(n_jobs), len(tasks))
+    if workers <= 1:
+        for index, task in enumerate(tasks):
+            finished(index, _run_task(data, inputs, task, settings))
+    else:
+        _run_in_processes(data, inputs, tasks, settings, workers, finished)
     rows, reports = [], {}
     prior: dict[str, Any] = {}
     params_used: dict[str, Any] = {}
-    for seed in seed_list:
-        for model in classical:
-            from genre.text.experiment import run_text_experiment
-
-            start = time.perf_counter()
-            text_run = run_text_experiment(
-                data,
-                model=model,  # type: ignore[arg-type]  # checked against CLASSICAL_MODELS
-                text=classical_text,
-                seed=seed,
-                threshold_by=threshold_by,
-            )
-            label = classical_label(model, classical_text)
-            report = text_run.report
-            val = _validation_metrics(data, text_run.tuned.val_scores, text_run.tuned.thresholds)
-            row = {
-                "blocks": label,
-                **{k: report[k] for k in COLUMNS[1:8]},
-                "n_blocks": None,
-                "val_micro_f1": val["micro_f1"],
-                "val_macro_f1": val["macro_f1"],
-                "kind": "classical",
-                "seed": seed,
-                "seconds": round(time.perf_counter() - start, 2),
-            }
-            rows.append(row)
-            reports[f"{label} [seed {seed}]" if several else label] = {
-                **report,
-                "validation": val,
-                "chosen": text_run.tuned.params,
-            }
-            prior = report["benchmarks"]["prior"]
-            if on_row is not None:
-                on_row(row)
-        for block_set in chosen:
-            start = time.perf_counter()
-            result = run_fusion_experiment(
-                data,
-                inputs,
-                model="fusion",
-                blocks=block_set,
-                threshold_by=threshold_by,
-                seed=seed,
-                **params,
-            )
-            report = result.report
-            label = _SEPARATOR.join(block_set)
-            row = {
-                "blocks": label,
-                **{k: report[k] for k in COLUMNS[1:8]},
-                "n_blocks": len(block_set),
-                "val_micro_f1": report["validation"]["micro_f1"],
-                "val_macro_f1": report["validation"]["macro_f1"],
-                "best_val_loss": report["training"]["best_val_loss"],
-                "epochs_run": report["training"]["epochs_run"],
-                "best_epoch": report["training"]["best_epoch"],
-                "kind": "fused",
-                "seed": seed,
-                "seconds": round(time.perf_counter() - start, 2),
-            }
-            rows.append(row)
-            reports[f"{label} [seed {seed}]" if several else label] = report
-            prior = report["benchmarks"]["prior"]
-            params_used = result.config["params"]
-            if on_row is not None:
-                on_row(row)
+    for index in range(len(tasks)):
+        outcome = done[index]
+        row = outcome["row"]
+        rows.append(row)
+        label = row["blocks"]
+        reports[f"{label} [seed {row['seed']}]" if several else label] = outcome["report"]
+        prior = outcome["prior"]
+        params_used = outcome.get("params") or params_used
     rows.append(
         {
             "blocks": PRIOR_ROW,
@@ -392,6 +372,139 @@ def run_ablation(
         "versions": library_versions(),
     }
     return AblationResult(table, reports, config)
+
+
+#: One row to run: ``("classical", (model,), seed)`` or ``("fused", blocks, seed)``.
+_Task = tuple[str, tuple[str, ...], int]
+
+
+def _run_task(
+    data: LabelledSet, inputs: BlockInputs, task: _Task, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one row; return its table ``row``, ``report``, the ``prior`` benchmark and
+    (fused rows) the classifier ``params``."""
+    import time
+
+    kind, what, seed = task
+    threshold_by = settings["threshold_by"]
+    start = time.perf_counter()
+    if kind == "classical":
+        from genre.text.experiment import run_text_experiment
+
+        model = what[0]
+        text_run = run_text_experiment(
+            data,
+            model=model,  # type: ignore[arg-type]  # checked against CLASSICAL_MODELS
+            text=settings["classical_text"],
+            seed=seed,
+            threshold_by=threshold_by,
+        )
+        report = text_run.report
+        val = _validation_metrics(data, text_run.tuned.val_scores, text_run.tuned.thresholds)
+        row = {
+            "blocks": classical_label(model, settings["classical_text"]),
+            **{k: report[k] for k in COLUMNS[1:8]},
+            "n_blocks": None,
+            "val_micro_f1": val["micro_f1"],
+            "val_macro_f1": val["macro_f1"],
+            "kind": "classical",
+            "seed": seed,
+            "seconds": round(time.perf_counter() - start, 2),
+        }
+        return {
+            "row": row,
+            "report": {**report, "validation": val, "chosen": text_run.tuned.params},
+            "prior": report["benchmarks"]["prior"],
+        }
+    result = run_fusion_experiment(
+        data,
+        inputs,
+        model="fusion",
+        blocks=what,
+        threshold_by=threshold_by,
+        seed=seed,
+        **settings["params"],
+    )
+    report = result.report
+    row = {
+        "blocks": _SEPARATOR.join(what),
+        **{k: report[k] for k in COLUMNS[1:8]},
+        "n_blocks": len(what),
+        "val_micro_f1": report["validation"]["micro_f1"],
+        "val_macro_f1": report["validation"]["macro_f1"],
+        "best_val_loss": report["training"]["best_val_loss"],
+        "epochs_run": report["training"]["epochs_run"],
+        "best_epoch": report["training"]["best_epoch"],
+        "kind": "fused",
+        "seed": seed,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    return {
+        "row": row,
+        "report": report,
+        "prior": report["benchmarks"]["prior"],
+        "params": result.config["params"],
+    }
+
+
+#: What a worker process of :func:`_run_in_processes` holds (set by its initializer).
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(data: LabelledSet, inputs: BlockInputs, settings: dict[str, Any]) -> None:
+    _WORKER.update(data=data, inputs=inputs, settings=settings)
+
+
+def _worker_task(task: _Task) -> dict[str, Any]:
+    try:
+        return _run_task(_WORKER["data"], _WORKER["inputs"], task, _WORKER["settings"])
+    except RecsysError as error:  # sent back as text: subclasses differ in their arguments
+        return {"error": str(error), "parameter": error.parameter}
+
+
+def _run_in_processes(
+    data: LabelledSet,
+    inputs: BlockInputs,
+    tasks: Sequence[_Task],
+    settings: dict[str, Any],
+    workers: int,
+    finished: Callable[[int, dict[str, Any]], None],
+) -> None:
+    """Run ``tasks`` in ``workers`` spawned processes (data sent once to each), calling
+    ``finished(index, outcome)`` as each ends; stop them all on the first failure."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from recsys.backend import active_backend
+
+    backend = active_backend()
+    saved = os.environ.get("KERAS_BACKEND")
+    # Spawned workers read KERAS_BACKEND when they import Keras: the parent's backend.
+    os.environ["KERAS_BACKEND"] = backend
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(data, inputs, settings),
+    )
+    try:
+        futures = {pool.submit(_worker_task, task): i for i, task in enumerate(tasks)}
+        pending = set(futures)
+        while pending:
+            complete, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in complete:
+                outcome = future.result()
+                if "error" in outcome:
+                    if outcome["parameter"] is not None:
+                        raise InvalidParameterError(outcome["parameter"], outcome["error"])
+                    raise DataError(outcome["error"])
+                finished(futures[future], outcome)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if saved is None:
+            os.environ.pop("KERAS_BACKEND", None)
+        else:
+            os.environ["KERAS_BACKEND"] = saved
 
 
 def _validation_metrics(data: LabelledSet, scores: Any, thresholds: Any) -> dict[str, Any]:

@@ -233,6 +233,8 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
                 "svm",
                 "--seeds",
                 "0,1",
+                "--jobs",
+                "1",
                 "--out",
                 str(out),
             ]
@@ -292,6 +294,34 @@ def test_ablate_writes_table_and_chart(tmp_path, inputs, capsys):
     assert saved["config"]["seeds"] == [0, 1]
     assert (out / "ablation.md").read_text().startswith("| blocks | micro_f1")
     assert " ± " in (out / "ablation.md").read_text()
+    assert "1 at once" in printed
+
+
+@pytest.mark.slow
+def test_ablate_in_worker_processes_gives_the_same_table(tmp_path, inputs, capsys):
+    """--jobs 2 shares the rows out to two spawned workers: same rows, same order, same
+    numbers as one at a time (each row is seeded by itself)."""
+    dataset, features = inputs
+    tables = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        argv = ["ablate", "--dataset", str(dataset), "--features", str(features), *NET]
+        argv += ["--epochs", "4", "--classical", "nb", "--seeds", "0,1", "--jobs", jobs]
+        assert main([*argv, "--out", str(out)]) == 0
+        assert f"{jobs} at once" in capsys.readouterr().out
+        tables.append(pd.read_csv(out / "ablation.csv").drop(columns="seconds"))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert len(tables[0]) == 9 and tables[0]["kind"].tolist().count("fused") == 6
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two", ""])
+def test_ablate_refuses_bad_jobs(tmp_path, inputs, capsys, jobs):
+    dataset, features = inputs
+    argv = ["ablate", "--dataset", str(dataset), "--features", str(features), "--jobs", jobs]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs must be a positive integer or auto" in err and "Traceback" not in err
+    assert not (tmp_path / "a").exists()
 
 
 @pytest.mark.parametrize(

@@ -12,29 +12,35 @@ Steps, each through the toolkit's own commands (timed):
    training movies, split seed 0: 7,353 / 915 / 933);
 5. ``genre blocks``: ``tfidf_svd``, ``text_scores`` (out of fold), ``metadata`` and
    ``tags``, fitted on the training movies only;
-6. ``genre ablate --seeds 0,1,2``: nb, svm and logreg (TF-IDF on the overview), the fused
-   model on each single block, on all blocks but one (so ``all but poster`` is the fused
-   model with ImageNet-free blocks only) and on all blocks;
+6. ``genre ablate`` with its defaults (seed 0, ``--jobs auto``), timed: nb, svm and logreg
+   (TF-IDF on the overview), the fused model on each single block, on all blocks but one
+   (so ``all but poster`` is the fused model with ImageNet-free blocks only) and on all
+   blocks; then ``genre ablate --seeds`` on the other seeds (``--seeds``, default 0,1,2);
+   the folders are merged into one table (``ablation/``);
 7. ``genre train --model fusion`` on all blocks (seed 0): the time of one fused model.
 
 Writes the ablation folder (``ablation.csv``, ``summary.csv``, ``ablation.md``...),
-``results.md`` (the table, the targets and the timings) and ``timings.json`` to ``--out``.
-The poster features are cached (``$RECSYS_DATA`` or ``~/.cache/recsys``), so only the first
-run pays for the CNN.
+``results.md`` (the table, the targets, per-row seconds and the timings) and
+``timings.json`` (wall and CPU seconds of each step, with the load average before and
+after it: the 2 cores may be shared) to ``--out``. The poster features are cached
+(``$RECSYS_DATA`` or ``~/.cache/recsys``), so only the first run pays for the CNN.
 
 Usage::
 
     python benchmarks/genre_ablation.py --shared ../shared/data --out runs/genre-ablation
 
-``--merge DIR DIR ...`` instead combines ``genre ablate`` folders of one seed each, run
-side by side (``genre ablate --seed S --out DIR``), into one table and summary, and writes
-the same ``results.md``.
+``--merge DIR DIR ...`` instead combines ``genre ablate`` folders run side by side (``genre
+ablate --seed S --out DIR``, or on other rows) into one table and summary (a row of a seed
+that an earlier folder already has is taken from the earlier folder), and writes the same
+``results.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -46,21 +52,46 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from genre.cli import main as genre  # noqa: E402
-from genre.fusion.ablation import markdown_table  # noqa: E402
+from genre.fusion.ablation import (  # noqa: E402
+    COLUMNS,
+    INTEGER_COLUMNS,
+    AblationResult,
+    markdown_table,
+    write_ablation,
+)
 from recsys.cli import main as recsys  # noqa: E402
 
 TARGETS = {"micro_f1": 0.63, "macro_f1": 0.58, "margin_over_classical": 0.02}
 
 
+#: Wall and CPU seconds (this process and its worker processes) and load of each step.
+DETAILS: dict[str, dict[str, float]] = {}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished child processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def step(label: str, command: object, argv: list[str], seconds: dict[str, float]) -> None:
-    """Run a command in-process, time it; stop the benchmark if it fails."""
+    """Run a command in-process, time it (wall and CPU, load average before and after);
+    stop the benchmark if it fails."""
     name = "recsys" if command is recsys else "genre"
     print(f"\n$ {name} {' '.join(argv)}", flush=True)
-    start = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), cpu_seconds()
     code = command(argv)  # type: ignore[operator]
     if code != 0:
         raise SystemExit(f"{label} failed with exit code {code}")
     seconds[label] = round(time.perf_counter() - start, 1)
+    DETAILS[label] = {
+        "wall_s": seconds[label],
+        "cpu_s": round(cpu_seconds() - cpu, 1),
+        "load_1min_before": round(load_before, 2),
+        "load_1min_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> int:
@@ -72,7 +103,15 @@ def main() -> int:
         "--reuse",
         action="store_true",
         help="keep the metadata store, rating model, feature store and labelled set of a "
-        "previous run in --out (steps 1-4)",
+        "previous run in --out (steps 1-4; step 5 too when the store has the split blocks)",
+    )
+    parser.add_argument(
+        "--other-seeds-from",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="take the rows of the other seeds from these genre ablate folders (run with "
+        "the same code and data) instead of running genre ablate --seeds on them",
     )
     parser.add_argument(
         "--merge",
@@ -89,9 +128,10 @@ def main() -> int:
         return merge(args.merge, out)
     csv = args.shared / "tmdb-overviews" / "movies_enriched.csv"
     store, model_dir = out / "metadata.sqlite", out / "bias-model"
-    features, dataset, ablation = out / "features", out / "dataset", out / "ablation"
+    features, dataset = out / "features", out / "dataset"
     seconds: dict[str, float] = {}
     reuse = args.reuse and (features / "manifest.json").is_file() and dataset.is_dir()
+    seeds = [s.strip() for s in args.seeds.split(",") if s.strip()]
     if not reuse:
         step(
             "metadata import",
@@ -140,31 +180,46 @@ def main() -> int:
             ["dataset", "--metadata", str(csv), "--seed", "0", "--out", str(dataset)],
             seconds,
         )
+    from genre.fusion.split_blocks import SPLIT_BLOCKS
+
+    manifest = json.loads((features / "manifest.json").read_text()) if reuse else {}
+    if not set(SPLIT_BLOCKS) <= set(manifest.get("blocks", {})):
+        step(
+            "genre blocks",
+            genre,
+            [
+                "blocks",
+                "--dataset",
+                str(dataset),
+                "--features",
+                str(features),
+                "--metadata",
+                str(csv),
+            ],
+            seconds,
+        )
+    common = ["ablate", "--dataset", str(dataset), "--features", str(features), "--quiet"]
+    default_run = out / "ablation-seed0"
     step(
-        "genre blocks",
+        DEFAULT_ABLATE,
         genre,
-        ["blocks", "--dataset", str(dataset), "--features", str(features), "--metadata", str(csv)],
+        [*common, "--seed", seeds[0], "--out", str(default_run)],
         seconds,
     )
+    folders = [default_run]
+    if args.other_seeds_from:
+        folders += args.other_seeds_from
+    elif len(seeds) > 1:
+        others = out / "ablation-other-seeds"
+        step(
+            f"genre ablate --seeds {','.join(seeds[1:])}",
+            genre,
+            [*common, "--seeds", ",".join(seeds[1:]), "--out", str(others)],
+            seconds,
+        )
+        folders.append(others)
     step(
-        "genre ablate",
-        genre,
-        [
-            "ablate",
-            "--dataset",
-            str(dataset),
-            "--features",
-            str(features),
-            "--seeds",
-            args.seeds,
-            "--quiet",
-            "--out",
-            str(ablation),
-        ],
-        seconds,
-    )
-    step(
-        "one fused model (genre train)",
+        ONE_MODEL,
         genre,
         [
             "train",
@@ -180,22 +235,24 @@ def main() -> int:
         ],
         seconds,
     )
-
-    summary = pd.read_csv(ablation / "summary.csv")
-    table = pd.read_csv(ablation / "ablation.csv")
-    n_seeds = len(args.seeds.split(","))
     checks = {
-        "ablation (per seed) < 10 min": bool(seconds["genre ablate"] / n_seeds < 600),
-        "one fused model < 2 min": bool(seconds["one fused model (genre train)"] < 120),
+        "default genre ablate (seed 0) < 10 min": bool(seconds[DEFAULT_ABLATE] < 600),
+        "one fused model < 2 min": bool(seconds[ONE_MODEL] < 120),
     }
-    write_results(summary, table, seconds, checks, out, args.seeds)
+    result = combine(folders)
+    write_ablation(result, out / "ablation")
+    seeds_run = ",".join(map(str, result.config["seeds"]))
+    write_results(result.summary, result.table, seconds, checks, out, seeds_run, folders)
     return 0
 
 
-def merge(folders: list[Path], out: Path) -> int:
-    """Combine one-seed ``genre ablate`` folders into one ablation (see ``--merge``)."""
-    from genre.fusion.ablation import COLUMNS, INTEGER_COLUMNS, AblationResult, write_ablation
+#: Labels of the two timed steps.
+DEFAULT_ABLATE = "genre ablate (defaults: seed 0, every row)"
+ONE_MODEL = "one fused model (genre train)"
 
+
+def combine(folders: list[Path]) -> AblationResult:
+    """One ablation of ``genre ablate`` folders; a (row, seed) an earlier folder has wins."""
     tables: list[pd.DataFrame] = []
     reports: dict[str, Any] = {}
     config: dict[str, Any] = {}
@@ -204,19 +261,23 @@ def merge(folders: list[Path], out: Path) -> int:
         table = pd.DataFrame(saved["table"])
         seeds = sorted({int(v) for v in table["seed"].dropna()})
         tables.append(table)
-        reports.update(
-            {
-                (k if "[seed " in k else f"{k} [seed {seeds[0]}]"): v
-                for k, v in saved["reports"].items()
-            }
-        )
+        for key, report in saved["reports"].items():
+            reports.setdefault(key if "[seed " in key else f"{key} [seed {seeds[0]}]", report)
         config = config or saved["config"]
     prior = tables[0][tables[0]["kind"] == "benchmark"]
-    rows = pd.concat([t[t["kind"] != "benchmark"] for t in tables] + [prior], ignore_index=True)
+    rows = pd.concat([t[t["kind"] != "benchmark"] for t in tables], ignore_index=True)
+    rows = rows.drop_duplicates(subset=["blocks", "seed"], keep="first")
+    rows = pd.concat([rows, prior], ignore_index=True)
     rows = rows[list(COLUMNS)].astype({c: "Int64" for c in INTEGER_COLUMNS})
     config["seeds"] = sorted({int(v) for v in rows["seed"].dropna()})
     config["merged_from"] = [str(f) for f in folders]
-    result = AblationResult(rows, reports, config)
+    return AblationResult(rows, reports, config)
+
+
+def merge(folders: list[Path], out: Path) -> int:
+    """Combine ``genre ablate`` folders into one ablation (see ``--merge``)."""
+    result = combine(folders)
+    rows, config = result.table, result.config
     write_ablation(result, out / "ablation")
     seconds = {
         f"seed {s}, {int((rows['seed'] == s).sum())} rows (sum of row times)": float(
@@ -229,7 +290,8 @@ def merge(folders: list[Path], out: Path) -> int:
     checks = {
         "one fused model < 2 min": seconds["one fused model, all blocks (mean over seeds)"] < 120,
     }
-    write_results(result.summary, rows, seconds, checks, out, ",".join(map(str, config["seeds"])))
+    seeds_run = ",".join(map(str, config["seeds"]))
+    write_results(result.summary, rows, seconds, checks, out, seeds_run, folders)
     return 0
 
 
@@ -240,6 +302,7 @@ def write_results(
     timing: dict[str, bool],
     out: Path,
     seeds: str,
+    sources: list[Path] | None = None,
 ) -> None:
     """Write ``results.md`` and ``timings.json``: the table, targets and timings."""
     fused = summary[summary["kind"] == "fused"]
@@ -298,11 +361,50 @@ def write_results(
         "",
         "Seconds (2 shared CPU cores): " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()),
     ]
+    if DETAILS:
+        lines += [
+            "",
+            "| step | wall s | CPU s (all processes) | load average (1 min) before / after |",
+            "|---|---|---|---|",
+            *(
+                f"| {k} | {d['wall_s']:.0f} | {d['cpu_s']:.0f} | "
+                f"{d['load_1min_before']:.1f} / {d['load_1min_after']:.1f} |"
+                for k, d in DETAILS.items()
+            ),
+        ]
+    if sources and len(sources) > 1:
+        lines += [
+            "",
+            "Rows from the genre ablate folders (a row and seed of an earlier folder wins): "
+            + ", ".join(str(f) for f in sources),
+        ]
+    lines += ["", "Seconds and epochs of each row (wall seconds inside its worker):", ""]
+    lines += per_row_seconds(table)
     (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "timings.json").write_text(
-        json.dumps({"seconds": seconds, "checks": checks}, indent=2) + "\n"
+        json.dumps({"seconds": seconds, "steps": DETAILS, "checks": checks}, indent=2) + "\n"
     )
     print("\n" + "\n".join(lines))
+
+
+def per_row_seconds(table: pd.DataFrame) -> list[str]:
+    """Markdown: each row's wall seconds and epochs, one column per seed."""
+    runs = table[table["kind"] != "benchmark"]
+    seeds = sorted({int(s) for s in runs["seed"].dropna()})
+    header = ["blocks", *(f"seed {s}: s (epochs)" for s in seeds)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label in dict.fromkeys(runs["blocks"]):
+        cells = [str(label)]
+        for seed in seeds:
+            hit = runs[(runs["blocks"] == label) & (runs["seed"] == seed)]
+            if hit.empty:
+                cells.append("")
+                continue
+            row = hit.iloc[0]
+            epochs = "" if pd.isna(row["epochs_run"]) else f" ({int(row['epochs_run'])})"
+            cells.append(f"{float(row['seconds']):.0f}{epochs}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.cli.framework import UsageError
+from recsys.errors import DataError
 
 __all__ = ["poster_params", "run_poster_cnn", "run_poster_predict", "work_area"]
 
@@ -73,7 +74,7 @@ def poster_params(args: argparse.Namespace) -> dict[str, Any]:
         "augment": 0.1 if args.augment is None else args.augment,
         "seed": args.seed,
     }
-    from genre.poster.network import check_image_size
+    from genre.poster.spec import check_image_size
 
     check_image_size(params["architecture"], params["image_size"])
     if params["architecture"] == "vgg16":
@@ -111,6 +112,15 @@ def run_poster_cnn(
     from genre.data.dataset import load_labelled
 
     data = load_labelled(args.dataset)
+    from genre.poster.images import find_posters
+
+    if not find_posters(args.posters, data.frame["movie_id"]):  # before importing Keras
+        raise DataError(
+            f"no movie of the labelled set has a poster in {args.posters!r}; posters are "
+            "named <movieId>.jpg (or .png, .webp) or listed in posters_index.csv with the "
+            "labelled set's movie ids.",
+            parameter="posters",
+        )
     from recsys.backend import import_keras
 
     keras = import_keras()

@@ -24,7 +24,7 @@ from genre.evaluation import metrics
 from genre.evaluation.evaluate import score_on_test
 from genre.poster.images import PosterImages, find_posters, load_poster_images
 from genre.poster.model import PosterCNNClassifier, PosterEpoch, PosterInput
-from genre.poster.network import check_image_size
+from genre.poster.spec import check_image_size
 from recsys.errors import DataError
 
 __all__ = ["PosterExperiment", "load_split_posters", "run_poster_experiment"]

@@ -54,11 +54,8 @@ from genre.estimator import GenreThresholdsMixin, genre_names
 from genre.evaluation.metrics import Criterion
 from genre.fusion.model import WeightedBinaryCrossentropy, balanced_class_weights
 from genre.model_dir import MODEL_FILES, read_model_folder, write_model_folder
-from genre.poster.network import (
-    build_poster_network,
-    check_image_size,
-    unfreeze_last_block,
-)
+from genre.poster.network import build_poster_network, unfreeze_last_block
+from genre.poster.spec import check_image_size
 from recsys.backend import import_keras, import_tensorflow_quietly
 from recsys.errors import DataError, InvalidParameterError, NotFittedError
 from recsys.fileio import output_step, write_json_atomic
@@ -144,7 +141,7 @@ class PosterBatches(_PyDataset):
     --------
     >>> images = np.zeros((6, 4, 4, 3), np.uint8)
     >>> batches = PosterBatches(images, np.array([0, 2, 4]), None, 2, shuffle=False)
-    >>> len(batches), batches[1].shape
+    >>> len(batches), batches[1][0].shape
     (2, (1, 4, 4, 3))
     """
 

@@ -12,7 +12,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from recsys.errors import DataError, ModelDirError
 
@@ -30,8 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict the rating a user would give a movie.",
     )
     predict.add_argument("--model", required=True, metavar="DIR", help="a trained model")
-    predict.add_argument("--user", required=True, type=int, help="user id")
-    predict.add_argument("--movie", required=True, type=int, nargs="+", help="movie id(s)")
+    predict.add_argument(
+        "--user", required=True, help="user id (as in the ratings file: a number or a string)"
+    )
+    predict.add_argument(
+        "--movie", required=True, nargs="+", help="movie id(s), as in the ratings file"
+    )
     predict.add_argument("--json", action="store_true", help="machine-readable output")
     predict.set_defaults(func=run_predict, parameter_flags={"directory": "--model"})
 
@@ -46,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     recommend.add_argument("--model", required=True, metavar="DIR", help="a trained model")
     who = recommend.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user", type=int, help="user id")
+    who.add_argument("--user", help="user id (as in the ratings file: a number or a string)")
     who.add_argument("--all-users", action="store_true", help="every user the model was trained on")
     who.add_argument(
         "--users", metavar="FILE", help="a file of user ids, one per line (blank lines are skipped)"
@@ -76,7 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="The movies whose learned embeddings have the highest cosine similarity.",
     )
     similar.add_argument("--model", required=True, metavar="DIR", help="a trained model")
-    similar.add_argument("--movie", required=True, type=int, help="movie id")
+    similar.add_argument(
+        "--movie", required=True, help="movie id (as in the ratings file: a number or a string)"
+    )
     similar.add_argument("-k", type=int, default=10, help="how many (default 10)")
     similar.add_argument(
         "--min-ratings",
@@ -152,13 +158,24 @@ def _print_frame(frame: Any, as_json: bool, note: str = "") -> None:
 
 def run_predict(args: argparse.Namespace) -> int:
     """Print the predicted rating(s): numpy only (pandas only for ``--json``)."""
-    from recsys.models.persistence import load_scorer, load_titles
+    import numpy as np
+
+    from recsys.models.persistence import load_ids, load_scorer, load_titles
 
     with _train_one_advice():
         scorer = load_scorer(args.model)
-    columns = scorer.predict([args.user] * len(args.movie), args.movie)
+        ids = load_ids(args.model)
+    user = _code(ids.users, args.user, "user")
+    movies = [_code(ids.movies, movie, "movie") for movie in args.movie]
+    columns = scorer.predict([user] * len(movies), movies)
     known = load_titles(args.model)
     titles = [known.get(int(m)) for m in columns["movie_id"]]
+    # string ids: print them as typed (the model holds their codes)
+    if ids.users is not None:
+        columns["user_id"] = np.asarray([args.user.strip()] * len(movies), dtype=object)
+    if ids.movies is not None:
+        columns["movie_id"] = np.asarray([m.strip() for m in args.movie], dtype=object)
+        titles = [None] * len(movies)  # a string movie id is its own title
     if args.json:
         import pandas as pd
 
@@ -190,12 +207,17 @@ def run_recommend(args: argparse.Namespace) -> int:
         raise DataError("--out writes the lists of --all-users or --users; drop it for --user.")
     if args.user is None:
         users = None if args.all_users else _read_user_ids(args.users)
+        model = _load(args.model)
+        codes, names = _user_codes(model, users, args.users)
         if args.out is not None:
-            return _recommend_to_file(args.model, users, args)
-        return _recommend_batch(_load(args.model), users, args)
+            return _recommend_to_file(model, codes, names, args)
+        return _recommend_batch(model, codes, names, args)
     model = _load(args.model)
     floor = _min_ratings(model, args)
-    frame = model.recommend(args.user, args.k, min_ratings=floor)
+    user = _code(model.ids_.users, args.user, "user")
+    frame = model.ids_.decode_frame(model.recommend(user, args.k, min_ratings=floor))
+    if model.ids_.movies is not None and "title" in frame.columns:
+        frame = frame.drop(columns="title")  # a string movie id is its own title
     if frame.empty and floor > 0:
         import numpy as np
 
@@ -222,32 +244,71 @@ def run_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_user_ids(file: str) -> list[int]:
-    """The user ids of ``--users FILE``, one per line."""
-    with open(file, encoding="utf-8") as handle:
+def _read_user_ids(file: str) -> list[tuple[int, str]]:
+    """The user ids of ``--users FILE``, one per line, as written, with their line
+    numbers."""
+    with open(file, encoding="utf-8-sig") as handle:
         lines = handle.read().splitlines()
-    users = []
-    for number, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text:
-            continue
+    users = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+    if not users:
+        raise DataError(f"{file} holds no user ids; give one user id per line.")
+    return users
+
+
+def _user_codes(
+    model: Any, lines: list[tuple[int, str]] | None, file: str | None
+) -> tuple[list[int] | None, dict[int, str]]:
+    """The model's ids of ``--users FILE`` (``None``: every user) and, for string ids,
+    the string to print for each of them. A string id the model never saw gets a
+    negative id of its own (``-1``, ``-2``, ...: unknown to the model, so it gets the
+    fallback) so that its rows still print under its own name."""
+    labels = model.ids_.users
+    users = None if lines is None else [text for _, text in lines]
+    if labels is not None:
+        if users is None:
+            everyone = model.user_vocab_.ids
+            return None, dict(zip(everyone.tolist(), labels.decode(everyone).tolist(), strict=True))
+        codes = [int(c) for c in labels.encode(users, missing="negative")]
+        unknown = iter(range(-1, -len(codes) - 1, -1))
+        codes = [c if c > 0 else next(unknown) for c in codes]
+        return codes, dict(zip(codes, users, strict=True))
+    if lines is None:
+        return None, {}
+    codes = []
+    for number, text in lines:
         try:
-            users.append(int(text))
+            codes.append(int(text))
         except ValueError:
             raise DataError(
-                f"{file} line {number}: {text[:40]!r} is not a user id; give "
-                "one integer user id per line."
+                f"{file} line {number}: {text[:40]!r} is not a user id of this model, "
+                "whose user ids are integers; give one integer user id per line."
             ) from None
-    if not users:
-        raise DataError(f"{file} holds no user ids; give one integer user id per line.")
-    return users
+    return codes, {}
+
+
+def _code(
+    labels: Any, text: str, entity: str, *, missing: Literal["error", "negative"] = "negative"
+) -> int:
+    """The model's id of ``--user``/``--movie`` ``text``: the code of a string id (``-1``
+    for one the model never saw, unless ``missing="error"``), or the integer."""
+    text = str(text).strip()
+    if labels is not None:
+        return int(labels.encode([text], missing=missing)[0])
+    try:
+        return int(text)
+    except ValueError:
+        raise DataError(
+            f"--{entity} {text!r}: this model's {entity} ids are integers; give one of them."
+        ) from None
 
 
 #: The file formats of ``recommend --out``, by extension.
 OUT_FORMATS = (".csv", ".parquet")
 
 
-def _recommend_to_file(directory: str, users: list[int] | None, args: argparse.Namespace) -> int:
+def _recommend_to_file(
+    model: Any, users: list[int] | None, names: dict[int, str], args: argparse.Namespace
+) -> int:
     """``--out FILE``: every list as one frame, written atomically as CSV or Parquet."""
     from pathlib import Path
 
@@ -261,10 +322,13 @@ def _recommend_to_file(directory: str, users: list[int] | None, args: argparse.N
             f"--out {args.out!r}: give a file ending in .csv or .parquet (got {suffix or 'none'})."
         )
     check_writable_file(args.out)
-    model = _load(directory)
     frame = model.recommend_frame(
         users, args.k, min_ratings=_min_ratings(model, args), block=BATCH_USERS
     )
+    if names:
+        frame["user_id"] = frame["user_id"].map(names)
+    if model.ids_.movies is not None:
+        frame["movie_id"] = model.ids_.movies.decode(frame["movie_id"].to_numpy())
     with atomic_write(args.out, mode="wb", encoding=None) as handle:
         if suffix == ".csv":
             frame.to_csv(handle, index=False, float_format="%.6g")
@@ -284,7 +348,9 @@ def _recommend_to_file(directory: str, users: list[int] | None, args: argparse.N
     return 0
 
 
-def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespace) -> int:
+def _recommend_batch(
+    model: Any, users: list[int] | None, names: dict[int, str], args: argparse.Namespace
+) -> int:
     """``--all-users`` / ``--users``: the top-k of each user, CSV or JSON lines on stdout,
     written block by block as the users are scored."""
     if args.k < 1:
@@ -294,16 +360,21 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
         out.write("user_id,rank,movie_id,score\n")
     block: list[str] = []
     unknown = 0
+    movie_labels = model.ids_.movies
     for user, movies, scores, fallback in model.recommend_all(
         users, args.k, min_ratings=_min_ratings(model, args), block=BATCH_USERS
     ):
         unknown += bool(fallback)
+        shown_user: int | str = names.get(user, user)
+        shown_movies = (
+            movies.tolist() if movie_labels is None else movie_labels.decode(movies).tolist()
+        )
         if args.json:
             block.append(
                 json.dumps(
                     {
-                        "user_id": user,
-                        "movie_ids": movies.tolist(),
+                        "user_id": shown_user,
+                        "movie_ids": shown_movies,
                         "scores": [round(s, 6) for s in scores.tolist()],
                         **({"fallback": fallback} if fallback else {}),
                     }
@@ -311,9 +382,9 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
             )
         else:
             block.extend(
-                f"{user},{rank},{movie},{score:.4f}"
+                f"{_csv(shown_user)},{rank},{_csv(movie)},{score:.4f}"
                 for rank, (movie, score) in enumerate(
-                    zip(movies.tolist(), scores.tolist(), strict=True), 1
+                    zip(shown_movies, scores.tolist(), strict=True), 1
                 )
             )
         if len(block) >= 8192:
@@ -332,12 +403,23 @@ def _recommend_batch(model: Any, users: list[int] | None, args: argparse.Namespa
     return 0
 
 
+def _csv(value: int | str) -> str:
+    """A CSV field: string ids with a comma or quote are quoted."""
+    text = str(value)
+    if any(c in text for c in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def run_similar(args: argparse.Namespace) -> int:
     """Print the most similar movies."""
     model = _load(args.model)
     floor = _min_ratings(model, args)
-    frame = model.similar_movies(args.movie, args.k, min_ratings=floor)
-    name = _title(model, args.movie) or f"movie {args.movie}"
+    movie = _code(model.ids_.movies, args.movie, "movie", missing="error")
+    frame = model.ids_.decode_frame(model.similar_movies(movie, args.k, min_ratings=floor))
+    if model.ids_.movies is not None and "title" in frame.columns:
+        frame = frame.drop(columns="title")  # a string movie id is its own title
+    name = _title(model, movie) or f"movie {args.movie}"
     among = f" (among movies with at least {floor} training ratings)" if floor else ""
     _print_frame(frame, args.json, f"movies closest to {name}{among}:")
     return 0

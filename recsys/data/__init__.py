@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from recsys.data.dataset import BUNDLED, Dataset, bundled_path, load_dataset, load_ratings_file
+from recsys.data.dataset import (
+    BUNDLED,
+    Dataset,
+    bundled_path,
+    load_dataset,
+    load_ratings_file,
+    load_ratings_frame,
+)
 from recsys.data.download import DATASETS, fetch_dataset
 from recsys.data.generic import ratings_frame, read_ratings_file
 from recsys.data.schema import make_movies, make_ratings
@@ -19,6 +26,7 @@ from recsys.data.split import (
     parse_split,
 )
 from recsys.data.vocab import Vocabulary
+from recsys.ids import IdLabels, IdMaps
 
 __all__ = [
     "BUNDLED",
@@ -27,6 +35,8 @@ __all__ = [
     "Dataset",
     "FilesSplit",
     "FoldSplit",
+    "IdLabels",
+    "IdMaps",
     "MovieSplit",
     "RandomSplit",
     "Splitter",
@@ -38,6 +48,7 @@ __all__ = [
     "fetch_dataset",
     "load_dataset",
     "load_ratings_file",
+    "load_ratings_frame",
     "make_movies",
     "make_ratings",
     "parse_split",

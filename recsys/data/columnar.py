@@ -6,7 +6,9 @@ milliseconds and costs only the pages that are touched. :func:`cached_ratings` k
 directory per source under ``cache_dir("columnar", KEY)``:
 
 ``user_id.npy`` (int32), ``movie_id.npy`` (int32), ``rating.npy`` (float32),
-``timestamp.npy`` (int64, when the source has timestamps) and ``columns.json``.
+``timestamp.npy`` (int64, when the source has timestamps), ``columns.json`` and, for
+string ids (:mod:`recsys.ids`), ``user_labels.npy``/``movie_labels.npy`` (the
+strings of the codes held in the id columns).
 
 The cached frame is already free of duplicate (user, movie) pairs
 (:func:`recsys.data.schema.drop_duplicate_pairs`), and ``columns.json`` keeps how many
@@ -28,20 +30,43 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from recsys.data.schema import drop_duplicate_pairs
 from recsys.fileio import atomic_directory, write_json_atomic
+from recsys.ids import IdMaps, encode_ids
 from recsys.paths import cache_dir
 
-__all__ = ["FORMAT", "MIN_BYTES", "cache_key", "cached_ratings", "file_fingerprint"]
+__all__ = [
+    "FORMAT",
+    "MIN_BYTES",
+    "CachedRatings",
+    "cache_key",
+    "cached_ratings",
+    "file_fingerprint",
+]
 
-#: Version 2: the frame is deduplicated and ``columns.json`` records ``duplicates``
-#: (a version-1 cache has a different key, so it is rebuilt, never misread).
+#: Version 2: the frame is deduplicated, ``columns.json`` records ``duplicates`` and
+#: string ids are codes with their labels (a version-1 cache has another key, so it
+#: is rebuilt, never misread).
 FORMAT = "recsys-columnar/2"
+_LABELS = ("user_labels", "movie_labels")
+
+
+class CachedRatings(NamedTuple):
+    """What :func:`cached_ratings` gives."""
+
+    #: ``user_id, movie_id, rating[, timestamp]``, one row per (user, movie) pair
+    frame: pd.DataFrame
+    #: how many rows of the source the duplicate policy dropped
+    duplicates: int
+    #: the strings of string ids (empty for integer ids)
+    ids: IdMaps
+
+
 #: Sources smaller than this are parsed every time (the bundled 2.5 MB set parses in
 #: 50 ms; caching it would only add files).
 MIN_BYTES = 16 << 20
@@ -77,7 +102,7 @@ def cache_key(fingerprint: dict[str, Any]) -> str:
 
 def cached_ratings(
     fingerprint: dict[str, Any], read: Callable[[], pd.DataFrame], *, enabled: bool | None = None
-) -> tuple[pd.DataFrame, int]:
+) -> CachedRatings:
     """Deduplicated ratings from the columnar cache, or ``read()`` them and fill it first.
 
     Parameters
@@ -89,31 +114,38 @@ def cached_ratings(
 
     Returns
     -------
-    ratings : DataFrame with ``user_id, movie_id, rating[, timestamp]``, one row per
-        (user, movie) pair (:func:`recsys.data.schema.drop_duplicate_pairs`); on a hit
-        its columns are read-only memory maps of the cached ``.npy`` files (no copy).
-    duplicates : how many rows of the source the duplicate policy dropped.
+    CachedRatings
+        The frame has one row per (user, movie) pair
+        (:func:`recsys.data.schema.drop_duplicate_pairs`) and int32 ids (string ids
+        become codes, :func:`recsys.ids.encode_ids`); on a hit its columns are
+        read-only memory maps of the cached ``.npy`` files (no copy is made).
     """
     if os.environ.get("RECSYS_COLUMNAR", "").strip() in ("0", "false", "no"):
         enabled = False
     if enabled is None:
         enabled = int(fingerprint.get("size", 0)) >= MIN_BYTES
     if not enabled:
-        return drop_duplicate_pairs(read())
+        return _parse(read)
     directory = cache_dir("columnar", cache_key(fingerprint))
     hit = _load(directory)
     if hit is not None:
         return hit
-    frame, duplicates = drop_duplicate_pairs(read())
+    parsed = _parse(read)
     try:
-        _store(directory, frame, duplicates, fingerprint)
+        _store(directory, parsed, fingerprint)
     except OSError:  # a read-only or full cache must not stop the user's run
-        return frame, duplicates
+        return parsed
     loaded = _load(directory)
-    return (frame, duplicates) if loaded is None else loaded
+    return parsed if loaded is None else loaded
 
 
-def _load(directory: Path) -> tuple[pd.DataFrame, int] | None:
+def _parse(read: Callable[[], pd.DataFrame]) -> CachedRatings:
+    frame, ids = encode_ids(read())
+    frame, duplicates = drop_duplicate_pairs(frame)
+    return CachedRatings(frame, duplicates, ids)
+
+
+def _load(directory: Path) -> CachedRatings | None:
     meta_file = directory / "columns.json"
     try:
         meta = json.loads(meta_file.read_text())
@@ -123,6 +155,10 @@ def _load(directory: Path) -> tuple[pd.DataFrame, int] | None:
                 np.ndarray
             )
             for name in meta["columns"]
+        }
+        labels = {
+            name: np.load(directory / f"{name}.npy", allow_pickle=False)
+            for name in meta.get("labels", [])
         }
     except (OSError, ValueError, KeyError, TypeError):
         if directory.exists():  # damaged (e.g. a file deleted by hand): rebuild it
@@ -137,14 +173,16 @@ def _load(directory: Path) -> tuple[pd.DataFrame, int] | None:
     ):
         shutil.rmtree(directory, ignore_errors=True)
         return None
-    return pd.DataFrame(columns, copy=False), duplicates
+    return CachedRatings(pd.DataFrame(columns, copy=False), duplicates, IdMaps.from_arrays(labels))
 
 
-def _store(
-    directory: Path, frame: pd.DataFrame, duplicates: int, fingerprint: dict[str, Any]
-) -> None:
+def _store(directory: Path, parsed: CachedRatings, fingerprint: dict[str, Any]) -> None:
+    frame = parsed.frame
     names = [c for c in _COLUMNS if c in frame.columns]
+    labels = parsed.ids.arrays()
     with atomic_directory(directory, marker="columns.json", what="columnar cache") as tmp:
+        for name, array in labels.items():
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
         for name in names:
             np.save(
                 tmp / f"{name}.npy",
@@ -157,7 +195,8 @@ def _store(
                 "format": FORMAT,
                 "columns": names,
                 "rows": len(frame),
-                "duplicates": duplicates,
+                "duplicates": parsed.duplicates,
+                "labels": sorted(labels),
                 "source": fingerprint,
             },
         )

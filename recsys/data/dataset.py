@@ -16,14 +16,22 @@ import numpy as np
 import pandas as pd
 
 import recsys.data.movielens as movielens
-from recsys.data.columnar import cached_ratings, file_fingerprint
+from recsys.data.columnar import CachedRatings, cached_ratings, file_fingerprint
 from recsys.data.download import DATASETS, fetch_dataset
-from recsys.data.generic import read_ratings_file
+from recsys.data.generic import ratings_frame, read_ratings_file
 from recsys.data.schema import drop_duplicate_pairs, make_movies
 from recsys.data.source import DataSource
 from recsys.errors import DataError
+from recsys.ids import IdMaps, encode_ids
 
-__all__ = ["BUNDLED", "Dataset", "bundled_path", "load_dataset", "load_ratings_file"]
+__all__ = [
+    "BUNDLED",
+    "Dataset",
+    "bundled_path",
+    "load_dataset",
+    "load_ratings_file",
+    "load_ratings_frame",
+]
 
 #: The dataset shipped inside the package, used when no other is named.
 BUNDLED = "ml-latest-small"
@@ -45,6 +53,8 @@ class Dataset:
     n_duplicates : ratings dropped on reading because their (user, movie) pair was
         rated again (the latest rating by timestamp is kept, else the last row; see
         :func:`recsys.data.schema.drop_duplicate_pairs`).
+    ids : the strings of string user or movie ids, whose codes the frames hold
+        (:class:`recsys.ids.IdMaps`; empty when the ids are integers).
     """
 
     name: str
@@ -54,6 +64,7 @@ class Dataset:
     source: DataSource | None = field(default=None, repr=False)
     layout: str = "ratings-file"
     n_duplicates: int = 0
+    ids: IdMaps = field(default_factory=IdMaps)
 
     @property
     def folds(self) -> tuple[str, ...]:
@@ -131,7 +142,7 @@ def load_dataset(
         name, text = source.name, str(path.resolve())
     layout = movielens.detect_layout(source)
     checksum = DATASETS[spec].md5 if isinstance(spec, str) and spec in DATASETS else None
-    ratings, duplicates = _read_ratings_cached(source, layout, checksum, columnar)
+    ratings, duplicates, _ = _read_ratings_cached(source, layout, checksum, columnar)
     movies = movielens.read_movies(source, layout)
     movies = _cover_rated_movies(movies, ratings)
     return Dataset(name, ratings, movies, text, source, layout, n_duplicates=duplicates)
@@ -142,7 +153,7 @@ _RATINGS_FILES = {"csv": "ratings.csv", "dat": "ratings.dat", "100k": "u.data"}
 
 def _read_ratings_cached(
     source: DataSource, layout: str, checksum: str | None, columnar: bool | None
-) -> tuple[pd.DataFrame, int]:
+) -> CachedRatings:
     file, member = source.file_path(_RATINGS_FILES[layout])
     fingerprint = file_fingerprint(file, member=member, layout=layout, md5=checksum)
     return cached_ratings(
@@ -159,23 +170,65 @@ def load_ratings_file(
 ) -> Dataset:
     """Wrap a plain ratings file (see :func:`recsys.data.generic.read_ratings_file`).
 
-    ``columnar`` is as in :func:`load_dataset`.
+    String ids become codes (:attr:`Dataset.ids` keeps the strings; a string movie id
+    is also the movie's title). ``columnar`` is as in :func:`load_dataset`.
     """
     file = Path(path).expanduser()
-    if file.is_file():
-        ratings, duplicates = cached_ratings(
-            file_fingerprint(file, sep=sep, columns=columns),
-            lambda: read_ratings_file(path, sep=sep, columns=columns),
-            enabled=columnar,
-        )
-    else:
-        ratings, duplicates = drop_duplicate_pairs(
-            read_ratings_file(path, sep=sep, columns=columns)
-        )
-    movies = make_movies(np.unique(ratings["movie_id"].to_numpy()))
-    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        read_ratings_file(path, sep=sep, columns=columns)  # raises: missing, a folder
+    parsed = cached_ratings(
+        file_fingerprint(file, sep=sep, columns=columns),
+        lambda: read_ratings_file(path, sep=sep, columns=columns),
+        enabled=columnar,
+    )
+    file = file.resolve()
     spec = f"ratings:{file}|sep={sep}|columns={columns or ''}"
-    return Dataset(file.stem, ratings, movies, spec, n_duplicates=duplicates)
+    return _plain_dataset(file.stem, parsed, spec)
+
+
+def load_ratings_frame(
+    frame: pd.DataFrame,
+    *,
+    user: str | None = None,
+    item: str | None = None,
+    rating: str | None = None,
+    timestamp: str | None = None,
+    name: str = "frame",
+) -> Dataset:
+    """A :class:`Dataset` of a pandas DataFrame of ratings, ready for a model.
+
+    The columns are found as in :func:`recsys.data.ratings_frame` (or named here);
+    string ids become codes (:attr:`Dataset.ids` keeps the strings) and duplicate
+    (user, movie) pairs are dropped by the documented policy, as for a file.
+
+    Parameters
+    ----------
+    frame : shape (n, k), one row per rating.
+    user, item, rating, timestamp : the names of those columns in ``frame``.
+    name : the dataset's name (in metrics and model folders).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"who": ["ann", "bob", "ann"], "isbn": ["0195", "0195", "X12"],
+    ...                     "stars": [4.0, 3.0, 5.0]})
+    >>> data = load_ratings_frame(raw, user="who", item="isbn", rating="stars")
+    >>> data.ratings["user_id"].tolist(), data.ids.movies.decode([1, 2]).tolist()
+    ([1, 2, 1], ['0195', 'X12'])
+    """
+    canonical = ratings_frame(frame, user=user, item=item, rating=rating, timestamp=timestamp)
+    encoded, ids = encode_ids(canonical)
+    encoded, duplicates = drop_duplicate_pairs(encoded)
+    return _plain_dataset(name, CachedRatings(encoded, duplicates, ids), f"frame:{name}")
+
+
+def _plain_dataset(name: str, parsed: CachedRatings, spec: str) -> Dataset:
+    """A dataset of ratings alone: its movies are the rated ones, titled by their string
+    id when the ids are strings."""
+    ratings, duplicates, ids = parsed
+    movie_ids = np.unique(ratings["movie_id"].to_numpy())
+    titles = None if ids.movies is None else ids.movies.decode(movie_ids).tolist()
+    movies = make_movies(movie_ids, title=titles)
+    return Dataset(name, ratings, movies, spec, n_duplicates=duplicates, ids=ids)
 
 
 def _cover_rated_movies(movies: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:

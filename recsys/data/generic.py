@@ -27,6 +27,7 @@ import pandas as pd
 
 from recsys.data.schema import make_ratings, validate_ratings
 from recsys.errors import DataError, InvalidParameterError
+from recsys.ids import is_integer_ids
 
 __all__ = [
     "COMPRESSIONS",
@@ -153,7 +154,9 @@ def ratings_frame(
     Columns not named are found by their usual names, as in a file's header
     (``userId``/``user``, ``movieId``/``item``/``item_id``, ``rating``/``stars``,
     ``timestamp``/``ts``; any case), so ``ratings_frame(pd.read_csv("ratings.csv"))``
-    reads a MovieLens file as it is. Other columns are left out.
+    reads a MovieLens file as it is. Other columns are left out. Ids are integers, or
+    strings (``"tt0111161"``, user names) kept as they are; number them for a model
+    with :func:`recsys.data.load_ratings_frame`, which also drops duplicate pairs.
 
     Parameters
     ----------
@@ -168,7 +171,7 @@ def ratings_frame(
     ------
     InvalidParameterError
         If a named column is absent, or user, item or rating cannot be found (the
-        message lists the frame's columns); ids must be integers.
+        message lists the frame's columns).
     DataError
         On missing or non-finite ratings.
 
@@ -206,21 +209,43 @@ def ratings_frame(
             f"{', '.join(map(str, frame.columns))}); name them with "
             "recsys.data.ratings_frame(frame, user=..., item=..., rating=...).",
         )
+    ids = {}
     for role in ("user_id", "movie_id"):
-        kind = frame[found[role]].dtype.kind
-        if kind not in "iu":
+        column = frame[found[role]]
+        label = role.split("_")[0]
+        if column.dtype.kind in "iu":
+            ids[role] = column.to_numpy()
+        elif column.dtype.kind in "OUS" or isinstance(column.dtype, pd.StringDtype):
+            ids[role] = _text_ids_of_frame(column, label)
+        else:
             raise DataError(
-                f"column {found[role]!r} holds {frame[found[role]].dtype} values; "
-                f"{role.split('_')[0]} ids must be integers (renumber other ids, e.g. "
-                "with pandas.factorize)."
+                f"column {found[role]!r} holds {column.dtype} values; {label} ids must be "
+                "integers or strings (a float column often means missing ids: drop "
+                "those rows and convert it with .astype(int))."
             )
     ratings = make_ratings(
-        frame[found["user_id"]].to_numpy(),
-        frame[found["movie_id"]].to_numpy(),
+        ids["user_id"],
+        ids["movie_id"],
         pd.to_numeric(frame[found["rating"]], errors="coerce").to_numpy(dtype=np.float64),
         frame[found["timestamp"]].to_numpy() if "timestamp" in found else None,
     )
     return validate_ratings(ratings, "the ratings frame")
+
+
+def _text_ids_of_frame(column: pd.Series, label: str) -> np.ndarray:
+    """String ids of a DataFrame column (int64 when all are plain integers)."""
+    text = column.astype(object).where(column.notna(), None)
+    text = pd.Series([None if v is None else str(v).strip() for v in text], dtype=object)
+    empty = text.isna() | (text == "")
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise DataError(
+            f"the ratings frame's {label} id is empty at row {row} ({int(empty.sum())} such "
+            f"row(s)); every rating needs a {label} id: fill or drop those rows."
+        )
+    if is_integer_ids(text):
+        return text.astype(np.int64).to_numpy()
+    return text.to_numpy(dtype=object)
 
 
 def _compression(file: Path) -> str | None:
@@ -385,26 +410,119 @@ def read_ratings_file(
         encoding="utf-8-sig",
         compression="infer",
     )
-    dtypes = {i: (np.float32 if names[i] == "rating" else np.int64) for i in wanted}
+    id_columns = [i for i in wanted if names[i] in ("user_id", "movie_id")]
+    text_ids = _text_id_columns(file, id_columns, options)
     try:
-        raw = pd.read_csv(file, dtype=dtypes, **options)
-    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError, zlib.error) as error:
-        if _compression(file) is None:
-            raise
-        raise _corrupt(file, error) from None
+        raw = _read_typed(file, names, wanted, text_ids, options)
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as error:
-        _diagnose(file, names, wanted, has_header, options)
-        raise DataError(
-            f"{str(file)!r} could not be read as ratings ({type(error).__name__}: "
-            f"{str(error)[:200]}); check the separator, the columns and the values."
-        ) from None
+        if set(text_ids) != set(id_columns):
+            # an id past the sampled rows is not an integer: read every id as text
+            try:
+                raw = _read_typed(file, names, wanted, id_columns, options)
+                text_ids = id_columns
+            except (ValueError, TypeError, OverflowError, pd.errors.ParserError):
+                raw = None
+        else:
+            raw = None
+        if raw is None:
+            try:
+                _diagnose(file, names, wanted, has_header, options)
+            except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError, zlib.error) as bad:
+                if _compression(file) is None:
+                    raise
+                raise _corrupt(file, bad) from None
+            raise DataError(
+                f"{str(file)!r} could not be read as ratings ({type(error).__name__}: "
+                f"{str(error)[:200]}); check the separator, the columns and the values."
+            ) from None
     if raw.empty:
         raise DataError(f"{str(file)!r} has a header but no ratings.")
+    for index in text_ids:
+        raw[index] = _text_ids(file, raw[index], str(names[index]), has_header)
     values = {names[i]: raw[i].to_numpy() for i in wanted}
     frame = make_ratings(
         values["user_id"], values["movie_id"], values["rating"], values.get("timestamp")
     )
     return validate_ratings(frame, str(file))
+
+
+#: How many rows :func:`_text_id_columns` looks at to decide that ids are strings.
+SAMPLE_ROWS = 1000
+_PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"
+
+
+def _text_id_columns(file: Path, id_columns: list[int], options: dict[str, Any]) -> list[int]:
+    """The id columns to read as text: those whose first :data:`SAMPLE_ROWS` values are
+    not all plainly written integers (``tt0111161``, ``0195153448``: a leading zero
+    would be lost as a number). Later rows that are not integers are caught by the
+    typed read, which is then redone with every id column as text."""
+    if not id_columns:
+        return []
+    try:
+        sample = pd.read_csv(
+            file, dtype=str, keep_default_na=False, **{**options, "nrows": SAMPLE_ROWS}
+        )
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError, *_CORRUPT):
+        return []  # the typed read will say what is wrong
+    return [i for i in id_columns if not sample[i].str.strip().str.fullmatch(_PLAIN_INTEGER).all()]
+
+
+def _read_typed(
+    file: Path,
+    names: list[str | None],
+    wanted: list[int],
+    text_ids: list[int],
+    options: dict[str, Any],
+) -> pd.DataFrame:
+    """``read_csv`` with ratings as float32, ids in ``text_ids`` as text, the others int64."""
+    dtypes: dict[int, Any] = {
+        i: (np.float32 if names[i] == "rating" else str if i in text_ids else np.int64)
+        for i in wanted
+    }
+    try:
+        return pd.read_csv(file, dtype=dtypes, **options)
+    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError, zlib.error) as error:
+        if _compression(file) is None:
+            raise
+        raise _corrupt(file, error) from None
+
+
+def _text_ids(file: Path, column: pd.Series, name: str, has_header: bool) -> pd.Series:
+    """A column of ids read as text: stripped, refused when empty, and turned back into
+    int64 when every value is a plainly written integer."""
+    text = column.str.strip()
+    empty = text.isna() | (text == "")
+    label = name.split("_")[0]
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise DataError(
+            f"{str(file)!r} line {row + 1 + int(has_header)}: the {label} id is empty "
+            f"({int(empty.sum())} such row(s)); every rating needs a {label} id: fill or "
+            "remove those rows."
+        )
+    if is_integer_ids(text):
+        return text.astype(np.int64)
+    if text.str.fullmatch(r"-?(?:0|[1-9][0-9]*)").all():  # plain integers, 19+ digits
+        too_big = np.array([abs(int(v)) >= 2**63 for v in text])
+        if not too_big.any():
+            return text.astype(np.int64)
+        row = int(np.flatnonzero(too_big)[0])
+        raise DataError(
+            f"{str(file)!r} line {row + 1 + int(has_header)}: {label} value "
+            f"{column.iloc[row]!r} does not fit a 64-bit integer ({int(too_big.sum())} such "
+            "row(s)); fix or remove those rows."
+        )
+    digits = text.str.fullmatch(r"-?[0-9]+").to_numpy()
+    if not digits.all() and pd.to_numeric(text, errors="coerce").notna().all():
+        # every id is a number and some are not integers: a column mix-up
+        row = int(np.flatnonzero(~digits)[0])
+        raise DataError(
+            f"{str(file)!r} line {row + 1 + int(has_header)}: {label} value "
+            f"{column.iloc[row]!r} is not an integer ({int((~digits).sum())} such row(s)); "
+            "ids are integers or strings that are not decimal numbers: check the column "
+            "order, or fix those rows."
+        )
+    return text  # string ids (zero-padded codes such as ISBNs keep their zeros)
 
 
 def _diagnose(
@@ -426,6 +544,8 @@ def _diagnose(
         label = str(names[index]).split("_")[0]
         text = raw[index].str.strip()
         column = pd.to_numeric(text, errors="coerce")
+        if names[index] in ("user_id", "movie_id"):
+            continue  # any text is a valid id (string ids); only the numbers can break
         bad = column.isna().to_numpy().copy()
         if names[index] != "rating":
             bad |= ~np.isclose(np.mod(column.fillna(0).to_numpy(dtype=float), 1), 0)
@@ -438,7 +558,7 @@ def _diagnose(
                 f"({int(bad.sum())} such row(s)); fix or remove those rows, "
                 "or check the separator and the column order."
             )
-        if names[index] != "rating":
+        if names[index] == "timestamp":
             huge = np.abs(column.to_numpy(dtype=float)) >= 2.0**63
             if huge.any():
                 row = int(np.flatnonzero(huge)[0])

@@ -90,10 +90,13 @@ _INT32 = np.iinfo(np.int32)
 
 
 def _int32_ids(values: Iterable[int], entity: str) -> np.ndarray:
-    """Ids as int32, refusing (instead of wrapping) values that do not fit."""
+    """Ids as int32, refusing (instead of wrapping) values that do not fit; string ids
+    (see :mod:`recsys.ids`) are kept as an object array of ``str``."""
     array = np.asarray(values)
     if array.dtype == np.int32:
         return array
+    if array.dtype.kind in "OUS":
+        return np.asarray(array, dtype=object)
     if array.size and array.dtype.kind in "iuf":
         low, high = array.min(), array.max()
         if low < _INT32.min or high > _INT32.max:

@@ -16,6 +16,9 @@ A model directory holds:
 ``movies.parquet``     the movie catalogue (titles, years, genres), when known
 ``titles.json``        the catalogue's titles by movie id, when known (read without
                        pandas by ``recsys predict``)
+``ids.npz``            for data with string ids (:mod:`recsys.ids`): the strings
+                       of the user and/or movie codes (``user_labels``,
+                       ``movie_labels``), read by :func:`load_ids`
 
 A model with side features also lists its blocks (names, dimensions, columns,
 provenance) under ``side_features`` in ``recsys_model.json``; the standardised
@@ -38,7 +41,7 @@ import json
 import os
 import shutil
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -49,6 +52,7 @@ from numpy.typing import NDArray
 import recsys
 from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, check_writable_dir, readable_dir, write_json_atomic
+from recsys.ids import IdMaps
 from recsys.jsonutil import jsonable
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.interactions import Interactions
@@ -63,6 +67,7 @@ __all__ = [
     "KIND",
     "MARKER",
     "SavedModel",
+    "load_ids",
     "load_network",
     "load_scorer",
     "load_titles",
@@ -79,6 +84,7 @@ MARKER = "recsys_model.json"
 _FILES = ("model.keras", "recsys_model.json", "arrays.npz")
 WEIGHTS = "weights.npz"
 TITLES = "titles.json"
+IDS = "ids.npz"
 #: What the loaders catch as "a damaged file" (numpy, json and zip errors).
 _DAMAGE = (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile)
 
@@ -119,6 +125,9 @@ class SavedModel:
     fallback : ``{"used": "bias_only" or None, "validation_rmse": ...,
         "baseline_validation_rmse": ...}``: whether predictions come from the bias-only
         baseline because it beat the network on validation (``None``: not compared).
+    scale_factor : the ratings' spread relative to ml-latest-small's (scale-aware
+        defaults).
+    ids : the strings of string user or movie ids (empty for integer ids).
     """
 
     params: dict[str, Any]
@@ -145,6 +154,7 @@ class SavedModel:
     tables: NetworkTables | None = None
     fallback: dict[str, Any] | None = None
     scale_factor: float = 1.0
+    ids: IdMaps = field(default_factory=IdMaps)
 
 
 def _write_arrays(file: Path, arrays: dict[str, Any]) -> None:
@@ -228,6 +238,9 @@ def write_model_dir(
         )
         if saved.movies is not None:
             _write_movies(saved.movies, tmp)
+        if not saved.ids.empty:
+            ids: dict[str, Any] = dict(saved.ids.arrays())
+            np.savez(tmp / IDS, **ids)
         for name, payload in (extra_files or {}).items():
             write_json_atomic(tmp / name, payload)
     return target
@@ -328,6 +341,7 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
             tables=tables,
             fallback=meta.get("fallback"),
             scale_factor=float(meta.get("scale_factor", 1.0)),
+            ids=load_ids(path),
             **saved_arrays,
             **side,
         )
@@ -405,6 +419,24 @@ def load_scorer(directory: str | os.PathLike[str]) -> ModelScorer:
         # a ranking model's scores are not ratings: never clipped to the scale
         rating_scale=None if meta["params"].get("objective") == "bpr" else (scale[0], scale[1]),
     )
+
+
+def load_ids(directory: str | os.PathLike[str]) -> IdMaps:
+    """The string-id tables of a model directory (empty when its data had integer ids).
+
+    Raises
+    ------
+    ModelDirError
+        If ``ids.npz`` is damaged.
+    """
+    path = readable_dir(directory)
+    if not (path / IDS).is_file():
+        return IdMaps()
+    try:
+        with np.load(path / IDS, allow_pickle=False) as arrays:
+            return IdMaps.from_arrays({name: arrays[name] for name in arrays.files})
+    except _DAMAGE as error:
+        raise _damaged(path, error) from None
 
 
 def load_titles(directory: str | os.PathLike[str]) -> dict[int, str | None]:

@@ -4,7 +4,7 @@ public functions.
 The model saves and loads itself (:meth:`RatingModel.save`, :meth:`RatingModel.load`);
 the folder format (what each file holds, the checks on reading) is
 :mod:`recsys.models.model_dir`. These functions delegate to them, and
-:func:`load_scorer` and :func:`load_titles` read only what a query needs, without
+:func:`load_scorer`, :func:`load_titles` and :func:`load_ids` read only what a query needs, without
 pandas or Keras: importing this module imports neither (nor the estimator).
 """
 
@@ -14,12 +14,21 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recsys.models.model_dir import FORMAT, KIND, MARKER, load_scorer, load_titles
+from recsys.models.model_dir import FORMAT, KIND, MARKER, load_ids, load_scorer, load_titles
 
 if TYPE_CHECKING:
     from recsys.models.rating_model import RatingModel
 
-__all__ = ["FORMAT", "KIND", "MARKER", "load_model", "load_scorer", "load_titles", "save_model"]
+__all__ = [
+    "FORMAT",
+    "KIND",
+    "MARKER",
+    "load_ids",
+    "load_model",
+    "load_scorer",
+    "load_titles",
+    "save_model",
+]
 
 
 def save_model(

@@ -36,6 +36,7 @@ from recsys.errors import (
 )
 from recsys.evaluation.rating import rmse
 from recsys.features.store import FeatureBlock
+from recsys.ids import IdMaps
 from recsys.models.baselines import BiasBaseline
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.interactions import Interactions
@@ -180,6 +181,9 @@ class RatingModel(BaseEstimator):
     validation_rmse_ : float or None, the network's RMSE on the validation part
         (clipped to the scale; ``None`` without a validation part or for ``bpr``).
     baseline_validation_rmse_ : float or None, the bias-only baseline's on the same part.
+    ids_ : IdMaps, the strings of string ids (the model's ids are their codes: turn
+        them back with ``ids_.show_user(code)``, ``ids_.decode_frame(frame)``); empty
+        for integer ids.
 
     Examples
     --------
@@ -338,6 +342,7 @@ class RatingModel(BaseEstimator):
         movies: pd.DataFrame | None = None,
         side_features: Sequence[FeatureBlock] | None = None,
         options: TrainingOptions | None = None,
+        ids: IdMaps | None = None,
     ) -> RatingModel:
         """Fit on a ratings frame (``user_id, movie_id, rating``); returns ``self``.
 
@@ -359,14 +364,23 @@ class RatingModel(BaseEstimator):
             optimizer updates (:class:`~recsys.models.options.TrainingOptions`; the
             Keras backend is the one :mod:`recsys.backend` selected). They never change
             the hyper-parameters.
+        ids : the strings of string ids whose codes ``ratings`` holds
+            (:attr:`recsys.data.Dataset.ids`); kept as ``ids_`` and saved with the
+            model, so that the codes can be turned back into the strings.
 
         Raises
         ------
+        InvalidParameterError
+            If the id columns hold strings (number them with
+            :func:`recsys.data.load_ratings_frame`).
         DataError
             On empty input, ratings outside ``rating_scale``, bad hyper-parameters,
             side-feature blocks learned from ratings, or side-feature blocks that cover
             none of the training movies.
         """
+        _check_integer_ids(ratings, "ratings")
+        if validation is not None:
+            _check_integer_ids(validation, "validation")
         options = _with_strategy(options or TrainingOptions())
         blocks = list(side_features) if side_features is not None else None
         if blocks:
@@ -405,6 +419,7 @@ class RatingModel(BaseEstimator):
                 "number); lower the learning rate or raise l2."
             )
         self.n_train_ = len(train_arrays[0])
+        self.ids_ = ids if ids is not None else IdMaps()
         self._choose_fallback(validation_arrays)
         return self
 
@@ -1259,6 +1274,7 @@ class RatingModel(BaseEstimator):
             tables=None if network is not None else self._tables(),
             fallback=self._fallback_json(),
             scale_factor=getattr(self, "scale_factor_", 1.0),
+            ids=getattr(self, "ids_", IdMaps()),
         )
 
     def _fallback_json(self) -> dict[str, Any] | None:
@@ -1304,6 +1320,7 @@ class RatingModel(BaseEstimator):
         model.training_ = saved.training
         model.movies_ = saved.movies
         model.scale_factor_ = saved.scale_factor
+        model.ids_ = saved.ids
         found = saved.fallback or {}
         model.fallback_ = found.get("used")
         model.validation_rmse_ = found.get("validation_rmse")
@@ -1337,6 +1354,18 @@ class RatingModel(BaseEstimator):
             **({"fallback": fb} if (fb := self._fallback_json()) is not None else {}),
             "scale_factor": getattr(self, "scale_factor_", 1.0),
         }
+
+
+def _check_integer_ids(frame: pd.DataFrame, parameter: str) -> None:
+    """Refuse a frame whose id columns are not integers (string ids need codes)."""
+    for column in ("user_id", "movie_id"):
+        if column in frame.columns and frame[column].dtype.kind not in "iu":
+            raise InvalidParameterError(
+                parameter,
+                f"{parameter}[{column!r}] holds {frame[column].dtype} values, not integer "
+                "ids; for string ids use data = recsys.data.load_ratings_frame(frame, "
+                "user=..., item=..., rating=...) and fit(data.ratings, ids=data.ids).",
+            )
 
 
 def _with_strategy(options: TrainingOptions) -> TrainingOptions:

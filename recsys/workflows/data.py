@@ -18,6 +18,7 @@ from recsys.data import (
     parse_split,
     read_ratings_file,
 )
+from recsys.ids import encode_ids
 
 __all__ = ["load_and_split"]
 
@@ -101,9 +102,20 @@ def load_and_split(
         parts = FilesSplit(splitter.train_path, splitter.test_path, reader).split()
         movies = base.movies if base is not None else None
         both = pd.concat([parts.train, parts.test], ignore_index=True)
+        # string ids: one code table for both files, so a user keeps one code
+        both, ids = encode_ids(both)
+        if not ids.empty:
+            n_train = len(parts.train)
+            parts = TrainTestSplit(
+                both.iloc[:n_train].reset_index(drop=True),
+                both.iloc[n_train:].reset_index(drop=True),
+                parts.name,
+            )
         if movies is None:
-            movies = make_movies(np.unique(both["movie_id"].to_numpy()))
-        return Dataset(name="files", ratings=both, movies=movies, spec=split), parts
+            movie_ids = np.unique(both["movie_id"].to_numpy())
+            titles = None if ids.movies is None else ids.movies.decode(movie_ids).tolist()
+            movies = make_movies(movie_ids, title=titles)
+        return Dataset(name="files", ratings=both, movies=movies, spec=split, ids=ids), parts
     if ratings:
         data = load_ratings_file(ratings, sep=sep, columns=columns)
     else:

@@ -385,6 +385,7 @@ def train_and_evaluate(
         movies=dataset.movies,
         side_features=blocks,
         options=options,
+        ids=dataset.ids,
     )
     fit_seconds = time.perf_counter() - started
     by_movies = split.name.startswith("movies:")

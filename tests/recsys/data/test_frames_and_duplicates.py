@@ -43,9 +43,9 @@ def test_missing_columns_list_the_frame(kwargs: dict, parameter: str, fragment: 
     assert error.value.parameter == parameter and fragment in str(error.value)
 
 
-def test_string_ids_and_missing_ratings_are_one_clear_error() -> None:
-    with pytest.raises(DataError, match="ids must be integers"):
-        ratings_frame(pd.DataFrame({"user": ["a"], "item": [1], "rating": [3.0]}))
+def test_float_ids_and_missing_ratings_are_one_clear_error() -> None:
+    with pytest.raises(DataError, match="ids must be integers or strings"):
+        ratings_frame(pd.DataFrame({"user": [1.0, None], "item": [1, 2], "rating": [3.0, 4]}))
     with pytest.raises(DataError, match="missing or not finite"):
         ratings_frame(pd.DataFrame({"user": [1], "item": [1], "rating": ["x"]}))
 

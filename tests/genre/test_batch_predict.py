@@ -61,7 +61,7 @@ def test_text_model_scores_every_row(trained, tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--out", "OUT"], "one of the arguments --movie --text --input is required"),
+        (["--out", "OUT"], "one of the arguments --movie --text --poster --input is required"),
         (["--input", "IN"], "--input and --out go together"),
         (["--input", "IN", "--out", "OUT", "--text-column", "plot"], "'plot' is not a column"),
         (["--text", "love", "--id-column", "x"], "apply to --input FILE"),

@@ -56,11 +56,29 @@ def split_inputs(data: LabelledSet, inputs: BlockInputs) -> dict[str, BlockInput
     Raises
     ------
     DataError
-        If ``inputs`` are not aligned on the labelled set's movies, or hold a block
+        If ``inputs`` are not aligned on the labelled set's movies, hold a block
         fitted on the training part of another labelled set
-        (:func:`genre.fusion.split_blocks.check_split_blocks`).
+        (:func:`genre.fusion.split_blocks.check_split_blocks`), or, for a set keyed by
+        TMDB id, a block keyed by MovieLens movie id (the blocks of ``recsys features
+        build``: joined by equal numbers, TMDB 11 would get MovieLens movie 11's
+        features).
     """
-    from genre.fusion.split_blocks import check_split_blocks
+    from genre.fusion.split_blocks import FINGERPRINT_KEY, check_split_blocks
+
+    if data.id_space != "movielens":
+        foreign = [
+            name
+            for name in inputs.names
+            if FINGERPRINT_KEY not in (inputs.provenance.get(name) or {})
+        ]
+        if foreign:
+            raise DataError(
+                f"block(s) {', '.join(foreign)} are keyed by MovieLens movie id, and this "
+                f"labelled set by {data.id_space.upper()} id: equal numbers are different "
+                "movies. Use the blocks built on this set by 'genre blocks' (tfidf_svd, "
+                "text_scores, tags), or build the labelled set in MovieLens ids (genre "
+                "dataset with a links table)."
+            )
 
     ids = data.frame["movie_id"].to_numpy(dtype=np.int64)
     if len(inputs) != len(ids) or not np.array_equal(inputs.movie_ids, ids):

@@ -189,3 +189,24 @@ def test_stacked_block_is_not_refused_as_a_label_block(tmp_path) -> None:
     ]
     with pytest.raises(InvalidParameterError):
         split_blocks(data, ["genres"])
+
+
+def test_a_tmdb_keyed_set_takes_its_own_blocks_and_refuses_movielens_keyed_ones(
+    tmp_path,
+) -> None:
+    data = labelled()
+    tmdb = dataclasses.replace(data, manifest={**data.manifest, "id_space": "tmdb"})
+    store = FeatureStore.write(tmp_path / "features", all_blocks(tmdb))
+    inputs = load_block_inputs(store, list(SPLIT_BLOCKS), tmdb.frame["movie_id"])
+    assert set(split_inputs(tmdb, inputs)["train"].names) == set(SPLIT_BLOCKS)
+    # a block of 'recsys features build' (no fingerprint): keyed by MovieLens movie id
+    n = len(inputs.movie_ids)
+    foreign = dataclasses.replace(
+        inputs,
+        values={**inputs.values, "embedding": np.ones((n, 2), np.float32)},
+        masks={**inputs.masks, "embedding": np.ones(n, bool)},
+        provenance={**inputs.provenance, "embedding": {"source": "rating model"}},
+    )
+    with pytest.raises(DataError, match="embedding are keyed by MovieLens movie id"):
+        split_inputs(tmdb, foreign)
+    assert "embedding" in split_inputs(data, foreign)["test"].names  # MovieLens set: fine

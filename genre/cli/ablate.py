@@ -101,6 +101,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="output directory (an existing one is replaced only if it is a 'genre ablate' output)",
     )
+    parser.add_argument(
+        "--posters",
+        metavar="DIR",
+        help="also a poster-cnn row per seed: the poster CNN (scratch, --poster-image-size) "
+        "trained end to end on this posters folder (default: no such row)",
+    )
+    parser.add_argument(
+        "--poster-image-size", type=int, default=64, help="poster-cnn row: image side (default 64)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-run lines")
     parser.set_defaults(func=run)
 
@@ -174,10 +183,20 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+    poster_params = None
+    if args.posters:
+        from genre.poster.spec import check_image_size
+
+        check_image_size("scratch", args.poster_image_size)
+        poster_params = {k: v for k, v in params.items() if k in ("batch_size", "epochs",
+                         "patience", "learning_rate", "class_weight")}  # fmt: skip
+        poster_params["image_size"] = args.poster_image_size
     result = run_ablation(
         data,
         inputs,
         sets,
+        posters=args.posters,
+        poster_params=poster_params,
         classical=classical,
         classical_text=args.classical_text,
         seeds=seeds,

@@ -230,6 +230,8 @@ def run_ablation(
     threshold_by: Literal["f1", "accuracy"] = "f1",
     on_row: Callable[[dict[str, Any]], None] | None = None,
     n_jobs: int = 1,
+    posters: str | None = None,
+    poster_params: dict[str, Any] | None = None,
     **params: Any,
 ) -> AblationResult:
     """Train and evaluate the fused model on each block set, and the classical models.
@@ -251,6 +253,9 @@ def run_ablation(
         and fused row of every seed) are shared out to ``n_jobs`` worker processes
         (``spawn``, on the same Keras backend); each row is the same computation with
         the same seed as in one process, and the table keeps its order.
+    posters : a posters folder: add a ``poster-cnn`` row per seed, the poster CNN trained
+        end to end (:func:`genre.poster.experiment.run_poster_experiment`, movies without
+        a poster scored with the prior) with ``poster_params``.
     params : :class:`~genre.fusion.model.FusionClassifier` hyper-parameters, the same for
         every run.
 
@@ -318,9 +323,11 @@ def run_ablation(
         for task in (
             *[("classical", (model,), seed) for model in classical],
             *[("fused", block_set, seed) for block_set in chosen],
+            *([("poster", ("poster-cnn",), seed)] if posters else []),
         )
     ]
-    settings = {"classical_text": classical_text, "threshold_by": threshold_by, "params": params}
+    settings = {"classical_text": classical_text, "threshold_by": threshold_by, "params": params,
+                "posters": posters, "poster_params": poster_params or {}}  # fmt: skip
     several = len(seed_list) > 1
     done: dict[int, dict[str, Any]] = {}
 
@@ -416,6 +423,21 @@ def _run_task(
             "report": {**report, "validation": val, "chosen": text_run.tuned.params},
             "prior": report["benchmarks"]["prior"],
         }
+    if kind == "poster":
+        from genre.poster.experiment import run_poster_experiment
+
+        run = run_poster_experiment(data, settings["posters"], seed=seed,
+                                    threshold_by=threshold_by, without_poster="prior",
+                                    **settings["poster_params"])  # fmt: skip
+        report = run.report
+        row = {"blocks": f"poster-cnn {run.classifier.architecture}",
+               **{k: report[k] for k in COLUMNS[1:8]}, "n_blocks": None,
+               "val_micro_f1": report["validation"]["micro_f1"],
+               "val_macro_f1": report["validation"]["macro_f1"],
+               "epochs_run": report["training"]["epochs_run"],
+               "best_epoch": report["training"]["best_epoch"], "kind": "poster-cnn",
+               "seed": seed, "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
+        return {"row": row, "report": report, "prior": report["benchmarks"]["prior"]}
     result = run_fusion_experiment(
         data,
         inputs,

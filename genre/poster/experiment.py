@@ -42,7 +42,7 @@ class PosterExperiment:
     config : what was run.
     test_input : the test posters.
     test_ids : ndarray of shape (n_test,), their movie ids.
-    test_scores : ndarray of shape (n_test, n_genres).
+    test_scores : ndarray of shape (n_test, n_genres), the scores of the test posters.
     Y_test : ndarray of shape (n_test, n_genres), their true genres.
     """
 
@@ -106,6 +106,7 @@ def run_poster_experiment(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     cache: str | os.PathLike[str] | bool | None = True,
     on_epoch: Any = None,
+    without_poster: Literal["skip", "prior"] = "skip",
     **params: Any,
 ) -> PosterExperiment:
     """Fit on the training posters, stop early and choose thresholds on validation,
@@ -121,6 +122,11 @@ def run_poster_experiment(
     cache : where decoded images are cached (see
         :func:`genre.poster.images.load_poster_images`).
     on_epoch : called with each :class:`~genre.poster.model.PosterEpoch`.
+    without_poster : ``"skip"``: validation and test are the movies with a poster;
+        ``"prior"``: every movie of those parts, a movie without a poster scored with the
+        training part's genre frequencies (the prior benchmark's scores), so the metrics
+        compare with models of the whole labelled set (a ``genre ablate`` row); the
+        thresholds are then chosen on all the validation movies.
     params : :class:`~genre.poster.model.PosterCNNClassifier` hyper-parameters.
 
     Returns
@@ -158,6 +164,19 @@ def run_poster_experiment(
     seconds = time.perf_counter() - started
     val_scores = clf.scores(inputs["val"])
     test_scores = clf.scores(inputs["test"])  # the one look at the test part
+    poster_scores, poster_truth = test_scores, labels["test"]
+    if without_poster == "prior":
+        from genre.evaluation.evaluate import prior_scores
+
+        for split, scored in (("val", val_scores), ("test", test_scores)):
+            full = prior_scores(data.Y("train"), counts_of(data, split))
+            full[found[split]] = scored
+            labels[split] = data.Y(split)
+            if split == "val":
+                val_scores = full
+                clf.thresholds_ = metrics.select_thresholds(labels["val"], full, threshold_by)
+            else:
+                test_scores = full
     report = score_on_test(
         labels["test"],
         test_scores,
@@ -192,11 +211,17 @@ def run_poster_experiment(
         "model": "poster-cnn",
         "params": clf.json_params(),
         "threshold_by": threshold_by,
+        "without_poster": without_poster,
         "posters": None if isinstance(posters, PosterImages) else str(Path(posters).resolve()),
     }
     return PosterExperiment(
-        clf, report, config, inputs["test"], ids["test"], test_scores, labels["test"]
+        clf, report, config, inputs["test"], ids["test"], poster_scores, poster_truth
     )
+
+
+def counts_of(data: LabelledSet, split: str) -> int:
+    """Number of movies of one part of the labelled set."""
+    return int(data.counts()[split])
 
 
 def _training_record(clf: PosterCNNClassifier, seconds: float) -> dict[str, Any]:

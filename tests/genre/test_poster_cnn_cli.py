@@ -186,3 +186,39 @@ def test_save_and_load_on_every_installed_backend(tmp_path):
         for other in ran[: ran.index(backend)]:
             there = np.load(tmp_path / other / "scores.npz")["fitted"]
             np.testing.assert_allclose(scores[f"loaded_from_{other}"], there, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_poster_cnn_is_a_row_of_the_ablation(tmp_path, posters):
+    """run_ablation(posters=...) adds a poster-cnn row scored on every movie of the set
+    (movies without a poster get the prior), beside the fused rows and the prior."""
+    from genre.data.dataset import load_labelled
+    from genre.fusion.ablation import run_ablation, write_ablation
+    from genre.fusion.block_inputs import BlockInputs
+
+    dataset, folder = posters
+    data = load_labelled(dataset)
+    (folder / "5.png").rename(tmp_path / "5.png")  # one movie without a poster
+    try:
+        rng = np.random.default_rng(0)
+        n = len(data.frame)
+        inputs = BlockInputs(
+            data.frame["movie_id"].to_numpy(),
+            {"noise": rng.normal(0, 1, (n, 4)).astype("float32")},
+            {"noise": np.ones(n, bool)},
+        )
+        result = run_ablation(
+            data, inputs, [("noise",)], epochs=2, batch_size=16, posters=str(folder),
+            poster_params={"image_size": 16, "epochs": 6, "batch_size": 16,
+                           "learning_rate": 0.003},
+        )  # fmt: skip
+    finally:
+        (tmp_path / "5.png").rename(folder / "5.png")
+    table = result.table.set_index("blocks")
+    assert table.loc["poster-cnn scratch", "kind"] == "poster-cnn"
+    assert table.loc["poster-cnn scratch", "micro_f1"] > table.loc["noise", "micro_f1"]
+    report = result.reports["poster-cnn scratch"]
+    assert report["n_test"] == data.counts()["test"]  # every test movie, poster or not
+    assert report["posters"]["decoded"] == len(data.frame) - 1
+    paths = write_ablation(result, tmp_path / "ablation")
+    assert "poster-cnn scratch" in Path(paths["md"]).read_text()

@@ -286,10 +286,12 @@ def merge(folders: list[Path], out: Path) -> int:
         for s in config["seeds"]
     }
     fused = rows[(rows["kind"] == "fused") & (rows["n_blocks"] == rows["n_blocks"].max())]
-    seconds["one fused model, all blocks (mean over seeds)"] = float(fused["seconds"].mean())
-    checks = {
-        "one fused model < 2 min": seconds["one fused model, all blocks (mean over seeds)"] < 120,
-    }
+    seconds["all-blocks row (mean over seeds, rows run side by side)"] = float(
+        fused["seconds"].mean()
+    )
+    # No time check here: the rows ran in other runs, side by side; the timed steps of a
+    # full run (default genre ablate, one fused model) are what the time targets read.
+    checks: dict[str, bool] = {}
     seeds_run = ",".join(map(str, config["seeds"]))
     write_results(result.summary, rows, seconds, checks, out, seeds_run, folders)
     return 0

@@ -252,7 +252,9 @@ def run_ablation(
     n_jobs : number of rows run at once. With more than one, the rows (every classical
         and fused row of every seed) are shared out to ``n_jobs`` worker processes
         (``spawn``, on the same Keras backend); each row is the same computation with
-        the same seed as in one process, and the table keeps its order.
+        the same seed as in one process, and the table keeps its order. As with any
+        ``spawn`` pool, a script that calls this with ``n_jobs > 1`` keeps its top-level
+        code under ``if __name__ == "__main__":`` (the workers import the main module).
     posters : a posters folder: add a ``poster-cnn`` row per seed, the poster CNN trained
         end to end (:func:`genre.poster.experiment.run_poster_experiment`, movies without
         a poster scored with the prior) with ``poster_params``.

@@ -26,7 +26,7 @@ from recsys.errors import DataError, UnknownIdError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["IdLabels", "IdMaps", "encode_ids", "is_integer_ids"]
+__all__ = ["IdLabels", "IdMaps", "empty_ids", "encode_ids", "is_integer_ids"]
 
 
 class IdLabels:
@@ -60,13 +60,12 @@ class IdLabels:
         import pandas as pd
 
         series = pd.Series(np.asarray(values, dtype=object))
-        empty = series.isna() | (series.astype(str).str.strip() == "")
-        if empty.any():
-            row = int(np.flatnonzero(empty.to_numpy())[0])
+        found = empty_ids(series)
+        if found is not None:
+            row, count = found
             raise DataError(
                 f"{entity} id {row + 1} (row {row + 1} of the ratings) is empty; every "
-                f"rating needs a {entity} id: fill or drop the {int(empty.sum())} row(s) "
-                "without one."
+                f"rating needs a {entity} id: fill or drop the {count} row(s) without one."
             )
         codes, uniques = pd.factorize(series.astype(str), sort=True)
         return cls(np.asarray(uniques, dtype=str), entity=entity), (codes + 1).astype(np.int32)
@@ -192,6 +191,19 @@ def _code(labels: IdLabels | None, text: str | int, entity: str) -> int:
 
 def _show(labels: IdLabels | None, code: int) -> str | int:
     return int(code) if labels is None else str(labels.decode([code])[0])
+
+
+def empty_ids(values: pd.Series) -> tuple[int, int] | None:
+    """Where ids are missing or blank: ``(first row, how many)``, or ``None``.
+
+    >>> import pandas as pd
+    >>> empty_ids(pd.Series(["a", " ", None])), empty_ids(pd.Series(["a"]))
+    ((1, 2), None)
+    """
+    empty = (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
+    if not empty.any():
+        return None
+    return int(np.flatnonzero(empty)[0]), int(empty.sum())
 
 
 def is_integer_ids(values: pd.Series) -> bool:

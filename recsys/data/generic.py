@@ -27,7 +27,7 @@ import pandas as pd
 
 from recsys.data.schema import make_ratings, validate_ratings
 from recsys.errors import DataError, InvalidParameterError
-from recsys.ids import is_integer_ids
+from recsys.ids import empty_ids, is_integer_ids
 
 __all__ = [
     "COMPRESSIONS",
@@ -236,12 +236,12 @@ def _text_ids_of_frame(column: pd.Series, label: str) -> np.ndarray:
     """String ids of a DataFrame column (int64 when all are plain integers)."""
     text = column.astype(object).where(column.notna(), None)
     text = pd.Series([None if v is None else str(v).strip() for v in text], dtype=object)
-    empty = text.isna() | (text == "")
-    if empty.any():
-        row = int(np.flatnonzero(empty.to_numpy())[0])
+    found = empty_ids(text)
+    if found is not None:
+        row, count = found
         raise DataError(
-            f"the ratings frame's {label} id is empty at row {row} ({int(empty.sum())} such "
-            f"row(s)); every rating needs a {label} id: fill or drop those rows."
+            f"the ratings frame's {label} id is empty at row {row} ({count} such row(s)); "
+            f"every rating needs a {label} id: fill or drop those rows."
         )
     if is_integer_ids(text):
         return text.astype(np.int64).to_numpy()
@@ -491,14 +491,14 @@ def _text_ids(file: Path, column: pd.Series, name: str, has_header: bool) -> pd.
     """A column of ids read as text: stripped, refused when empty, and turned back into
     int64 when every value is a plainly written integer."""
     text = column.str.strip()
-    empty = text.isna() | (text == "")
     label = name.split("_")[0]
-    if empty.any():
-        row = int(np.flatnonzero(empty.to_numpy())[0])
+    found = empty_ids(text)
+    if found is not None:
+        row, count = found
         raise DataError(
             f"{str(file)!r} line {row + 1 + int(has_header)}: the {label} id is empty "
-            f"({int(empty.sum())} such row(s)); every rating needs a {label} id: fill or "
-            "remove those rows."
+            f"({count} such row(s)); every rating needs a {label} id: fill or remove "
+            "those rows."
         )
     if is_integer_ids(text):
         return text.astype(np.int64)

@@ -154,3 +154,9 @@ def test_the_files_of_a_files_split_share_one_code_table(tmp_path: Path) -> None
     assert users.decode(parts.train["user_id"]).tolist() == ["ann", "bob", "ann"]
     assert users.decode(parts.test["user_id"]).tolist() == ["bob", "carl"]
     assert data.movies["title"].tolist() == ["m1", "m2"]
+
+
+def test_a_frame_with_an_empty_string_id_is_one_clear_error() -> None:
+    raw = pd.DataFrame({"user": ["ann", " ", None], "item": ["x", "y", "z"], "rating": [1, 2, 3]})
+    with pytest.raises(DataError, match=r"user id is empty at row 1 \(2 such row"):
+        load_ratings_frame(raw)

@@ -26,7 +26,7 @@ from recsys.errors import DataError, UnknownIdError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["IdLabels", "IdMaps", "empty_ids", "encode_ids", "is_integer_ids"]
+__all__ = ["IdLabels", "IdMaps", "empty_ids", "encode_ids"]
 
 
 class IdLabels:
@@ -204,22 +204,6 @@ def empty_ids(values: pd.Series) -> tuple[int, int] | None:
     if not empty.any():
         return None
     return int(np.flatnonzero(empty)[0]), int(empty.sum())
-
-
-def is_integer_ids(values: pd.Series) -> bool:
-    """Whether a column of ids read as text holds integers written plainly.
-
-    ``"042"`` is not one (an ISBN or a zero-padded code would lose its zero), nor is
-    ``"tt0111161"``.
-
-    >>> import pandas as pd
-    >>> is_integer_ids(pd.Series(["1", "-3", "250"])), is_integer_ids(pd.Series(["0195", "7"]))
-    (True, False)
-    """
-    import pandas as pd
-
-    uniques = pd.Series(pd.unique(values.astype(str)))
-    return bool(uniques.str.fullmatch(r"-?(?:0|[1-9][0-9]{0,17})").all())
 
 
 def encode_ids(frame: pd.DataFrame) -> tuple[pd.DataFrame, IdMaps]:

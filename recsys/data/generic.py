@@ -19,6 +19,7 @@ import lzma
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from recsys.data.schema import make_ratings, validate_ratings
 from recsys.errors import DataError, InvalidParameterError
-from recsys.ids import empty_ids, is_integer_ids
+from recsys.ids import empty_ids
 
 __all__ = [
     "COMPRESSIONS",
@@ -35,6 +36,7 @@ __all__ = [
     "parse_columns",
     "ratings_frame",
     "read_ratings_file",
+    "text_ids",
 ]
 
 #: File-name endings read as compressed files, and their format.
@@ -216,7 +218,9 @@ def ratings_frame(
         if column.dtype.kind in "iu":
             ids[role] = column.to_numpy()
         elif column.dtype.kind in "OUS" or isinstance(column.dtype, pd.StringDtype):
-            ids[role] = _text_ids_of_frame(column, label)
+            ids[role] = text_ids(
+                column, label, lambda row: f"the ratings frame's row {row}"
+            ).to_numpy()
         else:
             raise DataError(
                 f"column {found[role]!r} holds {column.dtype} values; {label} ids must be "
@@ -230,22 +234,6 @@ def ratings_frame(
         frame[found["timestamp"]].to_numpy() if "timestamp" in found else None,
     )
     return validate_ratings(ratings, "the ratings frame")
-
-
-def _text_ids_of_frame(column: pd.Series, label: str) -> np.ndarray:
-    """String ids of a DataFrame column (int64 when all are plain integers)."""
-    text = column.astype(object).where(column.notna(), None)
-    text = pd.Series([None if v is None else str(v).strip() for v in text], dtype=object)
-    found = empty_ids(text)
-    if found is not None:
-        row, count = found
-        raise DataError(
-            f"the ratings frame's {label} id is empty at row {row} ({count} such row(s)); "
-            f"every rating needs a {label} id: fill or drop those rows."
-        )
-    if is_integer_ids(text):
-        return text.astype(np.int64).to_numpy()
-    return text.to_numpy(dtype=object)
 
 
 def _compression(file: Path) -> str | None:
@@ -411,15 +399,15 @@ def read_ratings_file(
         compression="infer",
     )
     id_columns = [i for i in wanted if names[i] in ("user_id", "movie_id")]
-    text_ids = _text_id_columns(file, id_columns, options)
+    text_columns = _text_id_columns(file, id_columns, options)
     try:
-        raw = _read_typed(file, names, wanted, text_ids, options)
+        raw = _read_typed(file, names, wanted, text_columns, options)
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as error:
-        if set(text_ids) != set(id_columns):
+        if set(text_columns) != set(id_columns):
             # an id past the sampled rows is not an integer: read every id as text
             try:
                 raw = _read_typed(file, names, wanted, id_columns, options)
-                text_ids = id_columns
+                text_columns = id_columns
             except (ValueError, TypeError, OverflowError, pd.errors.ParserError):
                 raw = None
         else:
@@ -437,8 +425,12 @@ def read_ratings_file(
             ) from None
     if raw.empty:
         raise DataError(f"{str(file)!r} has a header but no ratings.")
-    for index in text_ids:
-        raw[index] = _text_ids(file, raw[index], str(names[index]), has_header)
+    for index in text_columns:
+        raw[index] = text_ids(
+            raw[index],
+            str(names[index]).split("_")[0],
+            lambda row: f"{str(file)!r} line {row + 1 + int(has_header)}",
+        )
     values = {names[i]: raw[i].to_numpy() for i in wanted}
     frame = make_ratings(
         values["user_id"], values["movie_id"], values["rating"], values.get("timestamp")
@@ -448,7 +440,8 @@ def read_ratings_file(
 
 #: How many rows :func:`_text_id_columns` looks at to decide that ids are strings.
 SAMPLE_ROWS = 1000
-_PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"
+#: An integer written plainly: no sign but ``-``, no leading zero, no spaces.
+PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]*)"
 
 
 def _text_id_columns(file: Path, id_columns: list[int], options: dict[str, Any]) -> list[int]:
@@ -464,19 +457,19 @@ def _text_id_columns(file: Path, id_columns: list[int], options: dict[str, Any])
         )
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError, *_CORRUPT):
         return []  # the typed read will say what is wrong
-    return [i for i in id_columns if not sample[i].str.strip().str.fullmatch(_PLAIN_INTEGER).all()]
+    return [i for i in id_columns if not sample[i].str.strip().str.fullmatch(PLAIN_INTEGER).all()]
 
 
 def _read_typed(
     file: Path,
     names: list[str | None],
     wanted: list[int],
-    text_ids: list[int],
+    text_columns: list[int],
     options: dict[str, Any],
 ) -> pd.DataFrame:
-    """``read_csv`` with ratings as float32, ids in ``text_ids`` as text, the others int64."""
+    """``read_csv`` with ratings as float32, ids in ``text_columns`` as text, the others int64."""
     dtypes: dict[int, Any] = {
-        i: (np.float32 if names[i] == "rating" else str if i in text_ids else np.int64)
+        i: (np.float32 if names[i] == "rating" else str if i in text_columns else np.int64)
         for i in wanted
     }
     try:
@@ -487,40 +480,64 @@ def _read_typed(
         raise _corrupt(file, error) from None
 
 
-def _text_ids(file: Path, column: pd.Series, name: str, has_header: bool) -> pd.Series:
-    """A column of ids read as text: stripped, refused when empty, and turned back into
-    int64 when every value is a plainly written integer."""
-    text = column.str.strip()
-    label = name.split("_")[0]
+def text_ids(column: pd.Series, label: str, where: Callable[[int], str]) -> pd.Series:
+    """Ids that are not (all) integers, as read from a file or a DataFrame column:
+    stripped, refused when empty, and turned into int64 when every value is a plainly
+    written integer (``"042"`` is not one: a zero-padded code keeps its zero).
+
+    Parameters
+    ----------
+    column : shape (n,), the ids (strings, or a mix of strings and numbers).
+    label : ``"user"`` or ``"movie"``, for messages.
+    where : names row ``i`` (0-based) for messages: a file line, a frame row.
+
+    Returns
+    -------
+    Series, shape (n,): int64, or stripped strings.
+
+    Raises
+    ------
+    DataError
+        On an empty id, an integer that does not fit 64 bits, or a column of decimal
+        numbers (``2.5``: most likely columns in the wrong order).
+
+    Examples
+    --------
+    >>> text_ids(pd.Series([" 7", "12"]), "user", str).dtype
+    dtype('int64')
+    >>> text_ids(pd.Series(["0195153448", "tt01"]), "movie", str).tolist()
+    ['0195153448', 'tt01']
+    """
+    missing = column.isna().to_numpy()
+    text = column.astype(str).str.strip()
+    text[missing] = ""
     found = empty_ids(text)
     if found is not None:
         row, count = found
         raise DataError(
-            f"{str(file)!r} line {row + 1 + int(has_header)}: the {label} id is empty "
-            f"({count} such row(s)); every rating needs a {label} id: fill or remove "
-            "those rows."
+            f"{where(row)}: the {label} id is empty ({count} such row(s)); every rating "
+            f"needs a {label} id: fill or remove those rows."
         )
-    if is_integer_ids(text):
-        return text.astype(np.int64)
-    if text.str.fullmatch(r"-?(?:0|[1-9][0-9]*)").all():  # plain integers, 19+ digits
-        too_big = np.array([abs(int(v)) >= 2**63 for v in text])
-        if not too_big.any():
+    uniques = pd.Series(pd.unique(text), dtype=object)
+    if uniques.str.fullmatch(PLAIN_INTEGER).all():
+        too_big = [v for v in uniques if len(v) > 18 and abs(int(v)) >= 2**63]
+        if not too_big:
             return text.astype(np.int64)
-        row = int(np.flatnonzero(too_big)[0])
+        row = int(np.flatnonzero(text.isin(too_big).to_numpy())[0])
         raise DataError(
-            f"{str(file)!r} line {row + 1 + int(has_header)}: {label} value "
-            f"{column.iloc[row]!r} does not fit a 64-bit integer ({int(too_big.sum())} such "
-            "row(s)); fix or remove those rows."
+            f"{where(row)}: {label} value {text.iloc[row]!r} does not fit a 64-bit integer "
+            f"({int(text.isin(too_big).sum())} such row(s)); fix or remove those rows."
         )
-    digits = text.str.fullmatch(r"-?[0-9]+").to_numpy()
-    if not digits.all() and pd.to_numeric(text, errors="coerce").notna().all():
+    numbers = pd.to_numeric(uniques, errors="coerce")
+    if numbers.notna().all():
         # every id is a number and some are not integers: a column mix-up
-        row = int(np.flatnonzero(~digits)[0])
+        decimals = uniques[~uniques.str.fullmatch(r"-?[0-9]+")]
+        bad = text.isin(decimals).to_numpy()
+        row = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{str(file)!r} line {row + 1 + int(has_header)}: {label} value "
-            f"{column.iloc[row]!r} is not an integer ({int((~digits).sum())} such row(s)); "
-            "ids are integers or strings that are not decimal numbers: check the column "
-            "order, or fix those rows."
+            f"{where(row)}: {label} value {text.iloc[row]!r} is not an integer "
+            f"({int(bad.sum())} such row(s)); ids are integers or strings that are not "
+            "decimal numbers: check the column order, or fix those rows."
         )
     return text  # string ids (zero-padded codes such as ISBNs keep their zeros)
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from recsys.errors import DataError, InvalidParameterError
 from recsys.metadata.client import TMDBClient, TMDBNotFound, TMDBRequestFailed
+from recsys.metadata.frame import TMDB_FIELDS
 from recsys.metadata.genres import TMDB_MOVIE_GENRES
 from recsys.metadata.posters import (
     PosterError,
@@ -589,20 +590,7 @@ def _run_group(
 
 
 _COPIED = (
-    "imdb_id",
-    "title",
-    "original_title",
-    "overview",
-    "tagline",
-    "genre_ids",
-    "tmdb_genres",
-    "release_date",
-    "original_language",
-    "runtime",
-    "popularity",
-    "vote_average",
-    "vote_count",
-    "poster_path",
+    *TMDB_FIELDS,
     "poster_file",
     "poster_sha256",
     "poster_size",

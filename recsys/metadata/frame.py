@@ -40,15 +40,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LIST_COLUMNS", "METADATA_COLUMNS", "STATUSES", "join_movies", "make_frame"]
+__all__ = [
+    "LIST_COLUMNS",
+    "METADATA_COLUMNS",
+    "STATUSES",
+    "TMDB_FIELDS",
+    "join_movies",
+    "make_frame",
+]
 
 #: Statuses of a movie (and of its poster) in the store.
 STATUSES = ("ok", "missing", "failed")
 
-#: Column order of the canonical frame.
-METADATA_COLUMNS = (
-    "movie_id",
-    "tmdb_id",
+#: The fields of a TMDB movie record this package keeps (the TMDB id aside), shared by
+#: the store, the fetcher, the TMDB-export reader and the canonical frame.
+TMDB_FIELDS = (
     "imdb_id",
     "title",
     "original_title",
@@ -56,7 +62,6 @@ METADATA_COLUMNS = (
     "tagline",
     "genre_ids",
     "tmdb_genres",
-    "movielens_genres",
     "release_date",
     "original_language",
     "runtime",
@@ -64,6 +69,13 @@ METADATA_COLUMNS = (
     "vote_average",
     "vote_count",
     "poster_path",
+)
+#: Column order of the canonical frame.
+METADATA_COLUMNS = (
+    "movie_id",
+    "tmdb_id",
+    *TMDB_FIELDS,
+    "movielens_genres",
     "poster_file",
     "poster_sha256",
     "poster_status",

@@ -31,7 +31,7 @@ import pandas as pd
 
 from recsys.errors import DataError
 from recsys.fileio import output_step
-from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, make_frame
+from recsys.metadata.frame import LIST_COLUMNS, METADATA_COLUMNS, STATUSES, TMDB_FIELDS, make_frame
 from recsys.metadata.genres import TMDB_TO_MOVIELENS
 from recsys.paths import cache_dir
 
@@ -104,21 +104,8 @@ CREATE TABLE IF NOT EXISTS popular (
 #: Columns of ``movies`` a caller may set (everything but the key and bookkeeping).
 _MOVIE_FIELDS = (
     "tmdb_id",
-    "imdb_id",
-    "title",
-    "original_title",
-    "overview",
-    "tagline",
-    "genre_ids",
-    "tmdb_genres",
+    *TMDB_FIELDS,
     "movielens_genres",
-    "release_date",
-    "original_language",
-    "runtime",
-    "popularity",
-    "vote_average",
-    "vote_count",
-    "poster_path",
     "poster_file",
     "poster_sha256",
     "poster_size",

@@ -37,6 +37,7 @@ import pandas as pd
 
 from recsys.data.schema import parse_genres
 from recsys.errors import DataError, InvalidParameterError
+from recsys.metadata.frame import TMDB_FIELDS
 from recsys.metadata.genres import MOVIELENS_GENRES, TMDB_MOVIE_GENRES
 
 __all__ = [
@@ -50,24 +51,7 @@ __all__ = [
 ]
 
 #: Columns of the frame :func:`read_tmdb_export` returns.
-EXPORT_COLUMNS = (
-    "tmdb_id",
-    "imdb_id",
-    "title",
-    "original_title",
-    "overview",
-    "tagline",
-    "genre_ids",
-    "tmdb_genres",
-    "release_date",
-    "original_language",
-    "runtime",
-    "popularity",
-    "vote_average",
-    "vote_count",
-    "poster_path",
-    "tmdb_status",
-)
+EXPORT_COLUMNS = ("tmdb_id", *TMDB_FIELDS, "tmdb_status")
 _TEXT = ("imdb_id", "title", "original_title", "release_date", "original_language", "poster_path")
 _PLAIN_TEXT = ("overview", "tagline")
 _TMDB_NAME_TO_ID = {name: genre_id for genre_id, name in TMDB_MOVIE_GENRES.items()}

@@ -158,5 +158,19 @@ def test_the_files_of_a_files_split_share_one_code_table(tmp_path: Path) -> None
 
 def test_a_frame_with_an_empty_string_id_is_one_clear_error() -> None:
     raw = pd.DataFrame({"user": ["ann", " ", None], "item": ["x", "y", "z"], "rating": [1, 2, 3]})
-    with pytest.raises(DataError, match=r"user id is empty at row 1 \(2 such row"):
+    with pytest.raises(DataError, match=r"frame's row 1: the user id is empty \(2 such row"):
         load_ratings_frame(raw)
+
+
+def test_frames_and_files_share_the_id_rules() -> None:
+    """Decimal numbers in an object column are refused as in a file; a mix of
+    numbers and strings is string ids; huge integers are refused."""
+    decimals = pd.DataFrame({"user": ["1", "2.5"], "item": ["x", "y"], "rating": [1, 2]})
+    with pytest.raises(DataError, match=r"row 1: user value '2.5' is not an integer"):
+        load_ratings_frame(decimals)
+    mixed = pd.DataFrame({"user": [7, "ann"], "item": ["x", "y"], "rating": [1.0, 2.0]})
+    data = load_ratings_frame(mixed)
+    assert data.ids.users is not None and data.ids.users.labels.tolist() == ["7", "ann"]
+    huge = pd.DataFrame({"user": ["1", str(2**64)], "item": ["x", "y"], "rating": [1, 2]})
+    with pytest.raises(DataError, match="does not fit a 64-bit integer"):
+        load_ratings_frame(huge)

@@ -3,12 +3,16 @@ the genres above their validation thresholds.
 
 Text models (:class:`~genre.text.classifier.GenreTextClassifier`) read a text column;
 fused models (:class:`~genre.fusion.model.FusionClassifier`) read movie ids and take
-their feature blocks from a feature store.
+their feature blocks from a feature store; poster models
+(:class:`~genre.poster.model.PosterCNNClassifier`) read poster files, named in a
+column or found by movie id in a posters folder.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,10 +23,14 @@ from recsys.errors import DataError, InvalidParameterError
 if TYPE_CHECKING:
     from genre.estimator import GenreThresholdsMixin
 
-__all__ = ["ID_COLUMNS", "predict_table", "score_table"]
+__all__ = ["ID_COLUMNS", "POSTER_COLUMNS", "poster_table", "predict_table", "score_table"]
 
 #: Column names taken as movie ids when none is named, in this order.
 ID_COLUMNS = ("movie_id", "movieId", "movieid", "id", "tmdb_id")
+#: Column names taken as poster files when none is named, in this order.
+POSTER_COLUMNS = ("poster", "poster_file", "path")
+#: Posters decoded and scored at a time by :func:`poster_table` (bounds the memory).
+POSTER_CHUNK = 256
 
 
 def score_table(
@@ -120,6 +128,101 @@ def predict_table(
     scores = np.asarray(model.scores(inputs), dtype=np.float64)
     scores[~present] = np.nan
     return score_table(model, scores, keep), int((~present).sum())
+
+
+def poster_table(
+    model: Any,
+    frame: pd.DataFrame,
+    *,
+    poster_column: str | None = None,
+    id_column: str | None = None,
+    posters: str | os.PathLike[str] | None = None,
+    base: str | os.PathLike[str] = ".",
+) -> tuple[pd.DataFrame, int]:
+    """Score the poster of every row of ``frame`` with a poster-CNN genre model.
+
+    Each row names a poster file (``poster_column``; a relative path is taken relative
+    to ``base``, the input file's folder) or a movie whose poster is looked up in the
+    ``posters`` folder (``<movieId>.jpg`` files or a posters index). Posters are decoded
+    and scored :data:`POSTER_CHUNK` at a time; a missing or undecodable one leaves its
+    row unscored (counted), never a crash.
+
+    Parameters
+    ----------
+    model : a fitted :class:`~genre.poster.model.PosterCNNClassifier`.
+    frame : shape (n, k).
+    poster_column : the column of poster files (default: the first of
+        :data:`POSTER_COLUMNS` present; else movie ids are used).
+    id_column : the movie-id column (default: the first of :data:`ID_COLUMNS` present).
+    posters : the posters folder movie ids are looked up in.
+    base : the folder relative poster paths start from.
+
+    Returns
+    -------
+    table : n rows (see :func:`score_table`); the id and poster columns are kept.
+    n_unscored : rows whose poster is missing or undecodable.
+
+    Raises
+    ------
+    InvalidParameterError
+        A named column that is not in ``frame``, or neither a poster column nor (with a
+        posters folder) an id column.
+    DataError
+        An empty ``frame``, or ids that are not integers.
+    """
+    from genre.poster.images import find_posters, read_poster
+    from genre.poster.model import PosterInput
+
+    if len(frame) == 0:
+        raise DataError("the input table has no rows: nothing to score.")
+    columns = ", ".join(map(str, frame.columns))
+    for parameter, name in (("poster_column", poster_column), ("id_column", id_column)):
+        if name is not None and name not in frame.columns:
+            raise InvalidParameterError(
+                parameter, f"{parameter}={name!r} is not a column of the input ({columns})."
+            )
+    files_at = poster_column or next((c for c in POSTER_COLUMNS if c in frame.columns), None)
+    ids = id_column or next((c for c in ID_COLUMNS if c in frame.columns), None)
+    keep = frame[[c for c in (ids, files_at) if c is not None]]
+    paths: list[Path | None]
+    if files_at is not None:
+        root = Path(base)
+        paths = [
+            None if pd.isna(v) or not str(v).strip() else root / Path(str(v).strip()).expanduser()
+            for v in frame[files_at]
+        ]
+    elif ids is not None and posters is not None:
+        try:
+            movie_ids = pd.to_numeric(frame[ids], errors="raise").to_numpy(dtype=np.int64)
+        except (ValueError, TypeError):
+            raise DataError(
+                f"column {ids!r} holds values that are not integer movie ids."
+            ) from None
+        found = find_posters(posters, movie_ids.tolist())
+        paths = [found.get(int(m)) for m in movie_ids]
+    else:
+        raise InvalidParameterError(
+            "poster_column",
+            f"a poster model scores poster files, and the input has no poster column "
+            f"({', '.join(POSTER_COLUMNS)}) "
+            + ("and no movie-id column" if ids is None else "and no posters folder to find")
+            + f" (its columns: {columns}); name the column of poster files.",
+        )
+    scores = np.full((len(frame), model.n_genres_), np.nan)
+    for start in range(0, len(paths), POSTER_CHUNK):
+        rows, images = [], []
+        for row in range(start, min(start + POSTER_CHUNK, len(paths))):
+            path = paths[row]
+            if path is None:
+                continue
+            try:
+                images.append(read_poster(path, model.image_size))
+            except DataError:
+                continue  # missing or undecodable: this row stays unscored
+            rows.append(row)
+        if rows:
+            scores[rows] = model.scores(PosterInput.of(np.stack(images)))
+    return score_table(model, scores, keep), int(np.isnan(scores).any(axis=1).sum())
 
 
 def _texts(frame: pd.DataFrame, column: str | None, field: str) -> Sequence[str]:

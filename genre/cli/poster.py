@@ -186,11 +186,13 @@ def run_poster_predict(args: argparse.Namespace, model: Any, config: dict[str, A
 
     if config.get("kind") != "poster":
         raise UsageError("--poster needs a poster-cnn model (genre train --model poster-cnn).")
-    if args.text is not None or args.input is not None or args.features is not None:
+    if args.text is not None or args.features is not None or args.text_column is not None:
         raise UsageError(
-            "a poster-cnn model scores posters: pass --poster FILE or --movie ID (its poster "
-            "in the posters folder the model was trained on)."
+            "a poster-cnn model scores posters: pass --poster FILE, --movie ID (its poster "
+            "in the posters folder the model was trained on) or --input FILE."
         )
+    if args.input is not None:
+        return run_poster_batch(args, model, config)
     size = int(config.get("image_size", model.image_size))
     label = f"poster {args.poster}"
     if args.poster is not None:
@@ -210,4 +212,26 @@ def run_poster_predict(args: argparse.Namespace, model: Any, config: dict[str, A
     print(f"{label}  (scores: probability; * = above the genre's validation threshold)")
     for genre, score, passed in ranked:
         print(f"  {'*' if passed else ' '} {genre:<12} {score:8.4f}")
+    return 0
+
+
+def run_poster_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
+    """Score the poster of every row of ``--input`` and write the table to ``--out``."""
+    from genre.batch import poster_table
+    from genre.cli.predict import read_input
+    from recsys.fileio import atomic_write
+
+    frame = read_input(args.input)
+    table, unscored = poster_table(
+        model,
+        frame,
+        poster_column=args.poster_column,
+        id_column=args.id_column,
+        posters=config.get("posters"),
+        base=Path(args.input).expanduser().parent,
+    )
+    with atomic_write(args.out) as handle:
+        table.to_csv(handle, index=False)
+    note = f" ({unscored:,} without a readable poster)"
+    print(f"scored {len(table):,} rows{note if unscored else ''} -> {args.out}")
     return 0

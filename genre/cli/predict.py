@@ -51,8 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--input",
         metavar="FILE",
-        help="score every row of a CSV file: texts (text models; see --text-column) or "
-        "movie ids (fused models; see --id-column); needs --out",
+        help="score every row of a CSV file: texts (text models; see --text-column), "
+        "movie ids (fused models; see --id-column) or posters (poster-cnn models: a "
+        "poster column, or movie ids looked up in the model's posters folder; see "
+        "--poster-column); needs --out",
     )
     parser.add_argument(
         "--out",
@@ -65,6 +67,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="with --input and a text model: the text column (default: the model's "
         "field, overview and/or tags)",
+    )
+    parser.add_argument(
+        "--poster-column",
+        metavar="NAME",
+        help="with --input and a poster-cnn model: the column of poster files, relative "
+        "to the input file's folder (default: poster, poster_file or path, the first "
+        "present; else movie ids)",
     )
     parser.add_argument(
         "--id-column",
@@ -106,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-k must be at least 1, received {args.k}.")
     if (args.input is None) != (args.out is None):
         raise UsageError("--input and --out go together: the file to score and the CSV to write.")
-    if args.input is None and (args.text_column or args.id_column):
-        raise UsageError("--text-column and --id-column apply to --input FILE.")
+    if args.input is None and (args.text_column or args.id_column or args.poster_column):
+        raise UsageError("--text-column, --id-column and --poster-column apply to --input FILE.")
     if args.input is not None:
         from recsys.fileio import check_writable_file
 
@@ -135,20 +144,28 @@ def run(args: argparse.Namespace) -> int:
     return run_fused(args, model, config)
 
 
-def run_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
-    """Score every row of ``--input`` and write the table to ``--out``."""
+def read_input(path: str) -> Any:
+    """The ``--input`` CSV as a DataFrame (one clear error when it cannot be read)."""
     import pandas as pd
 
-    from genre.batch import predict_table
     from recsys.errors import DataError
-    from recsys.fileio import atomic_write
 
     try:
-        frame = pd.read_csv(args.input, encoding="utf-8-sig")
+        return pd.read_csv(path, encoding="utf-8-sig")
     except FileNotFoundError:
-        raise DataError(f"no such input file: {args.input!r}.") from None
+        raise DataError(f"no such input file: {path!r}.") from None
     except (ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{args.input!r} could not be read as CSV ({error}).") from None
+        raise DataError(f"{path!r} could not be read as CSV ({error}).") from None
+
+
+def run_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
+    """Score every row of ``--input`` and write the table to ``--out``."""
+    from genre.batch import predict_table
+    from recsys.fileio import atomic_write
+
+    if args.poster_column is not None:
+        raise UsageError("--poster-column applies to poster-cnn models.")
+    frame = read_input(args.input)
     features = args.features or config.get("features")
     if "text" not in config and not features:
         raise UsageError("the model does not record its feature store; pass --features DIR.")

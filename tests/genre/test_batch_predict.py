@@ -65,6 +65,7 @@ def test_text_model_scores_every_row(trained, tmp_path: Path, capsys) -> None:
         (["--input", "IN"], "--input and --out go together"),
         (["--input", "IN", "--out", "OUT", "--text-column", "plot"], "'plot' is not a column"),
         (["--text", "love", "--id-column", "x"], "apply to --input FILE"),
+        (["--input", "IN", "--out", "OUT", "--poster-column", "p"], "applies to poster-cnn"),
     ],
 )
 def test_bad_batch_input_is_one_line(trained, tmp_path: Path, capsys, extra, message) -> None:

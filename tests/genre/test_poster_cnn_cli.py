@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from genre.cli import main
+from genre.poster.images import read_poster
+from genre.poster.model import PosterCNNClassifier
 from recsys.backend import BACKENDS, backend_installed
 from recsys.fileio import KILL_AFTER_ENV, STEP_LOG_ENV
 from tests.genre.poster_data import poster_dataset, shape_images, write_posters
@@ -130,6 +133,45 @@ def test_train_writes_a_poster_model_and_predict_reads_posters(tmp_path, posters
     _fails(capsys, ["predict", "--model", str(out), "--poster", str(folder / "nope.png")],
            "no such poster file")  # fmt: skip
     _fails(capsys, ["predict", "--model", str(out), "--text", "love"], "scores posters")
+
+    # --input: poster files relative to the input's folder (one missing, one not an
+    # image: unscored, counted), then movie ids found in the model's posters folder
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "bad.png").write_text("not an image")
+    (batch / "copy.png").write_bytes((folder / "3.png").read_bytes())
+    pd.DataFrame({"poster": ["copy.png", "gone.png", "bad.png", str(folder / "5.png")]}).to_csv(
+        batch / "in.csv", index=False
+    )
+    table_file = tmp_path / "scored.csv"
+    argv = ["predict", "--model", str(out), "--input", str(batch / "in.csv")]
+    assert main([*argv, "--out", str(table_file)]) == 0
+    assert "scored 4 rows (2 without a readable poster)" in capsys.readouterr().out
+    table = pd.read_csv(table_file, keep_default_na=False)
+    model = PosterCNNClassifier.load(out)
+    columns = [f"score_{g}" for g in model.genres_]
+    assert table.columns.tolist() == ["poster", *columns, "genres", "top_genre"]
+    images = np.stack([read_poster(folder / n, 16) for n in ("3.png", "5.png")])
+    np.testing.assert_allclose(
+        table.loc[[0, 3], columns].to_numpy(dtype=float), model.scores(images), rtol=1e-5
+    )
+    assert table.loc[1, "top_genre"] == "" and table.loc[2, "genres"] == ""
+    pd.DataFrame({"movieId": [3, 99999]}).to_csv(batch / "ids.csv", index=False)
+    by_id = ["predict", "--model", str(out), "--input", str(batch / "ids.csv")]
+    assert main([*by_id, "--out", str(table_file)]) == 0
+    assert "scored 2 rows (1 without a readable poster)" in capsys.readouterr().out
+    again = pd.read_csv(table_file, keep_default_na=False)
+    np.testing.assert_allclose(
+        again.loc[[0], columns].to_numpy(dtype=float),
+        table.loc[[0], columns].to_numpy(dtype=float),
+        rtol=1e-6,
+    )
+    _fails(
+        capsys,
+        [*argv, "--out", str(tmp_path / "x.csv"), "--poster-column", "nope"],
+        "poster_column='nope' is not a column",
+    )
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.slow

@@ -92,14 +92,7 @@ def predict_table(
     """
     from genre.text.classifier import GenreTextClassifier
 
-    if len(frame) == 0:
-        raise DataError("the input table has no rows: nothing to score.")
-    columns = ", ".join(map(str, frame.columns))
-    for parameter, name in (("text_column", text_column), ("id_column", id_column)):
-        if name is not None and name not in frame.columns:
-            raise InvalidParameterError(
-                parameter, f"{parameter}={name!r} is not a column of the input ({columns})."
-            )
+    columns = _check_input(frame, text_column=text_column, id_column=id_column)
     ids = id_column or next((c for c in ID_COLUMNS if c in frame.columns), None)
     keep = frame[[ids]] if ids is not None else None
     if isinstance(model, GenreTextClassifier):
@@ -173,14 +166,7 @@ def poster_table(
     from genre.poster.images import find_posters, read_poster
     from genre.poster.model import PosterInput
 
-    if len(frame) == 0:
-        raise DataError("the input table has no rows: nothing to score.")
-    columns = ", ".join(map(str, frame.columns))
-    for parameter, name in (("poster_column", poster_column), ("id_column", id_column)):
-        if name is not None and name not in frame.columns:
-            raise InvalidParameterError(
-                parameter, f"{parameter}={name!r} is not a column of the input ({columns})."
-            )
+    columns = _check_input(frame, poster_column=poster_column, id_column=id_column)
     files_at = poster_column or next((c for c in POSTER_COLUMNS if c in frame.columns), None)
     ids = id_column or next((c for c in ID_COLUMNS if c in frame.columns), None)
     keep = frame[[c for c in (ids, files_at) if c is not None]]
@@ -223,6 +209,19 @@ def poster_table(
         if rows:
             scores[rows] = model.scores(PosterInput.of(np.stack(images)))
     return score_table(model, scores, keep), int(np.isnan(scores).any(axis=1).sum())
+
+
+def _check_input(frame: pd.DataFrame, **named: str | None) -> str:
+    """Refuse an empty ``frame`` or a named column it lacks; its columns, listed."""
+    if len(frame) == 0:
+        raise DataError("the input table has no rows: nothing to score.")
+    columns = ", ".join(map(str, frame.columns))
+    for parameter, name in named.items():
+        if name is not None and name not in frame.columns:
+            raise InvalidParameterError(
+                parameter, f"{parameter}={name!r} is not a column of the input ({columns})."
+            )
+    return columns
 
 
 def _texts(frame: pd.DataFrame, column: str | None, field: str) -> Sequence[str]:

@@ -23,7 +23,14 @@ from recsys.errors import DataError, InvalidParameterError
 if TYPE_CHECKING:
     from genre.estimator import GenreThresholdsMixin
 
-__all__ = ["ID_COLUMNS", "POSTER_COLUMNS", "poster_table", "predict_table", "score_table"]
+__all__ = [
+    "ID_COLUMNS",
+    "POSTER_COLUMNS",
+    "poster_table",
+    "predict_table",
+    "read_table",
+    "score_table",
+]
 
 #: Column names taken as movie ids when none is named, in this order.
 ID_COLUMNS = ("movie_id", "movieId", "movieid", "id", "tmdb_id")
@@ -31,6 +38,22 @@ ID_COLUMNS = ("movie_id", "movieId", "movieid", "id", "tmdb_id")
 POSTER_COLUMNS = ("poster", "poster_file", "path")
 #: Posters decoded and scored at a time by :func:`poster_table` (bounds the memory).
 POSTER_CHUNK = 256
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The CSV of rows to score (a UTF-8 byte-order mark is ignored).
+
+    Raises
+    ------
+    DataError
+        If the file is missing or cannot be read as CSV.
+    """
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(f"no such input file: {str(path)!r}.") from None
+    except (ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{str(path)!r} could not be read as CSV ({error}).") from None
 
 
 def score_table(

@@ -217,11 +217,10 @@ def run_poster_predict(args: argparse.Namespace, model: Any, config: dict[str, A
 
 def run_poster_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
     """Score the poster of every row of ``--input`` and write the table to ``--out``."""
-    from genre.batch import poster_table
-    from genre.cli.predict import read_input
+    from genre.batch import poster_table, read_table
     from recsys.fileio import atomic_write
 
-    frame = read_input(args.input)
+    frame = read_table(args.input)
     table, unscored = poster_table(
         model,
         frame,

@@ -144,28 +144,14 @@ def run(args: argparse.Namespace) -> int:
     return run_fused(args, model, config)
 
 
-def read_input(path: str) -> Any:
-    """The ``--input`` CSV as a DataFrame (one clear error when it cannot be read)."""
-    import pandas as pd
-
-    from recsys.errors import DataError
-
-    try:
-        return pd.read_csv(path, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"no such input file: {path!r}.") from None
-    except (ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"{path!r} could not be read as CSV ({error}).") from None
-
-
 def run_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
     """Score every row of ``--input`` and write the table to ``--out``."""
-    from genre.batch import predict_table
+    from genre.batch import predict_table, read_table
     from recsys.fileio import atomic_write
 
     if args.poster_column is not None:
         raise UsageError("--poster-column applies to poster-cnn models.")
-    frame = read_input(args.input)
+    frame = read_table(args.input)
     features = args.features or config.get("features")
     if "text" not in config and not features:
         raise UsageError("the model does not record its feature store; pass --features DIR.")

@@ -507,6 +507,8 @@ def text_ids(column: pd.Series, label: str, where: Callable[[int], str]) -> pd.S
     dtype('int64')
     >>> text_ids(pd.Series(["0195153448", "tt01"]), "movie", str).tolist()
     ['0195153448', 'tt01']
+    >>> text_ids(pd.Series(["0042", "0007"]), "movie", str).tolist()
+    ['0042', '0007']
     """
     missing = column.isna().to_numpy()
     text = column.astype(str).str.strip()
@@ -528,10 +530,10 @@ def text_ids(column: pd.Series, label: str, where: Callable[[int], str]) -> pd.S
             f"{where(row)}: {label} value {text.iloc[row]!r} does not fit a 64-bit integer "
             f"({int(text.isin(too_big).sum())} such row(s)); fix or remove those rows."
         )
-    numbers = pd.to_numeric(uniques, errors="coerce")
-    if numbers.notna().all():
-        # every id is a number and some are not integers: a column mix-up
-        decimals = uniques[~uniques.str.fullmatch(r"-?[0-9]+")]
+    decimals = uniques[~uniques.str.fullmatch(r"-?[0-9]+")]
+    if len(decimals) and pd.to_numeric(uniques, errors="coerce").notna().all():
+        # every id is a number and some are not integers: a column mix-up (zero-padded
+        # integer codes such as ISBNs are string ids)
         bad = text.isin(decimals).to_numpy()
         row = int(np.flatnonzero(bad)[0])
         raise DataError(

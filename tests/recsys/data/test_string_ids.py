@@ -171,6 +171,8 @@ def test_frames_and_files_share_the_id_rules() -> None:
     mixed = pd.DataFrame({"user": [7, "ann"], "item": ["x", "y"], "rating": [1.0, 2.0]})
     data = load_ratings_frame(mixed)
     assert data.ids.users is not None and data.ids.users.labels.tolist() == ["7", "ann"]
+    padded = pd.DataFrame({"user": ["1", "2"], "item": ["0042", "0007"], "rating": [1, 2]})
+    assert load_ratings_frame(padded).ids.movies.labels.tolist() == ["0007", "0042"]
     huge = pd.DataFrame({"user": ["1", str(2**64)], "item": ["x", "y"], "rating": [1, 2]})
     with pytest.raises(DataError, match="does not fit a 64-bit integer"):
         load_ratings_frame(huge)

@@ -30,6 +30,7 @@ __all__ = [
     "predict_table",
     "read_table",
     "score_table",
+    "write_table",
 ]
 
 #: Column names taken as movie ids when none is named, in this order.
@@ -54,6 +55,14 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(f"no such input file: {str(path)!r}.") from None
     except (ValueError, pd.errors.ParserError) as error:
         raise DataError(f"{str(path)!r} could not be read as CSV ({error}).") from None
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a scored table as CSV, atomically (the old file or the new one, whole)."""
+    from recsys.fileio import atomic_write
+
+    with atomic_write(path) as handle:
+        table.to_csv(handle, index=False)
 
 
 def score_table(

@@ -217,8 +217,7 @@ def run_poster_predict(args: argparse.Namespace, model: Any, config: dict[str, A
 
 def run_poster_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
     """Score the poster of every row of ``--input`` and write the table to ``--out``."""
-    from genre.batch import poster_table, read_table
-    from recsys.fileio import atomic_write
+    from genre.batch import poster_table, read_table, write_table
 
     frame = read_table(args.input)
     table, unscored = poster_table(
@@ -229,8 +228,7 @@ def run_poster_batch(args: argparse.Namespace, model: Any, config: dict[str, Any
         posters=config.get("posters"),
         base=Path(args.input).expanduser().parent,
     )
-    with atomic_write(args.out) as handle:
-        table.to_csv(handle, index=False)
+    write_table(table, args.out)
     note = f" ({unscored:,} without a readable poster)"
     print(f"scored {len(table):,} rows{note if unscored else ''} -> {args.out}")
     return 0

@@ -146,8 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> int:
     """Score every row of ``--input`` and write the table to ``--out``."""
-    from genre.batch import predict_table, read_table
-    from recsys.fileio import atomic_write
+    from genre.batch import predict_table, read_table, write_table
 
     if args.poster_column is not None:
         raise UsageError("--poster-column applies to poster-cnn models.")
@@ -163,8 +162,7 @@ def run_batch(args: argparse.Namespace, model: Any, config: dict[str, Any]) -> i
         features=features,
         text_field=config.get("text", "overview"),
     )
-    with atomic_write(args.out) as handle:
-        table.to_csv(handle, index=False)
+    write_table(table, args.out)
     note = f" ({unscored:,} with nothing to score: empty text or no feature block)"
     print(f"scored {len(table):,} rows{note if unscored else ''} -> {args.out}")
     return 0

@@ -28,7 +28,6 @@ import pandas as pd
 
 from recsys.data.schema import make_ratings, validate_ratings
 from recsys.errors import DataError, InvalidParameterError
-from recsys.ids import empty_ids
 
 __all__ = [
     "COMPRESSIONS",
@@ -512,23 +511,23 @@ def text_ids(column: pd.Series, label: str, where: Callable[[int], str]) -> pd.S
     """
     missing = column.isna().to_numpy()
     text = column.astype(str).str.strip()
-    text[missing] = ""
-    found = empty_ids(text)
-    if found is not None:
-        row, count = found
+    empty = missing | (text == "").to_numpy()  # already stripped: no second pass
+    if empty.any():
         raise DataError(
-            f"{where(row)}: the {label} id is empty ({count} such row(s)); every rating "
-            f"needs a {label} id: fill or remove those rows."
+            f"{where(int(np.flatnonzero(empty)[0]))}: the {label} id is empty "
+            f"({int(empty.sum())} such row(s)); every rating needs a {label} id: fill or "
+            "remove those rows."
         )
     uniques = pd.Series(pd.unique(text), dtype=object)
     if uniques.str.fullmatch(PLAIN_INTEGER).all():
         too_big = [v for v in uniques if len(v) > 18 and abs(int(v)) >= 2**63]
         if not too_big:
             return text.astype(np.int64)
-        row = int(np.flatnonzero(text.isin(too_big).to_numpy())[0])
+        bad = text.isin(too_big).to_numpy()
+        row = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"{where(row)}: {label} value {text.iloc[row]!r} does not fit a 64-bit integer "
-            f"({int(text.isin(too_big).sum())} such row(s)); fix or remove those rows."
+            f"({int(bad.sum())} such row(s)); fix or remove those rows."
         )
     decimals = uniques[~uniques.str.fullmatch(r"-?[0-9]+")]
     if len(decimals) and pd.to_numeric(uniques, errors="coerce").notna().all():

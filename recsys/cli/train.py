@@ -69,6 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     model.add_argument("--hidden", type=int, help="hidden width (mlp)")
     model.add_argument(
+        "--members",
+        type=int,
+        help=f"train N networks with seeds seed..seed+N-1 and predict with the mean of "
+        f"their scores, saved as one network of N x factors (dot and bias; "
+        f"default {model_default('members')}; N times the training time)",
+    )
+    model.add_argument(
         "--output",
         choices=("linear", "sigmoid"),
         help="linear output, or sigmoid squashed into the rating scale "
@@ -208,6 +215,7 @@ _MODEL_OPTIONS = (
     "id_dropout",
     "objective",
     "fallback",
+    "members",
 )
 
 
@@ -422,6 +430,12 @@ def _table(m: dict[str, Any], out: Any) -> str:
         f"{m['ratings_per_second']:,.0f} ratings/s"
         + (f" ({steady:,.0f}/s per epoch after the first)" if steady else "")
     )
+    if m.get("members"):
+        lines.append(
+            f"  members: {m['members']} networks averaged into one, "
+            f"{m['members_train_seconds']:.2f} s of training in all (the line above is "
+            "the first member's)"
+        )
     fallbacks = dict(m["test_fallbacks"])
     by_features = fallbacks.pop(FALLBACK_COLD, 0)
     if by_features:

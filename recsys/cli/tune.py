@@ -71,6 +71,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help=f"seed of split, search and models (default {model_default('seed')})",
     )
+    parser.add_argument(
+        "--members",
+        type=int,
+        help="train the final model as N networks with the chosen values and predict "
+        "with the mean of their scores (the trials train one each; dot and bias; "
+        f"default {model_default('members')})",
+    )
     add_backend_argument(parser)
     parser.add_argument(
         "--out", metavar="DIR", help="model directory (default runs/<dataset>-<model>-tuned)"
@@ -113,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     kind = args.model or model_default("kind")
+    if args.members is not None:  # refused before the search, not after it
+        build_model(kind, {"members": args.members})
     out = prepare_model_dir(args.out or f"{default_model_dir(dataset.name, kind)}-tuned")
     rating_scale = parse_rating_scale(args.rating_scale)
     seed = model_default("seed") if args.seed is None else args.seed
@@ -138,7 +147,12 @@ def run(args: argparse.Namespace) -> int:
     )
     model = build_model(
         kind,
-        {**result.best_params, "seed": seed, "verbose": False},
+        {
+            **result.best_params,
+            "seed": seed,
+            "verbose": False,
+            **({} if args.members is None else {"members": args.members}),
+        },
         validation_split="auto",
         split_name=split.name,
         has_side_features=False,

@@ -259,6 +259,16 @@ class TrainingRun:
             "best_epoch": training.best_epoch,
             "stopped_early": training.stopped_early,
             "fit_seconds": self.fit_seconds,
+            **(
+                {
+                    "members": int(model.members),
+                    "members_train_seconds": sum(
+                        t.train_seconds for t in getattr(model, "members_training_", [training])
+                    ),
+                }
+                if model.members > 1
+                else {}
+            ),
             "params": model.describe()["params"],
             **self.device.to_json(),
             "versions": {**backend_versions(), "python": platform.python_version()},

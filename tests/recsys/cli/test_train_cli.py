@@ -80,6 +80,24 @@ def test_train_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert f"saved to {tmp_path / 'm'}" in out
 
 
+def test_train_members(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--ratings", str(REPO / "tests/fixtures/ml-csv/ratings.csv"), "--epochs", "2"]
+    code, out, err = invoke(
+        main, ["train", *args, "--members", "3", "--quiet", "--out", str(tmp_path / "m")], capsys
+    )
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["members"] == 3 and metrics["params"]["members"] == 3
+    assert metrics["members_train_seconds"] > metrics["train_seconds"]
+    assert "members: 3 networks averaged into one" in out
+    code, out, err = invoke(
+        main,
+        ["predict", "--model", str(tmp_path / "m"), "--user", "1", "--movie", "1"],
+        capsys,
+    )
+    assert code == 0, err
+
+
 def test_predict_recommend_similar(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = invoke(
         main, ["predict", "--model", str(trained), "--user", "1", "--movie", "1", "--json"], capsys
@@ -150,6 +168,8 @@ def test_bad_ratings_files(name: str, tmp_path: Path, capsys: pytest.CaptureFixt
             "sep is empty; give the field separator, e.g. ',' or '\\t' for tabs. (set by --sep)",
         ),
         (["--factors", "0"], "invalid factors=0"),
+        (["--members", "0"], "invalid members=0"),
+        (["--model", "mlp", "--members", "2"], "not linear in its embeddings"),
         (["--dropout", "half"], "give two rates"),
         (["--model", "svd"], "invalid choice: 'svd'"),
         (["--epochs", "many"], "invalid int value"),

@@ -122,6 +122,7 @@ def test_the_test_part_is_never_read(tmp_path: Path, capsys: pytest.CaptureFixtu
         (["--timeout", "-5"], "--timeout -5"),
         (["--validation-fraction", "1.5"], "--validation-fraction"),
         (["--model", "svd"], "invalid choice"),
+        (["--model", "mlp", "--members", "2"], "not linear in its embeddings"),
     ],
 )
 def test_bad_input_is_one_line(

@@ -235,6 +235,52 @@ def test_early_stopping_keeps_the_best_epoch(fitted: RatingModel) -> None:
     assert history[fitted.training_.best_epoch - 1].val_rmse == best
 
 
+@pytest.mark.parametrize("kind", ["dot", "bias"])
+def test_members_score_as_the_mean_of_their_networks(kind: str, data, tmp_path: Path) -> None:
+    """``members=3`` is one network whose raw score is the mean of the three networks
+    trained alone with seeds 1, 2, 3 (the dot model's sigmoid: the mean of the scores
+    before it), and it saves and loads as any model."""
+    train, _test, _movies = data
+    same = {**FAST, "epochs": 3, "validation_fraction": 0, "fallback": "never"}
+    alone = [RatingModel(kind, seed=s, **same).fit(train) for s in (1, 2, 3)]
+    merged = RatingModel(kind, seed=1, members=3, **same).fit(train)
+    assert merged.spec_.factors == 3 * FAST["factors"] and len(merged.members_training_) == 3
+    users = np.arange(len(merged.user_vocab_)).repeat(3)
+    movies = np.arange(len(users)) % len(merged.movie_vocab_)
+
+    def raw(model: RatingModel) -> np.ndarray:
+        score = model._tables().score(users, movies).astype(np.float64)
+        if kind == "bias":
+            return score
+        low, high = model.spec_.rating_range
+        share = (score - low) / (high - low)
+        return np.log(share / (1 - share))  # the score before the sigmoid
+
+    np.testing.assert_allclose(raw(merged), np.mean([raw(m) for m in alone], axis=0), atol=1e-4)
+    assert np.abs(raw(merged) - raw(alone[0])).max() > 1e-3  # not just the first member
+    merged.save(tmp_path / "m")
+    loaded = RatingModel.load(tmp_path / "m")
+    assert loaded.members == 3
+    np.testing.assert_allclose(
+        loaded.predict(train["user_id"][:50], train["movie_id"][:50]),
+        merged.predict(train["user_id"][:50], train["movie_id"][:50]),
+        atol=1e-5,
+    )
+
+
+def test_members_are_refused_where_they_cannot_merge(tmp_path: Path) -> None:
+    from recsys.models.options import TrainingOptions
+
+    with pytest.raises(DataError, match="not linear in its embeddings"):
+        RatingModel("mlp", members=2).fit(planted_ratings())
+    with pytest.raises(DataError, match="invalid members=0"):
+        RatingModel(members=0).fit(planted_ratings())
+    with pytest.raises(DataError, match="without checkpoint_dir"):
+        RatingModel(members=2).fit(
+            planted_ratings(), options=TrainingOptions(checkpoint_dir=tmp_path / "ck")
+        )
+
+
 def test_bad_input() -> None:
     with pytest.raises(NotFittedError, match="not fitted"):
         RatingModel().predict([1], [1])

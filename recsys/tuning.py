@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = [
+    "FINAL_MEMBERS",
     "SEARCH_SPACES",
     "Param",
     "TrialLog",
@@ -93,6 +94,14 @@ SEARCH_SPACES: dict[str, dict[str, Param]] = {
         "batch_size": Param(choices=_BATCHES),
     },
 }
+
+
+#: Networks averaged in the model ``recsys tune`` trains with the chosen values, per
+#: kind (:class:`~recsys.models.rating_model.RatingModel`'s ``members``); each trial
+#: trains one. On ml-latest-small ``random:0.1`` five ``bias`` members lowered the
+#: validation RMSE of the defaults from 0.8483 to 0.8446 (three: 0.8453), for five
+#: times one final fit; ``mlp`` networks cannot be averaged into one.
+FINAL_MEMBERS: dict[str, int] = {"dot": 5, "bias": 5, "mlp": 1}
 
 
 @dataclass(frozen=True)

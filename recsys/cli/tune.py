@@ -10,7 +10,7 @@ from typing import Any
 from recsys.cli.data_args import add_data_arguments, parse_rating_scale
 from recsys.cli.framework import add_backend_argument, default_of
 from recsys.errors import DataError
-from recsys.tuning import TrialLog, tune_rating_model
+from recsys.tuning import FINAL_MEMBERS, TrialLog, tune_rating_model
 from recsys.workflows import (
     build_model,
     default_model_dir,
@@ -75,8 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--members",
         type=int,
         help="train the final model as N networks with the chosen values and predict "
-        "with the mean of their scores (the trials train one each; dot and bias; "
-        f"default {model_default('members')})",
+        "with the mean of their scores (the trials train one each; "
+        f"default {FINAL_MEMBERS['bias']} for dot and bias, {FINAL_MEMBERS['mlp']} for mlp)",
     )
     add_backend_argument(parser)
     parser.add_argument(
@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     kind = args.model or model_default("kind")
-    if args.members is not None:  # refused before the search, not after it
-        build_model(kind, {"members": args.members})
+    members = FINAL_MEMBERS[kind] if args.members is None else args.members
+    build_model(kind, {"members": members})  # refused before the search, not after it
     out = prepare_model_dir(args.out or f"{default_model_dir(dataset.name, kind)}-tuned")
     rating_scale = parse_rating_scale(args.rating_scale)
     seed = model_default("seed") if args.seed is None else args.seed
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             **result.best_params,
             "seed": seed,
             "verbose": False,
-            **({} if args.members is None else {"members": args.members}),
+            "members": members,
         },
         validation_split="auto",
         split_name=split.name,
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     )
     run_ = train_and_evaluate(model, dataset, split, rating_scale=rating_scale, device=device)
     metrics = run_.metrics()
-    tuning = result.to_json()
+    tuning = {**result.to_json(), "final_members": members}
     metrics["tuning"] = {k: v for k, v in tuning.items() if k != "trials"}
     save_run(run_, out, metrics=metrics, extra_files={"tuning.json": tuning})
     if args.json:
@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
         f"  validation RMSE: chosen {val['best']:.4f}, defaults {val['defaults']:.4f}, "
         f"bias-only baseline {val['bias_only_baseline']:.4f} "
         f"({tuning['n_trials']} trials in {tuning['seconds']:.0f} s)\n"
-        f"  test RMSE: {kind} model {metrics['rmse']:.4f}, bias-only baseline {base:.4f} "
+        f"  test RMSE: {kind} model ({members} member{'s' * (members > 1)}) "
+        f"{metrics['rmse']:.4f}, bias-only baseline {base:.4f} "
         f"(global mean {metrics['baselines']['global_mean']['rmse']:.4f})\n"
         f"  saved to {out} (tuning.json holds the trial table)"
     )

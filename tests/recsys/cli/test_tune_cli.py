@@ -110,6 +110,9 @@ def test_the_test_part_is_never_read(tmp_path: Path, capsys: pytest.CaptureFixtu
         tables.append(tuning)
         test_rmse.append(json.loads((out / "metrics.json").read_text())["rmse"])
         assert json.loads((out / "metrics.json").read_text())["tuning"]["n_trials"] == 2
+        # the final model averages FINAL_MEMBERS networks with the chosen values
+        assert tuning["final_members"] == 5 and "bias model (5 members)" in printed
+        assert json.loads((out / "metrics.json").read_text())["members"] == 5
     tables[0].pop("seconds"), tables[1].pop("seconds")
     assert tables[0] == tables[1]
     assert test_rmse[0] != test_rmse[1]  # the test files did differ

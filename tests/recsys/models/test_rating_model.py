@@ -268,6 +268,30 @@ def test_members_score_as_the_mean_of_their_networks(kind: str, data, tmp_path: 
     )
 
 
+@pytest.mark.slow  # three fits with side features; CI runs it
+def test_members_with_side_features_score_as_the_mean(data) -> None:
+    """With side features the side projections merge too: the mean of the members'
+    scores, for warm movies and for a movie known only by its features."""
+    from recsys.features import FeatureBlock
+
+    train, _test, _movies = data
+    movie_ids = np.unique(train["movie_id"].to_numpy())
+    cold = int(movie_ids.max()) + 1
+    ids = np.append(movie_ids, cold)
+    block = FeatureBlock.from_arrays(
+        "f", ids, np.random.default_rng(0).normal(size=(len(ids), 3)), columns=["a", "b", "c"]
+    )
+    same = {**FAST, "epochs": 3, "validation_fraction": 0, "fallback": "never"}
+    alone = [
+        RatingModel("bias", seed=s, **same).fit(train, side_features=[block]) for s in (4, 5)
+    ]
+    merged = RatingModel("bias", seed=4, members=2, **same).fit(train, side_features=[block])
+    users = np.repeat(train["user_id"].unique()[:20], 3)
+    movies = np.resize(np.append(movie_ids[:10], cold), len(users))
+    mean = np.mean([m.predict(users, movies) for m in alone], axis=0)
+    np.testing.assert_allclose(merged.predict(users, movies), mean, atol=1e-4)
+
+
 def test_members_are_refused_where_they_cannot_merge(tmp_path: Path) -> None:
     from recsys.models.options import TrainingOptions
 

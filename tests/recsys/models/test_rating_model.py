@@ -282,9 +282,7 @@ def test_members_with_side_features_score_as_the_mean(data) -> None:
         "f", ids, np.random.default_rng(0).normal(size=(len(ids), 3)), columns=["a", "b", "c"]
     )
     same = {**FAST, "epochs": 3, "validation_fraction": 0, "fallback": "never"}
-    alone = [
-        RatingModel("bias", seed=s, **same).fit(train, side_features=[block]) for s in (4, 5)
-    ]
+    alone = [RatingModel("bias", seed=s, **same).fit(train, side_features=[block]) for s in (4, 5)]
     merged = RatingModel("bias", seed=4, members=2, **same).fit(train, side_features=[block])
     users = np.repeat(train["user_id"].unique()[:20], 3)
     movies = np.resize(np.append(movie_ids[:10], cold), len(users))

@@ -33,6 +33,8 @@ MERGEABLE_KINDS = ("dot", "bias")
 _SIDE_BY_SIDE = ("user_embedding", "movie_embedding", "side_factors")
 #: Layers whose weights add to the score: averaged.
 _AVERAGED = ("user_bias", "movie_bias", "side_bias", "global_mean")
+#: Non-trainable tables every member holds the same values of: the first member's.
+_SHARED = ("side_table", "movie_warm")
 
 
 def merged_spec(spec: NetworkSpec, members: int) -> NetworkSpec:
@@ -60,8 +62,14 @@ def merge_weights(layer: str, members: Sequence[np.ndarray]) -> np.ndarray:
     -------
     ndarray: side by side along the last axis and divided by ``sqrt(K)`` for the factor
     layers (shape ``(..., K * factors)``), the mean for bias layers and the offset, and
-    the first member's for anything else (the non-trainable side-feature tables, which
-    every member shares).
+    the first member's for the non-trainable side-feature tables (every member holds
+    the same).
+
+    Raises
+    ------
+    ValueError
+        For a layer without a merge rule (a new layer must say how it merges, rather
+        than silently keep one member's weights).
 
     Examples
     --------
@@ -76,7 +84,9 @@ def merge_weights(layer: str, members: Sequence[np.ndarray]) -> np.ndarray:
         return (np.concatenate(values, axis=-1) / math.sqrt(len(values))).astype(dtype)
     if layer in _AVERAGED:
         return np.mean(values, axis=0).astype(dtype)
-    return values[0]
+    if layer in _SHARED:
+        return values[0]
+    raise ValueError(f"no rule to merge the weights of layer {layer!r}")
 
 
 def merge_networks(networks: Sequence[Any], spec: NetworkSpec, precision: str = "float32") -> Any:

@@ -297,6 +297,10 @@ def test_members_are_refused_where_they_cannot_merge(tmp_path: Path) -> None:
         RatingModel("mlp", members=2).fit(planted_ratings())
     with pytest.raises(DataError, match="invalid members=0"):
         RatingModel(members=0).fit(planted_ratings())
+    from recsys.models.ensemble import merge_weights
+
+    with pytest.raises(ValueError, match="no rule to merge the weights of layer 'hidden'"):
+        merge_weights("hidden", [np.ones((2, 2)), np.ones((2, 2))])
     with pytest.raises(DataError, match="without checkpoint_dir"):
         RatingModel(members=2).fit(
             planted_ratings(), options=TrainingOptions(checkpoint_dir=tmp_path / "ck")

@@ -83,13 +83,13 @@ def test_train_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_train_members(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--ratings", str(REPO / "tests/fixtures/ml-csv/ratings.csv"), "--epochs", "2"]
     code, out, err = invoke(
-        main, ["train", *args, "--members", "3", "--quiet", "--out", str(tmp_path / "m")], capsys
+        main, ["train", *args, "--members", "2", "--quiet", "--out", str(tmp_path / "m")], capsys
     )
     assert code == 0, err
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
-    assert metrics["members"] == 3 and metrics["params"]["members"] == 3
+    assert metrics["members"] == 2 and metrics["params"]["members"] == 2
     assert metrics["members_train_seconds"] > metrics["train_seconds"]
-    assert "members: 3 networks averaged into one" in out
+    assert "members: 2 networks averaged into one" in out
     code, out, err = invoke(
         main,
         ["predict", "--model", str(tmp_path / "m"), "--user", "1", "--movie", "1"],

@@ -6,7 +6,8 @@ conditional and log-scaled spaces, is seeded (same seed, same trials), and its s
 API gives trial and time budgets. Nothing here sees a test part: the caller passes the
 training ratings only, a seeded share of them is held out as the validation part, each
 trial trains on the rest (early-stopping on that validation part) and is ranked by its
-validation RMSE. The first trial is always the model's defaults, so the chosen values
+validation RMSE (with the model's (user, day) biases when the ratings have timestamps:
+see :mod:`recsys.models.day_bias`). The first trial is always the model's defaults, so the chosen values
 are never worse on validation than the defaults.
 """
 
@@ -320,6 +321,9 @@ def tune_rating_model(
 
     fit_part, validation = _carve(train, validation_fraction, seed)
     truth = validation["rating"].to_numpy()
+    # a trial's (user, day) biases, if it fits any, are chosen on this same part: its
+    # RMSE is the one its predictions of these ratings would have
+    stamps = validation["timestamp"].to_numpy() if "timestamp" in validation.columns else None
     baseline_rmse = rmse(truth, _bias_only(fit_part, validation, rating_scale))
 
     rows: list[dict[str, Any]] = []
@@ -335,7 +339,9 @@ def tune_rating_model(
                 raise  # the defaults on this data: not a sampling accident
             score, epochs = math.nan, 0  # diverged with the sampled values
         else:
-            score = rmse(truth, model.predict(validation["user_id"], validation["movie_id"]))
+            score = rmse(
+                truth, model.predict(validation["user_id"], validation["movie_id"], stamps)
+            )
             epochs = len(model.training_.history)
         seconds = time.perf_counter() - started
         rows.append(

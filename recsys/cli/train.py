@@ -61,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bias-only baseline's, the saved model predicts with the baseline (said in the "
         "table and metrics.json); never: always with the network",
     )
+    model.add_argument(
+        "--day-bias",
+        choices=("auto", "off"),
+        help="auto (default): when the ratings have timestamps, add a bias per (user, "
+        "day) fitted on the network's residuals, its shrinkage chosen on the validation "
+        "part (or none if it does not help there); test predictions use the test "
+        "ratings' days; off: leave it out",
+    )
     model.add_argument("--factors", type=int, help="embedding size")
     model.add_argument("--l2", type=float, help="row-wise L2 penalty on embeddings")
     model.add_argument("--bias-l2", type=float, help="row-wise L2 penalty on biases (bias model)")
@@ -216,6 +224,7 @@ _MODEL_OPTIONS = (
     "objective",
     "fallback",
     "members",
+    "day_bias",
 )
 
 
@@ -375,6 +384,16 @@ def _table(m: dict[str, Any], out: Any) -> str:
                 m["baselines"]["genre_mean"]["mae"],
             )
         )
+    days = m.get("day_biases") or {}
+    if "without" in days:
+        rows[1:1] = [
+            (f"{m['model']} model, no day biases", days["without"]["rmse"], days["without"]["mae"]),
+            (
+                "bias-only + day biases",
+                days["bias_only_with_day_biases"]["rmse"],
+                days["bias_only_with_day_biases"]["mae"],
+            ),
+        ]
     lines = ["", f"  {'held-out ratings: ' + format(m['n_test'], ','):<28}{'RMSE':>8}{'MAE':>8}"]
     lines += [f"  {label:<28}{_cell(r):>8}{_cell(a):>8}" for label, r, a in rows]
     topn = m.get("topn")
@@ -423,6 +442,16 @@ def _table(m: dict[str, Any], out: Any) -> str:
         ]
     steady = m["steady_ratings_per_second"]
     lines.append("")
+    if "without" in days:
+        lines.append(
+            f"  day biases: one per (user, day), shrinkage {days['shrinkage']:g} chosen on "
+            f"validation (RMSE {days['validation_rmse_without']:.4f} -> "
+            f"{days['validation_rmse'][format(days['shrinkage'], 'g')]:.4f}); "
+            f"{days['n_test_with_bias']:,} test ratings on a (user, day) with training "
+            "ratings (--day-bias off leaves them out)"
+        )
+    elif days.get("why"):
+        lines.append(f"  day biases: none ({days['why']})")
     lines.append(
         f"  training: {m['epochs_run']} epochs (best {m['best_epoch']}) in "
         f"{m['train_seconds']:.2f} s on {m['backend']} {m['device']} "

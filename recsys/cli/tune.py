@@ -78,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with the mean of their scores (the trials train one each; "
         f"default {FINAL_MEMBERS['bias']} for dot and bias, {FINAL_MEMBERS['mlp']} for mlp)",
     )
+    parser.add_argument(
+        "--day-bias",
+        choices=("auto", "off"),
+        help="(user, day) biases of every trial and of the final model: auto (default) "
+        "or off (see recsys train --help)",
+    )
     add_backend_argument(parser)
     parser.add_argument(
         "--out", metavar="DIR", help="model directory (default runs/<dataset>-<model>-tuned)"
@@ -126,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
     rating_scale = parse_rating_scale(args.rating_scale)
     seed = model_default("seed") if args.seed is None else args.seed
     fixed: dict[str, Any] = {} if args.epochs is None else {"epochs": args.epochs}
+    if args.day_bias is not None:
+        fixed["day_bias"] = args.day_bias
     device, _ = device_and_precision(None, None)
     if not args.json:
         print(
@@ -168,13 +176,20 @@ def run(args: argparse.Namespace) -> int:
     chosen = ", ".join(f"{k}={v}" for k, v in tuning["best_params"].items())
     val = tuning["validation_rmse"]
     base = metrics["baselines"]["bias_only"]["rmse"]
+    days = metrics.get("day_biases") or {}
+    plain = (
+        f" ({days['without']['rmse']:.4f} without its (user, day) biases; bias-only "
+        f"baseline with them {days['bias_only_with_day_biases']['rmse']:.4f})"
+        if "without" in days
+        else ""
+    )
     print(
         f"\n  chosen: {chosen}\n"
         f"  validation RMSE: chosen {val['best']:.4f}, defaults {val['defaults']:.4f}, "
         f"bias-only baseline {val['bias_only_baseline']:.4f} "
         f"({tuning['n_trials']} trials in {tuning['seconds']:.0f} s)\n"
         f"  test RMSE: {kind} model ({members} member{'s' * (members > 1)}) "
-        f"{metrics['rmse']:.4f}, bias-only baseline {base:.4f} "
+        f"{metrics['rmse']:.4f}{plain}, bias-only baseline {base:.4f} "
         f"(global mean {metrics['baselines']['global_mean']['rmse']:.4f})\n"
         f"  saved to {out} (tuning.json holds the trial table)"
     )

@@ -71,6 +71,12 @@ def evaluate_model(
     With ``movies``, also ``cold_start`` = ``{n_test, n_movies, rmse, mae, baselines}``
     over the test ratings of movies absent from ``train`` (``n_test`` 0 and ``None``
     scores when there are none).
+    When the model has (user, day) biases (``day_biases_``) and ``test`` has
+    timestamps, the predictions include them, and ``day_biases`` =
+    ``{shrinkage, n_pairs, n_test_with_bias, without: {rmse, mae},
+    bias_only_with_day_biases: {rmse, mae}}`` gives the model's scores without the term
+    and the bias-only baseline's with a day term fitted the same way on ``train`` (the
+    same shrinkage), so the term's share of the gain is visible.
 
     Examples
     --------
@@ -88,9 +94,14 @@ def evaluate_model(
     """
     from recsys.data.vocab import Vocabulary
     from recsys.models.baselines import BiasBaseline, GenreMean, GlobalMean, catalogue_genres
+    from recsys.models.day_bias import DayBiases, rating_days
 
     truth = test["rating"].to_numpy(dtype=np.float64)
-    frame = model.predict_frame(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
+    day_table = getattr(model, "day_biases_", None)
+    stamps = None
+    if day_table is not None and "timestamp" in test.columns:
+        stamps = test["timestamp"].to_numpy()
+    frame = model.predict_frame(test["user_id"].to_numpy(), test["movie_id"].to_numpy(), stamps)
     predicted = frame["prediction"].to_numpy()
 
     users = Vocabulary(train["user_id"], entity="user")
@@ -140,6 +151,33 @@ def evaluate_model(
         report["cold_start"] = _cold_start(
             truth, predicted, guesses, sm < 0, test["movie_id"].to_numpy()
         )
+    if stamps is not None and "timestamp" in train.columns:
+        assert day_table is not None
+        plain = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
+        # the baseline's own day term: same shrinkage, fitted on its training residuals
+        train_days = rating_days(train["timestamp"].to_numpy())
+        fitted = np.clip(
+            BiasBaseline()
+            .fit(tu, tm, values, n_users=len(users), n_movies=len(movie_vocab))
+            .predict(tu, tm),
+            low,
+            high,
+        )
+        baseline_days = DayBiases.fit(
+            tu, train_days, values - fitted, shrinkage=day_table.shrinkage
+        )
+        with_days = np.clip(
+            guesses["bias_only"] + baseline_days.lookup(su, rating_days(stamps)), low, high
+        )
+        report["day_biases"] = {
+            **day_table.to_json(),
+            "n_test_with_bias": int((frame["day_bias"].to_numpy() != 0).sum()),
+            "without": {"rmse": rmse(truth, plain), "mae": mae(truth, plain)},
+            "bias_only_with_day_biases": {
+                "rmse": rmse(truth, with_days),
+                "mae": mae(truth, with_days),
+            },
+        }
     return report
 
 

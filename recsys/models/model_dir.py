@@ -12,7 +12,9 @@ A model directory holds:
                        training interactions (CSR: who rated what); for a model with
                        side features also their standardisation (``side_means``,
                        ``side_scales``) and which movies had training ratings
-                       (``movie_warm``)
+                       (``movie_warm``); for a model with (user, day) biases their
+                       table (``day_keys``, ``day_values``, see
+                       :mod:`recsys.models.day_bias`)
 ``movies.parquet``     the movie catalogue (titles, years, genres), when known
 ``titles.json``        the catalogue's titles by movie id, when known (read without
                        pandas by ``recsys predict``)
@@ -54,6 +56,7 @@ from recsys.errors import ModelDirError
 from recsys.fileio import atomic_directory, check_writable_dir, readable_dir, write_json_atomic
 from recsys.ids import IdMaps
 from recsys.jsonutil import jsonable
+from recsys.models.day_bias import DayBiases
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.interactions import Interactions
 from recsys.models.scoring import ModelScorer, NetworkTables, baseline_tables
@@ -128,6 +131,9 @@ class SavedModel:
     scale_factor : the ratings' spread relative to ml-latest-small's (scale-aware
         defaults).
     ids : the strings of string user or movie ids (empty for integer ids).
+    day_biases : the (user, day) biases, or ``None``.
+    day_bias_report : how they were chosen (``recsys_model.json``'s ``day_biases``), or
+        ``None`` when not tried.
     """
 
     params: dict[str, Any]
@@ -155,6 +161,8 @@ class SavedModel:
     fallback: dict[str, Any] | None = None
     scale_factor: float = 1.0
     ids: IdMaps = field(default_factory=IdMaps)
+    day_biases: DayBiases | None = None
+    day_bias_report: dict[str, Any] | None = None
 
 
 def _write_arrays(file: Path, arrays: dict[str, Any]) -> None:
@@ -219,6 +227,14 @@ def write_model_dir(
                 "side_means": saved.side_means,
                 "side_scales": saved.side_scales,
                 "movie_warm": saved.movie_warm,
+            }
+        if saved.day_bias_report is not None:
+            meta["day_biases"] = jsonable(saved.day_bias_report)
+        if saved.day_biases is not None:
+            meta["day_biases"] = {**meta.get("day_biases", {}), **saved.day_biases.to_json()}
+            side_arrays |= {
+                "day_keys": saved.day_biases.keys,
+                "day_values": saved.day_biases.values,
             }
         write_json_atomic(tmp / MARKER, meta)
         seen = saved.seen
@@ -316,6 +332,16 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
                     arrays["seen_indptr"], arrays["seen_movies"], arrays["seen_ratings"]
                 ),
             }
+            day_json = meta.get("day_biases")
+            day_biases = None
+            if "day_keys" in arrays.files:
+                day_biases = DayBiases(
+                    arrays["day_keys"].astype(np.int64),
+                    arrays["day_values"].astype(np.float32),
+                    float(day_json["shrinkage"]),
+                )
+                if len(day_biases.keys) != len(day_biases.values):
+                    raise ValueError("day_keys and day_values differ in length")
         spec = _spec(meta)
         network, tables = _network_and_tables(path, spec)
         training = meta["training"]
@@ -342,6 +368,8 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
             fallback=meta.get("fallback"),
             scale_factor=float(meta.get("scale_factor", 1.0)),
             ids=load_ids(path),
+            day_biases=day_biases,
+            day_bias_report=day_json,
             **saved_arrays,
             **side,
         )

@@ -302,7 +302,9 @@ def compare(
             seconds = time.perf_counter() - started
             row: dict[str, Any] = {"model": name, "fold": number, "split": split.name}
             if model.predicts_ratings:
-                predicted = model.predict(split.test["user_id"], split.test["movie_id"])
+                predicted = model.predict(
+                    split.test["user_id"], split.test["movie_id"], _timestamps(split.test)
+                )
                 row |= rating_metrics(truth, predicted)
             else:
                 row |= {"rmse": np.nan, "mae": np.nan}
@@ -451,7 +453,9 @@ def evaluate_saved(
         "note": note,
     }
     if model.predicts_ratings:
-        report |= rating_metrics(truth, model.predict(test["user_id"], test["movie_id"]))
+        report |= rating_metrics(
+            truth, model.predict(test["user_id"], test["movie_id"], _timestamps(test))
+        )
     else:
         report |= {"rmse": None, "mae": None}
     report["topn"] = _topn(task.evaluate(task.model_scorer(model)))
@@ -479,6 +483,11 @@ def evaluate_saved(
         baselines[name] = entry
     report["baselines"] = baselines
     return report
+
+
+def _timestamps(ratings: pd.DataFrame) -> np.ndarray | None:
+    """The ratings' timestamps (a model with (user, day) biases adds them), or ``None``."""
+    return ratings["timestamp"].to_numpy() if "timestamp" in ratings.columns else None
 
 
 def _model_training_frame(model: RatingModel) -> pd.DataFrame:

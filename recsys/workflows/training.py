@@ -285,6 +285,9 @@ class TrainingRun:
         fallback = model.describe().get("fallback")
         if fallback is not None:
             metrics["fallback"] = fallback
+        chosen = getattr(model, "day_bias_report_", None)
+        if chosen is not None or "day_biases" in report:
+            metrics["day_biases"] = {**(chosen or {}), **report.get("day_biases", {})}
         if "cold_start" in report:
             metrics["cold_start"] = report["cold_start"]
         metrics.update(

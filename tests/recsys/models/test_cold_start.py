@@ -329,7 +329,7 @@ def test_genre_mean_and_cold_start_section_of_a_random_split(
     cold = test["movie_id"].to_numpy() == 100
     section = report["cold_start"]
     assert section["n_test"] == int(cold.sum()) and section["n_movies"] == 1
-    predicted = model.predict(test["user_id"], test["movie_id"])
+    predicted = model.predict(test["user_id"], test["movie_id"], test["timestamp"])
     assert section["rmse"] == pytest.approx(rmse(test["rating"].to_numpy()[cold], predicted[cold]))
     assert "genre_mean" in report["baselines"] and "genre_mean" in section["baselines"]
     assert "cold_start" not in evaluate_model(model, train, test)

@@ -7,8 +7,8 @@ API gives trial and time budgets. Nothing here sees a test part: the caller pass
 training ratings only, a seeded share of them is held out as the validation part, each
 trial trains on the rest (early-stopping on that validation part) and is ranked by its
 validation RMSE (with the model's (user, day) biases when the ratings have timestamps:
-see :mod:`recsys.models.day_bias`). The first trial is always the model's defaults, so the chosen values
-are never worse on validation than the defaults.
+see :mod:`recsys.models.day_bias`). The first trial is always the model's defaults, so
+the chosen values are never worse on validation than the defaults.
 """
 
 from __future__ import annotations

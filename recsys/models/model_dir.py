@@ -338,7 +338,7 @@ def read_model_dir(directory: str | os.PathLike[str]) -> SavedModel:
                 day_biases = DayBiases(
                     arrays["day_keys"].astype(np.int64),
                     arrays["day_values"].astype(np.float32),
-                    float(day_json["shrinkage"]),
+                    float((day_json or {})["shrinkage"]),
                 )
                 if len(day_biases.keys) != len(day_biases.values):
                     raise ValueError("day_keys and day_values differ in length")

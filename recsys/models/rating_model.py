@@ -484,8 +484,8 @@ class RatingModel(BaseEstimator):
         part only; the chosen table is refitted on every rating of ``ratings`` (the
         carved validation share included, an explicit ``validation`` never).
         """
-        self.day_biases_ = None
-        self.day_bias_report_ = None
+        self.day_biases_: DayBiases | None = None
+        self.day_bias_report_: dict[str, Any] | None = None
         if self.day_bias == "off" or not self.predicts_ratings:
             return
         if val_mask is not None:

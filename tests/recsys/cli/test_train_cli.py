@@ -235,3 +235,24 @@ def test_console_entry_point_is_quiet_and_exits_2(tmp_path: Path) -> None:
     assert good.returncode == 0, good.stderr
     assert good.stderr == ""  # no TensorFlow start-up chatter
     assert "RMSE" in good.stdout
+
+
+def test_day_biases_in_the_table_and_metrics(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = json.loads((trained / "metrics.json").read_text())
+    days = metrics["day_biases"]
+    # chosen on validation; the test rows without the term and the baseline with it
+    assert days["validation_rmse"][f"{days['shrinkage']:g}"] < days["validation_rmse_without"]
+    assert metrics["rmse"] < days["without"]["rmse"]
+    assert days["bias_only_with_day_biases"]["rmse"] < metrics["baselines"]["bias_only"]["rmse"]
+    code, out, err = invoke(
+        main, ["train", "--epochs", "3", "--day-bias", "off", "--out", str(tmp_path / "m")], capsys
+    )
+    assert code == 0, err
+    assert "no day biases" not in out and "day biases:" not in out
+    off = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert "day_biases" not in off and off["params"]["day_bias"] == "off"
+    assert off["rmse"] == pytest.approx(days["without"]["rmse"])  # the same network
+    code, _, err = invoke(main, ["train", "--day-bias", "sometimes"], capsys)
+    assert code == 2 and "--day-bias" in err and "Traceback" not in err

@@ -488,10 +488,7 @@ class RatingModel(BaseEstimator):
         self.day_bias_report_: dict[str, Any] | None = None
         if self.day_bias == "off" or not self.predicts_ratings:
             return
-        if val_mask is not None:
-            fit_part, held_out = ratings[~val_mask], ratings[val_mask]
-        else:
-            fit_part, held_out = ratings, validation
+        held_out = ratings[val_mask] if val_mask is not None else validation
         why = None
         if "timestamp" not in ratings.columns:
             why = "the training ratings have no timestamps"
@@ -503,25 +500,26 @@ class RatingModel(BaseEstimator):
             self.day_bias_report_ = {"shrinkage": None, "why": why}
             return
         assert held_out is not None
-        fit_users, fit_days, fit_residuals = self._residuals(fit_part)
-        val_users, val_days, _ = self._residuals(held_out)
+        every = self._residuals(ratings)  # one scoring pass over the training ratings
+        if val_mask is not None:
+            fit = tuple(a[~val_mask] for a in every)
+            val_users, val_days, val_residuals = (a[val_mask] for a in every)
+        else:
+            fit = every
+            val_users, val_days, val_residuals = self._residuals(held_out)
+        truth = held_out["rating"].to_numpy(dtype=np.float64)
         chosen, report = choose_day_biases(
-            (fit_users, fit_days, fit_residuals),
-            (
-                val_users,
-                val_days,
-                self.predict(held_out["user_id"], held_out["movie_id"]),
-                held_out["rating"].to_numpy(dtype=np.float64),
-            ),
+            (fit[0], fit[1], fit[2]),
+            (val_users, val_days, truth - val_residuals, truth),
             self.rating_scale_,
         )
         self.day_bias_report_ = {"shrinkage": chosen, **report}
         if chosen is None:
             self.day_bias_report_["why"] = "no shrinkage lowered the validation RMSE"
             return
-        every = self._residuals(ratings) if val_mask is not None else None
-        users, days, residuals = every or (fit_users, fit_days, fit_residuals)
-        self.day_biases_ = DayBiases.fit(users, days, residuals, shrinkage=chosen)
+        # refitted on every training rating: the carved share too, an explicit
+        # validation part never (``every`` is then the fitting part)
+        self.day_biases_ = DayBiases.fit(*every, shrinkage=chosen)
         self.day_bias_report_["n_pairs"] = len(self.day_biases_.keys)
 
     def _residuals(
@@ -529,9 +527,10 @@ class RatingModel(BaseEstimator):
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         """User indices, days and ``rating - prediction`` (the clipped prediction
         without day biases) of a ratings frame with timestamps, each (n,)."""
-        predicted = self.predict(frame["user_id"], frame["movie_id"]).astype(np.float64)
+        users, movies = frame["user_id"].to_numpy(), frame["movie_id"].to_numpy()
+        predicted = self._scorer().predict(users, movies)["prediction"].astype(np.float64)
         return (
-            self.user_vocab_.index(frame["user_id"], missing="negative").astype(np.int64),
+            self.user_vocab_.index(users, missing="negative").astype(np.int64),
             rating_days(frame["timestamp"].to_numpy()),
             frame["rating"].to_numpy(dtype=np.float64) - predicted,
         )

@@ -167,7 +167,8 @@ class JaxLoop:
         key = jax.random.fold_in(jax.random.key(self.seed), epoch)
         negatives = self._no_negatives
         if self.sampler is not None:
-            negatives = self._put(self.sampler.draw(epoch))
+            # owned, like every other array the epoch reads (see _owned)
+            negatives = self._owned(self.sampler.draw(epoch))
         self.state, loss = self._epoch(self.state, self.rows, negatives, key)
         return float(loss)
 

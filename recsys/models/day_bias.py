@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["DAY_SECONDS", "SHRINKAGES", "DayBiases", "choose_day_biases", "rating_days"]
+__all__ = ["DAY_SECONDS", "MAX_DAY", "SHRINKAGES", "DayBiases", "choose_day_biases", "rating_days"]
 
 #: Seconds per day of the (user, day) key: timestamps are seconds since the epoch.
 DAY_SECONDS = 86_400
@@ -40,6 +40,10 @@ DAY_SECONDS = 86_400
 #: The shrinkage counts tried on the validation part, smallest first. A (user, day)
 #: with ``n`` training ratings keeps ``n / (n + shrinkage)`` of their mean residual.
 SHRINKAGES: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+#: Largest plausible |day| of a timestamp in seconds (about the year 2500); larger ones
+#: are milliseconds or nanoseconds, and the model then fits no day term.
+MAX_DAY = 200_000
 
 _DAY_LOW, _DAY_HIGH = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 
@@ -61,7 +65,7 @@ def _keys(users: NDArray[np.int64], days: NDArray[np.int64]) -> NDArray[np.int64
     return (users.astype(np.int64) << 32) | day
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DayBiases:
     """A fitted table of (user, day) biases.
 
@@ -95,9 +99,12 @@ class DayBiases:
         residuals : float (n,), rating minus the model's score.
         shrinkage : float > 0, the count added to each pair's number of ratings.
         """
-        keys = _keys(np.asarray(users, dtype=np.int64), np.asarray(days, dtype=np.int64))
+        u = np.asarray(users, dtype=np.int64)
+        known = u >= 0  # a user unknown to the vocabulary gets no entry
+        keys = _keys(u[known], np.asarray(days, dtype=np.int64)[known])
         unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        sums = np.bincount(inverse, weights=np.asarray(residuals, dtype=np.float64))
+        weights = np.asarray(residuals, dtype=np.float64)[known]
+        sums = np.bincount(inverse, weights=weights, minlength=len(unique))
         values = (sums / (counts + float(shrinkage))).astype(np.float32)
         return cls(unique.astype(np.int64), values, float(shrinkage))
 
@@ -130,8 +137,8 @@ def choose_day_biases(
     Parameters
     ----------
     fit : ``(users, days, residuals)`` of the fitting part, each (n,).
-    validation : ``(users, days, scores, ratings)`` of the validation part, each (m,):
-        the model's unclipped scores and the true ratings.
+    validation : ``(users, days, predictions, ratings)`` of the validation part, each
+        (m,): the model's predictions (clipped to the scale) and the true ratings.
     rating_scale : ``(low, high)``: predictions are clipped to it.
     shrinkages : the candidates.
 

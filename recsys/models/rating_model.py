@@ -38,7 +38,7 @@ from recsys.evaluation.rating import rmse
 from recsys.features.store import FeatureBlock
 from recsys.ids import IdMaps
 from recsys.models.baselines import BiasBaseline
-from recsys.models.day_bias import DayBiases, choose_day_biases, rating_days
+from recsys.models.day_bias import MAX_DAY, DayBiases, choose_day_biases, rating_days
 from recsys.models.ensemble import MERGEABLE_KINDS, merge_networks, merged_spec
 from recsys.models.history import EpochLog, TrainingResult
 from recsys.models.interactions import Interactions
@@ -492,6 +492,8 @@ class RatingModel(BaseEstimator):
         why = None
         if "timestamp" not in ratings.columns:
             why = "the training ratings have no timestamps"
+        elif np.abs(rating_days(ratings["timestamp"].to_numpy())).max() > MAX_DAY:
+            why = "the timestamps do not look like seconds since the epoch (ms or ns?)"
         elif held_out is None or len(held_out) == 0:
             why = "no validation part to choose the shrinkage on"
         elif "timestamp" not in held_out.columns:
@@ -891,6 +893,7 @@ class RatingModel(BaseEstimator):
             self.fallback_ = None  # the validation comparison was of the old network
         if getattr(self, "day_biases_", None) is not None:
             self.day_biases_ = None  # fitted on the old network's residuals
+            self.day_bias_report_ = {"shrinkage": None, "why": "the network was replaced"}
 
     @network_.deleter
     def network_(self) -> None:

@@ -186,3 +186,14 @@ def test_bad_timestamps_and_bad_setting(parts: tuple[pd.DataFrame, pd.DataFrame]
     with pytest.raises(InvalidParameterError) as error:
         RatingModel("bias", day_bias="always").fit(train)
     assert error.value.parameter == "day_bias"
+
+
+def test_millisecond_timestamps_get_no_day_term(ratings: pd.DataFrame) -> None:
+    in_ms = ratings.assign(timestamp=ratings["timestamp"] * 1000)
+    model = RatingModel("bias", **FAST).fit(in_ms)
+    assert model.day_biases_ is None and "seconds" in model.day_bias_report_["why"]
+
+
+def test_unknown_users_get_no_entry() -> None:
+    table = DayBiases.fit([-1, 0, -1], [3, 3, 3], [5.0, 1.0, 5.0], shrinkage=1.0)
+    assert len(table.keys) == 1 and table.lookup([0], [3]).tolist() == [0.5]

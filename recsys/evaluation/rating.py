@@ -113,11 +113,10 @@ def evaluate_model(
     low, high = model.rating_scale_
     baselines = {}
     guesses = {}
+    bias_only = BiasBaseline().fit(tu, tm, values, n_users=len(users), n_movies=len(movie_vocab))
     raw_guesses = {
         "global_mean": GlobalMean().fit(tu, tm, values).predict(su, sm),
-        "bias_only": BiasBaseline()
-        .fit(tu, tm, values, n_users=len(users), n_movies=len(movie_vocab))
-        .predict(su, sm),
+        "bias_only": bias_only.predict(su, sm),
     }
     if movies is not None:
         # the genre mean scores movies without training ratings: its movie vocabulary
@@ -157,9 +156,7 @@ def evaluate_model(
         # the baseline's own day term: same shrinkage, fitted on its training residuals
         train_days = rating_days(train["timestamp"].to_numpy())
         fitted = np.clip(
-            BiasBaseline()
-            .fit(tu, tm, values, n_users=len(users), n_movies=len(movie_vocab))
-            .predict(tu, tm),
+            bias_only.predict(tu, tm),
             low,
             high,
         )
